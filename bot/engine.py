@@ -1,0 +1,132 @@
+"""The channel-agnostic dialogue engine: one inbound message in, replies and effects out.
+
+Pure: everything it needs is in the Context, everything it decides is in the Outcome.
+Keywords start flows; inside a flow, text answers the current question, except STOP, ANNULER
+and AIDE, which always work (and, outside free-text questions, any other keyword).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.flows import link, membership, registration
+from bot.flows.common import FREE_TEXT_STEPS, help_text
+from bot.i18n import LANGUAGES, _, use_locale
+from bot.model import Context, Outcome, Reply, State
+from bot.text import fold, keyword, match_choice
+
+ALWAYS = frozenset({"stop", "cancel", "help"})
+
+# Words that also say which language the member wants (SƐBƐN is Bambara).
+KEYWORD_LANGUAGE = {"inscription": "fr", "inscrire": "fr", "seben": "bm"}
+
+FLOW_ANSWERS: dict[str, Callable[[Context, State], Outcome]] = {
+    "registration": registration.answer,
+    "profile": membership.answer,
+    "language": membership.answer,
+    "erase": membership.answer,
+    "link": link.answer,
+}
+FLOW_QUESTIONS: dict[str, Callable[[Context, State], Reply]] = {
+    "registration": registration.ask_current,
+    "profile": membership.ask_current,
+    "language": membership.ask_current,
+    "erase": membership.ask_current,
+    "link": link.ask_current,
+}
+
+
+def _register(ctx: Context) -> Outcome:
+    return registration.start(ctx, language=KEYWORD_LANGUAGE.get(fold(ctx.inbound.text)))
+
+
+COMMANDS: dict[str, Callable[[Context], Outcome]] = {
+    "register": _register,
+    "help": membership.help_,
+    "profile": membership.profile,
+    "language": membership.language,
+    "stop": membership.stop,
+    "start": membership.start_again,
+    "erase": membership.erase,
+    "link": link.start,
+}
+
+
+def handle(ctx: Context) -> Outcome:
+    with use_locale(ctx.language):
+        return _handle(ctx)
+
+
+def _handle(ctx: Context) -> Outcome:
+    inbound, state = ctx.inbound, ctx.state
+    if inbound.is_start:
+        return _telegram_start(ctx)
+    command = None if inbound.button else keyword(inbound.text)
+    if state is not None and ctx.state_expired and command is None:
+        return _offer_resume(state)
+    if state is not None and not ctx.state_expired:
+        if command == "cancel":
+            return Outcome((Reply(_("C'est annulé.") + " " + help_text(ctx)),), None)
+        if command == "help":
+            question = (
+                FLOW_QUESTIONS[state.flow](ctx, state)
+                if state.flow != "resume"
+                else _resume_reply()
+            )
+            return Outcome((Reply(help_text(ctx)), question), state)
+        free_text = state.step in FREE_TEXT_STEPS
+        if command is None or (free_text and command not in ALWAYS):
+            if state.flow == "resume":
+                return _resume_answer(ctx, state)
+            return FLOW_ANSWERS[state.flow](ctx, state)
+    if command == "cancel":
+        return Outcome((Reply(_("Il n'y a rien à annuler.") + " " + help_text(ctx)),), None)
+    if command is not None:
+        return COMMANDS[command](ctx)
+    return membership.unknown(ctx)
+
+
+def _telegram_start(ctx: Context) -> Outcome:
+    """Telegram's Start button: welcome back, resume, or begin registration."""
+    payload = (ctx.inbound.start_payload or "").strip().lower()
+    if payload in ("lier", "link"):
+        return link.start(ctx)
+    if ctx.opted_out:
+        return membership.start_again(ctx)
+    if ctx.member is not None:
+        return Outcome((Reply(_("Bon retour dans Benkadi !") + " " + help_text(ctx)),), None)
+    if payload in LANGUAGES:
+        return registration.start(ctx, language=payload, language_chosen=True)
+    return registration.start(ctx, ask_language_first=True)
+
+
+def _resume_reply() -> Reply:
+    choices = (("resume", _("Reprendre")), ("restart", _("Recommencer")), ("cancel", _("Annuler")))
+    return Reply(_("Vous n'aviez pas terminé. Que voulez-vous faire ?"), choices)
+
+
+def _offer_resume(state: State) -> Outcome:
+    previous = {"flow": state.flow, "step": state.step, "data": state.data}
+    return Outcome((_resume_reply(),), State("resume", "choose", {"previous": previous}))
+
+
+def _resume_answer(ctx: Context, state: State) -> Outcome:
+    choice = match_choice(ctx.inbound.button or ctx.inbound.text, _resume_reply().choices)
+    previous = State(**state.data["previous"])
+    if choice == "resume":
+        return Outcome((FLOW_QUESTIONS[previous.flow](ctx, previous),), previous)
+    if choice == "restart":
+        if previous.flow == "registration":
+            return registration.start(ctx, language=previous.data.get("language"))
+        starts = {
+            "profile": membership.profile,
+            "language": membership.language,
+            "erase": membership.erase,
+            "link": link.start,
+        }
+        return starts[previous.flow](ctx)
+    if choice == "cancel":
+        return Outcome((Reply(_("C'est annulé.") + " " + help_text(ctx)),), None)
+    why = _("Répondez par un numéro de 1 à {count}.").format(count=3)
+    reply = _resume_reply()
+    return Outcome((Reply(f"{why}\n{reply.text}", reply.choices),), state)

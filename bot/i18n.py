@@ -1,0 +1,78 @@
+"""Gettext catalogs from locales/, one locale per inbound message (a ContextVar).
+
+French is the source language: a message missing from a catalog falls back to the French msgid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gettext
+import io
+from collections.abc import Iterator
+from contextvars import ContextVar
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+DOMAIN = "benkadi"
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+SOURCE_LANGUAGE = "fr"
+LANGUAGES = ("fr", "bm", "ff", "ses", "en")
+
+_current: ContextVar[str] = ContextVar("benkadi_locale", default=SOURCE_LANGUAGE)
+
+
+@functools.cache
+def translations(language: str) -> gettext.NullTranslations:
+    """The compiled catalog; compiled from the .po in memory when no fresh .mo exists."""
+    if language == SOURCE_LANGUAGE or language not in LANGUAGES:
+        return gettext.NullTranslations()
+    folder = LOCALES_DIR / language / "LC_MESSAGES"
+    po, mo = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
+    if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
+        with mo.open("rb") as handle:
+            return gettext.GNUTranslations(handle)
+    if not po.exists():
+        return gettext.NullTranslations()
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def current_language() -> str:
+    return _current.get()
+
+
+@contextlib.contextmanager
+def use_locale(language: str | None) -> Iterator[str]:
+    language = language if language in LANGUAGES else SOURCE_LANGUAGE
+    token = _current.set(language)
+    try:
+        yield language
+    finally:
+        _current.reset(token)
+
+
+def gettext_(message: str) -> str:
+    return translations(_current.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_current.get()).ngettext(singular, plural, n)
+
+
+def in_language(language: str, message: str) -> str:
+    return translations(language).gettext(message)
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, where it is shown."""
+    return message
+
+
+_ = gettext_

@@ -1,0 +1,130 @@
+"""The dialogue engine's inputs and outputs: plain, immutable data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Style = Literal["sms", "buttons"]  # numbered lists over SMS/WhatsApp, buttons in Telegram
+
+
+@dataclass(frozen=True)
+class Inbound:
+    channel: str  # sms | whatsapp | telegram
+    text: str
+    button: str | None = None  # a pressed button's key (Telegram callback data)
+    start_payload: str | None = None  # Telegram "/start <payload>"
+    is_start: bool = False  # Telegram "/start"
+
+    @property
+    def style(self) -> Style:
+        return "buttons" if self.channel == "telegram" else "sms"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What is stored about a member, as the dialogues need it."""
+
+    member_id: int
+    name: str | None
+    organisation: str | None
+    region: str | None
+    cercle: str | None
+    themes: tuple[str, ...]
+    language: str
+    channels: tuple[str, ...] = ()  # "sms:+223…", "telegram:…" for the profile summary
+
+
+@dataclass(frozen=True)
+class State:
+    flow: str
+    step: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Context:
+    inbound: Inbound
+    language: str  # the member's (or the address's) current language
+    member: Profile | None
+    state: State | None
+    state_expired: bool
+    opted_out: bool
+    organisations: tuple[str, ...]  # the coordination's listed organisations, by name
+    now: datetime
+    fresh_code: str  # a random code, should this message start a link
+    sms_available: bool = True
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    choices: tuple[tuple[str, str], ...] = ()  # (key, label) rendered as buttons or a list
+    page: int = 0  # over SMS, the first choice shown of a list too long for one message
+
+
+# Effects: what the shell must store. The engine never touches the database itself.
+@dataclass(frozen=True)
+class SaveRegistration:
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class UpdateProfile:
+    field: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class SetLanguage:
+    language: str
+
+
+@dataclass(frozen=True)
+class OptOut:
+    pass
+
+
+@dataclass(frozen=True)
+class OptIn:
+    pass
+
+
+@dataclass(frozen=True)
+class EraseMember:
+    pass
+
+
+@dataclass(frozen=True)
+class SendSms:
+    """A message to another address than the sender's (the link code)."""
+
+    phone: str
+    text: str
+
+
+@dataclass(frozen=True)
+class LinkPhone:
+    phone: str
+
+
+Effect = (
+    SaveRegistration
+    | UpdateProfile
+    | SetLanguage
+    | OptOut
+    | OptIn
+    | EraseMember
+    | SendSms
+    | LinkPhone
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    replies: tuple[Reply, ...]
+    state: State | None  # the dialogue state to keep; None ends the dialogue
+    effects: tuple[Effect, ...] = ()
+    notice: str | None = None  # a short acknowledgement of a button press (Telegram toast)
+    language: str | None = None  # the language the replies are in, when it changed

@@ -1,0 +1,79 @@
+"""The coordination's reference lists: regions, themes, languages, kinds of organisation."""
+
+from __future__ import annotations
+
+from bot.i18n import N_
+
+# Mali's regions (law 2012-017, Ménaka and Taoudénit since 2016, nine more since 2023) and the
+# District of Bamako. Proper nouns: not translated.
+REGIONS: tuple[tuple[str, str], ...] = (
+    ("bamako", "District de Bamako"),
+    ("kayes", "Kayes"),
+    ("koulikoro", "Koulikoro"),
+    ("sikasso", "Sikasso"),
+    ("segou", "Ségou"),
+    ("mopti", "Mopti"),
+    ("tombouctou", "Tombouctou"),
+    ("gao", "Gao"),
+    ("kidal", "Kidal"),
+    ("menaka", "Ménaka"),
+    ("taoudenit", "Taoudénit"),
+    ("nioro", "Nioro"),
+    ("kita", "Kita"),
+    ("dioila", "Dioïla"),
+    ("nara", "Nara"),
+    ("bougouni", "Bougouni"),
+    ("koutiala", "Koutiala"),
+    ("san", "San"),
+    ("douentza", "Douentza"),
+    ("bandiagara", "Bandiagara"),
+)
+REGION_ALIASES: dict[str, str] = {"district de bamako": "bamako", "bko": "bamako"}
+
+THEMES: tuple[tuple[str, str], ...] = (
+    ("vbg", N_("Violences (VBG)")),
+    ("participation", N_("Participation politique")),
+    ("paix_securite", N_("Paix et sécurité (1325)")),
+    ("economie", N_("Autonomisation économique")),
+    ("sante", N_("Santé sexuelle (SSR)")),
+    ("jeunesse", N_("Jeunesse")),
+    ("education", N_("Éducation des filles")),
+    ("climat", N_("Climat")),
+)
+THEME_ALIASES: dict[str, str] = {"gbv": "vbg", "1325": "paix_securite", "wps": "paix_securite"}
+
+# Each language named in itself, so a member recognises their own.
+LANGUAGE_NAMES: tuple[tuple[str, str], ...] = (
+    ("fr", "Français"),
+    ("bm", "Bamanankan"),
+    ("ff", "Fulfulde"),
+    ("ses", "Soŋay"),
+    ("en", "English"),
+)
+LANGUAGE_ALIASES: dict[str, str] = {
+    "francais": "fr",
+    "french": "fr",
+    "bambara": "bm",
+    "bamana": "bm",
+    "peul": "ff",
+    "fulfulde": "ff",
+    "pular": "ff",
+    "songhay": "ses",
+    "songhai": "ses",
+    "sonrai": "ses",
+    "anglais": "en",
+}
+
+ORGANISATION_KINDS: tuple[tuple[str, str], ...] = (
+    ("ong_nationale", N_("ONG nationale")),
+    ("ong_internationale", N_("ONG internationale")),
+    ("association", N_("Association")),
+    ("coalition", N_("Coalition")),
+    ("reseau", N_("Réseau")),
+    ("ocb", N_("Organisation communautaire de base")),
+    ("groupement_feminin", N_("Groupement féminin")),
+)
+
+REGION_LABELS = dict(REGIONS)
+THEME_LABELS = dict(THEMES)
+LANGUAGE_LABELS = dict(LANGUAGE_NAMES)

@@ -1,0 +1,60 @@
+"""SMS encoding facts: GSM-7 or UCS-2, segment counts, and GSM-friendly spelling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gsm0338  # noqa: F401 - registers the "gsm03.38" codec
+
+GSM7_SINGLE, GSM7_PART = 160, 153
+UCS2_SINGLE, UCS2_PART = 70, 67
+
+# Spellings that keep a message in GSM-7 without changing what it says. Bambara's letters go to
+# the older spelling (ɛ→è, ɔ→ò, ɲ→ny, ŋ→ng) that readers of either know.
+GSM_FRIENDLY = str.maketrans(
+    {
+        "ɛ": "è", "Ɛ": "È", "ɔ": "ò", "Ɔ": "Ò", "ɲ": "ny", "Ɲ": "Ny", "ŋ": "ng", "Ŋ": "Ng",
+        "ê": "e", "â": "a", "î": "i", "ô": "o", "û": "u", "ç": "c", "ë": "e", "ï": "i",
+        "È": "E", "À": "A", "Ù": "U", "Ê": "E", "Â": "A", "Î": "I", "Ô": "O", "Û": "U",
+        "œ": "oe", "Œ": "OE", "«": '"', "»": '"', "’": "'", "‘": "'", "“": '"', "”": '"',
+        "…": "...", "–": "-", "—": "-", "\u00a0": " ", "\u202f": " ",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SmsSize:
+    encoding: str  # "GSM-7" or "UCS-2"
+    units: int  # septets for GSM-7, UTF-16 code units for UCS-2
+    segments: int
+
+
+def is_gsm7(text: str) -> bool:
+    try:
+        text.encode("gsm03.38")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def sms_size(text: str) -> SmsSize:
+    try:
+        units = len(text.encode("gsm03.38"))  # extension characters take two septets
+        single, part, encoding = GSM7_SINGLE, GSM7_PART, "GSM-7"
+    except UnicodeEncodeError:
+        units = len(text.encode("utf-16-le")) // 2
+        single, part, encoding = UCS2_SINGLE, UCS2_PART, "UCS-2"
+    segments = 1 if units <= single else -(-units // part)
+    return SmsSize(encoding, units, segments)
+
+
+def gsm_friendly(text: str) -> str:
+    return text.translate(GSM_FRIENDLY)
+
+
+def cheapest_sms_text(text: str) -> str:
+    """The GSM-friendly spelling when it costs fewer segments, else the text as written."""
+    friendly = gsm_friendly(text)
+    if friendly != text and sms_size(friendly).segments < sms_size(text).segments:
+        return friendly
+    return text

@@ -1,0 +1,387 @@
+"""A fake Twilio Messages API speaking the real wire format, for tests and the simulator.
+
+Point the real SDK at it with ``client.api.base_url = fake.base_url``. Errors use Twilio's legacy
+JSON error shape so the SDK raises ``TwilioRestException`` with the right ``code`` and ``status``;
+status callbacks are form-encoded and signed like Twilio's (X-Twilio-Signature, HMAC-SHA1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+
+import aiohttp
+import gsm0338  # noqa: F401 - registers the "gsm03.38" codec used to count segments
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+log = logging.getLogger(__name__)
+
+# --- Provider quirks -----------------------------------------------------------------------------
+
+API_VERSION = "2010-04-01"
+MAX_BODY_LENGTH = 1600
+# (HTTP status, message) per Twilio error code; "more_info" is always docs/errors/<code>.
+ERRORS: dict[int, tuple[int, str]] = {
+    20003: (401, "Authenticate"),
+    20404: (404, "The requested resource {path} was not found"),
+    20429: (429, "Too Many Requests"),
+    21211: (400, "The 'To' number {to} is not a valid phone number."),
+    21602: (400, "Message body is required."),
+    21603: (400, "A 'From' phone number is required."),
+    21604: (400, "A 'To' phone number is required."),
+    21610: (400, "Attempt to send to unsubscribed recipient"),
+    21617: (400, "The concatenated message body exceeds the 1600 character limit."),
+    21910: (400, "Invalid 'From' and 'To' pair. 'From' and 'To' should be of the same channel"),
+}
+# E.164: "+" and 8–15 digits; WhatsApp addresses carry a "whatsapp:" channel prefix.
+_ADDRESS_RE = re.compile(r"^(?:whatsapp:)?\+[1-9]\d{7,14}$")
+# Parameters the SDK may repeat (serialize.map); always recorded as lists.
+_LIST_PARAMS = frozenset({"MediaUrl", "PersistentAction"})
+# A Messaging Service picks the sender later, so Twilio answers "accepted" with "from": null.
+_SERVICE_SENDER = "+15005550006"
+# GSM-7 vs UCS-2 segment sizes (single message, per part of a concatenated one).
+_GSM7_SEGMENTS, _UCS2_SEGMENTS = (160, 153), (70, 67)
+
+
+def count_segments(body: str) -> int:
+    try:  # the gsm03.38 codec writes extension characters as two bytes, i.e. two septets
+        units, (single, part) = len(body.encode("gsm03.38")), _GSM7_SEGMENTS
+    except UnicodeEncodeError:
+        units, (single, part) = len(body.encode("utf-16-le")) // 2, _UCS2_SEGMENTS
+    return 1 if units <= single else math.ceil(units / part)
+
+
+def _rfc2822(at: datetime) -> str:
+    return format_datetime(at)  # "Thu, 24 Aug 2023 05:01:45 +0000", as Twilio writes dates
+
+
+class _SlidingWindow:
+    """At most `rate` admissions per second (sliding); rates below 1/s widen the window."""
+
+    def __init__(self, rate: float) -> None:
+        self.window = max(1.0, 1.0 / rate)
+        self.capacity = max(1, int(rate * self.window))
+        self._hits: deque[float] = deque()
+
+    def admit(self, now: float) -> bool:
+        while self._hits and now - self._hits[0] >= self.window:
+            self._hits.popleft()
+        if len(self._hits) >= self.capacity:
+            return False
+        self._hits.append(now)
+        return True
+
+
+class _TwilioError(Exception):
+    def __init__(self, code: int, status: int | None = None, message: str | None = None, **fmt):
+        default_status, template = ERRORS.get(code, (400, "Error"))
+        self.code, self.status = code, status or default_status
+        self.message = message or template.format(**fmt)
+        super().__init__(self.message)
+
+    def response(self) -> web.Response:
+        body = {
+            "code": self.code,
+            "message": self.message,
+            "more_info": f"https://www.twilio.com/docs/errors/{self.code}",
+            "status": self.status,
+        }
+        headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if self.status == 401 else None
+        return web.json_response(body, status=self.status, headers=headers)
+
+
+@dataclass
+class SentTwilioMessage:
+    sid: str
+    to: str
+    from_: str | None
+    messaging_service_sid: str | None
+    body: str
+    status_callback: str | None
+    params: dict
+    at: float  # time.monotonic()
+
+
+class FakeTwilioAPI:
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        rate_per_second: float | None = None,
+        auto_callbacks: bool = False,
+        callback_delay: float = 0.0,
+    ) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.auto_callbacks = auto_callbacks
+        self.callback_delay = callback_delay  # seconds before each automatic callback
+        self.sent: list[SentTwilioMessage] = []
+        self.requests: list[dict] = []  # {"method", "path", "params"} for every request
+        self.callbacks: list[tuple[str, str, int]] = []  # (sid, status, HTTP status) posted
+        self.throttled_count = 0
+        self._rate = _SlidingWindow(rate_per_second) if rate_per_second else None
+        self._fail_queue: deque[_TwilioError] = deque()
+        self._unsubscribed: set[str] = set()
+        self._undeliverable: dict[str, int] = {}
+        self._resources: dict[str, dict] = {}  # sid -> Message resource, kept current
+        self._by_sid: dict[str, SentTwilioMessage] = {}
+        self._changed = asyncio.Event()
+        self._tasks: set[asyncio.Task] = set()
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._host, self._port = "127.0.0.1", 0
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        app = web.Application()
+        prefix = f"/{API_VERSION}/Accounts/{{account_sid}}"
+        app.router.add_post(f"{prefix}/Messages.json", self._handle_create)
+        app.router.add_get(f"{prefix}/Messages/{{sid}}.json", self._handle_fetch)
+        app.router.add_route("*", "/{tail:.*}", self._handle_unknown)
+        # A short shutdown timeout so stop() never hangs on a client's idle keep-alive.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host, port).start()
+        self._host, self._port = host, self._runner.addresses[0][1]
+        self._session = aiohttp.ClientSession()
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._session:
+            await self._session.close()
+            self._session = None
+        if self._runner:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeTwilioAPI:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self._host}:{self._port}"
+
+    # --- test controls ---------------------------------------------------------------------------
+
+    def fail_next(self, count: int, status: int, code: int, message: str) -> None:
+        """The next `count` message creates fail with this Twilio error."""
+        self._fail_queue.extend(_TwilioError(code, status, message) for _ in range(count))
+
+    def unsubscribe(self, number: str) -> None:
+        self._unsubscribed.add(number)
+
+    def resubscribe(self, number: str) -> None:
+        self._unsubscribed.discard(number)
+
+    def undeliverable(self, number: str, error_code: int = 30003) -> None:
+        """Automatic callbacks for this number end in "undelivered" with `error_code`."""
+        self._undeliverable[number] = error_code
+
+    def messages_to(self, to: str) -> list[SentTwilioMessage]:
+        return [m for m in self.sent if m.to == to]
+
+    def resource(self, sid: str) -> dict:
+        """The current Message resource JSON (status follows the callbacks sent)."""
+        return dict(self._resources[sid])
+
+    async def wait_for_messages(
+        self,
+        count: int,
+        timeout: float = 5.0,  # noqa: ASYNC109 - contract API
+        to: str | None = None,
+    ) -> list[SentTwilioMessage]:
+        def matching() -> list[SentTwilioMessage]:
+            return self.sent if to is None else self.messages_to(to)
+
+        async with asyncio.timeout(timeout):
+            while len(found := matching()) < count:
+                self._changed.clear()
+                await self._changed.wait()
+        return list(found)
+
+    async def drain_callbacks(self) -> None:
+        """Wait for all automatic callbacks in flight."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def send_status_callback(
+        self, sid: str, status: str, error_code: int | None = None
+    ) -> int:
+        """POST a signed status callback for message `sid` to its StatusCallback URL."""
+        msg = self._by_sid[sid]
+        if not msg.status_callback:
+            raise ValueError(f"message {sid} has no StatusCallback")
+        params = {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "MessageStatus": status,
+            "SmsStatus": status,
+            "AccountSid": self.account_sid,
+            "From": msg.from_ or _SERVICE_SENDER,
+            "To": msg.to,
+            "ApiVersion": API_VERSION,
+        }
+        if msg.messaging_service_sid:
+            params["MessagingServiceSid"] = msg.messaging_service_sid
+        if error_code is not None:
+            params["ErrorCode"] = str(error_code)
+        self._update_resource(sid, status, error_code)
+        signature = RequestValidator(self.auth_token).compute_signature(msg.status_callback, params)
+        headers = {
+            "X-Twilio-Signature": signature,
+            "I-Twilio-Idempotency-Token": str(uuid.uuid4()),
+            "User-Agent": "TwilioProxy/1.1",
+        }
+        self._session = self._session or aiohttp.ClientSession()
+        # aiohttp form-encodes a dict body as application/x-www-form-urlencoded.
+        async with self._session.post(msg.status_callback, data=params, headers=headers) as resp:
+            await resp.read()
+            self.callbacks.append((sid, status, resp.status))
+            return resp.status
+
+    # --- HTTP ------------------------------------------------------------------------------------
+
+    async def _record(self, request: web.Request) -> dict:
+        form = await request.post() if request.method == "POST" else request.query
+        params: dict[str, Any] = {
+            name: form.getall(name) if name in _LIST_PARAMS else form.getone(name) for name in form
+        }
+        self.requests.append({"method": request.method, "path": request.path, "params": params})
+        return params
+
+    def _authorize(self, request: web.Request) -> None:
+        try:
+            auth = aiohttp.BasicAuth.decode(request.headers.get("Authorization", ""))
+        except ValueError:
+            auth = None
+        if auth is None or (auth.login, auth.password) != (self.account_sid, self.auth_token):
+            raise _TwilioError(20003)
+        if request.match_info.get("account_sid") != self.account_sid:
+            raise _TwilioError(20404, path=request.path)
+
+    async def _handle_unknown(self, request: web.Request) -> web.Response:
+        await self._record(request)
+        return _TwilioError(20404, path=request.path).response()
+
+    async def _handle_fetch(self, request: web.Request) -> web.Response:
+        await self._record(request)
+        try:
+            self._authorize(request)
+            if request.match_info["sid"] not in self._resources:
+                raise _TwilioError(20404, path=request.path)
+        except _TwilioError as err:
+            return err.response()
+        return web.json_response(self._resources[request.match_info["sid"]])
+
+    async def _handle_create(self, request: web.Request) -> web.Response:
+        params = await self._record(request)
+        try:
+            self._authorize(request)
+            msg = self._accept(params)
+        except _TwilioError as err:
+            if err.status == 429:
+                self.throttled_count += 1
+            return err.response()
+        if self.auto_callbacks and msg.status_callback:
+            task = asyncio.create_task(self._auto_callbacks(msg))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return web.json_response(self._resources[msg.sid], status=201)
+
+    def _accept(self, params: dict) -> SentTwilioMessage:
+        if self._fail_queue:
+            raise self._fail_queue.popleft()
+        to = params.get("To") or ""
+        from_ = params.get("From") or None
+        service = params.get("MessagingServiceSid") or None
+        body = params.get("Body") or ""
+        if not to:
+            raise _TwilioError(21604)
+        if not _ADDRESS_RE.match(to):
+            raise _TwilioError(21211, to=to)
+        if not from_ and not service:
+            raise _TwilioError(21603)
+        if not body and not params.get("MediaUrl") and not params.get("ContentSid"):
+            raise _TwilioError(21602)
+        if len(body) > MAX_BODY_LENGTH:
+            raise _TwilioError(21617)
+        if from_ and from_.startswith("whatsapp:") != to.startswith("whatsapp:"):
+            raise _TwilioError(21910)
+        if to in self._unsubscribed:
+            raise _TwilioError(21610)
+        if self._rate and not self._rate.admit(time.monotonic()):
+            raise _TwilioError(20429)
+
+        sid = "SM" + uuid.uuid4().hex
+        callback = params.get("StatusCallback") or None
+        msg = SentTwilioMessage(sid, to, from_, service, body, callback, params, time.monotonic())
+        now = _rfc2822(datetime.now(UTC))
+        path = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}"
+        self._resources[sid] = {
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "body": body,
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": from_,
+            "messaging_service_sid": service,
+            "num_media": str(len(params.get("MediaUrl") or [])),
+            "num_segments": str(count_segments(body)),
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "queued" if from_ else "accepted",
+            "subresource_uris": {
+                "media": f"{path}/Media.json",
+                "feedback": f"{path}/Feedback.json",
+            },
+            "to": to,
+            "uri": f"{path}.json",
+        }
+        self._by_sid[sid] = msg
+        self.sent.append(msg)
+        self._changed.set()
+        return msg
+
+    def _update_resource(self, sid: str, status: str, error_code: int | None) -> None:
+        resource = self._resources[sid]
+        now = _rfc2822(datetime.now(UTC))
+        resource.update(status=status, date_updated=now, error_code=error_code)
+        if status == "sent" and resource["date_sent"] is None:
+            resource["date_sent"] = now
+        if resource["from"] is None:
+            resource["from"] = _SERVICE_SENDER
+
+    async def _auto_callbacks(self, msg: SentTwilioMessage) -> None:
+        error_code = self._undeliverable.get(msg.to)
+        final = ("undelivered", error_code) if error_code else ("delivered", None)
+        for status, code in (("sent", None), final):
+            await asyncio.sleep(self.callback_delay)
+            try:
+                await self.send_status_callback(msg.sid, status, code)
+            except (aiohttp.ClientError, OSError) as exc:  # receiver down: log, like Twilio
+                log.warning("status callback %s for %s failed: %r", status, msg.sid, exc)
+                self.callbacks.append((msg.sid, status, 0))
+                return

@@ -1,0 +1,123 @@
+"""Configuration, read once from the environment into a frozen object.
+
+A channel without credentials is simply off. Errors name the key that is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+DEFAULT_DATABASE_PATH = Path("var") / "benkadi.db"
+TELEGRAM_DEFAULT_API = "https://api.telegram.org"
+TWILIO_DEFAULT_API = "https://api.twilio.com"
+_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or wrong; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    public_url: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    telegram_bot_token: str | None = None
+    telegram_webhook_secret: str | None = None
+    telegram_api_url: str = TELEGRAM_DEFAULT_API
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_api_url: str = TWILIO_DEFAULT_API
+    simulator: bool = False  # no credentials at all: in-process fake providers stand in
+    dispatch_interval: float = 0.5
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @property
+    def twilio_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def telegram_file_url(self) -> str:
+        return self.telegram_api_url.rstrip("/") + "/file/bot"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(key: str) -> str | None:
+            value = env.get(key, "").strip()
+            return value or None
+
+        port = _port(get("BENKADI_PORT") or "8080")
+        host = get("BENKADI_HOST") or "127.0.0.1"
+        public_url = get("BENKADI_PUBLIC_URL") or f"http://{host}:{port}"
+        _require_url("BENKADI_PUBLIC_URL", public_url)
+        database_url = get("BENKADI_DATABASE_URL") or f"sqlite:///{DEFAULT_DATABASE_PATH}"
+        if not re.match(r"^(sqlite|postgres|postgresql)(\+\w+)?://", database_url):
+            raise SettingsError("BENKADI_DATABASE_URL must be a sqlite:/// or postgresql:// URL")
+
+        token, secret = get("TELEGRAM_BOT_TOKEN"), get("TELEGRAM_WEBHOOK_SECRET")
+        if token and not re.match(r"^\d+:[\w-]+$", token):
+            raise SettingsError("TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters)")
+        if token and not secret:
+            raise SettingsError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_BOT_TOKEN is set")
+        if secret and not _SECRET_TOKEN.match(secret):
+            raise SettingsError("TELEGRAM_WEBHOOK_SECRET must be 1-256 of A-Z a-z 0-9 _ -")
+        telegram_api = get("TELEGRAM_API_URL") or TELEGRAM_DEFAULT_API
+        _require_url("TELEGRAM_API_URL", telegram_api)
+
+        sid, auth = get("TWILIO_ACCOUNT_SID"), get("TWILIO_AUTH_TOKEN")
+        sender, service = get("TWILIO_FROM"), get("TWILIO_MESSAGING_SERVICE_SID")
+        if bool(sid) != bool(auth):
+            missing = "TWILIO_AUTH_TOKEN" if sid else "TWILIO_ACCOUNT_SID"
+            raise SettingsError(f"{missing} is required when the other Twilio credential is set")
+        if sid and not sid.startswith("AC"):
+            raise SettingsError("TWILIO_ACCOUNT_SID must start with AC")
+        if sid and not (sender or service):
+            raise SettingsError("TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID is required with Twilio credentials")
+        if service and not service.startswith("MG"):
+            raise SettingsError("TWILIO_MESSAGING_SERVICE_SID must start with MG")
+        twilio_api = get("TWILIO_API_URL") or TWILIO_DEFAULT_API
+        _require_url("TWILIO_API_URL", twilio_api)
+
+        values = dict(
+            database_url=database_url,
+            public_url=public_url.rstrip("/"),
+            host=host,
+            port=port,
+            telegram_bot_token=token,
+            telegram_webhook_secret=secret,
+            telegram_api_url=telegram_api.rstrip("/"),
+            twilio_account_sid=sid,
+            twilio_auth_token=auth,
+            twilio_from=sender,
+            twilio_messaging_service_sid=service,
+            twilio_whatsapp_from=get("TWILIO_WHATSAPP_FROM"),
+            twilio_api_url=twilio_api.rstrip("/"),
+        )
+        values.update(overrides)
+        return cls(**values)
+
+
+def _port(raw: str) -> int:
+    if not raw.isdigit() or not 0 <= int(raw) <= 65535:
+        raise SettingsError("BENKADI_PORT must be a port number (0-65535)")
+    return int(raw)
+
+
+def _require_url(key: str, value: str) -> None:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise SettingsError(f"{key} must be an http(s) URL, got {value!r}")
