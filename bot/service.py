@@ -32,7 +32,6 @@ from bot.model import (
     State,
     UpdateProfile,
 )
-from bot.phones import mask_phone
 from bot.render import render_for_channel
 from storage import members as member_store
 from storage import messages as message_store
@@ -128,6 +127,12 @@ class ConversationService:
                     delete(Address).where(Address.id.in_(applied.erased_address_ids))
                 )
             return Handled(duplicate=False, notice=outcome.notice, queued=len(rows))
+
+    async def set_blocked(self, channel: str, address: str, blocked: bool) -> None:
+        """The member blocked the bot (or came back): no more sends there until they return."""
+        async with self.database.transaction() as session:
+            row = await member_store.address_for(session, channel, address)
+            row.blocked_at = utcnow() if blocked else None
 
     async def _listed_organisations(self, session: AsyncSession) -> tuple[str, ...]:
         # Read on every message otherwise; a list the secretariat edits rarely can be 30 s old.

@@ -39,6 +39,7 @@ class Settings:
     twilio_api_url: str = TWILIO_DEFAULT_API
     simulator: bool = False  # no credentials at all: in-process fake providers stand in
     dispatch_interval: float = 0.5
+    migrate_on_start: bool = False  # `benkadi serve` sets it for the embedded SQLite default
 
     @property
     def telegram_enabled(self) -> bool:
@@ -70,9 +71,13 @@ class Settings:
 
         token, secret = get("TELEGRAM_BOT_TOKEN"), get("TELEGRAM_WEBHOOK_SECRET")
         if token and not re.match(r"^\d+:[\w-]+$", token):
-            raise SettingsError("TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters)")
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters)"
+            )
         if token and not secret:
-            raise SettingsError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_BOT_TOKEN is set")
+            raise SettingsError(
+                "TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_BOT_TOKEN is set"
+            )
         if secret and not _SECRET_TOKEN.match(secret):
             raise SettingsError("TELEGRAM_WEBHOOK_SECRET must be 1-256 of A-Z a-z 0-9 _ -")
         telegram_api = get("TELEGRAM_API_URL") or TELEGRAM_DEFAULT_API
@@ -86,7 +91,9 @@ class Settings:
         if sid and not sid.startswith("AC"):
             raise SettingsError("TWILIO_ACCOUNT_SID must start with AC")
         if sid and not (sender or service):
-            raise SettingsError("TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID is required with Twilio credentials")
+            raise SettingsError(
+                "TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID is required with Twilio credentials"
+            )
         if service and not service.startswith("MG"):
             raise SettingsError("TWILIO_MESSAGING_SERVICE_SID must start with MG")
         twilio_api = get("TWILIO_API_URL") or TWILIO_DEFAULT_API

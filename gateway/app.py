@@ -1,0 +1,110 @@
+"""The aiohttp application: webhooks, health, simulator, and the dispatcher's lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.service import ConversationService
+from gateway import simulator, webhooks
+from gateway.channels.base import Channel
+from gateway.channels.telegram import TelegramChannel
+from gateway.channels.twilio import TwilioChannel
+from gateway.dispatcher import Dispatcher
+from gateway.keys import CHANNELS, DATABASE, DISPATCHER, SERVICE, SETTINGS
+from gateway.settings import Settings
+from storage.database import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    channels: dict[str, Channel] = {}
+    if settings.telegram_enabled:
+        channels["telegram"] = TelegramChannel(
+            settings.telegram_bot_token, settings.telegram_api_url, settings.telegram_file_url
+        )
+    if settings.twilio_enabled:
+        callback = settings.public_url + "/webhooks/twilio/status"
+        common = dict(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token,
+            api_url=settings.twilio_api_url,
+            status_callback=callback,
+            messaging_service_sid=settings.twilio_messaging_service_sid,
+        )
+        channels["sms"] = TwilioChannel("sms", from_=settings.twilio_from, **common)
+        channels["whatsapp"] = TwilioChannel(
+            "whatsapp", from_=settings.twilio_whatsapp_from or settings.twilio_from, **common
+        )
+    return channels
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
+    """4xx stay as raised; a database failure is a 503 so providers deliver again; no tracebacks out."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except SQLAlchemyError:
+        log.exception("database error on %s", request.path)
+        return web.json_response({"error": "database unavailable"}, status=503)
+    except Exception:
+        log.exception("unexpected error on %s", request.path)
+        return web.json_response({"error": "internal error"}, status=500)
+
+
+async def _storage(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    database = Database(settings.database_url)
+    if settings.migrate_on_start:
+        await upgrade(database.engine)
+    app[DATABASE] = database
+    yield
+    await database.dispose()
+
+
+async def _sending(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    channels = build_channels(settings)
+    for channel in channels.values():
+        await channel.start()
+    app[CHANNELS] = channels
+    app[SERVICE] = ConversationService(app[DATABASE], sms_available="sms" in channels)
+    dispatcher = Dispatcher(app[DATABASE], channels, idle_interval=settings.dispatch_interval)
+    app[DISPATCHER] = dispatcher
+    task = asyncio.create_task(dispatcher.run(), name="dispatcher")
+    yield
+    dispatcher.stop()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(task, timeout=10)
+    for channel in channels.values():
+        await channel.stop()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    async with request.app[DATABASE].sessions() as session:
+        await session.execute(text("SELECT 1"))
+    return web.json_response({"status": "ok", "channels": sorted(request.app[CHANNELS])})
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
+    app[SETTINGS] = settings
+    if settings.simulator:
+        app.cleanup_ctx.append(simulator.providers)  # replaces SETTINGS before channels start
+    app.cleanup_ctx.append(_storage)
+    app.cleanup_ctx.append(_sending)
+    app.router.add_get("/healthz", healthz)
+    webhooks.add_routes(app)
+    if settings.simulator:
+        simulator.add_routes(app)
+    return app

@@ -1,0 +1,36 @@
+"""The one small contract every channel adapter keeps, and how send failures are told apart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class SendError(Exception):
+    """A send that did not go through, classified once by the adapter.
+
+    The dispatcher decides from these flags only: retry now-ish (retryable), wait a given time
+    (retry_after, for the whole channel), or give up and mark the address (address_state).
+    """
+
+    code: str
+    message: str
+    retryable: bool
+    retry_after: float | None = None
+    address_state: str | None = None  # "blocked" | "opted_out" | "invalid"
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class Channel(Protocol):
+    name: str  # "sms" | "whatsapp" | "telegram": the channel of the outbox rows it sends
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, recipient: str, body: str, choices: list[list[str]] | None) -> str:
+        """Send one message; return the provider's id for it, or raise SendError."""
+        ...

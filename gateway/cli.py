@@ -1,0 +1,155 @@
+"""The `benkadi` command: serve, db upgrade, chat."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import os
+import signal
+import sys
+
+import aiohttp
+from aiohttp import web
+
+from gateway.settings import Settings, SettingsError
+from storage.database import Database
+from storage.migrate import current_revision, upgrade
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="benkadi", description="Benkadi messaging service")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the web service and the dispatcher")
+    serve.add_argument("--host", help="address to listen on (default BENKADI_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default BENKADI_PORT or 8080)")
+    db = commands.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade", "current"])
+    chat = commands.add_parser(
+        "chat", help="chat with a running service's simulator in this terminal"
+    )
+    chat.add_argument("--url", default="http://127.0.0.1:8080", help="the running `benkadi serve`")
+    chat.add_argument("--channel", choices=["sms", "telegram", "whatsapp"], default="sms")
+    chat.add_argument(
+        "--from", dest="sender", default="76 12 34 56", help="phone number or Telegram id"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"benkadi: configuration error: {error}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        return asyncio.run(_serve(settings, args.host, args.port))
+    if args.command == "db":
+        return asyncio.run(_db(settings, args.action))
+    return asyncio.run(_chat(args.url, args.channel, args.sender))
+
+
+async def _db(settings: Settings, action: str) -> int:
+    database = Database(settings.database_url)
+    try:
+        if action == "upgrade":
+            await upgrade(database.engine)
+        print(f"database at revision {await current_revision(database.engine)}")
+    finally:
+        await database.dispose()
+    return 0
+
+
+async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
+    from gateway.app import create_app
+
+    changes: dict = {"migrate_on_start": settings.database_url.startswith("sqlite")}
+    if host:
+        changes["host"] = host
+    if port is not None:
+        changes["port"] = port
+    settings = dataclasses.replace(settings, **changes)
+    if not os.environ.get("BENKADI_PUBLIC_URL"):  # follow --host/--port when none is configured
+        local = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+        settings = dataclasses.replace(settings, public_url=f"http://{local}:{settings.port}")
+    if not settings.database_url.startswith("sqlite"):
+        database = Database(settings.database_url)
+        revision = await current_revision(database.engine)
+        await database.dispose()
+        if revision is None:
+            print(
+                "benkadi: the database has no schema; run `benkadi db upgrade` first",
+                file=sys.stderr,
+            )
+            return 2
+    if not (settings.telegram_enabled or settings.twilio_enabled):
+        settings = dataclasses.replace(settings, simulator=True)
+    runner = web.AppRunner(create_app(settings), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    where = f"http://{settings.host}:{settings.port}"
+    if settings.simulator:
+        print(
+            f"Benkadi is running with the simulator (no credentials): open {where}/simulator",
+            flush=True,
+        )
+    else:
+        print(f"Benkadi is running on {where}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+    return 0
+
+
+async def _chat(url: str, channel: str, sender: str) -> int:
+    """A terminal phone: type a line, see Benkadi's replies; numbers press Telegram buttons."""
+    seen = 0
+    buttons: list[list[str]] = []
+    print(f"Simulator chat as {channel} {sender} with {url}. Ctrl-D to leave.")
+    async with aiohttp.ClientSession() as http:
+        try:
+            async with http.get(f"{url}/healthz") as response:
+                response.raise_for_status()
+        except aiohttp.ClientError:
+            print(
+                f"benkadi: no service answers at {url}; start it with `benkadi serve`",
+                file=sys.stderr,
+            )
+            return 2
+        loop = asyncio.get_running_loop()
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line:
+                return 0
+            text = line.rstrip("\n")
+            payload: dict = {"channel": channel, "from": sender, "text": text}
+            if channel == "telegram" and text.strip().isdigit() and 0 < int(text) <= len(buttons):
+                label, data = buttons[int(text) - 1]
+                payload |= {"text": label, "button": data}
+            async with http.post(f"{url}/simulator/api/send", json=payload) as response:
+                if response.status != 200:
+                    print(f"! {await response.text()}")
+                    continue
+            await asyncio.sleep(0.6)
+            async with http.get(
+                f"{url}/simulator/api/messages", params={"channel": channel, "from": sender}
+            ) as response:
+                messages = [
+                    m for m in (await response.json())["messages"] if m["from"] == "benkadi"
+                ]
+            for message in messages[seen:]:
+                print(f"\n{message['text']}")
+                buttons = message["buttons"]
+                for number, (label, _data) in enumerate(buttons, 1):
+                    print(f"  [{number}] {label}")
+            seen = len(messages)
+            print()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Inbound webhooks: Twilio messages and status callbacks, Telegram updates.
+
+Each checks its signature or secret before anything else, so a forged request stores nothing.
+A malformed request is a 4xx; a database failure is a 5xx, so the provider delivers it again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+from sqlalchemy import update
+
+from gateway.channels import telegram, twilio
+from gateway.keys import DATABASE, DISPATCHER, SERVICE, SETTINGS
+from storage import messages as message_store
+from storage.models import Address
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+FORM = "application/x-www-form-urlencoded"
+
+# Later statuses never give way to earlier ones arriving late.
+STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "undelivered": 2, "failed": 2}
+
+
+async def _signed_twilio_form(request: web.Request):
+    settings = request.app[SETTINGS]
+    if not settings.twilio_enabled:
+        raise web.HTTPNotFound(text="Twilio is not configured")
+    if request.content_type != FORM:
+        # Not signed over form parameters: cannot be genuine. Still checked before reading.
+        raise web.HTTPBadRequest(text="expected application/x-www-form-urlencoded")
+    params = await request.post()
+    url = settings.public_url + request.path_qs
+    try:
+        twilio.verify_signature(
+            settings.twilio_auth_token, url, params, request.headers.get("X-Twilio-Signature")
+        )
+    except twilio.SignatureError:
+        raise web.HTTPForbidden(text="invalid signature") from None
+    return params
+
+
+async def twilio_message(request: web.Request) -> web.Response:
+    params = await _signed_twilio_form(request)
+    try:
+        received = twilio.parse_inbound(params)
+    except (KeyError, ValueError) as error:
+        raise web.HTTPBadRequest(text=f"malformed Twilio message: {error}") from None
+    await request.app[SERVICE].handle(received)
+    request.app[DISPATCHER].wake()
+    return web.Response(text=twilio.EMPTY_TWIML, content_type="text/xml")
+
+
+async def twilio_status(request: web.Request) -> web.Response:
+    params = await _signed_twilio_form(request)
+    sid = params.get("MessageSid") or params.get("SmsSid")
+    status = params.get("MessageStatus") or params.get("SmsStatus")
+    if not sid or not status:
+        raise web.HTTPBadRequest(text="MessageSid and MessageStatus are required")
+    new_status = twilio.FINAL_STATUS.get(status)
+    if new_status is None:  # queued, sending, accepted…: nothing to record
+        return web.Response(status=204)
+    error_code = params.get("ErrorCode") or None
+    now = utcnow()
+    async with request.app[DATABASE].transaction() as session:
+        row = await message_store.outbox_for_provider_id(session, sid)
+        if row is None:
+            return web.Response(status=204)  # not ours, or erased: nothing to keep
+        if STATUS_RANK[new_status] >= STATUS_RANK.get(row.status, 0):
+            row.status = new_status
+            row.updated_at = now
+            if error_code:
+                row.error_code = error_code
+                row.error_message = f"Twilio {status}"
+        if error_code and error_code.isdigit() and row.address_id is not None:
+            state = twilio.ADDRESS_STATE_BY_CODE.get(int(error_code))
+            if state:
+                column = {"opted_out": "opted_out_at", "invalid": "invalid_at"}[state]
+                await session.execute(
+                    update(Address).where(Address.id == row.address_id).values({column: now})
+                )
+    return web.Response(status=204)
+
+
+async def telegram_update(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    if not settings.telegram_enabled:
+        raise web.HTTPNotFound(text="Telegram is not configured")
+    given = request.headers.get("X-Telegram-Bot-Api-Secret-Token")
+    if not telegram.secret_matches(settings.telegram_webhook_secret, given):
+        raise web.HTTPForbidden(text="invalid secret token")
+    try:
+        data = json.loads(await request.read())
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            raise ValueError("an update is a JSON object with an integer update_id")
+        update_, meaning = telegram.parse_update(data)
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        raise web.HTTPBadRequest(text=f"malformed update: {error}") from None
+    if meaning is None:
+        return web.Response(status=200)  # stickers, edits, channel posts…: not for us
+    service = request.app[SERVICE]
+    if isinstance(meaning, telegram.ChatMemberChange):
+        await service.set_blocked("telegram", meaning.chat_id, meaning.blocked)
+        return web.Response(status=200)
+    handled = await service.handle(meaning)
+    request.app[DISPATCHER].wake()
+    query = update_.callback_query
+    if query is not None:
+        # Answer the button press in the webhook response itself: no extra API call.
+        answer = {"method": "answerCallbackQuery", "callback_query_id": query.id}
+        if handled.notice:
+            answer["text"] = handled.notice
+        return web.json_response(answer)
+    return web.Response(status=200)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/webhooks/twilio/sms", twilio_message)
+    app.router.add_post("/webhooks/twilio/status", twilio_status)
+    app.router.add_post("/webhooks/telegram", telegram_update)
