@@ -26,7 +26,8 @@ def sms_page(reply: Reply, start: int = 0, limit: int = GSM7_SINGLE) -> tuple[st
     if not choices:
         return cheapest_sms_text(reply.text), None
     whole = cheapest_sms_text("\n".join([reply.text, *_choice_lines(reply, start, len(choices))]))
-    if (start == 0 and sms_size(whole).units <= limit) or len(choices) - start <= 1:
+    fits = sms_size(whole).units <= limit
+    if (start == 0 and (fits or len(choices) < PAGED_FROM)) or len(choices) - start <= 1:
         return whole, None
     more = _("0 Suite")
     end = start + 1
@@ -40,9 +41,6 @@ def sms_page(reply: Reply, start: int = 0, limit: int = GSM7_SINGLE) -> tuple[st
     body = "\n".join([reply.text, *_choice_lines(reply, start, end), more])
     return cheapest_sms_text(body), end
 
-
-def sms_text(reply: Reply, start: int = 0) -> str:
-    return sms_page(reply, start)[0]
 
 
 def render_for_channel(reply: Reply, channel: str) -> tuple[str, list[list[str]] | None]:

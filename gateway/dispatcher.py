@@ -66,12 +66,13 @@ class Dispatcher:
         batch_size: int = 100,
         concurrency: int = 32,
         idle_interval: float = 0.5,
+        retry_base: float = 2.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.database = database
         self.channels = dict(channels)
         self.lease, self.max_attempts, self.batch_size = lease, max_attempts, batch_size
-        self.idle_interval, self.clock = idle_interval, clock
+        self.idle_interval, self.clock, self.retry_base = idle_interval, clock, retry_base
         self._semaphore = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._paused_until: dict[str, float] = {}  # channel → monotonic time (Telegram 429)
@@ -187,7 +188,7 @@ class Dispatcher:
                     "error_message": error.message[:500],
                 }
                 if error.retryable and attempts < self.max_attempts:
-                    wait = error.retry_after or backoff(attempts)
+                    wait = error.retry_after or backoff(attempts, self.retry_base)
                     values["next_attempt_at"] = now + timedelta(seconds=wait)
                 else:
                     values["status"] = "failed"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -96,16 +96,13 @@ async def erase_member(session: AsyncSession, member: Member, now: datetime) -> 
     await session.execute(
         update(InboundMessage).where(InboundMessage.address_id.in_(address_ids)).values(body=None)
     )
+    theirs = or_(OutboxMessage.member_id == member.id, OutboxMessage.address_id.in_(address_ids))
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.member_id == member.id)
-        .values(body="", recipient="", choices=None)
-    )
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.member_id == member.id, OutboxMessage.status == "queued")
+        .where(theirs, OutboxMessage.status == "queued")
         .values(status="cancelled", error_message="member erased")
     )
+    await session.execute(update(OutboxMessage).where(theirs).values(body="", recipient="", choices=None))
     await session.execute(
         Conversation.__table__.delete().where(Conversation.address_id.in_(address_ids))
     )

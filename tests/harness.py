@@ -1,0 +1,186 @@
+"""A running Benkadi app with the real SDKs pointed at local fake providers, driven over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+import socket
+import time
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+
+from gateway.app import create_app
+from gateway.fakes import FakeTelegramAPI, FakeTwilioAPI
+from gateway.keys import DATABASE, DISPATCHER
+from gateway.settings import Settings
+from storage.models import Address, Member, OutboxMessage
+
+TOKEN = "123456:TEST-token_abc"
+ACCOUNT_SID = "AC" + "1" * 32
+AUTH_TOKEN = "f" * 32
+BENKADI_NUMBER = "+22320000000"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Harness:
+    url: str
+    settings: Settings
+    app: web.Application
+    telegram: FakeTelegramAPI
+    twilio: FakeTwilioAPI
+    http: aiohttp.ClientSession
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
+
+    @property
+    def database(self):
+        return self.app[DATABASE]
+
+    @property
+    def dispatcher(self):
+        return self.app[DISPATCHER]
+
+    # --- Twilio, as Twilio calls us --------------------------------------------------------
+    def sign(self, path: str, params: dict, token: str = AUTH_TOKEN) -> str:
+        return RequestValidator(token).compute_signature(self.settings.public_url + path, params)
+
+    async def post_form(self, path: str, params: dict, signature: str | None) -> aiohttp.ClientResponse:
+        headers = {"X-Twilio-Signature": signature} if signature is not None else {}
+        async with self.http.post(self.url + path, data=params, headers=headers) as response:
+            await response.read()
+            return response
+
+    def sms_params(self, sender: str, text: str, sid: str | None = None, whatsapp: bool = False) -> dict:
+        prefix = "whatsapp:" if whatsapp else ""
+        return {
+            "ToCountry": "ML", "ToState": "", "SmsMessageSid": sid or "", "NumMedia": "0",
+            "ToCity": "", "FromZip": "", "SmsSid": sid or "", "FromState": "", "SmsStatus": "received",
+            "FromCity": "", "Body": text, "FromCountry": "ML", "To": prefix + BENKADI_NUMBER,
+            "MessagingServiceSid": "", "ToZip": "", "NumSegments": "1", "MessageSid": sid or "",
+            "AccountSid": ACCOUNT_SID, "From": prefix + sender, "ApiVersion": "2010-04-01",
+        }  # fmt: skip
+
+    async def sms(self, sender: str, text: str, *, sid: str | None = None, whatsapp: bool = False) -> aiohttp.ClientResponse:
+        sid = sid or "SM" + secrets.token_hex(16)
+        params = self.sms_params(sender, text, sid, whatsapp)
+        for key in ("SmsMessageSid", "SmsSid", "MessageSid"):
+            params[key] = sid
+        return await self.post_form("/webhooks/twilio/sms", params, self.sign("/webhooks/twilio/sms", params))
+
+    # --- Telegram, as Telegram calls us ----------------------------------------------------
+    async def post_update(self, update: dict, secret: str | None = None) -> aiohttp.ClientResponse:
+        secret = self.settings.telegram_webhook_secret if secret is None else secret
+        async with self.http.post(
+            self.url + "/webhooks/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+        ) as response:
+            await response.read()
+            response.body = await response.read()  # type: ignore[attr-defined]
+            return response
+
+    def _user(self, chat_id: int) -> dict:
+        return {"id": chat_id, "is_bot": False, "first_name": "Awa", "language_code": "fr"}
+
+    def text_update(self, chat_id: int, text: str, update_id: int | None = None) -> dict:
+        update_id = update_id or next(self._ids)
+        entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}] if text.startswith("/") else []
+        message = {
+            "message_id": update_id, "date": int(time.time()), "text": text,
+            "chat": {"id": chat_id, "type": "private", "first_name": "Awa"}, "from": self._user(chat_id),
+        }  # fmt: skip
+        if entities:
+            message["entities"] = entities
+        return {"update_id": update_id, "message": message}
+
+    async def tg(self, chat_id: int, text: str) -> aiohttp.ClientResponse:
+        return await self.post_update(self.text_update(chat_id, text))
+
+    async def press(self, chat_id: int, data: str) -> aiohttp.ClientResponse:
+        update_id = next(self._ids)
+        bot_message = {
+            "message_id": 1, "date": int(time.time()), "text": "…",
+            "chat": {"id": chat_id, "type": "private", "first_name": "Awa"},
+            "from": {"id": 123456, "is_bot": True, "first_name": "Benkadi"},
+        }  # fmt: skip
+        query = {"id": f"cb{update_id}", "from": self._user(chat_id), "chat_instance": "42", "data": data, "message": bot_message}
+        return await self.post_update({"update_id": update_id, "callback_query": query})
+
+    # --- what happened ---------------------------------------------------------------------
+    async def sms_replies(self, to: str, count: int, timeout: float = 5.0) -> list[str]:
+        messages = await self.twilio.wait_for_messages(count, timeout=timeout, to=to)
+        return [m.body for m in messages]
+
+    async def tg_replies(self, chat_id: int, count: int, timeout: float = 5.0):
+        return await self.telegram.wait_for_messages(count, timeout=timeout, chat_id=chat_id)
+
+    async def settle(self, timeout: float = 5.0) -> None:
+        """Wait until the outbox holds nothing more to send now."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            async with self.database.sessions() as session:
+                pending = await session.scalar(
+                    select(OutboxMessage.id).where(OutboxMessage.status == "queued").limit(1)
+                )
+            if pending is None:
+                return
+            self.dispatcher.wake()
+            await asyncio.sleep(0.05)
+        raise TimeoutError("outbox did not drain")
+
+    async def members(self) -> list[Member]:
+        async with self.database.sessions() as session:
+            return list(await session.scalars(select(Member).order_by(Member.id)))
+
+    async def address(self, channel: str, address: str) -> Address | None:
+        async with self.database.sessions() as session:
+            return await session.scalar(select(Address).where(Address.channel == channel, Address.address == address))
+
+    async def outbox(self) -> list[OutboxMessage]:
+        async with self.database.sessions() as session:
+            return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+async def start_harness(database_url: str, **settings_overrides) -> tuple[Harness, web.AppRunner]:
+    telegram = FakeTelegramAPI(TOKEN)
+    twilio = FakeTwilioAPI(ACCOUNT_SID, AUTH_TOKEN)
+    await telegram.start()
+    await twilio.start()
+    port = free_port()
+    settings = Settings.from_env(
+        {
+            "BENKADI_DATABASE_URL": database_url,
+            "BENKADI_PORT": str(port),
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_WEBHOOK_SECRET": "s3cret-" + secrets.token_hex(8),
+            "TELEGRAM_API_URL": telegram.root_url,
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_FROM": BENKADI_NUMBER,
+            "TWILIO_API_URL": twilio.base_url,
+        },
+        migrate_on_start=True,
+        dispatch_interval=0.05,
+        **settings_overrides,
+    )
+    app = create_app(settings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    http = aiohttp.ClientSession()
+    return Harness(f"http://127.0.0.1:{port}", settings, app, telegram, twilio, http), runner
+
+
+async def stop_harness(harness: Harness, runner: web.AppRunner) -> None:
+    await harness.http.close()
+    await runner.cleanup()
+    await harness.telegram.stop()
+    await harness.twilio.stop()
