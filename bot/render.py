@@ -42,7 +42,6 @@ def sms_page(reply: Reply, start: int = 0, limit: int = GSM7_SINGLE) -> tuple[st
     return cheapest_sms_text(body), end
 
 
-
 def render_for_channel(reply: Reply, channel: str) -> tuple[str, list[list[str]] | None]:
     """(body, buttons): Telegram gets buttons; SMS and WhatsApp a numbered list in the text."""
     if channel == "telegram":

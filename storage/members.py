@@ -102,7 +102,9 @@ async def erase_member(session: AsyncSession, member: Member, now: datetime) -> 
         .where(theirs, OutboxMessage.status == "queued")
         .values(status="cancelled", error_message="member erased")
     )
-    await session.execute(update(OutboxMessage).where(theirs).values(body="", recipient="", choices=None))
+    await session.execute(
+        update(OutboxMessage).where(theirs).values(body="", recipient="", choices=None)
+    )
     await session.execute(
         Conversation.__table__.delete().where(Conversation.address_id.in_(address_ids))
     )

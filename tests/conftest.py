@@ -34,7 +34,9 @@ async def database_url_for(backend: str, tmp_path) -> AsyncIterator[str]:
     admin = await _pg_admin(PG_URL)
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield str(make_url(normalise_url(PG_URL)).set(database=name).render_as_string(hide_password=False))
+        yield str(
+            make_url(normalise_url(PG_URL)).set(database=name).render_as_string(hide_password=False)
+        )
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()

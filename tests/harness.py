@@ -54,13 +54,17 @@ class Harness:
     def sign(self, path: str, params: dict, token: str = AUTH_TOKEN) -> str:
         return RequestValidator(token).compute_signature(self.settings.public_url + path, params)
 
-    async def post_form(self, path: str, params: dict, signature: str | None) -> aiohttp.ClientResponse:
+    async def post_form(
+        self, path: str, params: dict, signature: str | None
+    ) -> aiohttp.ClientResponse:
         headers = {"X-Twilio-Signature": signature} if signature is not None else {}
         async with self.http.post(self.url + path, data=params, headers=headers) as response:
             await response.read()
             return response
 
-    def sms_params(self, sender: str, text: str, sid: str | None = None, whatsapp: bool = False) -> dict:
+    def sms_params(
+        self, sender: str, text: str, sid: str | None = None, whatsapp: bool = False
+    ) -> dict:
         prefix = "whatsapp:" if whatsapp else ""
         return {
             "ToCountry": "ML", "ToState": "", "SmsMessageSid": sid or "", "NumMedia": "0",
@@ -70,18 +74,24 @@ class Harness:
             "AccountSid": ACCOUNT_SID, "From": prefix + sender, "ApiVersion": "2010-04-01",
         }  # fmt: skip
 
-    async def sms(self, sender: str, text: str, *, sid: str | None = None, whatsapp: bool = False) -> aiohttp.ClientResponse:
+    async def sms(
+        self, sender: str, text: str, *, sid: str | None = None, whatsapp: bool = False
+    ) -> aiohttp.ClientResponse:
         sid = sid or "SM" + secrets.token_hex(16)
         params = self.sms_params(sender, text, sid, whatsapp)
         for key in ("SmsMessageSid", "SmsSid", "MessageSid"):
             params[key] = sid
-        return await self.post_form("/webhooks/twilio/sms", params, self.sign("/webhooks/twilio/sms", params))
+        return await self.post_form(
+            "/webhooks/twilio/sms", params, self.sign("/webhooks/twilio/sms", params)
+        )
 
     # --- Telegram, as Telegram calls us ----------------------------------------------------
     async def post_update(self, update: dict, secret: str | None = None) -> aiohttp.ClientResponse:
         secret = self.settings.telegram_webhook_secret if secret is None else secret
         async with self.http.post(
-            self.url + "/webhooks/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+            self.url + "/webhooks/telegram",
+            json=update,
+            headers={"X-Telegram-Bot-Api-Secret-Token": secret},
         ) as response:
             await response.read()
             response.body = await response.read()  # type: ignore[attr-defined]
@@ -92,7 +102,11 @@ class Harness:
 
     def text_update(self, chat_id: int, text: str, update_id: int | None = None) -> dict:
         update_id = update_id or next(self._ids)
-        entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}] if text.startswith("/") else []
+        entities = (
+            [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+            if text.startswith("/")
+            else []
+        )
         message = {
             "message_id": update_id, "date": int(time.time()), "text": text,
             "chat": {"id": chat_id, "type": "private", "first_name": "Awa"}, "from": self._user(chat_id),
@@ -111,7 +125,13 @@ class Harness:
             "chat": {"id": chat_id, "type": "private", "first_name": "Awa"},
             "from": {"id": 123456, "is_bot": True, "first_name": "Benkadi"},
         }  # fmt: skip
-        query = {"id": f"cb{update_id}", "from": self._user(chat_id), "chat_instance": "42", "data": data, "message": bot_message}
+        query = {
+            "id": f"cb{update_id}",
+            "from": self._user(chat_id),
+            "chat_instance": "42",
+            "data": data,
+            "message": bot_message,
+        }
         return await self.post_update({"update_id": update_id, "callback_query": query})
 
     # --- what happened ---------------------------------------------------------------------
@@ -142,7 +162,9 @@ class Harness:
 
     async def address(self, channel: str, address: str) -> Address | None:
         async with self.database.sessions() as session:
-            return await session.scalar(select(Address).where(Address.channel == channel, Address.address == address))
+            return await session.scalar(
+                select(Address).where(Address.channel == channel, Address.address == address)
+            )
 
     async def outbox(self) -> list[OutboxMessage]:
         async with self.database.sessions() as session:

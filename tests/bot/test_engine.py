@@ -1,0 +1,166 @@
+"""The dialogue engine alone: pure, no database, no network."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from bot.engine import handle
+from bot.flows.link import code_digest
+from bot.model import Context, Inbound, LinkPhone, OptOut, Profile, SaveRegistration, SendSms, State
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+AWA = Profile(1, "Awa", "AMSS", "kayes", None, ("vbg",), "fr")
+
+
+def ctx(text="", *, channel="sms", state=None, member=None, button=None, **more) -> Context:
+    inbound = Inbound(channel, text, button=button, is_start=text.startswith("/start"))
+    base = Context(
+        inbound, "fr", member, state, False, False, ("AMSS", "Wildaf Mali"), NOW, "424242"
+    )
+    return replace(base, **more)
+
+
+def run(lines, **kw):
+    """Feed lines through the engine, carrying the state; returns every outcome."""
+    state, outcomes = None, []
+    for line in lines:
+        outcome = handle(ctx(line, state=state, **kw))
+        outcomes.append(outcome)
+        state = outcome.state
+    return outcomes
+
+
+def test_registration_collects_every_field_then_saves_once():
+    outcomes = run(["INSCRIPTION", "Awa", "2", "kayes", "0", "1 3", "fr", "oui", "1"])
+    saves = [e for o in outcomes for e in o.effects if isinstance(e, SaveRegistration)]
+    assert len(saves) == 1
+    data = saves[0].data
+    assert (data["name"], data["organisation"], data["region"], data["cercle"]) == (
+        "Awa",
+        "Wildaf Mali",
+        "kayes",
+        None,
+    )
+    assert data["themes"] == ["vbg", "paix_securite"] and data["language"] == "fr"
+    assert outcomes[-1].state is None
+
+
+def test_refusing_consent_keeps_nothing():
+    outcomes = run(["INSCRIPTION", "Awa", "AMSS", "kayes", "0", "1", "1", "non"])
+    assert outcomes[-1].state is None and not outcomes[-1].effects
+
+
+def test_help_inside_a_flow_answers_and_asks_the_question_again():
+    [*_, outcome] = run(["INSCRIPTION", "Awa", "AIDE"])
+    assert len(outcome.replies) == 2 and "organisation" in outcome.replies[1].text
+    assert outcome.state.step == "organisation"
+
+
+def test_stop_works_in_the_middle_of_a_dialogue():
+    [*_, outcome] = run(["INSCRIPTION", "Awa", "STOP"])
+    assert outcome.effects == (OptOut(),) and outcome.state is None
+
+
+def test_cancel_ends_the_dialogue():
+    [*_, outcome] = run(["INSCRIPTION", "annuler"])
+    assert outcome.state is None and "annulé" in outcome.replies[0].text
+
+
+def test_a_name_that_looks_like_a_keyword_is_a_name_in_free_text_steps():
+    [*_, outcome] = run(["INSCRIPTION", "Kan"])  # KAN (language) typed as a name
+    assert outcome.state.step == "organisation" and outcome.state.data["name"] == "Kan"
+
+
+def test_garbled_answer_reprompts_with_the_valid_range_in_the_members_language():
+    state = State(
+        "registration", "region", {"name": "Awa", "organisation": "AMSS", "language": "fr"}
+    )
+    outcome = handle(ctx("Paris", state=state))
+    assert outcome.state.step == "region" and "1 à 20" in outcome.replies[0].text
+
+
+def test_telegram_multi_select_toggles_quietly_then_done():
+    state = State("registration", "themes", {"name": "Awa"})
+    first = handle(ctx("vbg", channel="telegram", state=state, button="vbg"))
+    assert first.replies == () and first.notice.startswith("✓")
+    second = handle(ctx("sante", channel="telegram", state=first.state, button="sante"))
+    third = handle(ctx("vbg", channel="telegram", state=second.state, button="vbg"))
+    assert third.notice.startswith("✗")
+    done = handle(ctx("done", channel="telegram", state=third.state, button="done"))
+    assert done.state.data["themes"] == ["sante"] and done.state.step == "language"
+
+
+def test_done_with_nothing_selected_asks_again():
+    state = State("registration", "themes", {"name": "Awa"})
+    outcome = handle(ctx("done", channel="telegram", state=state, button="done"))
+    assert outcome.state.step == "themes" and "au moins" in outcome.replies[0].text
+
+
+def test_unknown_text_from_a_stranger_gets_the_welcome_and_from_a_member_short_help():
+    stranger = handle(ctx("bonjour"))
+    member = handle(ctx("bonjour", member=AWA))
+    assert "INSCRIPTION" in stranger.replies[0].text
+    assert "PROFIL" in member.replies[0].text and "compris" in member.replies[0].text
+
+
+def test_language_change_replies_in_the_new_language():
+    outcomes = run(["LANGUE", "2"], member=AWA)
+    assert outcomes[-1].language == "bm"
+
+
+def test_telegram_start_asks_language_first_and_deep_link_chooses_it():
+    plain = handle(ctx("/start", channel="telegram"))
+    assert plain.state.step == "first_language" and len(plain.replies[0].choices) == 5
+    linked = handle(
+        replace(
+            ctx("/start bm", channel="telegram"),
+            inbound=Inbound("telegram", "/start bm", is_start=True, start_payload="bm"),
+        )
+    )
+    assert linked.state.step == "name" and linked.state.data["language"] == "bm"
+
+
+def test_link_sends_a_code_by_sms_and_accepts_it():
+    start = handle(ctx("LIER", channel="telegram", member=AWA))
+    asked = handle(ctx("76 12 34 56", channel="telegram", member=AWA, state=start.state))
+    [sms] = [e for e in asked.effects if isinstance(e, SendSms)]
+    assert sms.phone == "+22376123456" and "424242" in sms.text
+    assert asked.state.data["digest"] == code_digest("+22376123456", "424242")
+    done = handle(ctx("424 242", channel="telegram", member=AWA, state=asked.state))
+    assert done.effects == (LinkPhone("+22376123456"),) and done.state is None
+
+
+def test_link_gives_up_after_three_wrong_codes_and_codes_expire():
+    state = handle(
+        ctx("76123456", channel="telegram", member=AWA, state=State("link", "phone", {}))
+    ).state
+    for _ in range(2):
+        state = handle(ctx("000000", channel="telegram", member=AWA, state=state)).state
+        assert state is not None
+    last = handle(ctx("000000", channel="telegram", member=AWA, state=state))
+    assert last.state is None and not last.effects
+    late = handle(
+        ctx("424242", channel="telegram", member=AWA, state=state, now=NOW + timedelta(hours=1))
+    )
+    assert late.state is None and not late.effects
+
+
+def test_link_over_sms_points_to_telegram():
+    outcome = handle(ctx("LIER", member=AWA))
+    assert outcome.state is None and "Telegram" in outcome.replies[0].text
+
+
+def test_expired_dialogue_offers_resume_or_restart():
+    state = State("registration", "region", {"name": "Awa", "organisation": "AMSS"})
+    offer = handle(ctx("hello", state=state, state_expired=True))
+    assert offer.state.flow == "resume"
+    restarted = handle(ctx("2", state=offer.state))
+    assert restarted.state.step == "name" and restarted.state.data == {}
+    resumed = handle(ctx("1", state=offer.state))
+    assert resumed.state == state
+
+
+def test_erase_asks_for_confirmation():
+    outcomes = run(["OUBLIER", "2"], member=AWA)
+    assert outcomes[0].state.flow == "erase" and outcomes[-1].effects == ()

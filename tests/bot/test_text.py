@@ -1,0 +1,66 @@
+import pytest
+
+from bot.phones import mask_phone, normalise_phone
+from bot.reference import REGION_ALIASES, REGIONS, THEMES
+from bot.text import fold, keyword, match_choice, match_many
+
+
+@pytest.mark.parametrize(
+    ("typed", "command"),
+    [
+        ("STOP", "stop"), ("stop.", "stop"), ("Arrêt!", "stop"), ("ARRET", "stop"), ("  arret ", "stop"),
+        ("JƆ", "stop"), ("jo", "stop"), ("INSCRIPTION", "register"), ("Join", "register"),
+        ("SƐBƐN", "register"), ("sèbèn", "register"), ("aide?", "help"), ("?", "help"), ("DƐMƐ", "help"),
+        ("Reprendre", "start"), ("START", "start"), ("oublier", "erase"), ("JƆSI", "erase"),
+        ("langue", "language"), ("KAN", "language"), ("profil", "profile"), ("LIER", "link"),
+        ("/start", "start"), ("annuler", "cancel"),
+    ],
+)  # fmt: skip
+def test_keywords_match_whatever_the_case_accents_and_punctuation(typed, command):
+    assert keyword(typed) == command
+
+
+@pytest.mark.parametrize("typed", ["stop please", "bonjour", "", "Awa Traoré"])
+def test_sentences_are_not_keywords(typed):
+    assert keyword(typed) is None
+
+
+def test_fold():
+    assert fold("  Ségou,  SIKASSO. ") == "segou, sikasso"
+    assert fold("Ɲɛnɛma ŋ") == "nyenema ng"
+
+
+@pytest.mark.parametrize("typed", ["4", "4.", " 4 ", "sikasso", "SIKASSO.", "Sikasso ", "sika"])
+def test_choices_parse_tolerantly(typed):
+    assert match_choice(typed, REGIONS, REGION_ALIASES) == "sikasso"
+
+
+@pytest.mark.parametrize("typed", ["0", "21", "tokyo", "k", ""])
+def test_unknown_choices_are_none(typed):
+    assert match_choice(typed, REGIONS, REGION_ALIASES) is None
+
+
+@pytest.mark.parametrize("typed", ["1,6", "1 6", "1, 6", "1 et 6", "1;6", "vbg jeunesse", "6 1 1"])
+def test_several_choices(typed):
+    assert sorted(match_many(typed, THEMES)) == ["jeunesse", "vbg"]
+
+
+def test_several_choices_reject_any_unknown_part():
+    assert match_many("1 9", THEMES) is None
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["76 12 34 56", "0022376123456", "+223 76-12-34-56", "+22376123456", "whatsapp:+22376123456"],
+)
+def test_phone_numbers_normalise_to_one_e164(typed):
+    assert normalise_phone(typed) == "+22376123456"
+
+
+@pytest.mark.parametrize("typed", ["12", "hello", "+223 12 34", ""])
+def test_invalid_phone_numbers(typed):
+    assert normalise_phone(typed) is None
+
+
+def test_masked_phone_shows_only_the_ends():
+    assert mask_phone("+22376123456") == "+223 76 •• •• 56"

@@ -1,0 +1,126 @@
+"""Sending for real through the SDKs: retries, permanent failures, throttling, status callbacks."""
+
+from __future__ import annotations
+
+import time
+
+from tests.gateway.test_registration_e2e import AWA
+
+BOUBA = "+22366554433"
+
+
+async def test_server_error_is_retried_until_sent(harness):
+    harness.dispatcher.retry_base = 0.01
+    harness.twilio.fail_next(2, 500, 20500, "Internal Server Error")
+    await harness.sms(AWA, "AIDE")
+    await harness.settle()
+    [row] = await harness.outbox()
+    assert (row.status, row.attempts, row.provider_id) == ("sent", 3, harness.twilio.sent[0].sid)
+
+
+async def test_retries_end_in_failed_with_the_reason(harness):
+    harness.dispatcher.retry_base = 0.01
+    harness.dispatcher.max_attempts = 3
+    harness.twilio.fail_next(3, 429, 20429, "Too Many Requests")
+    await harness.sms(AWA, "AIDE")
+    await harness.settle()
+    [row] = await harness.outbox()
+    assert (row.status, row.attempts, row.error_code) == ("failed", 3, "20429")
+    assert harness.twilio.sent == []
+
+
+async def test_permanent_errors_mark_the_address(harness):
+    harness.twilio.unsubscribe(AWA)
+    harness.twilio.fail_next(1, 400, 21211, "The 'To' number is not a valid phone number.")
+    await harness.sms(BOUBA, "AIDE")  # gets the 21211
+    await harness.sms(AWA, "AIDE")  # unsubscribed at Twilio: 21610
+    await harness.settle()
+    rows = {row.recipient: row for row in await harness.outbox()}
+    assert (rows[BOUBA].status, rows[BOUBA].error_code, rows[BOUBA].attempts) == (
+        "failed",
+        "21211",
+        1,
+    )
+    assert (rows[AWA].status, rows[AWA].error_code) == ("failed", "21610")
+    assert (await harness.address("sms", BOUBA)).invalid_at is not None
+    assert (await harness.address("sms", AWA)).opted_out_at is not None
+
+
+async def test_blocked_bot_marks_the_telegram_address(harness):
+    harness.telegram.block_chat(4242)
+    await harness.tg(4242, "AIDE")
+    await harness.settle()
+    [row] = await harness.outbox()
+    assert row.status == "failed" and row.error_code == "403"
+    assert (await harness.address("telegram", "4242")).blocked_at is not None
+
+
+async def test_member_blocking_the_bot_is_recorded(harness):
+    update = {
+        "update_id": 77,
+        "my_chat_member": {
+            "chat": {"id": 5151, "type": "private", "first_name": "Awa"},
+            "from": {"id": 5151, "is_bot": False, "first_name": "Awa"},
+            "date": int(time.time()),
+            "old_chat_member": {
+                "status": "member",
+                "user": {"id": 1, "is_bot": True, "first_name": "B"},
+            },
+            "new_chat_member": {
+                "status": "kicked",
+                "until_date": 0,
+                "user": {"id": 1, "is_bot": True, "first_name": "B"},
+            },
+        },
+    }
+    assert (await harness.post_update(update)).status == 200
+    assert (await harness.address("telegram", "5151")).blocked_at is not None
+
+
+async def test_telegram_429_pauses_telegram_only(harness):
+    harness.telegram.throttle_next(1, retry_after=1)
+    started = time.monotonic()
+    await harness.tg(3131, "AIDE")
+    await harness.sms(AWA, "AIDE")
+    [sms] = await harness.twilio.wait_for_messages(1, to=AWA)
+    [telegram] = await harness.telegram.wait_for_messages(1, chat_id=3131, timeout=5)
+    assert harness.telegram.throttled_count == 1
+    assert sms.at - started < 0.9  # SMS went out while Telegram waited its retry_after
+    assert telegram.at - started >= 0.95
+    await harness.settle()
+    rows = await harness.outbox()
+    assert all(row.status == "sent" for row in rows)
+    assert next(r for r in rows if r.channel == "telegram").attempts == 1  # a 429 costs no attempt
+
+
+async def test_status_callbacks_move_rows_to_delivered_or_undelivered(harness):
+    await harness.sms(AWA, "AIDE")
+    await harness.sms(BOUBA, "AIDE")
+    await harness.settle()
+    by_to = {m.to: m for m in harness.twilio.sent}
+    assert await harness.twilio.send_status_callback(by_to[AWA].sid, "delivered") == 204
+    assert await harness.twilio.send_status_callback(by_to[AWA].sid, "sent") == 204  # late: ignored
+    assert (
+        await harness.twilio.send_status_callback(by_to[BOUBA].sid, "undelivered", error_code=21610)
+        == 204
+    )
+    rows = {row.recipient: row for row in await harness.outbox()}
+    assert rows[AWA].status == "delivered"
+    assert (rows[BOUBA].status, rows[BOUBA].error_code) == ("undelivered", "21610")
+    assert (await harness.address("sms", BOUBA)).opted_out_at is not None
+
+
+async def test_status_callback_with_bad_signature_changes_nothing(harness):
+    await harness.sms(AWA, "AIDE")
+    await harness.settle()
+    sid = harness.twilio.sent[0].sid
+    params = {
+        "MessageSid": sid,
+        "MessageStatus": "failed",
+        "ErrorCode": "30003",
+        "AccountSid": "AC" + "1" * 32,
+    }
+    forged = harness.sign("/webhooks/twilio/status", params, token="e" * 32)
+    assert (await harness.post_form("/webhooks/twilio/status", params, forged)).status == 403
+    [row] = await harness.outbox()
+    assert row.status == "sent"

@@ -1,0 +1,145 @@
+"""The store on every configured backend: SQLite always, PostgreSQL when one is configured."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from bot.model import Inbound
+from bot.service import ConversationService, Received
+from storage import members as member_store
+from storage import messages as message_store
+from storage.migrate import current_revision
+from storage.models import Address, Conversation, Member, OutboxMessage
+
+
+async def test_migrated_to_head(database):
+    assert await current_revision(database.engine) == "0001"
+
+
+async def test_sqlite_runs_in_wal_with_foreign_keys(sqlite_database):
+    async with sqlite_database.sessions() as session:
+        assert (await session.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await session.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+
+
+async def test_address_created_once(database):
+    async with database.transaction() as session:
+        first = await member_store.address_for(session, "sms", "+22376123456")
+        again = await member_store.address_for(session, "sms", "+22376123456")
+        other = await member_store.address_for(session, "whatsapp", "+22376123456")
+    assert first.id == again.id != other.id
+
+
+async def test_inbound_is_deduplicated_on_provider_id(database):
+    async with database.transaction() as session:
+        assert await message_store.record_inbound(session, "sms", "SM1", None, "a")
+        assert not await message_store.record_inbound(session, "sms", "SM1", None, "a")
+        assert await message_store.record_inbound(session, "telegram", "SM1", None, "a")
+
+
+async def test_outbox_is_unique_per_broadcast_and_member(database):
+    async with database.transaction() as session:
+        member = Member(name="Awa", language="fr")
+        session.add(member)
+        await session.flush()
+        member_id = member.id
+    row = {
+        "member_id": member_id,
+        "broadcast_id": 1,
+        "channel": "sms",
+        "recipient": "+22376123456",
+        "body": "x",
+    }
+    async with database.transaction() as session:
+        await message_store.enqueue(session, [row])
+    with pytest.raises(IntegrityError):
+        async with database.transaction() as session:
+            await message_store.enqueue(session, [row])
+    async with database.transaction() as session:  # replies (no broadcast) may repeat
+        await message_store.enqueue(session, [{**row, "broadcast_id": None}] * 2)
+        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 3
+
+
+async def test_timestamps_come_back_as_aware_utc(database):
+    moment = datetime(2026, 11, 25, 8, 30, tzinfo=UTC)
+    async with database.transaction() as session:
+        address = await member_store.address_for(session, "sms", "+22376000001")
+        address.opted_out_at = moment
+    async with database.sessions() as session:
+        stored = await session.scalar(select(Address.opted_out_at).where(Address.id == address.id))
+    assert stored == moment and stored.tzinfo is not None
+
+
+async def test_organisations_are_one_whatever_the_spelling(database):
+    now = datetime.now(UTC)
+    async with database.transaction() as session:
+        first = await member_store.organisation_named(session, "ONG Kènèya", now)
+        second = await member_store.organisation_named(session, "  ong KENEYA ", now)
+    assert first.id == second.id
+
+
+async def test_conversation_is_kept_and_forgotten(database):
+    now = datetime.now(UTC)
+    async with database.transaction() as session:
+        address = await member_store.address_for(session, "telegram", "42")
+        await message_store.save_conversation(
+            session,
+            address.id,
+            None,
+            "registration",
+            "name",
+            {"a": 1},
+            now,
+            now + timedelta(hours=1),
+        )
+    async with database.transaction() as session:
+        existing = await message_store.load_conversation(session, address.id)
+        assert (existing.flow, existing.step, existing.data) == ("registration", "name", {"a": 1})
+        await message_store.save_conversation(session, address.id, existing, None)
+    async with database.sessions() as session:
+        assert await session.get(Conversation, address.id) is None
+
+
+async def test_a_whole_registration_through_the_service(database):
+    """The dialogue's shell on each backend: state, effects and replies in one transaction."""
+    service = ConversationService(database)
+    lines = ["INSCRIPTION", "Awa", "AMSS", "4", "0", "1 2", "2", "1", "1"]
+    for number, line in enumerate(lines):
+        handled = await service.handle(
+            Received("sms", "+22376123456", f"SM{number}", Inbound("sms", line))
+        )
+        assert not handled.duplicate and handled.queued >= 1
+    async with database.sessions() as session:
+        member = await session.scalar(select(Member))
+        replies = await session.scalar(select(func.count()).select_from(OutboxMessage))
+    assert (member.name, member.region, member.themes, member.language) == (
+        "Awa",
+        "sikasso",
+        ["vbg", "participation"],
+        "bm",
+    )
+    assert replies == len(lines)
+
+
+async def test_expired_dialogue_offers_to_resume(database):
+    service = ConversationService(database)
+    start = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    await service.handle(
+        Received("sms", "+22376123456", "SM1", Inbound("sms", "INSCRIPTION")), now=start
+    )
+    await service.handle(Received("sms", "+22376123456", "SM2", Inbound("sms", "Awa")), now=start)
+    later = start + timedelta(days=2)
+    await service.handle(Received("sms", "+22376123456", "SM3", Inbound("sms", "AMSS")), now=later)
+    await service.handle(
+        Received("sms", "+22376123456", "SM4", Inbound("sms", "1")), now=later
+    )  # resume
+    await service.handle(Received("sms", "+22376123456", "SM5", Inbound("sms", "AMSS")), now=later)
+    async with database.sessions() as session:
+        bodies = list(await session.scalars(select(OutboxMessage.body).order_by(OutboxMessage.id)))
+    assert "terminé" in bodies[2] and "1 Reprendre" in bodies[2]
+    assert "organisation" in bodies[3]  # the question left unanswered, asked again
+    assert "région" in bodies[4]
