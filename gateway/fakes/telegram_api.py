@@ -261,7 +261,7 @@ class FakeTelegramAPI:
     async def wait_for_messages(
         self,
         count: int,
-        timeout: float = 5.0,  # noqa: ASYNC109 - contract API
+        timeout: float = 5.0,
         chat_id: int | str | None = None,
     ) -> list[SentTelegramMessage]:
         def matching() -> list[SentTelegramMessage]:

@@ -205,7 +205,7 @@ class FakeTwilioAPI:
     async def wait_for_messages(
         self,
         count: int,
-        timeout: float = 5.0,  # noqa: ASYNC109 - contract API
+        timeout: float = 5.0,
         to: str | None = None,
     ) -> list[SentTwilioMessage]:
         def matching() -> list[SentTwilioMessage]:
