@@ -169,6 +169,10 @@ def _address(channel: str, raw: str) -> str:
     return phone
 
 
+async def home(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/simulator")
+
+
 async def page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(PAGE)
 
@@ -196,7 +200,7 @@ async def api_messages(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/", lambda request: web.HTTPFound("/simulator"))
+    app.router.add_get("/", home)
     app.router.add_get("/simulator", page)
     app.router.add_post("/simulator/api/send", api_send)
     app.router.add_get("/simulator/api/messages", api_messages)

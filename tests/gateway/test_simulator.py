@@ -1,0 +1,145 @@
+"""`benkadi serve` with no credentials: embedded SQLite, in-process fake providers, simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from tests.harness import free_port
+
+
+@pytest.fixture
+async def simulator_url(tmp_path):
+    port = free_port()
+    settings = Settings.from_env(
+        {"BENKADI_DATABASE_URL": f"sqlite:///{tmp_path / 'sim.db'}", "BENKADI_PORT": str(port)},
+        simulator=True,
+        migrate_on_start=True,
+        dispatch_interval=0.05,
+    )
+    runner = web.AppRunner(create_app(settings))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+async def _conversation(http, url, channel, sender, wanted, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        async with http.get(
+            f"{url}/simulator/api/messages", params={"channel": channel, "from": sender}
+        ) as r:
+            messages = (await r.json())["messages"]
+        if len([m for m in messages if m["from"] == "benkadi"]) >= wanted:
+            return messages
+        await asyncio.sleep(0.05)
+    raise TimeoutError
+
+
+async def test_simulator_chats_as_sms_and_telegram_through_the_real_path(simulator_url):
+    async with aiohttp.ClientSession() as http:
+        async with http.get(simulator_url + "/simulator") as page:
+            assert page.status == 200 and "Benkadi" in await page.text()
+        payload = {"channel": "sms", "from": "76 12 34 56", "text": "INSCRIPTION"}
+        async with http.post(simulator_url + "/simulator/api/send", json=payload) as r:
+            assert (await r.json()) == {"webhook_status": 200, "address": "+22376123456"}
+        messages = await _conversation(http, simulator_url, "sms", "76123456", 1)
+        assert [m["from"] for m in messages] == ["member", "benkadi"]
+        assert "nom" in messages[1]["text"]
+
+        await http.post(
+            simulator_url + "/simulator/api/send",
+            json={"channel": "telegram", "from": "1001", "text": "/start"},
+        )
+        messages = await _conversation(http, simulator_url, "telegram", "1001", 1)
+        buttons = messages[-1]["buttons"]
+        assert [data for _label, data in buttons] == ["fr", "bm", "ff", "ses", "en"]
+        await http.post(
+            simulator_url + "/simulator/api/send",
+            json={"channel": "telegram", "from": "1001", "text": "Français", "button": "fr"},
+        )
+        messages = await _conversation(http, simulator_url, "telegram", "1001", 2)
+        assert "nom complet" in messages[-1]["text"]
+
+
+async def test_simulator_rejects_bad_input(simulator_url):
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            simulator_url + "/simulator/api/send", json={"channel": "fax", "from": "1"}
+        ) as r:
+            assert r.status == 400
+        async with http.post(
+            simulator_url + "/simulator/api/send",
+            json={"channel": "sms", "from": "12", "text": "x"},
+        ) as r:
+            assert r.status == 400 and "phone" in await r.text()
+        async with http.post(simulator_url + "/simulator/api/send", data=b"{") as r:
+            assert r.status == 400
+
+
+def test_benkadi_serve_and_chat_from_a_fresh_directory(tmp_path):
+    """The console commands as a user runs them: serve with no configuration, then chat."""
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM_", "TWILIO_", "BENKADI_"))
+    }
+    benkadi = [sys.executable, "-m", "gateway.cli"]
+    server = subprocess.Popen(
+        [*benkadi, "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        line = ""
+        deadline = time.monotonic() + 30
+        while "running" not in line and time.monotonic() < deadline:
+            line = server.stdout.readline()
+        assert "simulator" in line
+        assert (tmp_path / "var" / "benkadi.db").exists()
+        chat = subprocess.run(
+            [*benkadi, "chat", "--url", f"http://127.0.0.1:{port}", "--from", "76 00 00 01"],
+            input="AIDE\n", capture_output=True, text=True, timeout=30, env=env,
+        )  # fmt: skip
+        assert chat.returncode == 0, chat.stderr
+        assert "INSCRIPTION" in chat.stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    assert server.returncode == 0
+
+
+def test_chat_without_a_running_service_says_so(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "chat", "--url", f"http://127.0.0.1:{free_port()}"],
+        input="", capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 2 and "benkadi serve" in result.stderr
+
+
+def test_configuration_error_names_the_key(tmp_path):
+    env = dict(os.environ, TWILIO_ACCOUNT_SID="AC123")
+    env.pop("TWILIO_AUTH_TOKEN", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2 and "TWILIO_AUTH_TOKEN" in result.stderr
