@@ -101,7 +101,7 @@ def _telegram_start(ctx: Context) -> Outcome:
 
 
 def _resume_reply() -> Reply:
-    choices = (("resume", _("Reprendre")), ("restart", _("Recommencer")), ("cancel", _("Annuler")))
+    choices = (("resume", _("Continuer")), ("restart", _("Recommencer")), ("cancel", _("Annuler")))
     return Reply(_("Vous n'aviez pas terminé. Que voulez-vous faire ?"), choices)
 
 

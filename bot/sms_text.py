@@ -10,10 +10,11 @@ GSM7_SINGLE, GSM7_PART = 160, 153
 UCS2_SINGLE, UCS2_PART = 70, 67
 
 # Spellings that keep a message in GSM-7 without changing what it says. Bambara's letters go to
-# the older spelling (ɛ→è, ɔ→ò, ɲ→ny, ŋ→ng) that readers of either know.
+# the older spelling (ɛ→è, ɔ→ò, ɲ→ny, ŋ→ng) that readers of either know; GSM-7 has no È or Ò,
+# so the capitals lose their accent (SƐBƐN → SEBEN, which the keywords accept too).
 GSM_FRIENDLY = str.maketrans(
     {
-        "ɛ": "è", "Ɛ": "È", "ɔ": "ò", "Ɔ": "Ò", "ɲ": "ny", "Ɲ": "Ny", "ŋ": "ng", "Ŋ": "Ng",
+        "ɛ": "è", "Ɛ": "E", "ɔ": "ò", "Ɔ": "O", "ɲ": "ny", "Ɲ": "Ny", "ŋ": "ng", "Ŋ": "Ng",
         "ê": "e", "â": "a", "î": "i", "ô": "o", "û": "u", "ç": "c", "ë": "e", "ï": "i",
         "È": "E", "À": "A", "Ù": "U", "Ê": "E", "Â": "A", "Î": "I", "Ô": "O", "Û": "U",
         "œ": "oe", "Œ": "OE", "«": '"', "»": '"', "’": "'", "‘": "'", "“": '"', "”": '"',

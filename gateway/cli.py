@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_serve(settings, args.host, args.port))
     if args.command == "db":
         return asyncio.run(_db(settings, args.action))
+    if args.command == "telegram-webhook":
+        return asyncio.run(_telegram_webhook(settings))
     return asyncio.run(_chat(args.url, args.channel, args.sender))
 
 
@@ -58,6 +60,24 @@ async def _db(settings: Settings, action: str) -> int:
         print(f"database at revision {await current_revision(database.engine)}")
     finally:
         await database.dispose()
+    return 0
+
+
+async def _telegram_webhook(settings: Settings) -> int:
+    """Point Telegram at BENKADI_PUBLIC_URL/webhooks/telegram with the configured secret."""
+    from telegram import Bot
+
+    if not settings.telegram_enabled:
+        print("benkadi: set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET first", file=sys.stderr)
+        return 2
+    url = settings.public_url + "/webhooks/telegram"
+    async with Bot(settings.telegram_bot_token, base_url=settings.telegram_api_url + "/bot") as bot:
+        await bot.set_webhook(
+            url,
+            secret_token=settings.telegram_webhook_secret,
+            allowed_updates=["message", "callback_query", "my_chat_member"],
+        )
+    print(f"Telegram now posts updates to {url}")
     return 0
 
 

@@ -143,3 +143,24 @@ def test_configuration_error_names_the_key(tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 2 and "TWILIO_AUTH_TOKEN" in result.stderr
+
+
+async def test_telegram_webhook_command_registers_url_and_secret(monkeypatch):
+    from gateway.cli import _telegram_webhook
+    from gateway.fakes import FakeTelegramAPI
+
+    fake = FakeTelegramAPI("42:abc")
+    await fake.start()
+    try:
+        env = {
+            "BENKADI_PUBLIC_URL": "https://benkadi.example.org",
+            "TELEGRAM_BOT_TOKEN": "42:abc",
+            "TELEGRAM_WEBHOOK_SECRET": "the_secret",
+            "TELEGRAM_API_URL": fake.root_url,
+        }
+        assert await _telegram_webhook(Settings.from_env(env)) == 0
+    finally:
+        await fake.stop()
+    [params] = [params for method, params in fake.requests if method.lower() == "setwebhook"]
+    assert params["url"] == "https://benkadi.example.org/webhooks/telegram"
+    assert params["secret_token"] == "the_secret"

@@ -140,6 +140,6 @@ async def test_expired_dialogue_offers_to_resume(database):
     await service.handle(Received("sms", "+22376123456", "SM5", Inbound("sms", "AMSS")), now=later)
     async with database.sessions() as session:
         bodies = list(await session.scalars(select(OutboxMessage.body).order_by(OutboxMessage.id)))
-    assert "terminé" in bodies[2] and "1 Reprendre" in bodies[2]
+    assert "terminé" in bodies[2] and "1 Continuer" in bodies[2]
     assert "organisation" in bodies[3]  # the question left unanswered, asked again
     assert "région" in bodies[4]
