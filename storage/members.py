@@ -29,9 +29,11 @@ async def address_for(session: AsyncSession, channel: str, address: str) -> Addr
             channel=channel, address=address
         )
     )
-    row = await session.scalar(
-        select(Address).where(Address.channel == channel, Address.address == address)
-    )
+    query = select(Address).where(Address.channel == channel, Address.address == address)
+    if session.bind.dialect.name == "postgresql":
+        # Two messages from one person at once must not both read the same dialogue state.
+        query = query.with_for_update()
+    row = await session.scalar(query)
     assert row is not None
     return row
 
