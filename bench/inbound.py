@@ -365,6 +365,25 @@ def machine_facts() -> dict:
     }
 
 
+def code_version() -> dict:
+    """The commit measured, and which files differed from it (work in progress is common)."""
+
+    def git(*command: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *command], cwd=ROOT, capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.rstrip("\n") if done.returncode == 0 else None
+
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "modified": [line[3:] for line in status.splitlines()] if status else [],
+    }
+
+
 def table(steps: list[Step]) -> str:
     head = (
         f"{'offered/s':>9} {'achieved/s':>10} {'requests':>8} {'errors':>6} {'p50 ms':>8} "
@@ -388,20 +407,135 @@ def start_profiler(pid: int, output: str, seconds: float) -> subprocess.Popen | 
         print("bench: --profile needs py-spy (.venv/bin/pip install py-spy); not profiling")
         return None
     fmt = "flamegraph" if output.endswith(".svg") else "raw"
-    command = [py_spy, "record", "--pid", str(pid), "-o", output, "--format", fmt, "--nonblocking"]
-    command += ["--duration", str(math.ceil(seconds))]
+    command = [py_spy, "record", "--pid", str(pid), "-o", output, "--format", fmt, "--gil"]
+    command += ["--nonblocking", "--duration", str(math.ceil(seconds))]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def bench(args: argparse.Namespace) -> dict:
+def stop_profiler(profiler: subprocess.Popen | None) -> None:
+    """py-spy writes its output on SIGINT (Ctrl-C), not on SIGTERM."""
+    if profiler is None or profiler.poll() is not None:
+        return
+    profiler.send_signal(signal.SIGINT)
+    try:
+        profiler.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        terminate(profiler)
+
+
+@dataclass
+class Services:
+    """What the load generator needs to know about the running subprocesses."""
+
+    sid: str
+    token: str
+    public_url: str
+    control_url: str
+    server: subprocess.Popen
+    fake: subprocess.Popen
+    server_log: Path
+
+    @property
+    def webhook_url(self) -> str:
+        return self.public_url + WEBHOOK_PATH
+
+
+def measure(
+    args: argparse.Namespace, rate: float, latencies, lags, outcomes, t0, last_end, wall
+) -> Step:
+    ordered = sorted(latencies)
+    ok = outcomes.pop("ok", 0)
+    return Step(
+        offered_rps=rate,
+        seconds=args.seconds,
+        requests=len(latencies),
+        ok=ok,
+        errors=len(latencies) - ok,
+        error_kinds=dict(outcomes),
+        achieved_rps=ok / (last_end - t0) if last_end > t0 else 0.0,
+        wall_s=round(last_end - t0, 3),
+        p50_ms=percentile(ordered, 0.50) * 1000,
+        p90_ms=percentile(ordered, 0.90) * 1000,
+        p99_ms=percentile(ordered, 0.99) * 1000,
+        max_ms=ordered[-1] * 1000,
+        send_lag_p99_ms=percentile(sorted(lags), 0.99) * 1000,
+    )
+
+
+async def drive(
+    args: argparse.Namespace, svc: Services, senders: Senders, on_measuring
+) -> tuple[list[Step], int | None]:
+    """Warm up, run each offered load, then wait for the last replies to reach fake Twilio."""
+    connector = aiohttp.TCPConnector(limit=args.connections, limit_per_host=args.connections)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        await wait_http_ok(http, svc.control_url, svc.fake, timeout=20)
+        health = await wait_http_ok(http, svc.public_url + "/healthz", svc.server, timeout=60)
+        if "sms" not in health.get("channels", []):
+            raise RuntimeError(f"the service has no SMS channel: {health}")
+        print(
+            f"benkadi serve pid {svc.server.pid} on {svc.public_url}, fake Twilio pid {svc.fake.pid}"
+        )
+
+        # Warm up: connections, first-use imports and caches, SQLite pages. Not measured.
+        warm = prepare(senders.plan(50, 50), svc.webhook_url, svc.sid, svc.token)
+        _, _, outcomes, _, _ = await run_step(http, svc.webhook_url, warm, 50.0, 50, args.timeout)
+        if set(outcomes) != {"ok"}:
+            raise RuntimeError(f"warm-up requests failed: {dict(outcomes)}")
+        await asyncio.sleep(1.0)
+        on_measuring()
+
+        steps: list[Step] = []
+        for index, rate in enumerate(args.rates):
+            count = max(1, round(rate * args.seconds))
+            slots = max(1, math.ceil(rate * args.sender_gap))
+            prepared = prepare(senders.plan(count, slots), svc.webhook_url, svc.sid, svc.token)
+            pids = (svc.server.pid, svc.fake.pid)
+            cpu = (*map(cpu_seconds, pids), time.process_time())
+            replies_before = await fake_count(http, svc.control_url)
+            wall = time.monotonic()
+            result = await run_step(http, svc.webhook_url, prepared, rate, slots, args.timeout)
+            wall = time.monotonic() - wall
+            cpu_after = (*map(cpu_seconds, pids), time.process_time())
+            replies_after = await fake_count(http, svc.control_url)
+            step = measure(args, rate, *result, wall)
+            step.server_cpu, step.fake_twilio_cpu, step.generator_cpu = (
+                (after - before) / wall if before is not None and after is not None else None
+                for before, after in zip(cpu, cpu_after, strict=True)
+            )
+            if replies_before is not None and replies_after is not None:
+                step.replies_sent_during_step = replies_after - replies_before
+            steps.append(step)
+            print(
+                f"  {rate:>6.0f}/s: achieved {step.achieved_rps:7.1f}/s, "
+                f"p50 {step.p50_ms:7.1f} ms, p99 {step.p99_ms:7.1f} ms, "
+                f"errors {step.errors}, server cpu {step.server_cpu or 0:.0%}",
+                flush=True,
+            )
+            saturated = step.achieved_rps < 0.7 * rate or step.p99_ms > 5000
+            if saturated and not args.keep_going and index < len(args.rates) - 1:
+                print(f"  saturated at {rate:.0f}/s: higher rates skipped (see --keep-going)")
+                break
+            await asyncio.sleep(args.drain)
+
+        # Let the dispatcher finish sending the replies still queued.
+        drain_started, replies, stable_since = time.monotonic(), None, time.monotonic()
+        while time.monotonic() - drain_started < args.final_drain:
+            current = await fake_count(http, svc.control_url)
+            if current != replies:
+                replies, stable_since = current, time.monotonic()
+            elif time.monotonic() - stable_since >= 2.0:
+                break
+            await asyncio.sleep(0.25)
+    return steps, replies
+
+
+def bench(args: argparse.Namespace) -> dict:
     sid = "AC" + secrets.token_hex(16)
     token = secrets.token_hex(16)
     workdir = Path(tempfile.mkdtemp(prefix="benkadi-bench-"))
     database = workdir / "benkadi.db"
     port, fake_port, control_port = free_port(), free_port(), free_port()
     public_url = f"http://127.0.0.1:{port}"
-    webhook_url = public_url + WEBHOOK_PATH
-    control_url = f"http://127.0.0.1:{control_port}/count"
     env = {
         key: value
         for key, value in os.environ.items()
@@ -409,16 +543,22 @@ async def bench(args: argparse.Namespace) -> dict:
     }
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     fake_proc = server = profiler = None
-    server_log = fake_log = None
+    logs = []
+    senders = Senders(args.seed)
+    version = code_version()  # before the server starts: the code it runs
     started = time.monotonic()
     try:
-        fake_log = (workdir / "fake-twilio.log").open("wb")
+        logs.append((workdir / "fake-twilio.log").open("wb"))
         fake_proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--fake-twilio", str(fake_port)]
-            + ["--control-port", str(control_port), "--sid", sid, "--token", token],
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                *("--fake-twilio", str(fake_port), "--control-port", str(control_port)),
+                *("--sid", sid, "--token", token),
+            ],
             cwd=workdir,
             env=env,
-            stdout=fake_log,
+            stdout=logs[-1],
             stderr=subprocess.STDOUT,
         )
         server_env = env | {
@@ -429,108 +569,47 @@ async def bench(args: argparse.Namespace) -> dict:
             "BENKADI_PUBLIC_URL": public_url,
             "BENKADI_DATABASE_URL": f"sqlite:///{database}",
         }
-        server_log = (workdir / "server.log").open("wb")
+        logs.append((workdir / "server.log").open("wb"))
+        server_program = args.server_wrapper or ["-m", "gateway.cli"]
         server = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
+            [sys.executable, *server_program, "serve", "--port", str(port)],
             cwd=workdir,
             env=server_env,
-            stdout=server_log,
+            stdout=logs[-1],
             stderr=subprocess.STDOUT,
         )
-        connector = aiohttp.TCPConnector(limit=args.connections, limit_per_host=args.connections)
-        async with aiohttp.ClientSession(connector=connector) as http:
-            await wait_http_ok(http, control_url, fake_proc, timeout=20)
-            health = await wait_http_ok(http, public_url + "/healthz", server, timeout=60)
-            if "sms" not in health.get("channels", []):
-                raise RuntimeError(f"the service has no SMS channel: {health}")
-            print(
-                f"benkadi serve pid {server.pid} on {public_url}, fake Twilio pid {fake_proc.pid}"
-            )
+        svc = Services(
+            sid,
+            token,
+            public_url,
+            f"http://127.0.0.1:{control_port}/count",
+            server,
+            fake_proc,
+            workdir / "server.log",
+        )
 
-            # Warm up: connections, imports on first use, SQLite pages. Not measured.
-            senders = Senders(args.seed)
-            warm = prepare(senders.plan(50, 50), webhook_url, sid, token)
-            await run_step(http, webhook_url, warm, 50.0, 50, args.timeout)
-            await asyncio.sleep(1.0)
-
+        def on_measuring() -> None:
+            nonlocal profiler
             if args.profile:
-                expected = len(args.rates) * (args.seconds + 2.5)
+                expected = len(args.rates) * (args.seconds + args.drain + 1.5)
                 profiler = start_profiler(server.pid, args.profile, expected)
 
-            steps: list[Step] = []
-            for index, rate in enumerate(args.rates):
-                count = max(1, round(rate * args.seconds))
-                slots = max(1, math.ceil(rate * args.sender_gap))
-                prepared = prepare(senders.plan(count, slots), webhook_url, sid, token)
-                cpu = (cpu_seconds(server.pid), cpu_seconds(fake_proc.pid), time.process_time())
-                replies_before = await fake_count(http, control_url)
-                wall = time.monotonic()
-                latencies, lags, outcomes, t0, last_end = await run_step(
-                    http, webhook_url, prepared, rate, slots, args.timeout
-                )
-                wall = time.monotonic() - wall
-                cpu_after = (
-                    cpu_seconds(server.pid),
-                    cpu_seconds(fake_proc.pid),
-                    time.process_time(),
-                )
-                replies_after = await fake_count(http, control_url)
-                ordered = sorted(latencies)
-                ok = outcomes.pop("ok", 0)
-                step = Step(
-                    offered_rps=rate,
-                    seconds=args.seconds,
-                    requests=count,
-                    ok=ok,
-                    errors=count - ok,
-                    error_kinds=dict(outcomes),
-                    achieved_rps=ok / (last_end - t0) if last_end > t0 else 0.0,
-                    wall_s=round(last_end - t0, 3),
-                    p50_ms=percentile(ordered, 0.50) * 1000,
-                    p90_ms=percentile(ordered, 0.90) * 1000,
-                    p99_ms=percentile(ordered, 0.99) * 1000,
-                    max_ms=ordered[-1] * 1000,
-                    send_lag_p99_ms=percentile(sorted(lags), 0.99) * 1000,
-                )
-                shares = [
-                    (after - before) / wall if before is not None and after is not None else None
-                    for before, after in zip(cpu, cpu_after, strict=True)
-                ]
-                step.server_cpu, step.fake_twilio_cpu, step.generator_cpu = shares
-                if replies_before is not None and replies_after is not None:
-                    step.replies_sent_during_step = replies_after - replies_before
-                steps.append(step)
-                print(
-                    f"  {rate:>6.0f}/s: achieved {step.achieved_rps:7.1f}/s, "
-                    f"p50 {step.p50_ms:7.1f} ms, p99 {step.p99_ms:7.1f} ms, "
-                    f"errors {step.errors}, server cpu {shares[0] or 0:.0%}",
-                    flush=True,
-                )
-                saturated = step.achieved_rps < 0.7 * rate or step.p99_ms > 5000
-                if saturated and not args.keep_going and index < len(args.rates) - 1:
-                    print(f"  saturated at {rate:.0f}/s: skipping higher rates (--keep-going)")
-                    break
-                await asyncio.sleep(args.drain)
-
-            # Let the dispatcher finish sending the replies still queued.
-            drain_started, replies, stable_since = time.monotonic(), None, time.monotonic()
-            while time.monotonic() - drain_started < args.final_drain:
-                current = await fake_count(http, control_url)
-                if current != replies:
-                    replies, stable_since = current, time.monotonic()
-                elif time.monotonic() - stable_since >= 2.0:
-                    break
-                await asyncio.sleep(0.25)
-        terminate(profiler, grace=15)
+        try:
+            steps, replies = asyncio.run(drive(args, svc, senders, on_measuring))
+        except Exception:
+            logs[-1].flush()
+            tail = svc.server_log.read_text(errors="replace").splitlines()[-30:]
+            print("bench: server log tail:\n" + "\n".join(tail), file=sys.stderr)
+            raise
+        stop_profiler(profiler)
         terminate(server, grace=15)
         counts = database_counts(database)
     finally:
         terminate(profiler)
         terminate(server)
         terminate(fake_proc)
-        for log in (server_log, fake_log):
-            if log:
-                log.close()
+        for log in logs:
+            log.close()
         if args.keep_logs:
             print(f"bench: logs kept in {workdir}")
         else:
@@ -581,6 +660,7 @@ async def bench(args: argparse.Namespace) -> dict:
             "latency": "from each request's scheduled time (open loop); all requests counted",
         },
         "machine": machine_facts(),
+        "code": version,
         "steps": [asdict(s) for s in steps],
         "summary": summary,
     }
@@ -605,6 +685,12 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", metavar="FILE", help="py-spy record the server during the steps (.svg or raw)"
     )
     parser.add_argument("--output", default=str(RESULTS), help="results JSON path")
+    parser.add_argument(
+        "--server-wrapper",
+        metavar="SCRIPT",
+        type=lambda path: [str(Path(path).resolve())],
+        help="experiments: run `python SCRIPT serve --port P` instead of `python -m gateway.cli`",
+    )
     # Internal: the fake Twilio subprocess.
     parser.add_argument("--fake-twilio", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--control-port", type=int, help=argparse.SUPPRESS)
@@ -622,7 +708,7 @@ def main(argv: list[str] | None = None) -> int:
         else list(DEFAULT_RATES)
     )
     args.seconds = args.seconds or (2.0 if args.quick else 5.0)
-    result = asyncio.run(bench(args))
+    result = bench(args)
     steps = [Step(**s) for s in result["steps"]]
     summary = result["summary"]
     print()

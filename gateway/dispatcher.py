@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from gateway.channels.base import Channel, SendError
 from storage.database import Database
@@ -23,6 +23,7 @@ from storage.models import Address, OutboxMessage
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
+outbox, addresses = OutboxMessage.__table__, Address.__table__
 
 ADDRESS_COLUMN_BY_STATE = {
     "blocked": "blocked_at",
@@ -146,8 +147,8 @@ class Dispatcher:
                 OutboxMessage.priority,
             )
         )
-        async with self.database.transaction() as session:
-            result = await session.execute(claim)
+        async with self.database.transaction() as connection:
+            result = await connection.execute(claim)
             return sorted((Claimed(*row) for row in result.all()), key=lambda r: (r.priority, r.id))
 
     async def _send(self, row: Claimed) -> Result:
@@ -197,13 +198,21 @@ class Dispatcher:
             if row.address_id is None and "status" in values:
                 values["recipient"] = ""  # an erased member's goodbye: keep no number once sent
             updates.append(values)
-        async with self.database.transaction() as session:
+        async with self.database.transaction() as connection:
             for group in _by_keys(updates):
-                await session.execute(update(OutboxMessage), group)
+                columns = [key for key in group[0] if key != "id"]
+                statement = (
+                    update(outbox)
+                    .where(outbox.c.id == bindparam("row_id"))
+                    .values({column: bindparam(column) for column in columns})
+                )
+                await connection.execute(
+                    statement, [{**values, "row_id": values["id"]} for values in group]
+                )
             for address_id, state in address_marks:
                 column = ADDRESS_COLUMN_BY_STATE[state]
-                await session.execute(
-                    update(Address).where(Address.id == address_id).values({column: now})
+                await connection.execute(
+                    update(addresses).where(addresses.c.id == address_id).values({column: now})
                 )
 
 

@@ -14,11 +14,13 @@ from sqlalchemy import update
 
 from gateway.channels import telegram, twilio
 from gateway.keys import DATABASE, DISPATCHER, SERVICE, SETTINGS
+from storage import members as member_store
 from storage import messages as message_store
-from storage.models import Address
+from storage.models import OutboxMessage
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
+outbox = OutboxMessage.__table__
 FORM = "application/x-www-form-urlencoded"
 
 # Later statuses never give way to earlier ones arriving late.
@@ -65,23 +67,20 @@ async def twilio_status(request: web.Request) -> web.Response:
         return web.Response(status=204)
     error_code = params.get("ErrorCode") or None
     now = utcnow()
-    async with request.app[DATABASE].transaction() as session:
-        row = await message_store.outbox_for_provider_id(session, sid)
+    async with request.app[DATABASE].transaction() as connection:
+        row = await message_store.outbox_by_provider_id(connection, sid)
         if row is None:
             return web.Response(status=204)  # not ours, or erased: nothing to keep
         if STATUS_RANK[new_status] >= STATUS_RANK.get(row.status, 0):
-            row.status = new_status
-            row.updated_at = now
+            values = {"status": new_status, "updated_at": now}
             if error_code:
-                row.error_code = error_code
-                row.error_message = f"Twilio {status}"
+                values |= {"error_code": error_code, "error_message": f"Twilio {status}"}
+            await connection.execute(update(outbox).where(outbox.c.id == row.id).values(values))
         if error_code and error_code.isdigit() and row.address_id is not None:
             state = twilio.ADDRESS_STATE_BY_CODE.get(int(error_code))
             if state:
                 column = {"opted_out": "opted_out_at", "invalid": "invalid_at"}[state]
-                await session.execute(
-                    update(Address).where(Address.id == row.address_id).values({column: now})
-                )
+                await member_store.update_address(connection, row.address_id, **{column: now})
     return web.Response(status=204)
 
 

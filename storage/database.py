@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -74,8 +75,19 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction: committed on success, rolled back on error."""
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in one transaction: committed on success, rolled back on error.
+
+        The hot paths (webhooks, dispatcher) use Core statements on it: several times cheaper
+        than the ORM's unit of work for the few rows each message touches.
+        """
+        lock = self._write_lock or contextlib.nullcontext()
+        async with lock, self.engine.begin() as connection:
+            yield connection
+
+    @contextlib.asynccontextmanager
+    async def session_transaction(self) -> AsyncIterator[AsyncSession]:
+        """An ORM session in one transaction, for code where objects read better than rows."""
         lock = self._write_lock or contextlib.nullcontext()
         async with lock, self.sessions() as session, session.begin():
             yield session

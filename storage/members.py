@@ -1,12 +1,13 @@
-"""Members, their organisations and their addresses."""
+"""Members, their organisations and their addresses (Core statements on one connection)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Row, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.text import fold
 from storage.models import (
@@ -17,97 +18,123 @@ from storage.models import (
     Organisation,
     OutboxMessage,
 )
-from storage.upsert import insert_ignore
+from storage.upsert import dialect_insert, insert_ignore
 
 PHONE_CHANNELS = ("sms", "whatsapp")
+addresses, members, organisations = Address.__table__, Member.__table__, Organisation.__table__
+outbox, inbound = OutboxMessage.__table__, InboundMessage.__table__
 
 
-async def address_for(session: AsyncSession, channel: str, address: str) -> Address:
-    """The address row, created on first contact (a stranger's STOP must be kept too)."""
-    await session.execute(
-        insert_ignore(session, Address.__table__, ["channel", "address"]).values(
-            channel=channel, address=address
-        )
+async def address_for(connection: AsyncConnection, channel: str, address: str) -> Row:
+    """The address row, created on first contact (a stranger's STOP must be kept too).
+
+    One statement: an upsert that returns the row. On PostgreSQL the no-op update also locks the
+    row, so two messages from one person at once see one dialogue state, in turn.
+    """
+    statement = dialect_insert(connection, addresses).values(channel=channel, address=address)
+    statement = statement.on_conflict_do_update(
+        index_elements=["channel", "address"], set_={"channel": statement.excluded.channel}
+    ).returning(addresses)
+    return (await connection.execute(statement)).one()
+
+
+async def update_address(connection: AsyncConnection, address_id: int, **values: Any) -> None:
+    await connection.execute(update(addresses).where(addresses.c.id == address_id).values(**values))
+
+
+async def member_profile(connection: AsyncConnection, member_id: int) -> Row | None:
+    """A member who is not erased, with their organisation's name."""
+    query = (
+        select(members, organisations.c.name.label("organisation_name"))
+        .select_from(members.outerjoin(organisations))
+        .where(members.c.id == member_id, members.c.erased_at.is_(None))
     )
-    query = select(Address).where(Address.channel == channel, Address.address == address)
-    if session.bind.dialect.name == "postgresql":
-        # Two messages from one person at once must not both read the same dialogue state.
-        query = query.with_for_update()
-    row = await session.scalar(query)
-    assert row is not None
-    return row
+    return (await connection.execute(query)).one_or_none()
 
 
-async def member_with_details(session: AsyncSession, member_id: int) -> Member | None:
-    return await session.scalar(
-        select(Member)
-        .where(Member.id == member_id, Member.erased_at.is_(None))
-        .options(selectinload(Member.organisation), selectinload(Member.addresses))
-    )
-
-
-async def sibling_phone_member(session: AsyncSession, address: Address) -> int | None:
+async def sibling_phone_member(
+    connection: AsyncConnection, channel: str, address: str
+) -> int | None:
     """A member reachable on the same number on the other phone channel (SMS ↔ WhatsApp).
 
     Twilio vouches for the sender's number on both, so the two are the same person.
     """
-    if address.channel not in PHONE_CHANNELS:
+    if channel not in PHONE_CHANNELS:
         return None
-    other = "whatsapp" if address.channel == "sms" else "sms"
-    return await session.scalar(
-        select(Address.member_id).where(
-            Address.channel == other,
-            Address.address == address.address,
-            Address.member_id.is_not(None),
+    other = "whatsapp" if channel == "sms" else "sms"
+    return await connection.scalar(
+        select(addresses.c.member_id).where(
+            addresses.c.channel == other,
+            addresses.c.address == address,
+            addresses.c.member_id.is_not(None),
         )
     )
 
 
-async def listed_organisations(session: AsyncSession) -> tuple[str, ...]:
-    names = await session.scalars(
-        select(Organisation.name).where(Organisation.listed.is_(True)).order_by(Organisation.name)
+async def listed_organisations(connection: AsyncConnection) -> tuple[str, ...]:
+    names = await connection.scalars(
+        select(organisations.c.name)
+        .where(organisations.c.listed.is_(True))
+        .order_by(organisations.c.name)
     )
     return tuple(names)
 
 
-async def organisation_named(session: AsyncSession, name: str, now: datetime) -> Organisation:
+async def organisation_id_named(connection: AsyncConnection, name: str) -> int:
+    """The organisation of that name, whatever the spelling ("ONG Kènèya" = "ong keneya")."""
     key = fold(name)
-    organisation = await session.scalar(select(Organisation).where(Organisation.name_key == key))
-    if organisation is None:
-        organisation = Organisation(name=name, name_key=key, created_at=now)
-        session.add(organisation)
-        await session.flush()
-    return organisation
+    await connection.execute(
+        insert_ignore(connection, organisations, ["name_key"]).values(name=name, name_key=key)
+    )
+    return await connection.scalar(
+        select(organisations.c.id).where(organisations.c.name_key == key)
+    )
 
 
-async def erase_member(session: AsyncSession, member: Member, now: datetime) -> list[int]:
+async def create_member(connection: AsyncConnection, **values: Any) -> int:
+    return await connection.scalar(members.insert().values(**values).returning(members.c.id))
+
+
+async def update_member(connection: AsyncConnection, member_id: int, **values: Any) -> None:
+    await connection.execute(update(members).where(members.c.id == member_id).values(**values))
+
+
+async def erase_member(connection: AsyncConnection, member_id: int, now: datetime) -> Sequence[int]:
     """Remove everything personal; keep an anonymous tombstone so counts stay right.
 
     Returns the ids of the member's addresses, which the caller deletes after queueing the
-    goodbye message (the outbox row keeps only the recipient it needs to be sent).
+    goodbye message (its outbox row keeps only the recipient it needs to be sent).
     """
     address_ids = list(
-        await session.scalars(select(Address.id).where(Address.member_id == member.id))
+        await connection.scalars(select(addresses.c.id).where(addresses.c.member_id == member_id))
     )
-    member.name = None
-    member.organisation_id = None
-    member.cercle = None
-    member.themes = []
-    member.consent_at = None
-    member.erased_at = now
-    await session.execute(
-        update(InboundMessage).where(InboundMessage.address_id.in_(address_ids)).values(body=None)
+    await update_member(
+        connection,
+        member_id,
+        name=None,
+        organisation_id=None,
+        cercle=None,
+        themes=[],
+        consent_at=None,
+        erased_at=now,
     )
-    theirs = or_(OutboxMessage.member_id == member.id, OutboxMessage.address_id.in_(address_ids))
-    await session.execute(
-        update(OutboxMessage)
-        .where(theirs, OutboxMessage.status == "queued")
+    await connection.execute(
+        update(inbound).where(inbound.c.address_id.in_(address_ids)).values(body=None)
+    )
+    theirs = or_(outbox.c.member_id == member_id, outbox.c.address_id.in_(address_ids))
+    await connection.execute(
+        update(outbox)
+        .where(theirs, outbox.c.status == "queued")
         .values(status="cancelled", error_message="member erased")
     )
-    await session.execute(
-        update(OutboxMessage).where(theirs).values(body="", recipient="", choices=None)
+    await connection.execute(
+        update(outbox).where(theirs).values(body="", recipient="", choices=None)
     )
-    await session.execute(
-        Conversation.__table__.delete().where(Conversation.address_id.in_(address_ids))
+    await connection.execute(
+        delete(Conversation.__table__).where(Conversation.__table__.c.address_id.in_(address_ids))
     )
     return address_ids
+
+
+async def delete_addresses(connection: AsyncConnection, address_ids: Sequence[int]) -> None:
+    await connection.execute(delete(addresses).where(addresses.c.id.in_(address_ids)))

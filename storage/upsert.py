@@ -1,15 +1,21 @@
-"""INSERT … ON CONFLICT DO NOTHING for whichever database is in use."""
+"""INSERT … ON CONFLICT for whichever database is in use."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 
-def insert_ignore(session: AsyncSession, table: Any, conflict_columns: list[str]):
+def dialect_insert(connection: AsyncConnection, table: Any):
+    """The dialect's INSERT, which knows ON CONFLICT (both SQLite and PostgreSQL do)."""
+    module = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return module.insert(table)
+
+
+def insert_ignore(
+    connection: AsyncConnection, table: Any, conflict_columns: list[str]
+):
     """An insert that skips rows violating the unique key on `conflict_columns`."""
-    dialect = session.bind.dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing(index_elements=conflict_columns)
+    return dialect_insert(connection, table).on_conflict_do_nothing(index_elements=conflict_columns)
