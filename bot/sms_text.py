@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import gsm0338  # noqa: F401 - registers the "gsm03.38" codec
@@ -30,6 +31,9 @@ class SmsSize:
     segments: int
 
 
+# The codec works character by character in Python; replies repeat the same few texts, so the
+# answers are cached.
+@functools.lru_cache(maxsize=4096)
 def is_gsm7(text: str) -> bool:
     try:
         text.encode("gsm03.38")
@@ -38,6 +42,7 @@ def is_gsm7(text: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=4096)
 def sms_size(text: str) -> SmsSize:
     try:
         units = len(text.encode("gsm03.38"))  # extension characters take two septets
@@ -53,6 +58,7 @@ def gsm_friendly(text: str) -> str:
     return text.translate(GSM_FRIENDLY)
 
 
+@functools.lru_cache(maxsize=4096)
 def cheapest_sms_text(text: str) -> str:
     """The GSM-friendly spelling when it costs fewer segments, else the text as written."""
     friendly = gsm_friendly(text)

@@ -18,7 +18,7 @@ from storage.models import (
     Organisation,
     OutboxMessage,
 )
-from storage.upsert import dialect_insert, insert_ignore
+from storage.upsert import insert_ignore, upsert
 
 PHONE_CHANNELS = ("sms", "whatsapp")
 addresses, members, organisations = Address.__table__, Member.__table__, Organisation.__table__
@@ -31,11 +31,10 @@ async def address_for(connection: AsyncConnection, channel: str, address: str) -
     One statement: an upsert that returns the row. On PostgreSQL the no-op update also locks the
     row, so two messages from one person at once see one dialogue state, in turn.
     """
-    statement = dialect_insert(connection, addresses).values(channel=channel, address=address)
-    statement = statement.on_conflict_do_update(
-        index_elements=["channel", "address"], set_={"channel": statement.excluded.channel}
-    ).returning(addresses)
-    return (await connection.execute(statement)).one()
+    statement = upsert(connection, addresses, ("channel", "address"), ("channel",)).returning(
+        addresses
+    )
+    return (await connection.execute(statement, {"channel": channel, "address": address})).one()
 
 
 async def update_address(connection: AsyncConnection, address_id: int, **values: Any) -> None:
@@ -138,3 +137,47 @@ async def erase_member(connection: AsyncConnection, member_id: int, now: datetim
 
 async def delete_addresses(connection: AsyncConnection, address_ids: Sequence[int]) -> None:
     await connection.execute(delete(addresses).where(addresses.c.id.in_(address_ids)))
+
+
+async def addresses_for(
+    connection: AsyncConnection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Row]:
+    """Many addresses in one upsert, keyed by (channel, address). Keys must be distinct.
+
+    Executed as "executemany" so SQLAlchemy compiles it once and batches the VALUES itself.
+    """
+    statement = upsert(connection, addresses, ("channel", "address"), ("channel",)).returning(
+        addresses
+    )
+    result = await connection.execute(statement, [{"channel": c, "address": a} for c, a in keys])
+    return {(row.channel, row.address): row for row in result}
+
+
+async def member_profiles(connection: AsyncConnection, member_ids: Sequence[int]) -> dict[int, Row]:
+    if not member_ids:
+        return {}
+    query = (
+        select(members, organisations.c.name.label("organisation_name"))
+        .select_from(members.outerjoin(organisations))
+        .where(members.c.id.in_(member_ids), members.c.erased_at.is_(None))
+    )
+    return {row.id: row for row in await connection.execute(query)}
+
+
+async def sibling_phone_members(
+    connection: AsyncConnection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """For each (sms|whatsapp, number), the member registered on the other phone channel."""
+    numbers = [address for channel, address in keys if channel in PHONE_CHANNELS]
+    if not numbers:
+        return {}
+    query = select(addresses.c.channel, addresses.c.address, addresses.c.member_id).where(
+        addresses.c.address.in_(numbers),
+        addresses.c.channel.in_(PHONE_CHANNELS),
+        addresses.c.member_id.is_not(None),
+    )
+    found: dict[tuple[str, str], int] = {}
+    for channel, address, member_id in await connection.execute(query):
+        other = "whatsapp" if channel == "sms" else "sms"
+        found[(other, address)] = member_id
+    return found

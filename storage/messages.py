@@ -10,7 +10,7 @@ from sqlalchemy import Row, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import Conversation, InboundMessage, OutboxMessage
-from storage.upsert import dialect_insert, insert_ignore
+from storage.upsert import insert_ignore, upsert
 
 conversations, inbound, outbox = (
     Conversation.__table__,
@@ -67,10 +67,7 @@ async def save_conversation(
         "updated_at": now,
         "expires_at": expires_at,
     }
-    statement = dialect_insert(connection, conversations).values(address_id=address_id, **values)
-    await connection.execute(
-        statement.on_conflict_do_update(index_elements=["address_id"], set_=values)
-    )
+    await save_conversations(connection, [{"address_id": address_id, **values}], [])
 
 
 async def enqueue(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
@@ -82,3 +79,34 @@ async def enqueue(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -
 async def outbox_by_provider_id(connection: AsyncConnection, provider_id: str) -> Row | None:
     query = select(outbox).where(outbox.c.provider_id == provider_id)
     return (await connection.execute(query)).one_or_none()
+
+
+async def record_inbound_many(
+    connection: AsyncConnection, rows: Sequence[dict[str, Any]]
+) -> set[tuple[str, str]]:
+    """Store inbound messages; returns the (channel, provider_id) of those not seen before."""
+    statement = insert_ignore(connection, inbound, ["channel", "provider_id"])
+    result = await connection.execute(
+        statement.returning(inbound.c.channel, inbound.c.provider_id), list(rows)
+    )
+    return {(channel, provider_id) for channel, provider_id in result}
+
+
+async def load_conversations(
+    connection: AsyncConnection, address_ids: Sequence[int]
+) -> dict[int, Row]:
+    query = select(conversations).where(conversations.c.address_id.in_(address_ids))
+    return {row.address_id: row for row in await connection.execute(query)}
+
+
+async def save_conversations(
+    connection: AsyncConnection, kept: Sequence[dict[str, Any]], ended: Sequence[int]
+) -> None:
+    """Upsert the dialogues that go on and delete the ones that ended, in two statements."""
+    if kept:
+        columns = ("flow", "step", "data", "updated_at", "expires_at")
+        await connection.execute(
+            upsert(connection, conversations, ("address_id",), columns), list(kept)
+        )
+    if ended:
+        await connection.execute(delete(conversations).where(conversations.c.address_id.in_(ended)))

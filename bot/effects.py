@@ -1,0 +1,135 @@
+"""Carrying out the dialogue engine's effects on the store, inside the message's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.i18n import _, use_locale
+from bot.model import (
+    Context,
+    EraseMember,
+    LinkPhone,
+    OptIn,
+    OptOut,
+    Outcome,
+    Reply,
+    SaveRegistration,
+    SendSms,
+    SetLanguage,
+    UpdateProfile,
+)
+from bot.outbox_rows import outbox_row
+from bot.phones import mask_phone
+from storage import members as member_store
+
+
+class Applier:
+    """Carries out an outcome's effects on the store, in the inbound message's transaction."""
+
+    def __init__(
+        self, connection: AsyncConnection, address: Row, member_id: int | None, now: datetime
+    ) -> None:
+        self.connection, self.address, self.member_id, self.now = (
+            connection,
+            address,
+            member_id,
+            now,
+        )
+        self.extra_rows: list[dict] = []
+        self.erased_address_ids: list[int] = []
+        self.language: str | None = None
+
+    async def apply(self, outcome: Outcome, ctx: Context) -> Outcome:
+        replies = list(outcome.replies)
+        connection, address = self.connection, self.address
+        for effect in outcome.effects:
+            match effect:
+                case SaveRegistration(data=data):
+                    await self._register(data, ctx.language)
+                case UpdateProfile(field=field, value=value):
+                    await self._update(field, value)
+                case SetLanguage(language=language):
+                    if self.member_id:
+                        await member_store.update_member(
+                            connection, self.member_id, language=language
+                        )
+                    else:
+                        await member_store.update_address(connection, address.id, language=language)
+                    self.language = language
+                case OptOut():
+                    await member_store.update_address(connection, address.id, opted_out_at=self.now)
+                case OptIn():
+                    await member_store.update_address(connection, address.id, opted_out_at=None)
+                case EraseMember():
+                    if self.member_id:
+                        self.erased_address_ids = list(
+                            await member_store.erase_member(connection, self.member_id, self.now)
+                        )
+                case SendSms(phone=phone, text=text):
+                    target = await member_store.address_for(connection, "sms", phone)
+                    self.extra_rows.append(
+                        outbox_row(target, target.member_id, Reply(text), ctx.language, self.now)
+                    )
+                case LinkPhone(phone=phone):
+                    with use_locale(ctx.language):
+                        replies.append(await self._link(phone))
+        return replace(outcome, replies=tuple(replies))
+
+    async def _register(self, data: dict, fallback_language: str) -> None:
+        organisation_id = None
+        if data.get("organisation"):
+            organisation_id = await member_store.organisation_id_named(
+                self.connection, data["organisation"]
+            )
+        self.member_id = await member_store.create_member(
+            self.connection,
+            name=data["name"],
+            organisation_id=organisation_id,
+            region=data.get("region"),
+            cercle=data.get("cercle"),
+            themes=list(data.get("themes") or []),
+            language=data.get("language") or fallback_language,
+            consent_at=datetime.fromisoformat(data["consent_at"]),
+            registered_at=self.now,
+            updated_at=self.now,
+        )
+        await member_store.update_address(
+            self.connection, self.address.id, member_id=self.member_id, language=None
+        )
+        self.language = data.get("language") or fallback_language
+
+    async def _update(self, field: str, value) -> None:
+        assert self.member_id is not None
+        if field == "organisation":
+            organisation_id = await member_store.organisation_id_named(self.connection, value)
+            await member_store.update_member(
+                self.connection, self.member_id, organisation_id=organisation_id
+            )
+        else:
+            await member_store.update_member(self.connection, self.member_id, **{field: value})
+
+    async def _link(self, phone: str) -> Reply:
+        """Join the Telegram address and the proven phone number under one member."""
+        phone_address = await member_store.address_for(self.connection, "sms", phone)
+        mine, theirs = self.member_id, phone_address.member_id
+        if mine is not None and theirs is not None and mine != theirs:
+            return Reply(
+                _(
+                    "Ce numéro appartient à un autre profil. Contactez le secrétariat pour les réunir."
+                )
+            )
+        if mine is None and theirs is None:
+            return Reply(_("Ce numéro n'est pas inscrit. Envoyez INSCRIPTION pour vous inscrire."))
+        owner = mine or theirs
+        await member_store.update_address(self.connection, phone_address.id, member_id=owner)
+        await member_store.update_address(self.connection, self.address.id, member_id=owner)
+        self.member_id = owner
+        return Reply(
+            _("C'est fait : ce compte Telegram et le numéro {phone} sont reliés.").format(
+                phone=mask_phone(phone)
+            )
+        )

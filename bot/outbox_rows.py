@@ -1,0 +1,30 @@
+"""An outbox row for a reply: rendered for the address's channel, in the member's language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Row
+
+from bot.i18n import use_locale
+from bot.model import Reply
+from bot.render import render_for_channel
+
+
+def outbox_row(
+    address: Row, member_id: int | None, reply: Reply, language: str, now: datetime
+) -> dict:
+    with use_locale(language):
+        body, choices = render_for_channel(reply, address.channel)
+    return {
+        "address_id": address.id,
+        "member_id": member_id,
+        "channel": address.channel,
+        "recipient": address.address,
+        "body": body,
+        "choices": choices,
+        "priority": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
