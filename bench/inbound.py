@@ -572,7 +572,15 @@ def bench(args: argparse.Namespace) -> dict:
         logs.append((workdir / "server.log").open("wb"))
         server_program = args.server_wrapper or ["-m", "gateway.cli"]
         server = subprocess.Popen(
-            [sys.executable, *server_program, "serve", "--port", str(port)],
+            [
+                sys.executable,
+                *server_program,
+                "serve",
+                "--port",
+                str(port),
+                "--dispatch",
+                args.mode,
+            ],
             cwd=workdir,
             env=server_env,
             stdout=logs[-1],
@@ -686,6 +694,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--output", default=str(RESULTS), help="results JSON path")
     parser.add_argument(
+        "--dispatch",
+        default="inline,process",
+        help="serve --dispatch modes to measure, comma-separated (default inline,process): "
+        "inline sends from the web process, process from a child on the other core",
+    )
+    parser.add_argument(
         "--server-wrapper",
         metavar="SCRIPT",
         type=lambda path: [str(Path(path).resolve())],
@@ -708,25 +722,35 @@ def main(argv: list[str] | None = None) -> int:
         else list(DEFAULT_RATES)
     )
     args.seconds = args.seconds or (2.0 if args.quick else 5.0)
-    result = bench(args)
-    steps = [Step(**s) for s in result["steps"]]
-    summary = result["summary"]
-    print()
-    print(table(steps))
-    print()
-    print(f"sustained: {summary['sustained_rps']:.0f} req/s ({summary['sustained_rule']})")
-    p99 = summary[f"p99_ms_at_{TARGET_P99_AT}_rps"]
-    print(f"p99 at {TARGET_P99_AT} req/s: {'-' if p99 is None else f'{p99:.1f} ms'}")
-    print(f"target ({summary['target']}): {'met' if summary['meets_target'] else 'NOT met'}")
-    print(
-        f"replies received by fake Twilio: {summary['replies_received_by_fake_twilio']}; "
-        f"database: {summary['database']}"
-    )
-    machine = result["machine"]
-    print(f"machine: {machine['nproc']} cpu ({machine['cpu_model']}), Python {machine['python']}")
+    runs = []
+    for mode in [m.strip() for m in args.dispatch.split(",") if m.strip()]:
+        args.mode = mode
+        print(f"\n=== benkadi serve --dispatch {mode} ===")
+        result = bench(args)
+        result["dispatch"] = mode
+        runs.append(result)
+        steps = [Step(**s) for s in result["steps"]]
+        summary = result["summary"]
+        print()
+        print(table(steps))
+        print()
+        print(f"sustained: {summary['sustained_rps']:.0f} req/s ({summary['sustained_rule']})")
+        p99 = summary[f"p99_ms_at_{TARGET_P99_AT}_rps"]
+        print(f"p99 at {TARGET_P99_AT} req/s: {'-' if p99 is None else f'{p99:.1f} ms'}")
+        print(f"target ({summary['target']}): {'met' if summary['meets_target'] else 'NOT met'}")
+        print(
+            f"replies received by fake Twilio: {summary['replies_received_by_fake_twilio']}; "
+            f"database: {summary['database']}"
+        )
+        machine = result["machine"]
+        print(
+            f"machine: {machine['nproc']} cpu ({machine['cpu_model']}), Python {machine['python']}"
+        )
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    output.write_text(
+        json.dumps({"benchmark": "inbound", "runs": runs}, indent=2, ensure_ascii=False) + "\n"
+    )
     print(f"wrote {output}")
     return 0
 

@@ -100,6 +100,9 @@ class Applier:
         await member_store.update_address(
             self.connection, self.address.id, member_id=self.member_id, language=None
         )
+        await member_store.link_phone_siblings(
+            self.connection, self.member_id, self.address.channel, self.address.address
+        )
         self.language = data.get("language") or fallback_language
 
     async def _update(self, field: str, value) -> None:

@@ -140,6 +140,7 @@ class ConversationService:
 
     async def _handle_batch(self, batch: list[_Pending]) -> list[Handled]:
         async with self.database.transaction() as connection:
+            before = utcnow()
             addresses = await member_store.addresses_for(
                 connection, [p.received.key for p in batch]
             )
@@ -157,20 +158,22 @@ class ConversationService:
                 ],
             )
             new = [p for p in batch if (p.received.channel, p.received.provider_id) in fresh]
-            unknown = [p.received.key for p in new if addresses[p.received.key].member_id is None]
-            siblings = (
-                await member_store.sibling_phone_members(connection, unknown) if unknown else {}
+            if not new:
+                return [Handled(duplicate=True) for _ in batch]
+            dialogues = await message_store.load_dialogues(
+                connection, [addresses[p.received.key].id for p in new]
             )
-            member_ids = {
-                addresses[p.received.key].member_id or siblings.get(p.received.key) for p in new
-            } - {None}
-            profiles = await member_store.member_profiles(connection, sorted(member_ids))
-            conversations = (
-                await message_store.load_conversations(
-                    connection, [addresses[p.received.key].id for p in new]
-                )
-                if new
+            # A number seen for the first time may belong to a member on the other phone channel.
+            first_contact = [
+                p.received.key for p in new if addresses[p.received.key].created_at >= before
+            ]
+            siblings = (
+                await member_store.sibling_phone_members(connection, first_contact)
+                if first_contact
                 else {}
+            )
+            sibling_profiles = await member_store.member_profiles(
+                connection, sorted(set(siblings.values()))
             )
             organisations = await self._listed_organisations(connection)
 
@@ -178,17 +181,19 @@ class ConversationService:
             kept, ended, rows, erased = [], [], [], []
             for pending in new:
                 address = addresses[pending.received.key]
-                if address.member_id is None and pending.received.key in siblings:
-                    await member_store.update_address(
-                        connection, address.id, member_id=siblings[pending.received.key]
-                    )
-                member = profiles.get(address.member_id or siblings.get(pending.received.key))
+                dialogue = dialogues[address.id]
+                member = dialogue if dialogue.member_id is not None else None
+                conversation = dialogue if dialogue.flow is not None else None
+                sibling = siblings.get(pending.received.key)
+                if member is None and sibling in sibling_profiles:
+                    await member_store.update_address(connection, address.id, member_id=sibling)
+                    member = sibling_profiles[sibling]
                 handled = await self._converse(
                     connection,
                     pending,
                     address,
                     member,
-                    conversations.get(address.id),
+                    conversation,
                     organisations,
                     kept,
                     ended,
@@ -219,8 +224,9 @@ class ConversationService:
         now = pending.now
         ctx = Context(
             inbound=pending.received.inbound,
-            language=(member.language if member else address.language) or SOURCE_LANGUAGE,
-            member=_profile(member) if member else None,
+            language=(member.language if member is not None else address.language)
+            or SOURCE_LANGUAGE,
+            member=_profile(member) if member is not None else None,
             state=State(conversation.flow, conversation.step, conversation.data)
             if conversation
             else None,
@@ -232,7 +238,7 @@ class ConversationService:
             sms_available=self.sms_available,
         )
         outcome = engine.handle(ctx)
-        applier = Applier(connection, address, member.id if member else None, now)
+        applier = Applier(connection, address, _member_id(member), now)
         outcome = await applier.apply(outcome, ctx)
         state = outcome.state
         if state is not None:
@@ -267,9 +273,16 @@ class ConversationService:
         return self._organisations
 
 
+def _member_id(member: Row | None) -> int | None:
+    """Member rows come from two queries: as `member_id` (joined) or `id` (alone)."""
+    if member is None:
+        return None
+    return member.member_id if "member_id" in member._fields else member.id
+
+
 def _profile(member: Row) -> Profile:
     return Profile(
-        member_id=member.id,
+        member_id=_member_id(member),
         name=member.name,
         organisation=member.organisation_name,
         region=member.region,

@@ -16,6 +16,7 @@ from gateway import simulator, webhooks
 from gateway.channels.base import Channel
 from gateway.channels.telegram import TelegramChannel
 from gateway.channels.twilio import TwilioChannel
+from gateway.dispatch_process import ChildDispatcher, NoDispatcher
 from gateway.dispatcher import Dispatcher
 from gateway.keys import CHANNELS, DATABASE, DISPATCHER, SERVICE, SETTINGS
 from gateway.settings import Settings
@@ -75,19 +76,39 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
 async def _sending(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     channels = build_channels(settings)
-    for channel in channels.values():
-        await channel.start()
     app[CHANNELS] = channels
     app[SERVICE] = ConversationService(app[DATABASE], sms_available="sms" in channels)
-    dispatcher = Dispatcher(app[DATABASE], channels, idle_interval=settings.dispatch_interval)
-    app[DISPATCHER] = dispatcher
-    task = asyncio.create_task(dispatcher.run(), name="dispatcher")
-    yield
-    dispatcher.stop()
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(task, timeout=10)
+    if settings.dispatch == "process":
+        child = ChildDispatcher(settings)
+        await child.start()
+        app[DISPATCHER] = child
+        yield
+        await child.stop()
+        return
+    if settings.dispatch == "off":
+        app[DISPATCHER] = NoDispatcher()
+        yield
+        return
+    async with running_dispatcher(app[DATABASE], channels, settings) as dispatcher:
+        app[DISPATCHER] = dispatcher
+        yield
+
+
+@contextlib.asynccontextmanager
+async def running_dispatcher(database: Database, channels: dict[str, Channel], settings: Settings):
+    """Channels started, the dispatcher running; both stopped cleanly on the way out."""
     for channel in channels.values():
-        await channel.stop()
+        await channel.start()
+    dispatcher = Dispatcher(database, channels, idle_interval=settings.dispatch_interval)
+    task = asyncio.create_task(dispatcher.run(), name="dispatcher")
+    try:
+        yield dispatcher
+    finally:
+        dispatcher.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=10)
+        for channel in channels.values():
+            await channel.stop()
 
 
 async def healthz(request: web.Request) -> web.Response:

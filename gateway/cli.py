@@ -24,6 +24,16 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the web service and the dispatcher")
     serve.add_argument("--host", help="address to listen on (default BENKADI_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default BENKADI_PORT or 8080)")
+    serve.add_argument(
+        "--dispatch",
+        choices=["inline", "process", "off"],
+        help="send the outbox here, from a child process (a second core), or not at all "
+        "(default BENKADI_DISPATCH or inline)",
+    )
+    dispatch = commands.add_parser(
+        "dispatch", help="only send the outbox (beside a `serve --dispatch off`)"
+    )
+    dispatch.add_argument("--wake-stdin", action="store_true", help=argparse.SUPPRESS)
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade", "current"])
     chat = commands.add_parser(
@@ -44,7 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benkadi: configuration error: {error}", file=sys.stderr)
         return 2
     if args.command == "serve":
+        if args.dispatch:
+            settings = dataclasses.replace(settings, dispatch=args.dispatch)
         return asyncio.run(_serve(settings, args.host, args.port))
+    if args.command == "dispatch":
+        return asyncio.run(_dispatch(settings, args.wake_stdin))
     if args.command == "db":
         return asyncio.run(_db(settings, args.action))
     if args.command == "telegram-webhook":
@@ -58,6 +72,31 @@ async def _db(settings: Settings, action: str) -> int:
         if action == "upgrade":
             await upgrade(database.engine)
         print(f"database at revision {await current_revision(database.engine)}")
+    finally:
+        await database.dispose()
+    return 0
+
+
+async def _dispatch(settings: Settings, wake_stdin: bool) -> int:
+    from gateway.app import build_channels, running_dispatcher
+    from gateway.dispatch_process import wake_from_stdin
+
+    channels = build_channels(settings)
+    if not channels:
+        print("benkadi: no channel is configured: nothing to send with", file=sys.stderr)
+        return 2
+    database = Database(settings.database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with running_dispatcher(database, channels, settings) as dispatcher:
+            if wake_stdin:
+                listener = asyncio.create_task(wake_from_stdin(dispatcher.wake, stop.set))
+            await stop.wait()
+            if wake_stdin:
+                listener.cancel()
     finally:
         await database.dispose()
     return 0

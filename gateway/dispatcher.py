@@ -68,12 +68,14 @@ class Dispatcher:
         concurrency: int = 32,
         idle_interval: float = 0.5,
         retry_base: float = 2.0,
+        linger: float = 0.005,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.database = database
         self.channels = dict(channels)
         self.lease, self.max_attempts, self.batch_size = lease, max_attempts, batch_size
         self.idle_interval, self.clock, self.retry_base = idle_interval, clock, retry_base
+        self.linger = linger
         self._semaphore = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._paused_until: dict[str, float] = {}  # channel → monotonic time (Telegram 429)
@@ -85,17 +87,20 @@ class Dispatcher:
 
     async def run(self) -> None:
         while not self._stopping:
+            self._wake.clear()  # before claiming: what is queued meanwhile wakes the next round
             try:
-                sent = await self.dispatch_once()
+                handled = await self.dispatch_once()
             except Exception:  # a database hiccup must not end sending for good
                 log.exception("dispatch failed; trying again")
-                sent = 0
-            if sent == 0:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self.idle_interval)
-                except TimeoutError:
-                    pass
-                self._wake.clear()
+                handled = 0
+            if handled >= self.batch_size:
+                continue  # a full batch: more is probably waiting
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.idle_interval)
+            except TimeoutError:
+                continue
+            if self.linger:
+                await asyncio.sleep(self.linger)  # let replies queued together go out together
 
     def stop(self) -> None:
         self._stopping = True

@@ -40,6 +40,9 @@ class Settings:
     simulator: bool = False  # no credentials at all: in-process fake providers stand in
     dispatch_interval: float = 0.5
     migrate_on_start: bool = False  # `benkadi serve` sets it for the embedded SQLite default
+    # Where the outbox is sent from: "inline" (this process), "process" (a child `benkadi
+    # dispatch`, using a second core), or "off" (another process does it).
+    dispatch: str = "inline"
 
     @property
     def telegram_enabled(self) -> bool:
@@ -114,8 +117,37 @@ class Settings:
             twilio_whatsapp_from=get("TWILIO_WHATSAPP_FROM"),
             twilio_api_url=twilio_api.rstrip("/"),
         )
+        dispatch = get("BENKADI_DISPATCH") or "inline"
+        if dispatch not in ("inline", "process", "off"):
+            raise SettingsError("BENKADI_DISPATCH must be inline, process or off")
+        values["dispatch"] = dispatch
         values.update(overrides)
         return cls(**values)
+
+
+ENV_KEYS = {
+    "database_url": "BENKADI_DATABASE_URL",
+    "public_url": "BENKADI_PUBLIC_URL",
+    "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
+    "telegram_webhook_secret": "TELEGRAM_WEBHOOK_SECRET",
+    "telegram_api_url": "TELEGRAM_API_URL",
+    "twilio_account_sid": "TWILIO_ACCOUNT_SID",
+    "twilio_auth_token": "TWILIO_AUTH_TOKEN",
+    "twilio_from": "TWILIO_FROM",
+    "twilio_messaging_service_sid": "TWILIO_MESSAGING_SERVICE_SID",
+    "twilio_whatsapp_from": "TWILIO_WHATSAPP_FROM",
+    "twilio_api_url": "TWILIO_API_URL",
+}
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives another process these settings (e.g. a child dispatcher)."""
+    env = {key: value for key, value in os.environ.items() if key not in ENV_KEYS.values()}
+    for field, key in ENV_KEYS.items():
+        value = getattr(settings, field)
+        if value:
+            env[key] = str(value)
+    return env
 
 
 def _port(raw: str) -> int:

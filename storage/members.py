@@ -153,6 +153,22 @@ async def addresses_for(
     return {(row.channel, row.address): row for row in result}
 
 
+async def link_phone_siblings(
+    connection: AsyncConnection, member_id: int, channel: str, address: str
+) -> None:
+    """At registration: the same number on the other phone channel is the same member."""
+    if channel in PHONE_CHANNELS:
+        await connection.execute(
+            update(addresses)
+            .where(
+                addresses.c.address == address,
+                addresses.c.channel.in_(PHONE_CHANNELS),
+                addresses.c.member_id.is_(None),
+            )
+            .values(member_id=member_id)
+        )
+
+
 async def member_profiles(connection: AsyncConnection, member_ids: Sequence[int]) -> dict[int, Row]:
     if not member_ids:
         return {}

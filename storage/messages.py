@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, select
+from sqlalchemy import Row, and_, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.models import Conversation, InboundMessage, OutboxMessage
+from storage.models import (
+    Address,
+    Conversation,
+    InboundMessage,
+    Member,
+    Organisation,
+    OutboxMessage,
+)
 from storage.upsert import insert_ignore, upsert
 
 conversations, inbound, outbox = (
@@ -110,3 +118,41 @@ async def save_conversations(
         )
     if ended:
         await connection.execute(delete(conversations).where(conversations.c.address_id.in_(ended)))
+
+
+@functools.cache
+def _dialogue_query():
+    members, organisations = Member.__table__, Organisation.__table__
+    addresses = Address.__table__
+    joined = (
+        addresses.outerjoin(conversations, conversations.c.address_id == addresses.c.id)
+        .outerjoin(
+            members, and_(members.c.id == addresses.c.member_id, members.c.erased_at.is_(None))
+        )
+        .outerjoin(organisations, organisations.c.id == members.c.organisation_id)
+    )
+    return (
+        select(
+            addresses.c.id.label("address_id"),
+            conversations.c.flow,
+            conversations.c.step,
+            conversations.c.data,
+            conversations.c.expires_at,
+            members.c.id.label("member_id"),
+            members.c.name,
+            members.c.region,
+            members.c.cercle,
+            members.c.themes,
+            members.c.language,
+            organisations.c.name.label("organisation_name"),
+        )
+        .select_from(joined)
+        .where(addresses.c.id.in_(bindparam("address_ids", expanding=True)))
+    )
+
+
+async def load_dialogues(connection: AsyncConnection, address_ids: Sequence[int]) -> dict[int, Row]:
+    """For each address, in one query: its unfinished dialogue (flow None if there is none)
+    and its member with their organisation's name (member_id None if none, or erased)."""
+    result = await connection.execute(_dialogue_query(), {"address_ids": list(address_ids)})
+    return {row.address_id: row for row in result}
