@@ -26,9 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="port (default BENKADI_PORT or 8080)")
     serve.add_argument(
         "--dispatch",
-        choices=["inline", "process", "off"],
-        help="send the outbox here, from a child process (a second core), or not at all "
-        "(default BENKADI_DISPATCH or inline)",
+        choices=["auto", "inline", "process", "off"],
+        default=None,
+        help="send the outbox from this process, from a child process (a second core), or not "
+        "at all; auto: a child when the machine has two cores or more (default BENKADI_DISPATCH "
+        "or auto)",
     )
     dispatch = commands.add_parser(
         "dispatch", help="only send the outbox (beside a `serve --dispatch off`)"
@@ -54,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benkadi: configuration error: {error}", file=sys.stderr)
         return 2
     if args.command == "serve":
-        if args.dispatch:
-            settings = dataclasses.replace(settings, dispatch=args.dispatch)
+        choice = args.dispatch or os.environ.get("BENKADI_DISPATCH") or "auto"
+        if choice == "auto":
+            choice = "process" if (os.cpu_count() or 1) > 1 else "inline"
+        settings = dataclasses.replace(settings, dispatch=choice)
         return asyncio.run(_serve(settings, args.host, args.port))
     if args.command == "dispatch":
         return asyncio.run(_dispatch(settings, args.wake_stdin))
@@ -165,6 +169,23 @@ async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     return 0
 
 
+async def _replies_after(
+    http: aiohttp.ClientSession, url: str, channel: str, sender: str, seen: int
+) -> list[dict]:
+    """Benkadi's messages to this phone once new ones came (a reply may be several SMS)."""
+    params = {"channel": channel, "from": sender}
+    messages: list[dict] = []
+    for _attempt in range(50):  # up to ten seconds
+        async with http.get(f"{url}/simulator/api/messages", params=params) as response:
+            messages = [m for m in (await response.json())["messages"] if m["from"] == "benkadi"]
+        if len(messages) > seen:
+            await asyncio.sleep(0.3)
+            async with http.get(f"{url}/simulator/api/messages", params=params) as response:
+                return [m for m in (await response.json())["messages"] if m["from"] == "benkadi"]
+        await asyncio.sleep(0.2)
+    return messages
+
+
 async def _chat(url: str, channel: str, sender: str) -> int:
     """A terminal phone: type a line, see Benkadi's replies; numbers press Telegram buttons."""
     seen = 0
@@ -194,13 +215,7 @@ async def _chat(url: str, channel: str, sender: str) -> int:
                 if response.status != 200:
                     print(f"! {await response.text()}")
                     continue
-            await asyncio.sleep(0.6)
-            async with http.get(
-                f"{url}/simulator/api/messages", params={"channel": channel, "from": sender}
-            ) as response:
-                messages = [
-                    m for m in (await response.json())["messages"] if m["from"] == "benkadi"
-                ]
+            messages = await _replies_after(http, url, channel, sender, seen)
             for message in messages[seen:]:
                 print(f"\n{message['text']}")
                 buttons = message["buttons"]

@@ -41,7 +41,8 @@ class Settings:
     dispatch_interval: float = 0.5
     migrate_on_start: bool = False  # `benkadi serve` sets it for the embedded SQLite default
     # Where the outbox is sent from: "inline" (this process), "process" (a child `benkadi
-    # dispatch`, using a second core), or "off" (another process does it).
+    # dispatch`, using a second core), or "off" (another process does it). `benkadi serve`
+    # picks "process" on a machine with two cores or more.
     dispatch: str = "inline"
 
     @property
@@ -118,8 +119,10 @@ class Settings:
             twilio_api_url=twilio_api.rstrip("/"),
         )
         dispatch = get("BENKADI_DISPATCH") or "inline"
-        if dispatch not in ("inline", "process", "off"):
-            raise SettingsError("BENKADI_DISPATCH must be inline, process or off")
+        if dispatch not in ("inline", "process", "off", "auto"):
+            raise SettingsError("BENKADI_DISPATCH must be auto, inline, process or off")
+        if dispatch == "auto":
+            dispatch = "process" if (os.cpu_count() or 1) > 1 else "inline"
         values["dispatch"] = dispatch
         values.update(overrides)
         return cls(**values)

@@ -43,7 +43,9 @@ def make_engine(url: str) -> AsyncEngine:
         return create_async_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url)
+    # Every use ends in COMMIT or ROLLBACK (engine.begin()), so the pool's own rollback on
+    # check-in would be one more round trip to the database thread for nothing.
+    engine = create_async_engine(url, pool_reset_on_return=None)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
