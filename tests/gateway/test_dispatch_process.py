@@ -6,7 +6,9 @@ from tests.harness import start_harness, stop_harness
 
 
 async def test_replies_go_out_from_a_child_dispatcher(tmp_path):
-    harness, runner = await start_harness(f"sqlite:///{tmp_path / 'benkadi.db'}", dispatch="process")
+    harness, runner = await start_harness(
+        f"sqlite:///{tmp_path / 'benkadi.db'}", dispatch="process"
+    )
     try:
         process = harness.dispatcher._process
         assert process is not None and process.returncode is None

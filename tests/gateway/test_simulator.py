@@ -164,3 +164,31 @@ async def test_telegram_webhook_command_registers_url_and_secret(monkeypatch):
     [params] = [params for method, params in fake.requests if method.lower() == "setwebhook"]
     assert params["url"] == "https://benkadi.example.org/webhooks/telegram"
     assert params["secret_token"] == "the_secret"
+
+
+def test_provider_tokens_never_reach_the_logs(tmp_path):
+    """The SDKs log request URLs (the bot token is in Telegram's) and headers at INFO."""
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM_", "TWILIO_", "BENKADI_"))
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), "--dispatch", "inline"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        line = ""
+        while "running" not in line:
+            line = server.stdout.readline()
+        for channel, sender in (("sms", "76 00 00 02"), ("telegram", "1002")):
+            subprocess.run(
+                [sys.executable, "-m", "gateway.cli", "chat", "--url", f"http://127.0.0.1:{port}", "--channel", channel, "--from", sender],
+                input="AIDE\n", capture_output=True, text=True, timeout=30, env=env, check=True,
+            )  # fmt: skip
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=15)[0]
+    assert "SIMULATOR-token" not in output and "Authorization" not in output
+    assert "twilio.async_http_client" not in output

@@ -86,11 +86,20 @@ async def test_conversation_is_kept_and_forgotten(database):
     later = now + timedelta(hours=1)
     async with database.transaction() as connection:
         address = await member_store.address_for(connection, "telegram", "42")
-        await message_store.save_conversation(connection, address.id, "registration", "name", {"a": 1}, now, later)
-        await message_store.save_conversation(connection, address.id, "registration", "region", {"a": 2}, now, later)
+        await message_store.save_conversation(
+            connection, address.id, "registration", "name", {"a": 1}, now, later
+        )
+        await message_store.save_conversation(
+            connection, address.id, "registration", "region", {"a": 2}, now, later
+        )
     async with database.transaction() as connection:
         kept = await message_store.load_conversation(connection, address.id)
-        assert (kept.flow, kept.step, kept.data, kept.expires_at) == ("registration", "region", {"a": 2}, later)
+        assert (kept.flow, kept.step, kept.data, kept.expires_at) == (
+            "registration",
+            "region",
+            {"a": 2},
+            later,
+        )
         await message_store.save_conversation(connection, address.id, None)
     async with database.sessions() as session:
         assert await session.get(Conversation, address.id) is None
