@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
@@ -16,6 +17,7 @@ from bot.service import Received
 from gateway.channels.base import SendError
 
 WHATSAPP_PREFIX = "whatsapp:"
+E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 # Twilio error codes that say something about the address, not the moment.
@@ -55,7 +57,9 @@ def parse_inbound(params) -> Received:
         raise ValueError("MessageSid and From are required")
     channel = "whatsapp" if sender.startswith(WHATSAPP_PREFIX) else "sms"
     number = sender.removeprefix(WHATSAPP_PREFIX)
-    address = normalise_phone(number) or number  # short codes and sender ids stay as given
+    # Twilio sends E.164 already; parsing with phonenumbers costs more than the rest of the
+    # request, so it is kept for what does not look like E.164 (short codes stay as given).
+    address = number if E164.match(number) else (normalise_phone(number) or number)
     body = params.get("Body", "")
     return Received(channel, address, sid, Inbound(channel, body))
 
