@@ -129,7 +129,9 @@ class OutboxMessage(Base):
         ForeignKey("addresses.id", ondelete="SET NULL"), index=True
     )
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
-    broadcast_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    broadcast_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("broadcasts.id", ondelete="CASCADE", name="fk_outbox_broadcast"), index=True
+    )
     channel: Mapped[str] = mapped_column(String(16))
     recipient: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
@@ -145,3 +147,51 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Broadcast(Base):
+    """An alert to a targeted audience: a text per language, sent now or at a set time."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str | None] = mapped_column(String(200))
+    texts: Mapped[dict[str, Any]] = mapped_column(default=dict)  # language → text (fr required)
+    audience: Mapped[dict[str, Any]] = mapped_column(default=dict)  # see broadcasts.model.Audience
+    sms_gsm_safe: Mapped[bool] = mapped_column(default=True)  # GSM-friendly spelling over SMS
+    send_at: Mapped[datetime | None]  # None: when someone says send
+    # draft → scheduled → sending → sent; or cancelled
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    fanned_out_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    recipients: Mapped[int] = mapped_column(default=0)  # outbox rows made at fan-out
+
+
+class AdminToken(Base):
+    """An API/CLI credential. Only a hash is kept; the token is shown once, at creation."""
+
+    __tablename__ = "admin_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # admin | secretariat | viewer
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """Who did what, when: every broadcast action and token change."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -13,11 +13,22 @@ from bot.service import ConversationService, Received
 from storage import members as member_store
 from storage import messages as message_store
 from storage.migrate import current_revision
-from storage.models import Address, Conversation, Member, OutboxMessage
+from storage.models import Address, Base, Broadcast, Conversation, Member, OutboxMessage
 
 
 async def test_migrated_to_head(database):
-    assert await current_revision(database.engine) == "0001"
+    assert await current_revision(database.engine) == "0002"
+
+
+async def test_migrations_build_exactly_the_models(database):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    async with database.engine.connect() as connection:
+        differences = await connection.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+        )
+    assert differences == []
 
 
 async def test_sqlite_runs_in_wal_with_foreign_keys(sqlite_database):
@@ -44,9 +55,10 @@ async def test_inbound_is_deduplicated_on_provider_id(database):
 async def test_outbox_is_unique_per_broadcast_and_member(database):
     async with database.session_transaction() as session:
         member = Member(name="Awa", language="fr")
-        session.add(member)
+        broadcast = Broadcast(texts={"fr": "x"}, created_by="test")
+        session.add_all([member, broadcast])
         await session.flush()
-        member_id = member.id
+        member_id, broadcast_id = member.id, broadcast.id
     row = {
         "member_id": member_id,
         "broadcast_id": 1,
