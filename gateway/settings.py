@@ -39,6 +39,14 @@ class Settings:
     twilio_api_url: str = TWILIO_DEFAULT_API
     simulator: bool = False  # no credentials at all: in-process fake providers stand in
     dispatch_interval: float = 0.5
+    # Sending rates (messages per second): Telegram's bulk limit is about 30/s and 1/s per chat;
+    # Twilio's depends on the sender (a long code about 1/s, a short code or service more).
+    telegram_rate: float = 25.0
+    telegram_chat_rate: float = 1.0
+    sms_rate: float = 10.0
+    whatsapp_rate: float = 10.0
+    sms_price_per_segment: float = 0.05  # for the broadcast preview's cost estimate
+    currency: str = "USD"
     migrate_on_start: bool = False  # `benkadi serve` sets it for the embedded SQLite default
     # Where the outbox is sent from: "inline" (this process), "process" (a child `benkadi
     # dispatch`, using a second core), or "off" (another process does it). `benkadi serve`
@@ -118,6 +126,24 @@ class Settings:
             twilio_whatsapp_from=get("TWILIO_WHATSAPP_FROM"),
             twilio_api_url=twilio_api.rstrip("/"),
         )
+        for key, field_name in (
+            ("BENKADI_TELEGRAM_RATE", "telegram_rate"),
+            ("BENKADI_TELEGRAM_CHAT_RATE", "telegram_chat_rate"),
+            ("BENKADI_SMS_RATE", "sms_rate"),
+            ("BENKADI_WHATSAPP_RATE", "whatsapp_rate"),
+            ("BENKADI_SMS_PRICE_PER_SEGMENT", "sms_price_per_segment"),
+        ):
+            raw = get(key)
+            if raw is not None:
+                try:
+                    number = float(raw)
+                except ValueError:
+                    raise SettingsError(f"{key} must be a number") from None
+                if (number <= 0 and field_name != "sms_price_per_segment") or number < 0:
+                    raise SettingsError(f"{key} must be positive")
+                overrides.setdefault(field_name, number)
+        if get("BENKADI_CURRENCY"):
+            overrides.setdefault("currency", get("BENKADI_CURRENCY"))
         dispatch = get("BENKADI_DISPATCH") or "inline"
         if dispatch not in ("inline", "process", "off", "auto"):
             raise SettingsError("BENKADI_DISPATCH must be auto, inline, process or off")
@@ -129,6 +155,12 @@ class Settings:
 
 
 ENV_KEYS = {
+    "telegram_rate": "BENKADI_TELEGRAM_RATE",
+    "telegram_chat_rate": "BENKADI_TELEGRAM_CHAT_RATE",
+    "sms_rate": "BENKADI_SMS_RATE",
+    "whatsapp_rate": "BENKADI_WHATSAPP_RATE",
+    "sms_price_per_segment": "BENKADI_SMS_PRICE_PER_SEGMENT",
+    "currency": "BENKADI_CURRENCY",
     "database_url": "BENKADI_DATABASE_URL",
     "public_url": "BENKADI_PUBLIC_URL",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",

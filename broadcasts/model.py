@@ -1,0 +1,172 @@
+"""A broadcast as the secretariat composes it: texts per language, an audience, a send time.
+
+Pure: parsing and validation only. Errors name the field, so the API answers 400 with it and
+the CLI prints it; nothing is created from a draft that fails here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.i18n import LANGUAGES
+from bot.reference import ORGANISATION_KINDS, REGION_LABELS, THEME_LABELS
+
+BAMAKO = ZoneInfo("Africa/Bamako")
+CHANNELS = ("sms", "whatsapp", "telegram")
+TWILIO_BODY_LIMIT = 1600
+TELEGRAM_TEXT_LIMIT = 4096
+ORGANISATION_KIND_KEYS = tuple(key for key, _label in ORGANISATION_KINDS)
+
+
+class DraftError(ValueError):
+    """A field of a draft is wrong; `field` names it (e.g. "texts.fr", "audience.regions")."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who receives it. Empty tuples mean "no restriction"; restrictions combine with AND."""
+
+    regions: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()  # a member with any of these themes
+    languages: tuple[str, ...] = ()
+    organisation_kinds: tuple[str, ...] = ()
+    organisations: tuple[str, ...] = ()  # organisation names, as stored
+    channels: tuple[str, ...] = ()
+    registered_since: date | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["registered_since"] = (
+            self.registered_since.isoformat() if self.registered_since else None
+        )
+        return {
+            key: list(value) if isinstance(value, tuple) else value for key, value in data.items()
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Audience:
+        return parse_audience(data or {}, known_organisations=None)
+
+
+@dataclass(frozen=True)
+class Draft:
+    texts: dict[str, str]  # language → text; "fr" always present
+    audience: Audience = field(default_factory=Audience)
+    send_at: datetime | None = None  # aware; None = send when asked
+    sms_gsm_safe: bool = True
+    title: str | None = None
+
+    def text_for(self, language: str) -> str:
+        """A member whose language has no text gets the French one."""
+        return self.texts.get(language) or self.texts["fr"]
+
+
+def _strings(data: Mapping[str, Any], key: str, allowed: Collection[str] | None) -> tuple[str, ...]:
+    value = data.get(key) or []
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise DraftError(f"audience.{key}", "must be a list of names")
+    if allowed is not None:
+        unknown = [item for item in value if item not in allowed]
+        if unknown:
+            raise DraftError(
+                f"audience.{key}",
+                f"unknown: {', '.join(unknown)} (known: {', '.join(sorted(allowed))})",
+            )
+    return tuple(dict.fromkeys(value))
+
+
+def parse_audience(
+    data: Mapping[str, Any], known_organisations: Collection[str] | None
+) -> Audience:
+    if not isinstance(data, Mapping):
+        raise DraftError("audience", "must be an object")
+    unknown_keys = set(data) - {f for f in Audience.__dataclass_fields__}
+    if unknown_keys:
+        raise DraftError("audience", f"unknown filter: {', '.join(sorted(unknown_keys))}")
+    since = data.get("registered_since")
+    if since is not None:
+        try:
+            since = date.fromisoformat(str(since))
+        except ValueError:
+            raise DraftError("audience.registered_since", "must be a date, YYYY-MM-DD") from None
+    return Audience(
+        regions=_strings(data, "regions", REGION_LABELS),
+        themes=_strings(data, "themes", THEME_LABELS),
+        languages=_strings(data, "languages", LANGUAGES),
+        organisation_kinds=_strings(data, "organisation_kinds", ORGANISATION_KIND_KEYS),
+        organisations=_strings(data, "organisations", known_organisations),
+        channels=_strings(data, "channels", CHANNELS),
+        registered_since=since,
+    )
+
+
+def parse_send_at(value: Any, now: datetime) -> datetime | None:
+    """ISO 8601; a time without a zone is Mali's (Africa/Bamako). Must be in the future."""
+    if value in (None, ""):
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise DraftError("send_at", "must be a date and time, e.g. 2026-11-25T08:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=BAMAKO)
+    if moment <= now:
+        raise DraftError("send_at", "is in the past")
+    return moment
+
+
+def parse_draft(
+    payload: Mapping[str, Any], now: datetime, known_organisations: Collection[str] | None
+) -> Draft:
+    """A draft from the API's JSON (or the CLI's options), or DraftError naming the field."""
+    if not isinstance(payload, Mapping):
+        raise DraftError("body", "must be a JSON object")
+    texts = payload.get("texts")
+    if not isinstance(texts, Mapping):
+        raise DraftError("texts", "must be an object: language → text, with at least fr")
+    cleaned: dict[str, str] = {}
+    for language, text in texts.items():
+        if language not in LANGUAGES:
+            raise DraftError(
+                f"texts.{language}", f"unknown language (known: {', '.join(LANGUAGES)})"
+            )
+        if not isinstance(text, str):
+            raise DraftError(f"texts.{language}", "must be text")
+        text = text.strip()
+        if not text:
+            if language == "fr":
+                raise DraftError("texts.fr", "is empty")
+            continue
+        if len(text) > TWILIO_BODY_LIMIT:
+            raise DraftError(
+                f"texts.{language}", f"is {len(text)} characters; SMS allows {TWILIO_BODY_LIMIT}"
+            )
+        cleaned[language] = text
+    if "fr" not in cleaned:
+        raise DraftError(
+            "texts.fr", "is required (members without a text in their language get French)"
+        )
+    title = payload.get("title")
+    if title is not None and (not isinstance(title, str) or len(title) > 200):
+        raise DraftError("title", "must be text of at most 200 characters")
+    gsm_safe = payload.get("sms_gsm_safe", True)
+    if not isinstance(gsm_safe, bool):
+        raise DraftError("sms_gsm_safe", "must be true or false")
+    return Draft(
+        texts=cleaned,
+        audience=parse_audience(payload.get("audience") or {}, known_organisations),
+        send_at=parse_send_at(payload.get("send_at"), now),
+        sms_gsm_safe=gsm_safe,
+        title=title,
+    )
