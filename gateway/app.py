@@ -99,7 +99,17 @@ async def running_dispatcher(database: Database, channels: dict[str, Channel], s
     """Channels started, the dispatcher running; both stopped cleanly on the way out."""
     for channel in channels.values():
         await channel.start()
-    dispatcher = Dispatcher(database, channels, idle_interval=settings.dispatch_interval)
+    dispatcher = Dispatcher(
+        database,
+        channels,
+        rates={
+            "telegram": settings.telegram_rate,
+            "sms": settings.sms_rate,
+            "whatsapp": settings.whatsapp_rate,
+        },
+        per_chat_rates={"telegram": settings.telegram_chat_rate},
+        idle_interval=settings.dispatch_interval,
+    )
     task = asyncio.create_task(dispatcher.run(), name="dispatcher")
     try:
         yield dispatcher

@@ -1,13 +1,20 @@
-"""Sends what the outbox holds: claims due rows under a lease, sends, records the result.
+"""Sends what the outbox holds: per channel, claims due rows under a lease, sends at the
+channel's rate, records the result.
 
-A crashed sender's rows come back when their lease ends; a retryable failure is tried again
-with exponential backoff and jitter; a permanent one is recorded with its reason and, where it
-says something about the address (blocked, opted out, invalid), marks the address.
+- A crashed sender's rows come back when their lease ends.
+- Each channel has its own loop, so a slow or throttled channel never holds up another;
+  within a channel, conversational replies (priority 0) go before bulk broadcast rows.
+- A retryable failure is tried again with exponential backoff and jitter; a 429 pauses that
+  channel for the time the provider asks; a permanent failure is recorded with its reason and,
+  where it says something about the address (blocked, opted out, invalid), marks the address.
+- Just before sending, the address is looked at again: nothing goes to a blocked or invalid
+  address, and no broadcast to one that opted out, even if that happened after fan-out.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -18,6 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, or_, select, update
 
 from gateway.channels.base import Channel, SendError
+from gateway.pacing import Pacer, PerKeyPacer
 from storage.database import Database
 from storage.models import Address, OutboxMessage
 from storage.types import utcnow
@@ -30,6 +38,7 @@ ADDRESS_COLUMN_BY_STATE = {
     "opted_out": "opted_out_at",
     "invalid": "invalid_at",
 }
+BULK = 1  # outbox priority of broadcast rows
 
 
 @dataclass(frozen=True)
@@ -49,11 +58,25 @@ class Result:
     row: Claimed
     provider_id: str | None = None
     error: SendError | None = None
+    skipped: str | None = None  # why it was not sent at all (address opted out, blocked…)
 
 
 def backoff(attempt: int, base: float = 2.0, cap: float = 300.0) -> float:
     """Full jitter: a random wait up to base·2^(attempt-1), so retries do not come in waves."""
     return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
+
+
+def skip_reason(row: Claimed, address: dict | None) -> str | None:
+    """Why a claimed row must not be sent now, judged on the address as it is now."""
+    if address is None:
+        return None
+    if address["blocked_at"] is not None:
+        return "blocked"
+    if address["invalid_at"] is not None:
+        return "invalid"
+    if row.priority == BULK and address["opted_out_at"] is not None:
+        return "opted_out"
+    return None
 
 
 class Dispatcher:
@@ -62,10 +85,12 @@ class Dispatcher:
         database: Database,
         channels: Mapping[str, Channel],
         *,
+        rates: Mapping[str, float] | None = None,
+        per_chat_rates: Mapping[str, float] | None = None,
         lease: timedelta = timedelta(seconds=60),
         max_attempts: int = 5,
-        batch_size: int = 100,
-        concurrency: int = 32,
+        batch_size: int = 200,
+        concurrency: int = 64,
         idle_interval: float = 0.5,
         retry_base: float = 2.0,
         linger: float = 0.005,
@@ -76,99 +101,163 @@ class Dispatcher:
         self.lease, self.max_attempts, self.batch_size = lease, max_attempts, batch_size
         self.idle_interval, self.clock, self.retry_base = idle_interval, clock, retry_base
         self.linger = linger
+        rates = rates or {}
+        self._pacers = {name: Pacer(rates[name]) for name in self.channels if rates.get(name)}
+        per_chat = per_chat_rates or {}
+        self._chat_pacers = {
+            name: PerKeyPacer(per_chat[name]) for name in self.channels if per_chat.get(name)
+        }
+        self._batch = {name: _batch_for(rates.get(name), batch_size) for name in self.channels}
         self._semaphore = asyncio.Semaphore(concurrency)
-        self._wake = asyncio.Event()
-        self._paused_until: dict[str, float] = {}  # channel → monotonic time (Telegram 429)
+        self._wake = {name: asyncio.Event() for name in self.channels}
+        self._paused_until: dict[str, float] = {}  # channel → monotonic time (a 429)
         self._stopping = False
+        self._stopped = asyncio.Event()
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next tick."""
-        self._wake.set()
+        for event in self._wake.values():
+            event.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._stopped.set()
+        self.wake()
 
     async def run(self) -> None:
+        await asyncio.gather(*(self._run_channel(name) for name in self.channels))
+
+    async def _run_channel(self, name: str) -> None:
+        wake = self._wake[name]
         while not self._stopping:
-            self._wake.clear()  # before claiming: what is queued meanwhile wakes the next round
+            wake.clear()  # before claiming: what is queued meanwhile wakes the next round
+            pause = self._paused_until.get(name, 0) - time.monotonic()
+            if pause > 0:
+                await self._sleep_unless_stopping(pause)
+                continue
             try:
-                handled = await self.dispatch_once()
+                handled = await self.dispatch_channel(name)
             except Exception:  # a database hiccup must not end sending for good
-                log.exception("dispatch failed; trying again")
+                log.exception("dispatch on %s failed; trying again", name)
                 handled = 0
-            if handled >= self.batch_size:
+            if handled >= self._batch[name]:
                 continue  # a full batch: more is probably waiting
             try:
-                await asyncio.wait_for(self._wake.wait(), self.idle_interval)
+                await asyncio.wait_for(wake.wait(), self.idle_interval)
             except TimeoutError:
                 continue
             if self.linger:
                 await asyncio.sleep(self.linger)  # let replies queued together go out together
 
-    def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-
-    def _active_channels(self) -> list[str]:
-        now = time.monotonic()
-        return [name for name in self.channels if self._paused_until.get(name, 0) <= now]
+    async def _sleep_unless_stopping(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopped.wait(), seconds)
 
     async def dispatch_once(self) -> int:
-        """Claim, send and record one batch; returns how many rows it handled."""
-        rows = await self._claim()
+        """One batch on every channel that is not paused; returns rows handled."""
+        counts = await asyncio.gather(*(self.dispatch_channel(name) for name in self.channels))
+        return sum(counts)
+
+    async def dispatch_channel(self, name: str) -> int:
+        """Claim, send and record one batch of one channel; returns how many rows it handled."""
+        if self._paused_until.get(name, 0) > time.monotonic():
+            return 0
+        rows, states = await self._claim(name)
         if not rows:
             return 0
-        results = await asyncio.gather(*(self._send(row) for row in rows))
+        results = await asyncio.gather(
+            *(self._send(row, states.get(row.address_id)) for row in rows)
+        )
         await self._record(results)
         return len(rows)
 
-    async def _claim(self) -> list[Claimed]:
-        active = self._active_channels()
-        if not active:
-            return []
+    async def _claim(self, name: str) -> tuple[list[Claimed], dict[int, dict]]:
         now = self.clock()
         due = (
-            select(OutboxMessage.id)
+            select(outbox.c.id)
             .where(
-                OutboxMessage.status == "queued",
-                OutboxMessage.next_attempt_at <= now,
-                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-                OutboxMessage.channel.in_(active),
+                outbox.c.status == "queued",
+                outbox.c.channel == name,
+                outbox.c.next_attempt_at <= now,
+                or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
             )
-            .order_by(OutboxMessage.priority, OutboxMessage.id)
-            .limit(self.batch_size)
+            .order_by(outbox.c.priority, outbox.c.id)
+            .limit(self._batch[name])
         )
         if not self.database.is_sqlite:
             due = due.with_for_update(skip_locked=True)  # several processes share the work
         claim = (
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(due.scalar_subquery()))
+            update(outbox)
+            .where(outbox.c.id.in_(due.scalar_subquery()))
             .values(lease_until=now + self.lease)
             .returning(
-                OutboxMessage.id,
-                OutboxMessage.channel,
-                OutboxMessage.recipient,
-                OutboxMessage.body,
-                OutboxMessage.choices,
-                OutboxMessage.attempts,
-                OutboxMessage.address_id,
-                OutboxMessage.priority,
+                outbox.c.id,
+                outbox.c.channel,
+                outbox.c.recipient,
+                outbox.c.body,
+                outbox.c.choices,
+                outbox.c.attempts,
+                outbox.c.address_id,
+                outbox.c.priority,
             )
         )
         async with self.database.transaction() as connection:
-            result = await connection.execute(claim)
-            return sorted((Claimed(*row) for row in result.all()), key=lambda r: (r.priority, r.id))
+            rows = sorted(
+                (Claimed(*row) for row in await connection.execute(claim)),
+                key=lambda r: (r.priority, r.id),
+            )
+            ids = sorted({row.address_id for row in rows if row.address_id is not None})
+            states: dict[int, dict] = {}
+            if ids:
+                query = select(
+                    addresses.c.id,
+                    addresses.c.opted_out_at,
+                    addresses.c.blocked_at,
+                    addresses.c.invalid_at,
+                )
+                for row in await connection.execute(query.where(addresses.c.id.in_(ids))):
+                    states[row.id] = row._asdict()
+        return rows, states
 
-    async def _send(self, row: Claimed) -> Result:
+    async def _send(self, row: Claimed, address: dict | None) -> Result:
+        reason = skip_reason(row, address)
+        if reason is not None:
+            return Result(row, skipped=reason)
         channel = self.channels[row.channel]
         async with self._semaphore:
+            await self._wait_for_slot(row)
+            if self._paused_until.get(row.channel, 0) > time.monotonic():
+                # Throttled while this row waited: give it back untouched.
+                return Result(
+                    row,
+                    error=SendError("paused", "channel paused", retryable=True, retry_after=0.001),
+                )
             try:
                 provider_id = await channel.send(row.recipient, row.body, row.choices)
             except SendError as error:
                 if error.retry_after:
-                    self._paused_until[row.channel] = time.monotonic() + error.retry_after
+                    resume = time.monotonic() + error.retry_after
+                    self._paused_until[row.channel] = max(
+                        self._paused_until.get(row.channel, 0), resume
+                    )
+                    if row.channel in self._pacers:
+                        self._pacers[row.channel].hold_until(resume)
                 return Result(row, error=error)
             except Exception as error:  # an adapter bug: keep the row, retry later
                 log.exception("unclassified send failure on %s", row.channel)
                 return Result(row, error=SendError("error", repr(error), retryable=True))
         return Result(row, provider_id=provider_id)
+
+    async def _wait_for_slot(self, row: Claimed) -> None:
+        delay = 0.0
+        pacer = self._pacers.get(row.channel)
+        if pacer is not None:
+            delay = pacer.reserve()
+        chats = self._chat_pacers.get(row.channel)
+        if chats is not None:
+            delay = max(delay, chats.reserve(row.recipient))
+        if delay > 0:
+            await asyncio.sleep(delay)
 
     async def _record(self, results: list[Result]) -> None:
         now = self.clock()
@@ -177,7 +266,13 @@ class Dispatcher:
         for result in results:
             row, error = result.row, result.error
             values: dict = {"id": row.id, "lease_until": None, "updated_at": now}
-            if error is None:
+            if result.skipped:
+                values |= {
+                    "status": "skipped",
+                    "error_code": result.skipped,
+                    "error_message": f"address {result.skipped}",
+                }
+            elif error is None:
                 values |= {
                     "status": "sent",
                     "provider_id": result.provider_id,
@@ -219,6 +314,13 @@ class Dispatcher:
                 await connection.execute(
                     update(addresses).where(addresses.c.id == address_id).values({column: now})
                 )
+
+
+def _batch_for(rate: float | None, batch_size: int) -> int:
+    """About a second of sending per batch: rows are not leased long before they can go."""
+    if not rate:
+        return batch_size
+    return max(10, min(batch_size, int(rate)))
 
 
 def _by_keys(rows: list[dict]) -> list[list[dict]]:

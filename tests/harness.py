@@ -171,9 +171,16 @@ class Harness:
             return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
-async def start_harness(database_url: str, **settings_overrides) -> tuple[Harness, web.AppRunner]:
-    telegram = FakeTelegramAPI(TOKEN)
-    twilio = FakeTwilioAPI(ACCOUNT_SID, AUTH_TOKEN)
+async def start_harness(
+    database_url: str,
+    *,
+    twilio_rate: float | None = None,
+    telegram_rate: float | None = None,
+    **settings_overrides,
+) -> tuple[Harness, web.AppRunner]:
+    """The app on a free port; the fakes enforce the given rates (429s counted) when set."""
+    telegram = FakeTelegramAPI(TOKEN, rate_per_second=telegram_rate)
+    twilio = FakeTwilioAPI(ACCOUNT_SID, AUTH_TOKEN, rate_per_second=twilio_rate)
     await telegram.start()
     await twilio.start()
     port = free_port()
@@ -189,9 +196,13 @@ async def start_harness(database_url: str, **settings_overrides) -> tuple[Harnes
             "TWILIO_FROM": BENKADI_NUMBER,
             "TWILIO_API_URL": twilio.base_url,
         },
-        migrate_on_start=True,
-        dispatch_interval=0.05,
-        **settings_overrides,
+        **{
+            "migrate_on_start": True,
+            "dispatch_interval": 0.05,
+            # Tests type faster than people: per-chat pacing has its own test.
+            "telegram_chat_rate": 50.0,
+            **settings_overrides,
+        },
     )
     app = create_app(settings)
     runner = web.AppRunner(app)

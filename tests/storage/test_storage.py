@@ -61,7 +61,7 @@ async def test_outbox_is_unique_per_broadcast_and_member(database):
         member_id, broadcast_id = member.id, broadcast.id
     row = {
         "member_id": member_id,
-        "broadcast_id": 1,
+        "broadcast_id": broadcast_id,
         "channel": "sms",
         "recipient": "+22376123456",
         "body": "x",
