@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from gateway.keys import CHANNELS
 from tests.gateway.test_registration_e2e import AWA
 
 BOUBA = "+22366554433"
@@ -124,3 +125,78 @@ async def test_status_callback_with_bad_signature_changes_nothing(harness):
     assert (await harness.post_form("/webhooks/twilio/status", params, forged)).status == 403
     [row] = await harness.outbox()
     assert row.status == "sent"
+
+
+async def _queue_rows(harness, rows: list[dict]) -> None:
+    from sqlalchemy import insert
+
+    from storage.models import OutboxMessage
+
+    async with harness.database.transaction() as connection:
+        await connection.execute(insert(OutboxMessage.__table__), rows)
+    harness.dispatcher.wake()
+
+
+async def test_address_is_checked_again_just_before_sending(harness):
+    from storage import members as member_store
+
+    async with harness.database.transaction() as connection:
+        opted = await member_store.address_for(connection, "sms", AWA)
+        blocked = await member_store.address_for(connection, "telegram", "6262")
+        await member_store.update_address(connection, opted.id, opted_out_at=harness_now())
+        await member_store.update_address(connection, blocked.id, blocked_at=harness_now())
+    await _queue_rows(
+        harness,
+        [
+            {
+                "address_id": opted.id,
+                "channel": "sms",
+                "recipient": AWA,
+                "body": "broadcast",
+                "priority": 1,
+            },
+            {
+                "address_id": opted.id,
+                "channel": "sms",
+                "recipient": AWA,
+                "body": "reply",
+                "priority": 0,
+            },
+            {
+                "address_id": blocked.id,
+                "channel": "telegram",
+                "recipient": "6262",
+                "body": "x",
+                "priority": 1,
+            },
+        ],
+    )
+    await harness.settle()
+    rows = {row.body: row for row in await harness.outbox()}
+    assert (rows["broadcast"].status, rows["broadcast"].error_code) == ("skipped", "opted_out")
+    assert rows["reply"].status == "sent"  # they wrote to us: the answer still goes
+    assert (rows["x"].status, rows["x"].error_code) == ("skipped", "blocked")
+    assert [m.body for m in harness.twilio.sent] == ["reply"] and harness.telegram.sent == []
+
+
+async def test_replies_go_before_bulk(harness):
+    harness.dispatcher.stop()  # queue everything first, then send with a fresh dispatcher
+    bulk = [
+        {"channel": "sms", "recipient": f"+2236600{n:04d}", "body": f"bulk {n}", "priority": 1}
+        for n in range(30)
+    ]
+    reply = [{"channel": "sms", "recipient": BOUBA, "body": "reply", "priority": 0}]
+    await _queue_rows(harness, bulk + reply)
+    from gateway.dispatcher import Dispatcher
+
+    dispatcher = Dispatcher(
+        harness.database, harness.app[CHANNELS], rates={"sms": 1000}, batch_size=10
+    )
+    await dispatcher.dispatch_channel("sms")
+    assert "reply" in [m.body for m in harness.twilio.sent]
+
+
+def harness_now():
+    from storage.types import utcnow
+
+    return utcnow()
