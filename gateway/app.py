@@ -6,19 +6,21 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.service import ConversationService
-from gateway import simulator, webhooks
+from gateway import api, simulator, webhooks
 from gateway.channels.base import Channel
 from gateway.channels.telegram import TelegramChannel
 from gateway.channels.twilio import TwilioChannel
 from gateway.dispatch_process import ChildDispatcher, NoDispatcher
 from gateway.dispatcher import Dispatcher
 from gateway.keys import CHANNELS, DATABASE, DISPATCHER, SERVICE, SETTINGS
+from gateway.scheduler import Scheduler
 from gateway.settings import Settings
 from storage.database import Database
 from storage.migrate import upgrade
@@ -109,14 +111,20 @@ async def running_dispatcher(database: Database, channels: dict[str, Channel], s
         },
         per_chat_rates={"telegram": settings.telegram_chat_rate},
         idle_interval=settings.dispatch_interval,
+        lease=timedelta(seconds=settings.lease_seconds),
     )
-    task = asyncio.create_task(dispatcher.run(), name="dispatcher")
+    scheduler = Scheduler(database, channels, dispatcher.wake, interval=settings.schedule_interval)
+    tasks = [
+        asyncio.create_task(dispatcher.run(), name="dispatcher"),
+        asyncio.create_task(scheduler.run(), name="scheduler"),
+    ]
     try:
         yield dispatcher
     finally:
         dispatcher.stop()
+        scheduler.stop()
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, timeout=10)
+            await asyncio.wait_for(asyncio.gather(*tasks), timeout=10)
         for channel in channels.values():
             await channel.stop()
 
@@ -136,6 +144,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_sending)
     app.router.add_get("/healthz", healthz)
     webhooks.add_routes(app)
+    api.add_routes(app)
     if settings.simulator:
         simulator.add_routes(app)
     return app

@@ -13,6 +13,7 @@ import sys
 import aiohttp
 from aiohttp import web
 
+from gateway import cli_admin
 from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     chat.add_argument(
         "--from", dest="sender", default="76 12 34 56", help="phone number or Telegram id"
     )
+    cli_admin.register(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -58,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"benkadi: configuration error: {error}", file=sys.stderr)
         return 2
+    if args.command in cli_admin.COMMANDS:
+        return asyncio.run(cli_admin.run(args, settings))
     if args.command == "serve":
         choice = args.dispatch or os.environ.get("BENKADI_DISPATCH") or "auto"
         if choice == "auto":

@@ -39,6 +39,8 @@ class Settings:
     twilio_api_url: str = TWILIO_DEFAULT_API
     simulator: bool = False  # no credentials at all: in-process fake providers stand in
     dispatch_interval: float = 0.5
+    schedule_interval: float = 1.0  # how often scheduled broadcasts are looked for
+    lease_seconds: float = 60.0  # a crashed sender's claimed rows come back after this long
     # Sending rates (messages per second): Telegram's bulk limit is about 30/s and 1/s per chat;
     # Twilio's depends on the sender (a long code about 1/s, a short code or service more).
     telegram_rate: float = 25.0
@@ -132,6 +134,7 @@ class Settings:
             ("BENKADI_SMS_RATE", "sms_rate"),
             ("BENKADI_WHATSAPP_RATE", "whatsapp_rate"),
             ("BENKADI_SMS_PRICE_PER_SEGMENT", "sms_price_per_segment"),
+            ("BENKADI_LEASE_SECONDS", "lease_seconds"),
         ):
             raw = get(key)
             if raw is not None:
@@ -161,6 +164,7 @@ ENV_KEYS = {
     "whatsapp_rate": "BENKADI_WHATSAPP_RATE",
     "sms_price_per_segment": "BENKADI_SMS_PRICE_PER_SEGMENT",
     "currency": "BENKADI_CURRENCY",
+    "lease_seconds": "BENKADI_LEASE_SECONDS",
     "database_url": "BENKADI_DATABASE_URL",
     "public_url": "BENKADI_PUBLIC_URL",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",

@@ -1,0 +1,100 @@
+"""Fan-out: a broadcast becomes one outbox row per member reached, in one statement.
+
+INSERT … SELECT over the audience query: no member is loaded into Python, and ON CONFLICT
+(broadcast_id, member_id) DO NOTHING makes a second run, or a second process, add nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Insert, Integer, String, Text, and_, case, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from broadcasts.audience import ranked_addresses
+from broadcasts.model import Draft
+from broadcasts.sms import body_rules
+from storage.models import OutboxMessage
+from storage.types import UTCDateTime
+
+outbox = OutboxMessage.__table__
+BULK = 1  # outbox priority: conversational replies (0) go first
+
+COLUMNS = (
+    "address_id",
+    "member_id",
+    "broadcast_id",
+    "channel",
+    "recipient",
+    "body",
+    "priority",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+    "updated_at",
+)
+
+
+def body_for(
+    draft: Draft, language: ColumnElement[str], channel: ColumnElement[str]
+) -> ColumnElement[str]:
+    """A CASE over (language, channel) whose few bodies are computed in Python, bound once."""
+    *rules, default = body_rules(draft)
+    whens = []
+    for rule in rules:
+        matches = []
+        if rule.language is not None:
+            matches.append(language == rule.language)
+        if rule.channel is not None:
+            matches.append(channel == rule.channel)
+        whens.append((and_(*matches), literal(rule.body, Text)))
+    fallback = literal(default.body, Text)
+    return case(*whens, else_=fallback) if whens else fallback
+
+
+def fan_out_statement(
+    dialect: str,
+    broadcast_id: int,
+    draft: Draft,
+    enabled_channels: Collection[str],
+    now: datetime,
+) -> Insert:
+    ranked = ranked_addresses(draft.audience, enabled_channels, dialect)
+    moment = literal(now, UTCDateTime())
+    rows = select(
+        ranked.c.address_id,
+        ranked.c.member_id,
+        literal(broadcast_id, Integer),
+        ranked.c.channel,
+        ranked.c.recipient,
+        body_for(draft, ranked.c.language, ranked.c.channel),
+        literal(BULK, Integer),
+        literal("queued", String),
+        literal(0, Integer),
+        moment,
+        moment,
+        moment,
+    ).where(ranked.c.choice == 1)  # a WHERE also keeps SQLite's parser from reading ON as a join's
+    module = postgresql if dialect == "postgresql" else sqlite
+    return (
+        module.insert(outbox)
+        .from_select(list(COLUMNS), rows)
+        .on_conflict_do_nothing(index_elements=["broadcast_id", "member_id"])
+    )
+
+
+async def fan_out(
+    connection: AsyncConnection,
+    broadcast_id: int,
+    draft: Draft,
+    enabled_channels: Collection[str],
+    now: datetime,
+) -> int:
+    """Queue the broadcast for its audience in the caller's transaction; returns rows added."""
+    statement = fan_out_statement(
+        connection.dialect.name, broadcast_id, draft, enabled_channels, now
+    )
+    return (await connection.execute(statement)).rowcount

@@ -1,0 +1,58 @@
+"""Turns scheduled broadcasts into outbox rows when their time comes, and closes finished ones.
+
+It runs beside the dispatcher (in whichever process sends). Several schedulers at once are
+safe: the broadcasts service claims each due broadcast with a conditional UPDATE first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Collection
+from datetime import datetime
+
+from broadcasts import service as broadcasts
+from storage.database import Database
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        database: Database,
+        enabled_channels: Collection[str],
+        wake: Callable[[], None],
+        *,
+        interval: float = 1.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.database, self.enabled_channels, self.wake = database, tuple(enabled_channels), wake
+        self.interval, self.clock = interval, clock
+        self._stopped = asyncio.Event()
+
+    async def tick(self) -> list[int]:
+        """Fan out what is due; mark sent what has nothing left to send. Returns fanned-out ids."""
+        now = self.clock()
+        started = await broadcasts.run_due(
+            self.database, now, enabled_channels=self.enabled_channels
+        )
+        if started:
+            log.info("scheduled broadcasts %s are going out", started)
+            self.wake()
+        await broadcasts.finish_completed(self.database, now)
+        return started
+
+    async def run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                await self.tick()
+            except Exception:  # a database hiccup must not stop the calendar
+                log.exception("scheduler tick failed; trying again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), self.interval)
+
+    def stop(self) -> None:
+        self._stopped.set()
