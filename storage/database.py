@@ -36,7 +36,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, *, immediate: bool = True) -> AsyncEngine:
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -58,9 +58,10 @@ def make_engine(url: str) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn) -> None:
-        # Take the write lock up front: a deferred transaction that reads then writes can fail
-        # with "database is locked" instead of waiting when another process writes.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front: a deferred transaction that reads then writes
+        # can fail with "database is locked" instead of waiting when another process writes.
+        # Readers begin deferred: in WAL mode they never block a writer, nor wait for one.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -72,7 +73,11 @@ class Database:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Reads (previews, status pages, exports) go through their own engine on SQLite so a
+        # long one does not hold the write lock; on PostgreSQL one engine does both.
+        self.read_engine = make_engine(self.url, immediate=False) if self.is_sqlite else self.engine
+        self.sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self._write_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite allows one writer; queueing here is fairer and faster than its busy-wait loop.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
@@ -91,8 +96,10 @@ class Database:
     async def session_transaction(self) -> AsyncIterator[AsyncSession]:
         """An ORM session in one transaction, for code where objects read better than rows."""
         lock = self._write_lock or contextlib.nullcontext()
-        async with lock, self.sessions() as session, session.begin():
+        async with lock, self._write_sessions() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()

@@ -122,6 +122,8 @@ class OutboxMessage(Base):
     __table_args__ = (
         UniqueConstraint("broadcast_id", "member_id", name="uq_outbox_broadcast_member"),
         Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
+        # Progress of a broadcast: counts by status, and "is anything still queued?".
+        Index("ix_outbox_broadcast_status", "broadcast_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -130,7 +132,9 @@ class OutboxMessage(Base):
     )
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     broadcast_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("broadcasts.id", ondelete="CASCADE", name="fk_outbox_broadcast"), index=True
+        BigInteger,
+        ForeignKey("broadcasts.id", ondelete="CASCADE", name="fk_outbox_broadcast"),
+        index=False,
     )
     channel: Mapped[str] = mapped_column(String(16))
     recipient: Mapped[str] = mapped_column(String(64))

@@ -17,7 +17,7 @@ from storage.models import Address, Base, Broadcast, Conversation, Member, Outbo
 
 
 async def test_migrated_to_head(database):
-    assert await current_revision(database.engine) == "0002"
+    assert await current_revision(database.engine) == "0003"
 
 
 async def test_migrations_build_exactly_the_models(database):
@@ -156,3 +156,14 @@ async def test_expired_dialogue_offers_to_resume(database):
     assert "terminé" in bodies[2] and "1 Continuer" in bodies[2]
     assert "organisation" in bodies[3]  # the question left unanswered, asked again
     assert "région" in bodies[4]
+
+
+async def test_a_long_read_does_not_hold_writers_back(sqlite_database):
+    """Readers begin deferred on SQLite (WAL): a preview or an export never blocks webhooks."""
+    import asyncio
+
+    async with sqlite_database.sessions() as reader:
+        await reader.execute(text("SELECT count(*) FROM members"))  # a read transaction is open
+        async with asyncio.timeout(2):
+            async with sqlite_database.transaction() as connection:
+                await member_store.address_for(connection, "sms", "+22376000009")
