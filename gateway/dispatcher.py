@@ -27,11 +27,12 @@ from sqlalchemy import bindparam, or_, select, update
 from gateway.channels.base import Channel, SendError
 from gateway.pacing import Pacer, PerKeyPacer
 from storage.database import Database
-from storage.models import Address, OutboxMessage
+from storage.models import Address, Broadcast, OutboxMessage
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
-outbox, addresses = OutboxMessage.__table__, Address.__table__
+outbox, addresses, broadcasts = OutboxMessage.__table__, Address.__table__, Broadcast.__table__
+CANCEL_CHECK = 0.25  # seconds
 
 ADDRESS_COLUMN_BY_STATE = {
     "blocked": "blocked_at",
@@ -51,6 +52,7 @@ class Claimed:
     attempts: int
     address_id: int | None
     priority: int
+    broadcast_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,9 @@ class Dispatcher:
         self._paused_until: dict[str, float] = {}  # channel → monotonic time (a 429)
         self._stopping = False
         self._stopped = asyncio.Event()
+        self._cancelled: frozenset[int] = frozenset()  # broadcasts cancelled, as last looked up
+        self._cancelled_at = float("-inf")
+        self._cancelled_lookup: asyncio.Task | None = None
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next tick."""
@@ -199,6 +204,7 @@ class Dispatcher:
                 outbox.c.attempts,
                 outbox.c.address_id,
                 outbox.c.priority,
+                outbox.c.broadcast_id,
             )
         )
         async with self.database.transaction() as connection:
@@ -226,6 +232,11 @@ class Dispatcher:
         channel = self.channels[row.channel]
         async with self._semaphore:
             await self._wait_for_slot(row)
+            if (
+                row.broadcast_id is not None
+                and row.broadcast_id in await self._cancelled_broadcasts()
+            ):
+                return Result(row, skipped="cancelled")  # cancelled while it waited its turn
             if self._paused_until.get(row.channel, 0) > time.monotonic():
                 # Throttled while this row waited: give it back untouched.
                 return Result(
@@ -248,6 +259,21 @@ class Dispatcher:
                 return Result(row, error=SendError("error", repr(error), retryable=True))
         return Result(row, provider_id=provider_id)
 
+    async def _cancelled_broadcasts(self) -> frozenset[int]:
+        """Cancelled broadcasts, looked up at most every CANCEL_CHECK seconds (cheap, read-only):
+        a cancel from the API or the CLI, in any process, stops this batch within that time."""
+        if time.monotonic() - self._cancelled_at > CANCEL_CHECK:
+            if self._cancelled_lookup is None or self._cancelled_lookup.done():
+                self._cancelled_lookup = asyncio.create_task(self._look_up_cancelled())
+            await asyncio.shield(self._cancelled_lookup)
+        return self._cancelled
+
+    async def _look_up_cancelled(self) -> None:
+        query = select(broadcasts.c.id).where(broadcasts.c.status == "cancelled")
+        async with self.database.sessions() as session:
+            self._cancelled = frozenset(await session.scalars(query))
+        self._cancelled_at = time.monotonic()
+
     async def _wait_for_slot(self, row: Claimed) -> None:
         delay = 0.0
         pacer = self._pacers.get(row.channel)
@@ -266,7 +292,9 @@ class Dispatcher:
         for result in results:
             row, error = result.row, result.error
             values: dict = {"id": row.id, "lease_until": None, "updated_at": now}
-            if result.skipped:
+            if result.skipped == "cancelled":
+                values |= {"status": "cancelled", "error_message": "broadcast cancelled"}
+            elif result.skipped:
                 values |= {
                     "status": "skipped",
                     "error_code": result.skipped,

@@ -1,0 +1,130 @@
+"""Broadcasts through the running app: the scheduler, cancelling mid-way, rates and opt-outs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import insert, select
+
+from broadcasts import service
+from broadcasts.model import Audience, Draft
+from storage.models import Address, Member
+from storage.types import utcnow
+from tests.harness import start_harness, stop_harness
+
+
+async def seed_sms_members(database, count: int, opted_out: int = 0) -> list[str]:
+    numbers = [f"+2237500{n:04d}" for n in range(count)]
+    now = utcnow()
+    async with database.transaction() as connection:
+        ids = (
+            (
+                await connection.execute(
+                    insert(Member.__table__).returning(Member.__table__.c.id),
+                    [
+                        {
+                            "name": f"Membre {n}",
+                            "region": "kayes",
+                            "themes": ["vbg"],
+                            "language": "fr",
+                            "consent_at": now,
+                            "registered_at": now,
+                            "updated_at": now,
+                        }
+                        for n in range(count)
+                    ],
+                )
+            )
+            .scalars()
+            .all()
+        )
+        await connection.execute(
+            insert(Address.__table__),
+            [
+                {
+                    "channel": "sms",
+                    "address": number,
+                    "member_id": member_id,
+                    "opted_out_at": now if n < opted_out else None,
+                }
+                for n, (number, member_id) in enumerate(zip(numbers, ids, strict=True))
+            ],
+        )
+    return numbers
+
+
+async def wait_until(predicate, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not await predicate():  # noqa: ASYNC110 - polling the database, not an event
+            await asyncio.sleep(0.05)
+
+
+async def test_scheduled_broadcast_goes_out_at_its_time_and_is_marked_sent(tmp_path):
+    harness, runner = await start_harness(f"sqlite:///{tmp_path / 'b.db'}", schedule_interval=0.1)
+    try:
+        numbers = await seed_sms_members(harness.database, 5, opted_out=1)
+        draft = Draft(
+            texts={"fr": "JIF : préparez vos activités du 8 mars."},
+            send_at=utcnow() + timedelta(seconds=1),
+        )
+        broadcast_id = await service.create(harness.database, draft, actor="test")
+        assert (await service.get_status(harness.database, broadcast_id))["status"] == "scheduled"
+        await asyncio.sleep(0.5)
+        assert harness.twilio.sent == []  # not before its time
+        sent = await harness.twilio.wait_for_messages(4, timeout=10)
+        assert sorted(m.to for m in sent) == numbers[1:]  # the opted-out member gets nothing
+        assert all(m.body == "JIF : préparez vos activités du 8 mars." for m in sent)
+
+        async def finished() -> bool:
+            return (await service.get_status(harness.database, broadcast_id))["status"] == "sent"
+
+        await wait_until(finished)
+    finally:
+        await stop_harness(harness, runner)
+
+
+async def test_cancel_stops_what_is_not_yet_sent(tmp_path):
+    harness, runner = await start_harness(f"sqlite:///{tmp_path / 'b.db'}", sms_rate=20.0)
+    try:
+        await seed_sms_members(harness.database, 60)
+        broadcast_id = await service.create(
+            harness.database, Draft(texts={"fr": "Alerte"}, audience=Audience()), actor="test"
+        )
+        await service.send_now(harness.database, broadcast_id, "test", enabled_channels=["sms"])
+        harness.dispatcher.wake()
+        await harness.twilio.wait_for_messages(10, timeout=10)
+        cancelled = await service.cancel(harness.database, broadcast_id, "test")
+        assert cancelled > 0
+        await asyncio.sleep(0.6)  # the dispatcher notices within 0.25 s; what was in flight lands
+        sent_at_cancel = len(harness.twilio.sent)
+        await asyncio.sleep(1.0)
+        assert len(harness.twilio.sent) == sent_at_cancel  # nothing more goes out
+        status = await service.get_status(harness.database, broadcast_id)
+        assert status["status"] == "cancelled"
+        assert status["totals"].get("sent", 0) == sent_at_cancel
+        assert status["totals"]["cancelled"] + sent_at_cancel == 60, status["totals"]
+    finally:
+        await stop_harness(harness, runner)
+
+
+async def test_member_who_stops_after_fan_out_gets_nothing(tmp_path):
+    harness, runner = await start_harness(f"sqlite:///{tmp_path / 'b.db'}", sms_rate=5.0)
+    try:
+        numbers = await seed_sms_members(harness.database, 10)
+        broadcast_id = await service.create(
+            harness.database, Draft(texts={"fr": "Alerte"}), actor="test"
+        )
+        await service.send_now(harness.database, broadcast_id, "test", enabled_channels=["sms"])
+        late = numbers[-1]  # last in line: still queued when they text STOP
+        assert (await harness.sms(late, "STOP")).status == 200
+        await harness.settle(timeout=15)
+        to_late = [m.body for m in harness.twilio.messages_to(late)]
+        assert to_late and all(
+            "Alerte" not in body for body in to_late
+        )  # only the STOP confirmation
+        async with harness.database.sessions() as session:
+            address = await session.scalar(select(Address).where(Address.address == late))
+        assert address.opted_out_at is not None
+    finally:
+        await stop_harness(harness, runner)
