@@ -18,6 +18,7 @@ import contextlib
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 outbox, addresses, broadcasts = OutboxMessage.__table__, Address.__table__, Broadcast.__table__
 CANCEL_CHECK = 0.25  # seconds
+PIPELINE_DEPTH = 2  # batches of one channel in flight at once
 
 ADDRESS_COLUMN_BY_STATE = {
     "blocked": "blocked_at",
@@ -110,7 +112,7 @@ class Dispatcher:
             name: PerKeyPacer(per_chat[name]) for name in self.channels if per_chat.get(name)
         }
         self._batch = {name: _batch_for(rates.get(name), batch_size) for name in self.channels}
-        self._semaphore = asyncio.Semaphore(concurrency)
+        self._semaphores = {name: asyncio.Semaphore(concurrency) for name in self.channels}
         self._wake = {name: asyncio.Event() for name in self.channels}
         self._paused_until: dict[str, float] = {}  # channel → monotonic time (a 429)
         self._stopping = False
@@ -133,26 +135,39 @@ class Dispatcher:
         await asyncio.gather(*(self._run_channel(name) for name in self.channels))
 
     async def _run_channel(self, name: str) -> None:
+        """Claim batches and send them, two at a time: the next batch is claimed (and the last
+        recorded) while the current one is going out, so the channel never idles between them."""
         wake = self._wake[name]
-        while not self._stopping:
-            wake.clear()  # before claiming: what is queued meanwhile wakes the next round
-            pause = self._paused_until.get(name, 0) - time.monotonic()
-            if pause > 0:
-                await self._sleep_unless_stopping(pause)
-                continue
-            try:
-                handled = await self.dispatch_channel(name)
-            except Exception:  # a database hiccup must not end sending for good
-                log.exception("dispatch on %s failed; trying again", name)
-                handled = 0
-            if handled >= self._batch[name]:
-                continue  # a full batch: more is probably waiting
-            try:
-                await asyncio.wait_for(wake.wait(), self.idle_interval)
-            except TimeoutError:
-                continue
-            if self.linger:
-                await asyncio.sleep(self.linger)  # let replies queued together go out together
+        inflight: deque[asyncio.Task] = deque()
+        try:
+            while not self._stopping:
+                wake.clear()  # before claiming: what is queued meanwhile wakes the next round
+                pause = self._paused_until.get(name, 0) - time.monotonic()
+                if pause > 0:
+                    await self._sleep_unless_stopping(pause)
+                    continue
+                if len(inflight) < PIPELINE_DEPTH:
+                    try:
+                        rows, states = await self._claim(name)
+                    except Exception:  # a database hiccup must not end sending for good
+                        log.exception("claim on %s failed; trying again", name)
+                        rows, states = [], {}
+                    if rows:
+                        inflight.append(asyncio.create_task(self._send_batch(rows, states)))
+                        if len(rows) >= self._batch[name]:
+                            continue  # a full batch: more is probably waiting
+                if inflight:
+                    await _finish(inflight.popleft())
+                    continue
+                try:
+                    await asyncio.wait_for(wake.wait(), self.idle_interval)
+                except TimeoutError:
+                    continue
+                if self.linger:
+                    await asyncio.sleep(self.linger)  # let replies queued together go out together
+        finally:
+            for task in inflight:
+                await _finish(task)
 
     async def _sleep_unless_stopping(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -170,11 +185,14 @@ class Dispatcher:
         rows, states = await self._claim(name)
         if not rows:
             return 0
+        await self._send_batch(rows, states)
+        return len(rows)
+
+    async def _send_batch(self, rows: list[Claimed], states: dict[int, dict]) -> None:
         results = await asyncio.gather(
             *(self._send(row, states.get(row.address_id)) for row in rows)
         )
         await self._record(results)
-        return len(rows)
 
     async def _claim(self, name: str) -> tuple[list[Claimed], dict[int, dict]]:
         now = self.clock()
@@ -230,24 +248,22 @@ class Dispatcher:
         if reason is not None:
             return Result(row, skipped=reason)
         channel = self.channels[row.channel]
-        async with self._semaphore:
-            await self._wait_for_slot(row)
-            if (
-                row.broadcast_id is not None
-                and row.broadcast_id in await self._cancelled_broadcasts()
-            ):
-                return Result(row, skipped="cancelled")  # cancelled while it waited its turn
-            if self._paused_until.get(row.channel, 0) > time.monotonic():
-                # Throttled while this row waited: give it back untouched.
-                return Result(
-                    row,
-                    error=SendError("paused", "channel paused", retryable=True, retry_after=0.001),
-                )
+        # Wait for the turn holding nothing: a paced or paused channel must not hold permits
+        # (there is a pool per channel anyway) while it waits.
+        await self._wait_for_slot(row)
+        if row.broadcast_id is not None and row.broadcast_id in await self._cancelled_broadcasts():
+            return Result(row, skipped="cancelled")  # cancelled while it waited its turn
+        if self._paused_until.get(row.channel, 0) > time.monotonic():
+            # Throttled while this row waited: give it back untouched, no attempt counted.
+            return Result(
+                row, error=SendError("paused", "channel paused", retryable=True, retry_after=0.001)
+            )
+        async with self._semaphores[row.channel]:
             try:
                 provider_id = await channel.send(row.recipient, row.body, row.choices)
             except SendError as error:
-                if error.retry_after:
-                    resume = time.monotonic() + error.retry_after
+                if error.retry_after or error.pause:
+                    resume = time.monotonic() + (error.retry_after or error.pause)
                     self._paused_until[row.channel] = max(
                         self._paused_until.get(row.channel, 0), resume
                     )
@@ -342,6 +358,13 @@ class Dispatcher:
                 await connection.execute(
                     update(addresses).where(addresses.c.id == address_id).values({column: now})
                 )
+
+
+async def _finish(task: asyncio.Task) -> None:
+    try:
+        await task
+    except Exception:  # a database hiccup while recording: the rows' leases bring them back
+        log.exception("a batch failed; its rows go out again when their lease ends")
 
 
 def _batch_for(rate: float | None, batch_size: int) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 # A provider counting in a sliding one-second window sees rate + 1 sends across a boundary when
-# they are spaced at exactly 1/rate; a 2% margin keeps us under it at the cost of 2% speed.
-MARGIN = 0.98
+# they are spaced at exactly 1/rate, and network jitter bunches them further; a 3% margin keeps
+# us under it at the cost of 3% speed.
+MARGIN = 0.97
 
 
 class Pacer:

@@ -17,8 +17,9 @@ class SendError(Exception):
     code: str
     message: str
     retryable: bool
-    retry_after: float | None = None
+    retry_after: float | None = None  # the provider said when: pause the channel, no attempt lost
     address_state: str | None = None  # "blocked" | "opted_out" | "invalid"
+    pause: float | None = None  # slow the whole channel down a moment (the row still backs off)
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"

@@ -28,7 +28,9 @@ ADDRESS_STATE_BY_CODE = {
     21612: "invalid",  # cannot route to this number
     21408: "invalid",  # region not enabled
 }
-RETRYABLE_CODES = {20429, 20500, 20503, 30001}  # too many requests, server errors, queue overflow
+RETRYABLE_CODES = {20500, 20503, 30001}  # server errors, queue overflow
+TOO_MANY_REQUESTS = 20429
+THROTTLE_PAUSE = 1.0  # seconds
 
 # Status callbacks: MessageStatus → outbox status. Intermediate ones change nothing.
 FINAL_STATUS = {
@@ -71,7 +73,11 @@ def classify(error: Exception) -> SendError:
             return SendError(
                 str(code), error.msg, retryable=False, address_state=ADDRESS_STATE_BY_CODE[code]
             )
-        retryable = code in RETRYABLE_CODES or error.status >= 500 or error.status == 429
+        if code == TOO_MANY_REQUESTS or error.status == 429:
+            # The row backs off like any retryable failure; the channel also pauses a moment so
+            # the rows behind it do not hit the same wall.
+            return SendError(str(code), error.msg, retryable=True, pause=THROTTLE_PAUSE)
+        retryable = code in RETRYABLE_CODES or error.status >= 500
         return SendError(str(code), error.msg, retryable=retryable)
     if isinstance(error, (aiohttp.ClientError, asyncio.TimeoutError, OSError)):
         return SendError("network", repr(error), retryable=True)

@@ -24,7 +24,7 @@ def test_pacer_spaces_slots_strictly():
     pacer = Pacer(10, clock=clock)
     delays = [pacer.reserve() for _ in range(5)]
     assert delays[0] == 0 and all(b > a for a, b in itertools.pairwise(delays))
-    assert abs(delays[4] - 4 / (10 * 0.98)) < 1e-9
+    assert abs(delays[4] - 4 / (10 * 0.97)) < 1e-9
     pacer.hold_until(clock.now + 5)
     assert pacer.reserve() >= 5
 
