@@ -61,9 +61,14 @@ def fan_out_statement(
     draft: Draft,
     enabled_channels: Collection[str],
     now: datetime,
+    sms_not_before: datetime | None = None,
 ) -> Insert:
     ranked = ranked_addresses(draft.audience, enabled_channels, dialect)
     moment = literal(now, UTCDateTime())
+    first_attempt: ColumnElement = moment
+    if sms_not_before is not None:  # quiet hours: SMS waits, other channels go now
+        held = literal(sms_not_before, UTCDateTime())
+        first_attempt = case((ranked.c.channel == "sms", held), else_=moment)
     rows = select(
         ranked.c.address_id,
         ranked.c.member_id,
@@ -74,7 +79,7 @@ def fan_out_statement(
         literal(BULK, Integer),
         literal("queued", String),
         literal(0, Integer),
-        moment,
+        first_attempt,
         moment,
         moment,
     ).where(ranked.c.choice == 1)  # a WHERE also keeps SQLite's parser from reading ON as a join's
@@ -92,9 +97,13 @@ async def fan_out(
     draft: Draft,
     enabled_channels: Collection[str],
     now: datetime,
+    sms_not_before: datetime | None = None,
 ) -> int:
-    """Queue the broadcast for its audience in the caller's transaction; returns rows added."""
+    """Queue the broadcast for its audience in the caller's transaction; returns rows added.
+
+    With `sms_not_before` (quiet hours), SMS rows are first tried then, not now.
+    """
     statement = fan_out_statement(
-        connection.dialect.name, broadcast_id, draft, enabled_channels, now
+        connection.dialect.name, broadcast_id, draft, enabled_channels, now, sms_not_before
     )
     return (await connection.execute(statement)).rowcount

@@ -13,7 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.service import ConversationService
-from gateway import api, simulator, webhooks
+from broadcasts.campaign_service import CampaignRunner
+from gateway import api, api_campaigns, simulator, webhooks
 from gateway.channels.base import Channel
 from gateway.channels.telegram import TelegramChannel
 from gateway.channels.twilio import TwilioChannel
@@ -113,7 +114,16 @@ async def running_dispatcher(database: Database, channels: dict[str, Channel], s
         idle_interval=settings.dispatch_interval,
         lease=timedelta(seconds=settings.lease_seconds),
     )
-    scheduler = Scheduler(database, channels, dispatcher.wake, interval=settings.schedule_interval)
+    campaigns = CampaignRunner(
+        database, settings.campaigns_directory, quiet_hours=settings.quiet_hours
+    )
+    scheduler = Scheduler(
+        database,
+        channels,
+        dispatcher.wake,
+        interval=settings.schedule_interval,
+        campaigns=campaigns,
+    )
     tasks = [
         asyncio.create_task(dispatcher.run(), name="dispatcher"),
         asyncio.create_task(scheduler.run(), name="scheduler"),
@@ -145,6 +155,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", healthz)
     webhooks.add_routes(app)
     api.add_routes(app)
+    api_campaigns.add_routes(app)
     if settings.simulator:
         simulator.add_routes(app)
     return app

@@ -13,7 +13,7 @@ import sys
 import aiohttp
 from aiohttp import web
 
-from gateway import cli_admin
+from gateway import cli_admin, cli_campaigns
 from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         "--from", dest="sender", default="76 12 34 56", help="phone number or Telegram id"
     )
     cli_admin.register(commands)
+    cli_campaigns.register(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command in cli_admin.COMMANDS:
         return asyncio.run(cli_admin.run(args, settings))
+    if args.command in cli_campaigns.COMMANDS:
+        return asyncio.run(cli_campaigns.run(args, settings))
     if args.command == "serve":
         choice = args.dispatch or os.environ.get("BENKADI_DISPATCH") or "auto"
         if choice == "auto":

@@ -1,7 +1,9 @@
-"""Turns scheduled broadcasts into outbox rows when their time comes, and closes finished ones.
+"""Turns scheduled broadcasts into outbox rows when their time comes, and closes finished ones;
+makes broadcasts of the campaign calendars' due messages.
 
 It runs beside the dispatcher (in whichever process sends). Several schedulers at once are
-safe: the broadcasts service claims each due broadcast with a conditional UPDATE first.
+safe: the broadcasts service claims each due broadcast with a conditional UPDATE first, and a
+campaign's message is claimed once per year by a unique row (broadcasts/campaign_service.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 
 from broadcasts import service as broadcasts
+from broadcasts.campaign_service import CampaignRunner
 from storage.database import Database
 from storage.types import utcnow
 
@@ -28,22 +31,31 @@ class Scheduler:
         *,
         interval: float = 1.0,
         clock: Callable[[], datetime] = utcnow,
+        campaigns: CampaignRunner | None = None,
     ) -> None:
         self.database, self.enabled_channels, self.wake = database, tuple(enabled_channels), wake
-        self.interval, self.clock = interval, clock
+        self.interval, self.clock, self.campaigns = interval, clock, campaigns
         self._stopped = asyncio.Event()
 
     async def tick(self) -> list[int]:
-        """Fan out what is due; mark sent what has nothing left to send. Returns fanned-out ids."""
+        """Fan out what is due, campaigns' messages included; mark sent what has nothing left
+        to send. Returns the fanned-out ids."""
         now = self.clock()
+        made: list[int] = []
+        if self.campaigns is not None:
+            try:
+                made = await self.campaigns.run_due(now, self.enabled_channels)
+            except Exception:  # a calendar's trouble must not hold up the other broadcasts
+                log.exception("campaign calendars: tick failed; trying again")
         started = await broadcasts.run_due(
             self.database, now, enabled_channels=self.enabled_channels
         )
         if started:
             log.info("scheduled broadcasts %s are going out", started)
+        if started or made:
             self.wake()
         await broadcasts.finish_completed(self.database, now)
-        return started
+        return made + started
 
     async def run(self) -> None:
         while not self._stopped.is_set():

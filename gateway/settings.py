@@ -10,7 +10,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from broadcasts.calendar import QuietHours
 
 DEFAULT_DATABASE_PATH = Path("var") / "benkadi.db"
 TELEGRAM_DEFAULT_API = "https://api.telegram.org"
@@ -54,6 +58,21 @@ class Settings:
     # dispatch`, using a second core), or "off" (another process does it). `benkadi serve`
     # picks "process" on a machine with two cores or more.
     dispatch: str = "inline"
+    # No SMS from campaign calendars in this daily window (Bamako time); "off" for none.
+    sms_quiet_hours: str = "21:00-08:00"
+    campaigns_dir: str | None = None  # campaign calendars; None: broadcasts/campaigns
+
+    @property
+    def quiet_hours(self) -> QuietHours | None:
+        from broadcasts.calendar import parse_quiet_hours
+
+        return parse_quiet_hours(self.sms_quiet_hours)
+
+    @property
+    def campaigns_directory(self) -> Path:
+        from broadcasts.calendar import CAMPAIGNS_DIR
+
+        return Path(self.campaigns_dir) if self.campaigns_dir else CAMPAIGNS_DIR
 
     @property
     def telegram_enabled(self) -> bool:
@@ -147,6 +166,17 @@ class Settings:
                 overrides.setdefault(field_name, number)
         if get("BENKADI_CURRENCY"):
             overrides.setdefault("currency", get("BENKADI_CURRENCY"))
+        quiet = get("BENKADI_SMS_QUIET_HOURS")
+        if quiet is not None:
+            from broadcasts.calendar import parse_quiet_hours
+
+            try:
+                parse_quiet_hours(quiet)
+            except ValueError as error:
+                raise SettingsError(f"BENKADI_SMS_QUIET_HOURS {error}") from None
+            overrides.setdefault("sms_quiet_hours", quiet)
+        if get("BENKADI_CAMPAIGNS_DIR"):
+            overrides.setdefault("campaigns_dir", get("BENKADI_CAMPAIGNS_DIR"))
         dispatch = get("BENKADI_DISPATCH") or "inline"
         if dispatch not in ("inline", "process", "off", "auto"):
             raise SettingsError("BENKADI_DISPATCH must be auto, inline, process or off")
@@ -165,6 +195,8 @@ ENV_KEYS = {
     "sms_price_per_segment": "BENKADI_SMS_PRICE_PER_SEGMENT",
     "currency": "BENKADI_CURRENCY",
     "lease_seconds": "BENKADI_LEASE_SECONDS",
+    "sms_quiet_hours": "BENKADI_SMS_QUIET_HOURS",
+    "campaigns_dir": "BENKADI_CAMPAIGNS_DIR",
     "database_url": "BENKADI_DATABASE_URL",
     "public_url": "BENKADI_PUBLIC_URL",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",

@@ -174,6 +174,39 @@ class Broadcast(Base):
     recipients: Mapped[int] = mapped_column(default=0)  # outbox rows made at fan-out
 
 
+class CampaignBroadcast(Base):
+    """The broadcast a campaign's message became in a year: the unique key makes it once only,
+    across restarts and processes (the scheduler inserts here first, and fans out only if it
+    inserted)."""
+
+    __tablename__ = "campaign_broadcasts"
+    __table_args__ = (
+        UniqueConstraint("campaign", "message", "year", name="uq_campaign_broadcast"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(100))  # the campaign file's name
+    message: Mapped[str] = mapped_column(String(100))  # the message's key ("jour-03")
+    year: Mapped[int]
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="SET NULL", name="fk_campaign_broadcast_broadcast")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CampaignYear(Base):
+    """A campaign switched on (or off) for a year. No row: off, so nothing goes out before
+    the secretariat has looked at the year's theme and texts."""
+
+    __tablename__ = "campaign_years"
+
+    campaign: Mapped[str] = mapped_column(String(100), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    enabled: Mapped[bool]
+    changed_by: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AdminToken(Base):
     """An API/CLI credential. Only a hash is kept; the token is shown once, at creation."""
 

@@ -1,0 +1,113 @@
+"""Campaign calendars over the HTTP API: viewers read, the secretariat enables and disables.
+
+GET  /api/v1/campaigns?year=2026            every campaign, its dates, the broken files
+GET  /api/v1/campaigns/{name}?year=2026     every message: day, audience, SMS per language
+POST /api/v1/campaigns/{name}/enable        {"year": 2026}   (disable likewise)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from broadcasts import campaign_service
+from broadcasts.campaign_service import Calendar, CampaignFieldError, CampaignNotFound
+from gateway import api
+from gateway.api_auth import json_error
+from gateway.keys import DATABASE, SETTINGS
+from storage.tokens import Principal
+
+NAME = r"{name:[a-z0-9][a-z0-9-]{0,59}}"
+Handler = Callable[[web.Request, Principal], Awaitable[web.StreamResponse]]
+
+
+def endpoint(role: str) -> Callable[[Handler], Callable[[web.Request], Awaitable[Any]]]:
+    """api.endpoint (token, role, its errors), and the campaigns' own errors as 400/404."""
+
+    def wrap(handler: Handler) -> Callable[[web.Request], Awaitable[Any]]:
+        @functools.wraps(handler)
+        async def run(request: web.Request, who: Principal) -> web.StreamResponse:
+            try:
+                return await handler(request, who)
+            except CampaignNotFound as error:
+                raise json_error(web.HTTPNotFound, str(error), field="name") from None
+            except CampaignFieldError as error:
+                raise json_error(web.HTTPBadRequest, error.message, field=error.field) from None
+
+        return api.endpoint(role)(run)
+
+    return wrap
+
+
+async def calendar_of(request: web.Request) -> Calendar:
+    source = campaign_service.source_for(request.app[SETTINGS].campaigns_directory)
+    return await asyncio.to_thread(source.load)  # files read and parsed off the event loop
+
+
+def query_year(request: web.Request, now: datetime) -> int:
+    raw = request.query.get("year")
+    return campaign_service.local_year(now) if raw is None else campaign_service.check_year(raw)
+
+
+@endpoint("viewer")
+async def list_campaigns(request: web.Request, who: Principal) -> web.Response:
+    now = datetime.now(UTC)
+    return api.reply(
+        await campaign_service.list_campaigns(
+            request.app[DATABASE], await calendar_of(request), now, query_year(request, now)
+        )
+    )
+
+
+@endpoint("viewer")
+async def show(request: web.Request, who: Principal) -> web.Response:
+    now = datetime.now(UTC)
+    return api.reply(
+        await campaign_service.show(
+            request.app[DATABASE],
+            await calendar_of(request),
+            request.match_info["name"],
+            query_year(request, now),
+            enabled_channels=api.enabled_channels(request),
+            quiet_hours=request.app[SETTINGS].quiet_hours,
+            now=now,
+        )
+    )
+
+
+async def _switch(request: web.Request, who: Principal, enabled: bool) -> web.Response:
+    payload = await api.body(request)
+    if "year" not in payload:
+        raise CampaignFieldError("year", 'is required: {"year": 2026}')
+    result = await campaign_service.set_enabled(
+        request.app[DATABASE],
+        await calendar_of(request),
+        request.match_info["name"],
+        payload["year"],
+        enabled,
+        api.actor(who),
+    )
+    return api.reply(result)
+
+
+@endpoint("secretariat")
+async def enable(request: web.Request, who: Principal) -> web.Response:
+    return await _switch(request, who, True)
+
+
+@endpoint("secretariat")
+async def disable(request: web.Request, who: Principal) -> web.Response:
+    return await _switch(request, who, False)
+
+
+def add_routes(app: web.Application) -> None:
+    add = app.router
+    add.add_get(f"{api.PREFIX}/campaigns", list_campaigns, allow_head=False)
+    add.add_get(f"{api.PREFIX}/campaigns/{NAME}", show, allow_head=False)
+    add.add_post(f"{api.PREFIX}/campaigns/{NAME}/enable", enable)
+    add.add_post(f"{api.PREFIX}/campaigns/{NAME}/disable", disable)

@@ -1,0 +1,291 @@
+"""`benkadi campaigns …`: the campaign calendars, straight on the files and the database.
+
+benkadi campaigns list [--year 2026]           every campaign, its state, its next date
+benkadi campaigns show NAME [--year 2026]      every message: day, audience, SMS per language
+benkadi campaigns validate [FILE …]            check files (all of the directory by default)
+benkadi campaigns enable|disable NAME --year 2026
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from broadcasts import campaign_service
+from broadcasts.calendar import FIRST_YEAR, LAST_YEAR, CampaignError
+from broadcasts.campaign_service import Calendar, CampaignFieldError, CampaignNotFound
+from gateway.cli_admin import actor, emit_json, enabled_channels
+from gateway.settings import Settings
+from storage.database import Database
+from storage.migrate import current_revision
+
+COMMANDS = ("campaigns",)
+
+
+def year_type(raw: str) -> int:
+    if not raw.isdigit() or not FIRST_YEAR <= int(raw) <= LAST_YEAR:
+        raise argparse.ArgumentTypeError(f"must be a year, {FIRST_YEAR}-{LAST_YEAR}")
+    return int(raw)
+
+
+def _shown(path: Path) -> str:
+    """A path as short as it reads well: relative to here when it is below here."""
+    relative = os.path.relpath(path)
+    return path.as_posix() if relative.startswith("..") else relative
+
+
+def _calendar(settings: Settings) -> Calendar:
+    return campaign_service.load_directory(settings.campaigns_directory)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- validate --------------------------------------------------------------------------------
+def validate(args: argparse.Namespace, settings: Settings) -> int:
+    """Each file: ok with its messages a year, or its error as FILE:LINE: FIELD: MESSAGE."""
+    if args.files:
+        paths = [Path(name) for name in args.files]
+    else:
+        paths = campaign_service.campaign_files(settings.campaigns_directory)
+        if not paths:
+            print(f"No campaign files (*.toml) in {_shown(settings.campaigns_directory)}.")
+            return 0
+    results: list[dict[str, Any]] = []
+    for path in paths:
+        shown = str(path) if args.files else _shown(path)
+        try:
+            campaign = campaign_service.load_file(path, shown)
+        except CampaignError as error:
+            results.append({"file": shown, "ok": False, "error": error.to_json()})
+            if not args.json:
+                print(error, file=sys.stderr)
+            continue
+        count = sum(message.days for message in campaign.messages)
+        results.append({"file": shown, "ok": True, "name": campaign.name, "messages": count})
+        if not args.json:
+            print(f"ok  {shown}: {campaign.name}, {count} message(s) a year")
+    if args.json:
+        emit_json(results)
+    return 0 if all(result["ok"] for result in results) else 1
+
+
+# --- list, show ------------------------------------------------------------------------------
+def list_text(result: dict[str, Any]) -> list[str]:
+    lines = [f"Campaigns in {result['directory']} ({result['year']}):"]
+    width = max((len(item["name"]) for item in result["campaigns"]), default=0)
+    for item in result["campaigns"]:
+        state = "enabled" if item["enabled"] else "disabled"
+        upcoming = item["next"]
+        following = "no message to come"
+        if upcoming:
+            parts = [f"next {upcoming['local_time']} {upcoming['message']}"]
+            if upcoming["year"] != item["year"]:
+                enabled = "enabled" if upcoming["enabled"] else "disabled"
+                parts.append(f"{upcoming['year']} {enabled}")
+            if upcoming["made"]:
+                parts.append("made")
+            following = ", ".join(parts)
+        span = (
+            item["first_day"]
+            if item["first_day"] == item["last_day"]
+            else f"{item['first_day']} → {item['last_day']}"
+        )
+        lines.append(
+            f"  {item['name']:<{width}}  {state:<8} {item['messages']:>3} message(s)  {span:<24} "
+            f"{following}"
+        )
+    if not result["campaigns"]:
+        lines.append("  none")
+    if any(not item["enabled"] for item in result["campaigns"]):
+        lines.append(
+            "A campaign sends nothing in a year until it is enabled: "
+            f"benkadi campaigns enable NAME --year {result['year']}"
+        )
+    if result["errors"]:
+        lines.append("Left out, for an error:")
+        lines.extend(
+            f"  {error['file']}:{error['line'] or ''}: {error['field']}: {error['message']}"
+            for error in result["errors"]
+        )
+    return lines
+
+
+def _filters(filters: dict[str, Any]) -> str:
+    chosen = [
+        f"{key.replace('_', ' ')} {', '.join(value) if isinstance(value, list) else value}"
+        for key, value in filters.items()
+        if value
+    ]
+    return "; ".join(chosen) or "every member"
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{key} {n}" for key, n in counts.items()) or "none"
+
+
+def show_text(result: dict[str, Any]) -> list[str]:
+    year = result["year"]
+    state = (
+        "enabled"
+        if result["enabled"]
+        else f"disabled (benkadi campaigns enable {result['name']} --year {year})"
+    )
+    theme = result["theme"]
+    lines = [
+        f"{result['name']}: {result['title']}",
+        f"  {year}: {state}",
+        f"  file: {result['file']}",
+        "  theme {}: {}".format(
+            year,
+            "; ".join(f"{language} «{text}»" for language, text in theme.items())
+            if theme
+            else "none (lines with {theme} are left out)",
+        ),
+        f"  channels counted: {', '.join(result['channels']) or 'none'}; SMS quiet hours: "
+        f"{result['quiet_hours'] or 'off'} (Bamako time)",
+    ]
+    if result["description"]:
+        lines.insert(1, f"  {result['description']}")
+    for message in result["messages"]:
+        audience = message["audience"]
+        broadcast = message["broadcast"]
+        status = message["status"]
+        if broadcast:
+            status = f"made: broadcast {broadcast['id']}, {broadcast.get('status', '?')}"
+        lines.append("")
+        lines.append(
+            f"{message['local_time']}  {message['message']}  {status}  "
+            f"{audience['recipients']} member(s)"
+        )
+        lines.append(
+            f"  audience: {_filters(audience['filters'])}; by channel "
+            f"{_counts(audience['by_channel'])}; by language {_counts(audience['by_language'])}"
+        )
+        if message["sms_held_until"]:
+            lines.append(f"  SMS held by quiet hours until {message['sms_held_until'][:16]} UTC")
+        for language, text in message["texts"].items():
+            sms = text["sms"]
+            sent = sms[sms["sent"]]
+            spelling = " in the GSM-friendly spelling" if sms["sent"] == "gsm_friendly" else ""
+            lines.append(
+                f"  {language:<3} {sms['segments']} SMS ({sent['encoding']}{spelling}, "
+                f"{sent['characters']} characters)"
+            )
+            lines.extend(f"      {line}" for line in text["text"].splitlines())
+    return lines
+
+
+async def list_campaigns(database: Database, args: argparse.Namespace, settings: Settings) -> int:
+    result = await campaign_service.list_campaigns(database, _calendar(settings), _now(), args.year)
+    result["directory"] = _shown(Path(result["directory"]))
+    if args.json:
+        emit_json(result)
+    else:
+        print("\n".join(list_text(result)))
+    return 0
+
+
+async def show(database: Database, args: argparse.Namespace, settings: Settings) -> int:
+    now = _now()
+    channels, note = enabled_channels(settings)
+    result = await campaign_service.show(
+        database,
+        _calendar(settings),
+        args.name,
+        args.year or campaign_service.local_year(now),
+        enabled_channels=channels,
+        quiet_hours=settings.quiet_hours,
+        now=now,
+    )
+    if args.json:
+        emit_json({**result, **({"note": note} if note else {})})
+    else:
+        print("\n".join(([f"Note: {note}"] if note else []) + show_text(result)))
+    return 0
+
+
+async def _switch(
+    database: Database, args: argparse.Namespace, settings: Settings, enabled: bool
+) -> int:
+    result = await campaign_service.set_enabled(
+        database, _calendar(settings), args.name, args.year, enabled, actor()
+    )
+    if args.json:
+        emit_json(result)
+    else:
+        now = "enabled" if enabled else "disabled"
+        already = " (it already was)" if result["was"] == enabled else ""
+        print(f"Campaign {result['campaign']} is {now} for {result['year']}{already}.")
+    return 0
+
+
+async def enable(database: Database, args: argparse.Namespace, settings: Settings) -> int:
+    return await _switch(database, args, settings, True)
+
+
+async def disable(database: Database, args: argparse.Namespace, settings: Settings) -> int:
+    return await _switch(database, args, settings, False)
+
+
+# --- wiring ----------------------------------------------------------------------------------
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `campaigns` to the `benkadi` parser; run() does the rest."""
+    json_flag = argparse.ArgumentParser(add_help=False)
+    json_flag.add_argument("--json", action="store_true", help="print JSON")
+    campaigns = subparsers.add_parser(
+        "campaigns", help="campaign calendars: 16 days of activism, 8 March and the others"
+    )
+    actions = campaigns.add_subparsers(dest="campaigns_command", required=True)
+    command = actions.add_parser("list", parents=[json_flag], help="every campaign, next dates")
+    command.add_argument("--year", type=year_type, help="the year to show (default: this one)")
+    command.set_defaults(action=list_campaigns)
+    command = actions.add_parser(
+        "show", parents=[json_flag], help="a campaign's year: messages, audience, SMS sizes"
+    )
+    command.add_argument("name", metavar="NAME")
+    command.add_argument("--year", type=year_type, help="the year to show (default: this one)")
+    command.set_defaults(action=show)
+    command = actions.add_parser(
+        "validate", parents=[json_flag], help="check campaign files (FILE:LINE: FIELD: error)"
+    )
+    command.add_argument(
+        "files", nargs="*", metavar="FILE", help="files to check (default: every campaign file)"
+    )
+    command.set_defaults(action=None)
+    for name, action, meaning in (
+        ("enable", enable, "send the campaign's messages in that year"),
+        ("disable", disable, "send none of them in that year (those made stay made)"),
+    ):
+        command = actions.add_parser(name, parents=[json_flag], help=meaning)
+        command.add_argument("name", metavar="NAME")
+        command.add_argument("--year", type=year_type, required=True, help="e.g. 2026")
+        command.set_defaults(action=action)
+
+
+def _fail(field_name: str, message: str) -> int:
+    print(f"benkadi: {field_name}: {message}", file=sys.stderr)
+    return 2
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines would mix with ours
+    if args.campaigns_command == "validate":  # the files only: no database needed
+        return validate(args, settings)
+    database = Database(settings.database_url)
+    try:
+        if await current_revision(database.engine) is None:
+            return _fail("database", "no schema yet; run `benkadi db upgrade` first")
+        return await args.action(database, args, settings)
+    except CampaignNotFound as error:
+        return _fail("name", str(error))
+    except CampaignFieldError as error:
+        return _fail(error.field, error.message)
+    finally:
+        await database.dispose()

@@ -1,0 +1,130 @@
+"""`benkadi campaigns …` on a real SQLite database, in this process; and once as a subprocess,
+as an operator would run it (which also shows that gateway/cli.py registers the commands)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from broadcasts.calendar import CAMPAIGNS_DIR
+from gateway import cli_campaigns
+from gateway.settings import Settings
+from storage import audit
+from tests.campaigns.conftest import SHIPPED, SMALL
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="benkadi")
+    cli_campaigns.register(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(argv)
+
+
+@pytest.fixture
+def benkadi(sqlite_database, capsys):
+    """Run a command in this process on the shipped calendar; returns (code, stdout, stderr)."""
+
+    async def run(*argv: str, directory: Path = CAMPAIGNS_DIR) -> tuple[int, str, str]:
+        settings = Settings.from_env(
+            {"BENKADI_DATABASE_URL": sqlite_database.url, "BENKADI_CAMPAIGNS_DIR": str(directory)}
+        )
+        code = await cli_campaigns.run(parse(list(argv)), settings)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+async def test_validate_the_shipped_calendar(benkadi):
+    code, out, err = await benkadi("campaigns", "validate")
+    assert (code, err) == (0, "")
+    assert len(out.splitlines()) == len(SHIPPED) and all(
+        line.startswith("ok  ") for line in out.splitlines()
+    )
+    assert "16-jours, 16 message(s) a year" in out
+
+
+async def test_validate_names_the_file_and_line_of_an_error(benkadi, tmp_path):
+    good, broken = tmp_path / "essai.toml", tmp_path / "casse.toml"
+    good.write_text(SMALL, "utf-8")
+    broken.write_text(SMALL.replace('name = "essai"', 'name = "casse"').replace(
+        'en = "8 March is coming."', 'en = 8'
+    ), "utf-8")  # fmt: skip
+    code, out, err = await benkadi("campaigns", "validate", str(good), str(broken))
+    assert code == 1
+    assert out == f"ok  {good}: essai, 5 message(s) a year\n"
+    assert err == f"{broken}:18: messages[1].texts.en: must be some text\n"
+    code, out, _ = await benkadi("campaigns", "validate", "--json", directory=tmp_path)
+    assert code == 1
+    assert json.loads(out)[0]["error"] == {
+        "file": str(broken),  # outside the working directory: shown whole
+        "line": 18,
+        "field": "messages[1].texts.en",
+        "message": "must be some text",
+    }
+
+
+async def test_list_enable_show_disable(benkadi, sqlite_database):
+    code, out, _ = await benkadi("campaigns", "list", "--year", "2026")
+    assert code == 0 and "(2026)" in out
+    for name in SHIPPED:
+        assert f"  {name} " in out
+    assert "16-jours                    disabled  16 message(s)  2026-11-25 → 2026-12-10" in out
+
+    code, out, _ = await benkadi("campaigns", "enable", "16-jours", "--year", "2026")
+    assert (code, out) == (0, "Campaign 16-jours is enabled for 2026.\n")
+    code, out, _ = await benkadi("campaigns", "enable", "16-jours", "--year", "2026")
+    assert out == "Campaign 16-jours is enabled for 2026 (it already was).\n"
+
+    code, out, _ = await benkadi("campaigns", "show", "16-jours", "--year", "2026")
+    assert code == 0
+    assert "  2026: enabled" in out
+    assert "2026-11-25 09:00  jour-01" in out and "2026-12-10 09:00  jour-16" in out
+    assert "  bm  2 SMS (GSM-7 in the GSM-friendly spelling" in out
+    code, out, _ = await benkadi("campaigns", "show", "16-jours", "--year", "2026", "--json")
+    shown = json.loads(out)
+    assert len(shown["messages"]) == 16 and shown["enabled"] is True
+    assert all(
+        text["sms"]["segments"] <= 2 for m in shown["messages"] for text in m["texts"].values()
+    )
+
+    code, out, _ = await benkadi("campaigns", "disable", "16-jours", "--year", "2026", "--json")
+    assert json.loads(out) == {"campaign": "16-jours", "year": 2026, "enabled": False, "was": True}
+    actions = [
+        (e["action"], e["target"], e["details"]) for e in await audit.entries(sqlite_database)
+    ]
+    assert actions == [
+        ("campaign.disable", "campaign:16-jours", {"year": 2026, "was": True}),
+        ("campaign.enable", "campaign:16-jours", {"year": 2026, "was": True}),
+        ("campaign.enable", "campaign:16-jours", {"year": 2026, "was": False}),
+    ]
+    assert all(e["actor"].startswith("cli:") for e in await audit.entries(sqlite_database))
+
+
+async def test_unknown_campaign_and_bad_year(benkadi, capsys):
+    code, _, err = await benkadi("campaigns", "enable", "noel", "--year", "2026")
+    assert code == 2 and err.startswith("benkadi: name: no campaign 'noel' (known: 16-jours, ")
+    with pytest.raises(SystemExit):
+        parse(["campaigns", "enable", "8-mars", "--year", "26"])
+    assert "must be a year" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse(["campaigns", "disable", "8-mars"])  # the year is required to change anything
+
+
+def test_the_benkadi_command_validates_as_a_subprocess(tmp_path):
+    broken = tmp_path / "essai.toml"
+    broken.write_text(SMALL.replace('date = "03-08"\ntexts', 'date = "03-32"\ntexts'), "utf-8")
+    env = {**os.environ, "BENKADI_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "campaigns", "validate", str(broken)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip() == f"{broken}:22: messages[2].date: there is no day 03-32"
