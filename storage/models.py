@@ -121,7 +121,9 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("broadcast_id", "member_id", name="uq_outbox_broadcast_member"),
-        Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
+        # The dispatcher's claim: one channel's queued rows in priority order, read off the
+        # index instead of sorting the whole queue (50-100 ms per batch at 100,000 queued).
+        Index("ix_outbox_claim", "status", "channel", "priority", "id"),
         # Progress of a broadcast: counts by status, and "is anything still queued?".
         Index("ix_outbox_broadcast_status", "broadcast_id", "status"),
     )
