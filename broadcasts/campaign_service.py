@@ -20,7 +20,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from broadcasts.calendar import (
 )
 from broadcasts.fanout import fan_out
 from broadcasts.model import BAMAKO, Audience
+from broadcasts.service import insert_broadcast
 from broadcasts.sms import sms_forms
 from storage import audit
 from storage.database import Database
@@ -255,21 +256,13 @@ async def create_broadcast(
         claim_id = claim.scalar_one_or_none()
         if claim_id is None:
             return None  # made already: by another process, or before a restart
-        broadcast_id = await connection.scalar(
-            broadcasts.insert()
-            .values(
-                title=draft.title,
-                texts=dict(draft.texts),
-                audience=draft.audience.to_json(),
-                sms_gsm_safe=draft.sms_gsm_safe,
-                send_at=occurrence.send_at,
-                status="sending",
-                created_by=SCHEDULER,
-                created_at=now,
-                fanned_out_at=now,
-                recipients=0,
-            )
-            .returning(broadcasts.c.id)
+        broadcast_id = await insert_broadcast(
+            connection,
+            replace(draft, send_at=occurrence.send_at),
+            status="sending",
+            created_by=SCHEDULER,
+            now=now,
+            fanned_out_at=now,
         )
         target = f"broadcast:{broadcast_id}"
         await audit.record(

@@ -88,23 +88,39 @@ async def preview(
     )
 
 
+async def insert_broadcast(
+    connection: AsyncConnection,
+    draft: Draft,
+    *,
+    status: str,
+    created_by: str,
+    now: datetime,
+    **more: Any,
+) -> int:
+    """The broadcasts row for a draft (by hand or from a campaign); returns its id."""
+    return await connection.scalar(
+        broadcasts.insert()
+        .values(
+            title=draft.title,
+            texts=dict(draft.texts),
+            audience=draft.audience.to_json(),
+            sms_gsm_safe=draft.sms_gsm_safe,
+            send_at=draft.send_at,
+            status=status,
+            created_by=created_by,
+            created_at=now,
+            recipients=0,
+            **more,
+        )
+        .returning(broadcasts.c.id)
+    )
+
+
 async def create(database: Database, draft: Draft, actor: str) -> int:
     status = "scheduled" if draft.send_at else "draft"
     async with database.transaction() as connection:
-        broadcast_id = await connection.scalar(
-            broadcasts.insert()
-            .values(
-                title=draft.title,
-                texts=dict(draft.texts),
-                audience=draft.audience.to_json(),
-                sms_gsm_safe=draft.sms_gsm_safe,
-                send_at=draft.send_at,
-                status=status,
-                created_by=actor,
-                created_at=utcnow(),
-                recipients=0,
-            )
-            .returning(broadcasts.c.id)
+        broadcast_id = await insert_broadcast(
+            connection, draft, status=status, created_by=actor, now=utcnow()
         )
         await audit.record(
             connection,

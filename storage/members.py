@@ -41,35 +41,6 @@ async def update_address(connection: AsyncConnection, address_id: int, **values:
     await connection.execute(update(addresses).where(addresses.c.id == address_id).values(**values))
 
 
-async def member_profile(connection: AsyncConnection, member_id: int) -> Row | None:
-    """A member who is not erased, with their organisation's name."""
-    query = (
-        select(members, organisations.c.name.label("organisation_name"))
-        .select_from(members.outerjoin(organisations))
-        .where(members.c.id == member_id, members.c.erased_at.is_(None))
-    )
-    return (await connection.execute(query)).one_or_none()
-
-
-async def sibling_phone_member(
-    connection: AsyncConnection, channel: str, address: str
-) -> int | None:
-    """A member reachable on the same number on the other phone channel (SMS ↔ WhatsApp).
-
-    Twilio vouches for the sender's number on both, so the two are the same person.
-    """
-    if channel not in PHONE_CHANNELS:
-        return None
-    other = "whatsapp" if channel == "sms" else "sms"
-    return await connection.scalar(
-        select(addresses.c.member_id).where(
-            addresses.c.channel == other,
-            addresses.c.address == address,
-            addresses.c.member_id.is_not(None),
-        )
-    )
-
-
 async def listed_organisations(connection: AsyncConnection) -> tuple[str, ...]:
     names = await connection.scalars(
         select(organisations.c.name)

@@ -9,12 +9,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
-def dialect_insert(connection: AsyncConnection, table: Any):
-    """The dialect's INSERT, which knows ON CONFLICT (both SQLite and PostgreSQL do)."""
-    module = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return module.insert(table)
-
-
 def insert_ignore(connection: AsyncConnection, table: Any, conflict_columns: list[str]):
     """An insert that skips rows violating the unique key on `conflict_columns`."""
     return _insert_ignore(connection.dialect.name, table, tuple(conflict_columns))
