@@ -1,0 +1,150 @@
+"""Streamed CSV and XLSX exports that are safe to open in Excel.
+
+Every export in Benkadi (rosters, poll results, activity reports) goes through here, so the
+CSV-injection rule and the encodings live in one place:
+- a text cell that starts with `=`, `+`, `-`, `@`, tab, carriage return or NUL is neutralised by a
+  leading apostrophe (OWASP "CSV injection"), in CSV and XLSX alike;
+- CSV is RFC 4180 (CRLF, minimal quoting) in UTF-8 with a BOM, so Excel shows ɛ ɔ ɲ ŋ right;
+- rows arrive as an async iterable and leave in chunks: memory stays flat whatever the row count.
+XLSX is built with openpyxl's write-only workbook in a worker thread, batch by batch, then streamed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import tempfile
+from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from openpyxl import Workbook
+
+ByteSink = Callable[[bytes], Awaitable[Any]]
+
+DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
+BATCH_ROWS = 1000
+CHUNK_BYTES = 64 * 1024
+
+FORMATS = {
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+}
+
+
+@dataclass(frozen=True)
+class Table:
+    """One sheet (XLSX) or one file (CSV): a header and rows produced on demand."""
+
+    name: str
+    header: Sequence[str]
+    rows: AsyncIterable[Sequence[Any]]
+
+
+def neutralise(text: str) -> str:
+    """A formula-looking text becomes inert text; anything else is returned unchanged."""
+    return "'" + text if text.startswith(DANGEROUS_PREFIXES) else text
+
+
+def csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float):
+        return str(value)  # a number, even negative, is data, not a formula
+    if isinstance(value, datetime):
+        return _utc_naive(value).isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        value = "; ".join(str(item) for item in value)
+    return neutralise(str(value))
+
+
+def xlsx_cell(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | date):
+        return _utc_naive(value) if isinstance(value, datetime) else value
+    if isinstance(value, list | tuple):
+        value = "; ".join(str(item) for item in value)
+    # openpyxl refuses control characters other than tab/newline; keep the text readable.
+    text = neutralise(str(value))
+    return "".join(ch if ch >= " " or ch in "\t\n" else "\ufffd" for ch in text)
+
+
+def _utc_naive(moment: datetime) -> datetime:
+    """Excel has no time zones: exports are in UTC (Mali's time, GMT, all year)."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+async def _batches(rows: AsyncIterable[Sequence[Any]]) -> AsyncIterable[list[Sequence[Any]]]:
+    batch: list[Sequence[Any]] = []
+    async for row in rows:
+        batch.append(row)
+        if len(batch) >= BATCH_ROWS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+async def write_csv(table: Table, sink: ByteSink) -> int:
+    """Stream one table as CSV into `sink`; returns the number of data rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([csv_cell(name) for name in table.header])
+    await sink(("\ufeff" + buffer.getvalue()).encode("utf-8"))
+    count = 0
+    async for batch in _batches(table.rows):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows([csv_cell(value) for value in row] for row in batch)
+        count += len(batch)
+        await sink(buffer.getvalue().encode("utf-8"))
+    return count
+
+
+async def write_xlsx(tables: Sequence[Table], sink: ByteSink) -> int:
+    """Stream several tables as the sheets of one XLSX workbook; returns the data rows written."""
+    workbook = Workbook(write_only=True)
+    count = 0
+    for table in tables:
+        sheet = workbook.create_sheet(_sheet_title(table.name))
+        sheet.append([xlsx_cell(name) for name in table.header])
+        async for batch in _batches(table.rows):
+            await asyncio.to_thread(_append_rows, sheet, batch)
+            count += len(batch)
+    handle, path = tempfile.mkstemp(suffix=".xlsx")
+    os.close(handle)
+    try:
+        await asyncio.to_thread(workbook.save, path)
+        saved = await asyncio.to_thread(open, path, "rb")
+        with saved:
+            while chunk := await asyncio.to_thread(saved.read, CHUNK_BYTES):
+                await sink(chunk)
+    finally:
+        os.unlink(path)
+    return count
+
+
+def _append_rows(sheet: Any, batch: list[Sequence[Any]]) -> None:
+    for row in batch:
+        sheet.append([xlsx_cell(value) for value in row])
+
+
+def _sheet_title(name: str) -> str:
+    """Excel sheet names: at most 31 characters, none of []:*?/\\."""
+    cleaned = "".join("_" if ch in "[]:*?/\\" else ch for ch in name)
+    return cleaned[:31] or "Sheet"
+
+
+async def write_tables(format_: str, tables: Sequence[Table], sink: ByteSink) -> int:
+    """CSV carries the first table only (one file, one table); XLSX carries them all."""
+    if format_ == "csv":
+        return await write_csv(tables[0], sink)
+    if format_ == "xlsx":
+        return await write_xlsx(tables, sink)
+    raise ValueError(f"unknown export format {format_!r} (csv or xlsx)")
