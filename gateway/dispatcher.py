@@ -19,14 +19,14 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, or_, select, update
 
 from gateway.channels.base import Channel, SendError
-from gateway.pacing import Pacer, PerKeyPacer
+from gateway.pacing import Pacer, PerKeyPacer, WindowLimiter
 from storage.database import Database
 from storage.models import Address, Broadcast, OutboxMessage
 from storage.types import utcnow
@@ -107,6 +107,9 @@ class Dispatcher:
         self.linger = linger
         rates = rates or {}
         self._pacers = {name: Pacer(rates[name]) for name in self.channels if rates.get(name)}
+        self._limiters = {
+            name: WindowLimiter(rates[name]) for name in self.channels if rates.get(name)
+        }
         per_chat = per_chat_rates or {}
         self._chat_pacers = {
             name: PerKeyPacer(per_chat[name]) for name in self.channels if per_chat.get(name)
@@ -258,7 +261,8 @@ class Dispatcher:
             return Result(
                 row, error=SendError("paused", "channel paused", retryable=True, retry_after=0.001)
             )
-        async with self._semaphores[row.channel]:
+        limiter = self._limiters.get(row.channel)
+        async with self._semaphores[row.channel], _occupying(limiter):
             try:
                 provider_id = await channel.send(row.recipient, row.body, row.choices)
             except SendError as error:
@@ -358,6 +362,18 @@ class Dispatcher:
                 await connection.execute(
                     update(addresses).where(addresses.c.id == address_id).values({column: now})
                 )
+
+
+@contextlib.asynccontextmanager
+async def _occupying(limiter: WindowLimiter | None) -> AsyncIterator[None]:
+    if limiter is None:
+        yield
+        return
+    await limiter.acquire()
+    try:
+        yield
+    finally:
+        limiter.release()
 
 
 async def _finish(task: asyncio.Task) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 import itertools
+import random
 
 from sqlalchemy import insert
 
-from gateway.pacing import Pacer, PerKeyPacer
+from gateway.pacing import MARGIN, Pacer, PerKeyPacer, WindowLimiter
 from storage.models import OutboxMessage
 from tests.harness import start_harness, stop_harness
 
@@ -24,9 +27,50 @@ def test_pacer_spaces_slots_strictly():
     pacer = Pacer(10, clock=clock)
     delays = [pacer.reserve() for _ in range(5)]
     assert delays[0] == 0 and all(b > a for a, b in itertools.pairwise(delays))
-    assert abs(delays[4] - 4 / (10 * 0.97)) < 1e-9
+    assert abs(delays[4] - 4 / (10 * MARGIN)) < 1e-9
     pacer.hold_until(clock.now + 5)
     assert pacer.reserve() >= 5
+
+
+async def test_window_limiter_holds_the_limit_as_the_provider_counts_it():
+    """A provider counts on arrival; stalls bunch arrivals. Sends go as fast as the limiter
+    lets them; no sliding second of arrivals may exceed the limit, yet the rate stays near it."""
+    limit, duration = 40, 1.6
+    limiter = WindowLimiter(limit)
+    arrivals: list[float] = []
+    rng = random.Random(7)
+    loop = asyncio.get_running_loop()
+
+    async def one_request() -> None:
+        await limiter.acquire()
+        try:
+            await asyncio.sleep(rng.choice([0, 0.001, 0.003, 0.08]))  # on the way, or stalled
+            arrivals.append(loop.time())
+            await asyncio.sleep(rng.uniform(0, 0.004))  # the answer coming back
+        finally:
+            limiter.release()
+
+    start = loop.time()
+    tasks = []
+    while loop.time() - start < duration:
+        tasks.append(asyncio.create_task(one_request()))
+        await asyncio.sleep(0.002)  # offered at 500/s, far above the limit
+    await asyncio.gather(*tasks)
+    arrivals.sort()
+    busiest = max(bisect.bisect_left(arrivals, t + 1.0) - i for i, t in enumerate(arrivals))
+    assert busiest <= limit
+    assert len([t for t in arrivals if t < start + 1.0]) >= limit * 0.9  # not starved
+
+
+async def test_window_limiter_forgets_a_cancelled_waiter():
+    limiter = WindowLimiter(20, window=0.05)  # one request per 50 ms
+    await limiter.acquire()
+    waiting = asyncio.create_task(limiter.acquire())
+    await asyncio.sleep(0)
+    waiting.cancel()
+    limiter.release()
+    await asyncio.sleep(0.06)
+    await asyncio.wait_for(limiter.acquire(), 0.5)  # the cancelled waiter took nothing
 
 
 def test_per_chat_allows_a_burst_then_one_per_second():
