@@ -8,7 +8,8 @@ channel's rate, records the result.
   channel for the time the provider asks; a permanent failure is recorded with its reason and,
   where it says something about the address (blocked, opted out, invalid), marks the address.
 - Just before sending, the address is looked at again: nothing goes to a blocked or invalid
-  address, and no broadcast to one that opted out, even if that happened after fan-out.
+  address, and no broadcast to one that opted out, even after fan-out or after the claim (a
+  batch going out re-reads its addresses every ADDRESS_CHECK seconds).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 outbox, addresses, broadcasts = OutboxMessage.__table__, Address.__table__, Broadcast.__table__
 CANCEL_CHECK = 0.25  # seconds
+ADDRESS_CHECK = 0.25  # seconds between re-reads of the addresses of a batch still going out
 PIPELINE_DEPTH = 2  # batches of one channel in flight at once
 
 ADDRESS_COLUMN_BY_STATE = {
@@ -192,10 +194,31 @@ class Dispatcher:
         return len(rows)
 
     async def _send_batch(self, rows: list[Claimed], states: dict[int, dict]) -> None:
-        results = await asyncio.gather(
-            *(self._send(row, states.get(row.address_id)) for row in rows)
-        )
+        # A broadcast batch lasts about a second (two are in flight): a STOP that lands meanwhile
+        # must still stop what has not gone out. Replies go out at once and need no refresh.
+        refresher = None
+        if states and any(row.priority == BULK for row in rows):
+            refresher = asyncio.create_task(self._keep_fresh(states))
+        try:
+            results = await asyncio.gather(*(self._send(row, states) for row in rows))
+        finally:
+            if refresher is not None:
+                refresher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await refresher
         await self._record(results)
+
+    async def _keep_fresh(self, states: dict[int, dict]) -> None:
+        ids = sorted(states)
+        while True:
+            await asyncio.sleep(ADDRESS_CHECK)
+            try:
+                async with self.database.sessions() as session:
+                    fresh = await _address_states(session, ids)
+            except Exception:  # a busy database: the states read at the claim still hold
+                log.warning("re-reading address states failed", exc_info=True)
+                continue
+            states.update(fresh)
 
     async def _claim(self, name: str) -> tuple[list[Claimed], dict[int, dict]]:
         now = self.clock()
@@ -234,26 +257,20 @@ class Dispatcher:
                 key=lambda r: (r.priority, r.id),
             )
             ids = sorted({row.address_id for row in rows if row.address_id is not None})
-            states: dict[int, dict] = {}
-            if ids:
-                query = select(
-                    addresses.c.id,
-                    addresses.c.opted_out_at,
-                    addresses.c.blocked_at,
-                    addresses.c.invalid_at,
-                )
-                for row in await connection.execute(query.where(addresses.c.id.in_(ids))):
-                    states[row.id] = row._asdict()
+            states = await _address_states(connection, ids)
         return rows, states
 
-    async def _send(self, row: Claimed, address: dict | None) -> Result:
-        reason = skip_reason(row, address)
+    async def _send(self, row: Claimed, states: dict[int, dict]) -> Result:
+        reason = skip_reason(row, states.get(row.address_id or 0))
         if reason is not None:
             return Result(row, skipped=reason)
         channel = self.channels[row.channel]
         # Wait for the turn holding nothing: a paced or paused channel must not hold permits
         # (there is a pool per channel anyway) while it waits.
         await self._wait_for_slot(row)
+        reason = skip_reason(row, states.get(row.address_id or 0))
+        if reason is not None:  # the address changed while the row waited its turn
+            return Result(row, skipped=reason)
         if row.broadcast_id is not None and row.broadcast_id in await self._cancelled_broadcasts():
             return Result(row, skipped="cancelled")  # cancelled while it waited its turn
         if self._paused_until.get(row.channel, 0) > time.monotonic():
@@ -362,6 +379,16 @@ class Dispatcher:
                 await connection.execute(
                     update(addresses).where(addresses.c.id == address_id).values({column: now})
                 )
+
+
+async def _address_states(connection, ids: list[int]) -> dict[int, dict]:
+    """What may stop a send to these addresses, as the database says now."""
+    if not ids:
+        return {}
+    query = select(
+        addresses.c.id, addresses.c.opted_out_at, addresses.c.blocked_at, addresses.c.invalid_at
+    ).where(addresses.c.id.in_(ids))
+    return {row.id: row._asdict() for row in await connection.execute(query)}
 
 
 @contextlib.asynccontextmanager

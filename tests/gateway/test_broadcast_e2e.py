@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 
 from broadcasts import service
 from broadcasts.model import Audience, Draft
-from storage.models import Address, Member
+from storage.models import Address, Member, OutboxMessage
 from storage.types import utcnow
 from tests.harness import start_harness, stop_harness
 
@@ -109,8 +109,7 @@ async def test_cancel_stops_what_is_not_yet_sent(tmp_path):
 
 
 async def test_member_who_stops_after_fan_out_gets_nothing(tmp_path):
-    """STOP between fan-out and the claim: the row is skipped. (The address is read when a batch
-    is claimed, so a STOP while a claimed batch is still going out can miss it — see README.)"""
+    """STOP between fan-out and the claim: the row is skipped."""
     harness, runner = await start_harness(f"sqlite:///{tmp_path / 'b.db'}")
     try:
         harness.dispatcher.stop()  # hold sending: fan out, then the STOP, then send
@@ -135,5 +134,41 @@ async def test_member_who_stops_after_fan_out_gets_nothing(tmp_path):
         async with harness.database.sessions() as session:
             address = await session.scalar(select(Address).where(Address.address == late))
         assert address.opted_out_at is not None
+    finally:
+        await stop_harness(harness, runner)
+
+
+async def test_member_who_stops_while_their_batch_goes_out_gets_nothing(tmp_path):
+    """STOP after the claim: the batch re-reads its addresses while it waits its turns."""
+    harness, runner = await start_harness(f"sqlite:///{tmp_path / 'b.db'}")
+    try:
+        harness.dispatcher.stop()
+        numbers = await seed_sms_members(harness.database, 6)
+        broadcast_id = await service.create(
+            harness.database, Draft(texts={"fr": "Alerte"}), actor="test"
+        )
+        await service.send_now(harness.database, broadcast_id, "test", enabled_channels=["sms"])
+        from gateway.dispatcher import Dispatcher
+        from gateway.keys import CHANNELS
+
+        # 4 per second: the last of the 6 goes out about 1.2 s after the batch is claimed.
+        dispatcher = Dispatcher(harness.database, harness.app[CHANNELS], rates={"sms": 4})
+        sending = asyncio.create_task(dispatcher.dispatch_channel("sms"))
+        late = numbers[-1]
+        await harness.twilio.wait_for_messages(1, timeout=5)  # the batch is claimed, going out
+        assert (await harness.sms(late, "STOP")).status == 200
+        await sending
+        alerts = [m.to for m in harness.twilio.sent if m.body == "Alerte"]
+        assert late not in alerts and len(alerts) == 5
+        async with harness.database.sessions() as session:
+            row = (
+                await session.execute(
+                    select(OutboxMessage.status, OutboxMessage.error_code).where(
+                        OutboxMessage.broadcast_id == broadcast_id,
+                        OutboxMessage.recipient == late,
+                    )
+                )
+            ).one()
+        assert tuple(row) == ("skipped", "opted_out")
     finally:
         await stop_harness(harness, runner)
