@@ -113,6 +113,7 @@ async def running_dispatcher(database: Database, channels: dict[str, Channel], s
         per_chat_rates={"telegram": settings.telegram_chat_rate},
         idle_interval=settings.dispatch_interval,
         lease=timedelta(seconds=settings.lease_seconds),
+        sms_quiet_hours=settings.quiet_hours,
     )
     campaigns = CampaignRunner(
         database, settings.campaigns_directory, quiet_hours=settings.quiet_hours

@@ -26,14 +26,16 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, or_, select, update
 
+from broadcasts.calendar import QuietHours
 from gateway.channels.base import Channel, SendError
 from gateway.pacing import Pacer, PerKeyPacer, WindowLimiter
 from storage.database import Database
-from storage.models import Address, Broadcast, OutboxMessage
+from storage.models import Address, Broadcast, CampaignBroadcast, OutboxMessage
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 outbox, addresses, broadcasts = OutboxMessage.__table__, Address.__table__, Broadcast.__table__
+campaign_broadcasts = CampaignBroadcast.__table__
 CANCEL_CHECK = 0.25  # seconds
 ADDRESS_CHECK = 0.25  # seconds between re-reads of the addresses of a batch still going out
 PIPELINE_DEPTH = 2  # batches of one channel in flight at once
@@ -94,6 +96,7 @@ class Dispatcher:
         rates: Mapping[str, float] | None = None,
         per_chat_rates: Mapping[str, float] | None = None,
         lease: timedelta = timedelta(seconds=60),
+        sms_quiet_hours: QuietHours | None = None,
         max_attempts: int = 5,
         batch_size: int = 200,
         concurrency: int = 64,
@@ -107,6 +110,7 @@ class Dispatcher:
         self.lease, self.max_attempts, self.batch_size = lease, max_attempts, batch_size
         self.idle_interval, self.clock, self.retry_base = idle_interval, clock, retry_base
         self.linger = linger
+        self.sms_quiet_hours = sms_quiet_hours
         rates = rates or {}
         self._pacers = {name: Pacer(rates[name]) for name in self.channels if rates.get(name)}
         self._limiters = {
@@ -233,6 +237,15 @@ class Dispatcher:
             .order_by(outbox.c.priority, outbox.c.id)
             .limit(self._batch[name])
         )
+        if name == "sms" and self.sms_quiet_hours and self.sms_quiet_hours.contains(now):
+            # A campaign still going out at 21:00 waits for the morning; replies and the
+            # secretariat's own broadcasts do not (sending at night was their choice).
+            campaign_rows = select(campaign_broadcasts.c.broadcast_id).where(
+                campaign_broadcasts.c.broadcast_id.is_not(None)
+            )
+            due = due.where(
+                or_(outbox.c.broadcast_id.is_(None), outbox.c.broadcast_id.not_in(campaign_rows))
+            )
         if not self.database.is_sqlite:
             due = due.with_for_update(skip_locked=True)  # several processes share the work
         claim = (

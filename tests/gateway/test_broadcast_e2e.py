@@ -172,3 +172,47 @@ async def test_member_who_stops_while_their_batch_goes_out_gets_nothing(tmp_path
         assert tuple(row) == ("skipped", "opted_out")
     finally:
         await stop_harness(harness, runner)
+
+
+async def test_campaign_sms_wait_out_quiet_hours_but_replies_and_hand_made_broadcasts_do_not(
+    tmp_path,
+):
+    """A campaign still going out at 21:00 Bamako time stops until 08:00; the secretariat's own
+    broadcast, sent at night on purpose, goes on."""
+    from broadcasts.calendar import parse_quiet_hours
+    from gateway.dispatcher import Dispatcher
+    from gateway.keys import CHANNELS
+    from storage.models import CampaignBroadcast
+
+    harness, runner = await start_harness(f"sqlite:///{tmp_path / 'b.db'}")
+    try:
+        harness.dispatcher.stop()
+        await seed_sms_members(harness.database, 3)
+        ids = {}
+        for text in ("Campagne", "Urgent"):
+            ids[text] = await service.create(harness.database, Draft(texts={"fr": text}), "test")
+            await service.send_now(harness.database, ids[text], "test", enabled_channels=["sms"])
+        async with harness.database.transaction() as connection:
+            await connection.execute(
+                insert(CampaignBroadcast.__table__).values(
+                    campaign="16-jours", message="jour-01", year=2026, broadcast_id=ids["Campagne"]
+                )
+            )
+        tomorrow = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        now = tomorrow + timedelta(hours=22)  # Bamako is UTC+0
+        dispatcher = Dispatcher(
+            harness.database,
+            harness.app[CHANNELS],
+            rates={"sms": 1000},
+            sms_quiet_hours=parse_quiet_hours("21:00-08:00"),
+            clock=lambda: now,
+        )
+        while await dispatcher.dispatch_channel("sms"):
+            pass
+        assert sorted(m.body for m in harness.twilio.sent) == ["Urgent"] * 3
+        now = tomorrow + timedelta(days=1, hours=8, minutes=30)
+        while await dispatcher.dispatch_channel("sms"):
+            pass
+        assert sorted(m.body for m in harness.twilio.sent) == ["Campagne"] * 3 + ["Urgent"] * 3
+    finally:
+        await stop_harness(harness, runner)
