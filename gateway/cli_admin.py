@@ -10,7 +10,6 @@ import argparse
 import functools
 import getpass
 import json
-import logging
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,10 +18,10 @@ from typing import Any
 from broadcasts import service
 from broadcasts.model import CHANNELS, Draft, DraftError, parse_draft
 from gateway import progress
+from gateway.cli_common import ErrorTable, run_on_database
 from gateway.settings import Settings
 from storage import tokens
 from storage.database import Database
-from storage.migrate import current_revision
 
 COMMANDS = ("admin", "broadcast")
 MAX_ID = 2**31 - 1
@@ -398,23 +397,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     command.set_defaults(action=list_broadcasts)
 
 
-def _fail(field_name: str, message: str) -> int:
-    print(f"benkadi: {field_name}: {message}", file=sys.stderr)
-    return 2
+# Domain errors and the field each names on the command line.
+ERRORS: ErrorTable = (
+    (DraftError, lambda e: (e.field, e.message)),
+    (UsageError, lambda e: (e.field, e.message)),
+    (tokens.TokenFieldError, lambda e: (e.field, e.message)),
+    (service.BroadcastNotFound, lambda e: ("id", str(e))),
+    (tokens.TokenNotFound, lambda e: ("id", str(e))),
+    (service.BroadcastStateError, lambda e: ("status", str(e))),
+)
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines would mix with ours
-    database = Database(settings.database_url)
-    try:
-        if await current_revision(database.engine) is None:
-            return _fail("database", "no schema yet; run `benkadi db upgrade` first")
-        return await args.action(database, args, settings)
-    except (DraftError, UsageError, tokens.TokenFieldError) as error:
-        return _fail(error.field, error.message)
-    except (service.BroadcastNotFound, tokens.TokenNotFound) as error:
-        return _fail("id", str(error))
-    except service.BroadcastStateError as error:
-        return _fail("status", str(error))
-    finally:
-        await database.dispose()
+    return await run_on_database(
+        settings, lambda database: args.action(database, args, settings), ERRORS
+    )

@@ -9,7 +9,6 @@ benkadi campaigns enable|disable NAME --year 2026
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from datetime import UTC, datetime
@@ -20,9 +19,9 @@ from broadcasts import campaign_service
 from broadcasts.calendar import FIRST_YEAR, LAST_YEAR, CampaignError
 from broadcasts.campaign_service import Calendar, CampaignFieldError, CampaignNotFound
 from gateway.cli_admin import actor, emit_json, enabled_channels
+from gateway.cli_common import ErrorTable, run_on_database
 from gateway.settings import Settings
 from storage.database import Database
-from storage.migrate import current_revision
 
 COMMANDS = ("campaigns",)
 
@@ -269,23 +268,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         command.set_defaults(action=action)
 
 
-def _fail(field_name: str, message: str) -> int:
-    print(f"benkadi: {field_name}: {message}", file=sys.stderr)
-    return 2
+ERRORS: ErrorTable = (
+    (CampaignNotFound, lambda e: ("name", str(e))),
+    (CampaignFieldError, lambda e: (e.field, e.message)),
+)
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines would mix with ours
     if args.campaigns_command == "validate":  # the files only: no database needed
         return validate(args, settings)
-    database = Database(settings.database_url)
-    try:
-        if await current_revision(database.engine) is None:
-            return _fail("database", "no schema yet; run `benkadi db upgrade` first")
-        return await args.action(database, args, settings)
-    except CampaignNotFound as error:
-        return _fail("name", str(error))
-    except CampaignFieldError as error:
-        return _fail(error.field, error.message)
-    finally:
-        await database.dispose()
+    return await run_on_database(
+        settings, lambda database: args.action(database, args, settings), ERRORS
+    )
