@@ -77,18 +77,21 @@ def _summary(ctx: Context, data: dict[str, Any]) -> str:
     place = REGION_LABELS.get(data.get("region") or "", "-")
     if data.get("commune"):
         place += f", {data['commune']}"
+    activity = _(ACTIVITY_LABELS.get(data.get("activity") or "", "-"))
+    when = date.fromisoformat(data["date"]).strftime("%d/%m/%Y")
+    beneficiaries = _(
+        "Bénéficiaires : {women} femmes, {men} hommes, {girls} filles, {boys} garçons"
+    ).format(women=counts[0], men=counts[1], girls=counts[2], boys=counts[3])
     lines = [
-        f"{_('Activité')} : {_(ACTIVITY_LABELS.get(data.get('activity') or '', '-'))}",
-        f"{_('Date')} : {date.fromisoformat(data['date']).strftime('%d/%m/%Y')}",
-        f"{_('Lieu')} : {place}",
-        _("Bénéficiaires : {women} femmes, {men} hommes, {girls} filles, {boys} garçons").format(
-            women=counts[0], men=counts[1], girls=counts[2], boys=counts[3]
-        )
-        + f" (= {sum(counts)})",
-        f"{_('Description')} : {data.get('description') or '-'}",
+        _("Activité") + f" : {activity}",
+        _("Date") + f" : {when}",
+        _("Lieu") + f" : {place}",
+        beneficiaries + f" (= {sum(counts)})",
+        _("Description") + f" : {data.get('description') or '-'}",
     ]
     if ctx.inbound.channel == "telegram" or data.get("photo"):
-        lines.append(f"{_('Photo')} : {_('oui') if data.get('photo') else _('non')}")
+        photo = _("oui") if data.get("photo") else _("non")
+        lines.append(_("Photo") + f" : {photo}")
     return "\n".join(lines)
 
 
