@@ -138,7 +138,8 @@ def parse_date(text: str, today: date) -> date | Problem:
 
 def parse_counts(text: str, maximum: int) -> tuple[int, int, int, int] | Problem:
     """Four numbers, women men girls boys: "25 10 5 3", "25,10,5,3" or "F25 H10 FI5 G3"."""
-    tokens = fold(text).replace(",", " ").replace(";", " ").split()
+    # Not fold(): it would strip the minus sign off "-1".
+    tokens = text.casefold().replace(",", " ").replace(";", " ").split()
     lettered = [_COUNT.match(token) for token in tokens]
     if tokens and all(lettered):
         values: dict[str, int] = {}
