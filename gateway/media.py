@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -82,7 +84,8 @@ class MediaFetcher:
         suffix = Path(telegram_file.file_path or "").suffix or ".jpg"
         target = self.media_dir / f"report-{report_id}-{telegram_file.file_unique_id}{suffix}"
         await asyncio.to_thread(self.media_dir.mkdir, parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".part")
+        # Unique per attempt: two processes on one PostgreSQL may fetch the same photo at once.
+        partial = target.with_name(f"{target.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
         await telegram_file.download_to_drive(partial)
         partial.replace(target)  # never a half-written file under the recorded name
         return target.resolve()
