@@ -18,6 +18,7 @@ from bot.model import (
     Outcome,
     Reply,
     SaveRegistration,
+    SaveReport,
     SendSms,
     SetLanguage,
     UpdateProfile,
@@ -25,6 +26,7 @@ from bot.model import (
 from bot.outbox_rows import outbox_row
 from bot.phones import mask_phone
 from storage import members as member_store
+from storage import reports as report_store
 
 
 class Applier:
@@ -50,6 +52,8 @@ class Applier:
             match effect:
                 case SaveRegistration(data=data):
                     await self._register(data, ctx.language)
+                case SaveReport(data=data):
+                    await report_store.insert_report(connection, self.member_id, data, self.now)
                 case UpdateProfile(field=field, value=value):
                     await self._update(field, value)
                 case SetLanguage(language=language):

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.flows import link, membership, registration
+from bot.flows import link, membership, registration, report
 from bot.flows.common import FREE_TEXT_STEPS, help_text
 from bot.i18n import LANGUAGES, _, use_locale
 from bot.model import Context, Outcome, Reply, State
+from bot.report_line import line_rest
 from bot.text import fold, keyword, match_choice
 
 ALWAYS = frozenset({"stop", "cancel", "help"})
@@ -26,6 +27,7 @@ FLOW_ANSWERS: dict[str, Callable[[Context, State], Outcome]] = {
     "language": membership.answer,
     "erase": membership.answer,
     "link": link.answer,
+    "report": report.answer,
 }
 FLOW_QUESTIONS: dict[str, Callable[[Context, State], Reply]] = {
     "registration": registration.ask_current,
@@ -33,6 +35,7 @@ FLOW_QUESTIONS: dict[str, Callable[[Context, State], Reply]] = {
     "language": membership.ask_current,
     "erase": membership.ask_current,
     "link": link.ask_current,
+    "report": report.ask_current,
 }
 
 
@@ -49,6 +52,7 @@ COMMANDS: dict[str, Callable[[Context], Outcome]] = {
     "start": membership.start_again,
     "erase": membership.erase,
     "link": link.start,
+    "report": report.start,
 }
 
 
@@ -62,6 +66,8 @@ def _handle(ctx: Context) -> Outcome:
     if inbound.is_start:
         return _telegram_start(ctx)
     command = None if inbound.button else keyword(inbound.text)
+    if command is None and not inbound.button and line_rest(inbound.text):
+        command = "report"  # the one-line form: RAPPORT formation 12/11 Kayes F25 …
     if state is not None and ctx.state_expired and command is None:
         return _offer_resume(state)
     if state is not None and not ctx.state_expired:
@@ -81,6 +87,9 @@ def _handle(ctx: Context) -> Outcome:
             return FLOW_ANSWERS[state.flow](ctx, state)
     if command == "cancel":
         return Outcome((Reply(_("Il n'y a rien à annuler.") + " " + help_text(ctx)),), None)
+    if command == "report" and state is not None and state.flow == "report":
+        if ctx.member is not None and not line_rest(inbound.text):
+            return _offer_resume(state)  # RAPPORT again: the unfinished draft comes first
     if command is not None:
         return COMMANDS[command](ctx)
     return membership.unknown(ctx)
@@ -123,6 +132,7 @@ def _resume_answer(ctx: Context, state: State) -> Outcome:
             "language": membership.language,
             "erase": membership.erase,
             "link": link.start,
+            "report": report.start,
         }
         return starts[previous.flow](ctx)
     if choice == "cancel":

@@ -16,6 +16,7 @@ class Inbound:
     button: str | None = None  # a pressed button's key (Telegram callback data)
     start_payload: str | None = None  # Telegram "/start <payload>"
     is_start: bool = False  # Telegram "/start"
+    media: str | None = None  # a photo: Telegram file_id, or Twilio MediaUrl0 (WhatsApp/MMS)
 
     @property
     def style(self) -> Style:
@@ -55,6 +56,7 @@ class Context:
     now: datetime
     fresh_code: str  # a random code, should this message start a link
     sms_available: bool = True
+    report_max_beneficiaries: int = 100_000  # BENKADI_REPORT_MAX_BENEFICIARIES
 
 
 @dataclass(frozen=True)
@@ -109,8 +111,16 @@ class LinkPhone:
     phone: str
 
 
+@dataclass(frozen=True)
+class SaveReport:
+    """A confirmed activity report (the flow's data: activity, date, place, counts…)."""
+
+    data: dict[str, Any]
+
+
 Effect = (
     SaveRegistration
+    | SaveReport
     | UpdateProfile
     | SetLanguage
     | OptOut

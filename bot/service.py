@@ -68,9 +68,14 @@ class _Pending:
 
 class ConversationService:
     def __init__(
-        self, database: Database, sms_available: bool = True, ttl: timedelta = CONVERSATION_TTL
+        self,
+        database: Database,
+        sms_available: bool = True,
+        ttl: timedelta = CONVERSATION_TTL,
+        report_max_beneficiaries: int = 100_000,
     ) -> None:
         self.database = database
+        self.report_max_beneficiaries = report_max_beneficiaries
         self.sms_available = sms_available
         self.ttl = ttl
         self._organisations: tuple[str, ...] = ()
@@ -236,6 +241,7 @@ class ConversationService:
             now=now,
             fresh_code=f"{secrets.randbelow(1_000_000):06d}",
             sms_available=self.sms_available,
+            report_max_beneficiaries=self.report_max_beneficiaries,
         )
         outcome = engine.handle(ctx)
         applier = Applier(connection, address, _member_id(member), now)

@@ -23,7 +23,8 @@ def fold(text: str) -> str:
 
 # Keywords per command, in French, Bambara and English (folded). Bambara choices are documented
 # in the README: sɛbɛn "write (one's name)", dɛmɛ "help", kan "language", jɔ "stop",
-# daminɛ "begin", jɔsi "wipe", siri "tie", kunnafoni "information", bila "leave it".
+# daminɛ "begin", jɔsi "wipe", siri "tie", kunnafoni "information", bila "leave it",
+# baara "work" (an activity report).
 KEYWORDS: dict[str, frozenset[str]] = {
     "register": frozenset({"inscription", "inscrire", "join", "register", "seben"}),
     "help": frozenset({"aide", "help", "info", "deme", "?"}),
@@ -36,6 +37,7 @@ KEYWORDS: dict[str, frozenset[str]] = {
     "erase": frozenset({"oublier", "delete", "effacer", "josi"}),
     "link": frozenset({"lier", "link", "siri"}),
     "cancel": frozenset({"annuler", "cancel", "bila"}),
+    "report": frozenset({"rapport", "report", "baara"}),
 }
 _COMMAND_BY_WORD = {word: command for command, words in KEYWORDS.items() for word in words}
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.service import ConversationService
 from broadcasts.campaign_service import CampaignRunner
-from gateway import api, api_campaigns, simulator, webhooks
+from gateway import api, api_campaigns, api_reports, media, simulator, webhooks
 from gateway.channels.base import Channel
 from gateway.channels.telegram import TelegramChannel
 from gateway.channels.twilio import TwilioChannel
@@ -80,7 +80,11 @@ async def _sending(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     channels = build_channels(settings)
     app[CHANNELS] = channels
-    app[SERVICE] = ConversationService(app[DATABASE], sms_available="sms" in channels)
+    app[SERVICE] = ConversationService(
+        app[DATABASE],
+        sms_available="sms" in channels,
+        report_max_beneficiaries=settings.report_max_beneficiaries,
+    )
     if settings.dispatch == "process":
         child = ChildDispatcher(settings)
         await child.start()
@@ -153,10 +157,12 @@ def create_app(settings: Settings) -> web.Application:
         app.cleanup_ctx.append(simulator.providers)  # replaces SETTINGS before channels start
     app.cleanup_ctx.append(_storage)
     app.cleanup_ctx.append(_sending)
+    app.cleanup_ctx.append(media.fetching)
     app.router.add_get("/healthz", healthz)
     webhooks.add_routes(app)
     api.add_routes(app)
     api_campaigns.add_routes(app)
+    api_reports.add_routes(app)
     if settings.simulator:
         simulator.add_routes(app)
     return app

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from broadcasts.calendar import QuietHours
 
 DEFAULT_DATABASE_PATH = Path("var") / "benkadi.db"
+DEFAULT_MEDIA_DIR = Path("var") / "media"  # beside the default database: the data directory
 TELEGRAM_DEFAULT_API = "https://api.telegram.org"
 TWILIO_DEFAULT_API = "https://api.twilio.com"
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -61,6 +62,9 @@ class Settings:
     # No SMS from campaign calendars in this daily window (Bamako time); "off" for none.
     sms_quiet_hours: str = "21:00-08:00"
     campaigns_dir: str | None = None  # campaign calendars; None: broadcasts/campaigns
+    media_dir: str = str(DEFAULT_MEDIA_DIR)  # report photos downloaded from Telegram
+    report_max_beneficiaries: int = 100_000  # a count above this is refused as a typo
+    media_interval: float = 1.0  # how often photos still to download are looked for
 
     @property
     def quiet_hours(self) -> QuietHours | None:
@@ -177,6 +181,18 @@ class Settings:
             overrides.setdefault("sms_quiet_hours", quiet)
         if get("BENKADI_CAMPAIGNS_DIR"):
             overrides.setdefault("campaigns_dir", get("BENKADI_CAMPAIGNS_DIR"))
+        media_dir = get("BENKADI_MEDIA_DIR")
+        if media_dir is not None:
+            if Path(media_dir).exists() and not Path(media_dir).is_dir():
+                raise SettingsError("BENKADI_MEDIA_DIR must be a directory, not a file")
+            overrides.setdefault("media_dir", media_dir)
+        maximum = get("BENKADI_REPORT_MAX_BENEFICIARIES")
+        if maximum is not None:
+            if not maximum.isdigit() or not 1 <= int(maximum) <= 10_000_000:
+                raise SettingsError(
+                    "BENKADI_REPORT_MAX_BENEFICIARIES must be a whole number, 1-10000000"
+                )
+            overrides.setdefault("report_max_beneficiaries", int(maximum))
         dispatch = get("BENKADI_DISPATCH") or "inline"
         if dispatch not in ("inline", "process", "off", "auto"):
             raise SettingsError("BENKADI_DISPATCH must be auto, inline, process or off")
@@ -197,6 +213,8 @@ ENV_KEYS = {
     "lease_seconds": "BENKADI_LEASE_SECONDS",
     "sms_quiet_hours": "BENKADI_SMS_QUIET_HOURS",
     "campaigns_dir": "BENKADI_CAMPAIGNS_DIR",
+    "media_dir": "BENKADI_MEDIA_DIR",
+    "report_max_beneficiaries": "BENKADI_REPORT_MAX_BENEFICIARIES",
     "database_url": "BENKADI_DATABASE_URL",
     "public_url": "BENKADI_PUBLIC_URL",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",

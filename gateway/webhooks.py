@@ -12,6 +12,7 @@ import logging
 from aiohttp import web
 from sqlalchemy import update
 
+from gateway import media
 from gateway.channels import telegram, twilio
 from gateway.keys import DATABASE, DISPATCHER, SERVICE, SETTINGS
 from storage import members as member_store
@@ -106,6 +107,8 @@ async def telegram_update(request: web.Request) -> web.Response:
         return web.Response(status=200)
     handled = await service.handle(meaning)
     request.app[DISPATCHER].wake()
+    if meaning.inbound.media:
+        media.wake(request.app)  # a report with a photo may just have been confirmed
     query = update_.callback_query
     if query is not None:
         # Answer the button press in the webhook response itself: no extra API call.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -234,3 +235,38 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Report(Base):
+    """An activity report from the field, stored once the member confirms it (no drafts here:
+    an unfinished report lives in the conversation state). Beneficiaries by sex and age."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    activity: Mapped[str] = mapped_column(String(32), index=True)
+    activity_date: Mapped[date] = mapped_column(Date, index=True)
+    activity_month: Mapped[str] = mapped_column(String(7))  # "2026-11": the totals' month, portably
+    region: Mapped[str | None] = mapped_column(String(40), index=True)
+    commune: Mapped[str | None] = mapped_column(String(200))
+    women: Mapped[int] = mapped_column(default=0)
+    men: Mapped[int] = mapped_column(default=0)
+    girls: Mapped[int] = mapped_column(default=0)
+    boys: Mapped[int] = mapped_column(default=0)
+    description: Mapped[str] = mapped_column(Text)
+    # A photo: Telegram's file_id (downloaded in the background into media_path) or a media URL.
+    media_kind: Mapped[str | None] = mapped_column(String(16))  # telegram | url
+    media_ref: Mapped[str | None] = mapped_column(Text)
+    media_path: Mapped[str | None] = mapped_column(Text)
+    media_attempts: Mapped[int] = mapped_column(default=0)
+    media_next_attempt_at: Mapped[datetime | None]
+    media_error: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    validated_at: Mapped[datetime | None]
+    validated_by: Mapped[str | None] = mapped_column(String(200))

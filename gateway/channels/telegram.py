@@ -49,6 +49,11 @@ def parse_update(data: dict) -> tuple[Update, Received | ChatMemberChange | None
         inbound = Inbound("telegram", query.data, button=query.data)
         return update, Received("telegram", str(chat.id), provider_id, inbound)
     message = update.message
+    if message is not None and message.chat.type == "private" and message.photo:
+        # A photo (for an activity report): the largest size's file_id; the caption is the text.
+        photo = max(message.photo, key=lambda size: size.width * size.height)
+        inbound = Inbound("telegram", message.caption or "", media=photo.file_id)
+        return update, Received("telegram", str(message.chat.id), provider_id, inbound)
     if message is not None and message.chat.type == "private" and message.text is not None:
         text = message.text
         if text.startswith("/start"):

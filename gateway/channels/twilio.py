@@ -63,7 +63,9 @@ def parse_inbound(params) -> Received:
     # request, so it is kept for what does not look like E.164 (short codes stay as given).
     address = number if E164.match(number) else (normalise_phone(number) or number)
     body = params.get("Body", "")
-    return Received(channel, address, sid, Inbound(channel, body))
+    # WhatsApp/MMS: the first attachment's URL is kept (a report's photo); fetched by no one.
+    media = params.get("MediaUrl0") if (params.get("NumMedia") or "0") != "0" else None
+    return Received(channel, address, sid, Inbound(channel, body, media=media or None))
 
 
 def classify(error: Exception) -> SendError:

@@ -1,0 +1,234 @@
+"""Reading an activity report's pieces: activity type, date, beneficiaries, and the one-line form.
+
+Pure: no gettext, no database. Problems come back as codes (see PROBLEMS) that the report flow
+turns into a sentence in the member's language.
+
+One-line grammar (tokens separated by spaces, the keyword first):
+    RAPPORT <type> <date> <region> [commune…] F<n> H<n> FI<n> G<n> <description…>
+type, date and place may come in any order before the first count; F femmes, H hommes,
+FI filles, G garçons (also "F:25", "F=25"); everything after the last count is the description.
+What is missing or wrong is asked afterwards by the guided questions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from bot.i18n import N_
+from bot.reference import REGION_ALIASES, REGIONS
+from bot.text import KEYWORDS, fold, match_choice
+
+ACTIVITY_TYPES: tuple[tuple[str, str], ...] = (
+    ("sensibilisation", N_("Sensibilisation")),
+    ("formation", N_("Formation")),
+    ("plaidoyer", N_("Plaidoyer")),
+    ("accompagnement", N_("Accompagnement/référencement de survivantes")),
+    ("campagne", N_("Campagne")),
+    ("reunion", N_("Réunion de coordination")),
+    ("autre", N_("Autre")),
+)
+# English and Bambara words members use (Bambara: kalan "learning", lasɔmi "awaken",
+# lajɛ "meeting", wɛrɛ "other").
+ACTIVITY_ALIASES: dict[str, str] = {
+    "awareness": "sensibilisation",
+    "sensitisation": "sensibilisation",
+    "sensitization": "sensibilisation",
+    "lasomi": "sensibilisation",
+    "training": "formation",
+    "atelier": "formation",
+    "workshop": "formation",
+    "kalan": "formation",
+    "advocacy": "plaidoyer",
+    "referencement": "accompagnement",
+    "referral": "accompagnement",
+    "support": "accompagnement",
+    "campaign": "campagne",
+    "marche": "campagne",
+    "meeting": "reunion",
+    "coordination": "reunion",
+    "laje": "reunion",
+    "other": "autre",
+    "were": "autre",
+}
+ACTIVITY_LABELS = dict(ACTIVITY_TYPES)
+COUNT_FIELDS = ("women", "men", "girls", "boys")
+COUNT_LETTERS = {"f": "women", "h": "men", "fi": "girls", "g": "boys"}
+TODAY_WORDS = frozenset({"today", "aujourd'hui", "aujourdhui", "auj", "bi"})
+YESTERDAY_WORDS = frozenset({"yesterday", "hier", "kunu"})
+MAX_AGE = timedelta(days=365)
+
+_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}|\d{4}))?$")
+_COUNT = re.compile(r"^(fi|f|h|g)[:=]?(-?\d+)$")
+_NUMBER = re.compile(r"-?\d+")
+
+# Problem codes, explained to the member by the flow.
+PROBLEMS = (
+    "date_unreadable",
+    "date_future",
+    "date_old",
+    "activity_unknown",
+    "counts_format",
+    "counts_negative",
+    "counts_too_many",
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+
+
+def line_rest(text: str) -> str | None:
+    """The words after a leading report keyword ("RAPPORT formation 12/11 …"), if any."""
+    first, _space, rest = text.strip().partition(" ")
+    if fold(first.lstrip("/")) in KEYWORDS["report"] and rest.strip():
+        return rest.strip()
+    return None
+
+
+def activity_of(text: str) -> str | None:
+    folded = fold(text)
+    if not folded or folded.isdigit():
+        return None
+    return match_choice(folded, ACTIVITY_TYPES, ACTIVITY_ALIASES)
+
+
+def region_of(text: str) -> str | None:
+    folded = fold(text)
+    if not folded or folded.isdigit():
+        return None
+    return match_choice(folded, REGIONS, REGION_ALIASES)
+
+
+def looks_like_date(text: str) -> bool:
+    folded = fold(text)
+    return folded in TODAY_WORDS or folded in YESTERDAY_WORDS or bool(_DATE.match(folded))
+
+
+def parse_date(text: str, today: date) -> date | Problem:
+    """today/hier/kunu, dd/mm (the latest such date not in the future), dd/mm/yyyy, dd.mm.yy."""
+    folded = fold(text)
+    if folded in TODAY_WORDS:
+        return today
+    if folded in YESTERDAY_WORDS:
+        return today - timedelta(days=1)
+    found = _DATE.match(folded.replace(" ", ""))
+    if not found:
+        return Problem("date_unreadable")
+    day, month, year = int(found[1]), int(found[2]), found[3]
+    try:
+        if year is None:
+            when = date(today.year, month, day)
+            if when > today:
+                when = date(today.year - 1, month, day)
+        else:
+            full = int(year) + (2000 if len(year) == 2 else 0)
+            when = date(full, month, day)
+    except ValueError:
+        return Problem("date_unreadable")
+    if when > today:
+        return Problem("date_future")
+    if today - when > MAX_AGE:
+        return Problem("date_old")
+    return when
+
+
+def parse_counts(text: str, maximum: int) -> tuple[int, int, int, int] | Problem:
+    """Four numbers, women men girls boys: "25 10 5 3", "25,10,5,3" or "F25 H10 FI5 G3"."""
+    # Not fold(): it would strip the minus sign off "-1".
+    tokens = text.casefold().replace(",", " ").replace(";", " ").split()
+    lettered = [_COUNT.match(token) for token in tokens]
+    if tokens and all(lettered):
+        values: dict[str, int] = {}
+        for found in lettered:
+            assert found is not None
+            values[COUNT_LETTERS[found[1]]] = int(found[2])
+        if set(values) != set(COUNT_FIELDS):
+            return Problem("counts_format")
+        numbers = [values[name] for name in COUNT_FIELDS]
+    else:
+        if any(not _NUMBER.fullmatch(token) for token in tokens):
+            return Problem("counts_format")
+        numbers = [int(token) for token in tokens]
+        if len(numbers) != 4:
+            return Problem("counts_format")
+    return check_counts(numbers, maximum)
+
+
+def check_counts(numbers: list[int], maximum: int) -> tuple[int, int, int, int] | Problem:
+    if any(n < 0 for n in numbers):
+        return Problem("counts_negative")
+    if any(n > maximum for n in numbers) or sum(numbers) > maximum:
+        return Problem("counts_too_many")
+    women, men, girls, boys = numbers
+    return women, men, girls, boys
+
+
+@dataclass
+class LineResult:
+    """What a one-line report said: values ready for the flow's data, and what went wrong."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)  # step → problem code
+
+
+def parse_line(text: str, today: date, maximum: int) -> LineResult:
+    """The words after the keyword of `RAPPORT formation 12/11 Kayes F25 H10 FI5 G3 Formation…`."""
+    result = LineResult()
+    tokens = text.split()
+    counts_at = [i for i, token in enumerate(tokens) if _COUNT.match(fold(token))]
+    head = tokens[: counts_at[0]] if counts_at else tokens
+    tail = tokens[counts_at[-1] + 1 :] if counts_at else []
+    place: list[str] = []
+    rest: list[str] = []
+    for index, token in enumerate(head):
+        if rest:  # no counts: after the leading type/date/region, the rest is description
+            rest.append(token)
+        elif "activity" not in result.values and activity_of(token):
+            result.values["activity"] = activity_of(token)
+        elif (
+            "date" not in result.values and "when" not in result.problems and looks_like_date(token)
+        ):
+            when = parse_date(token, today)
+            if isinstance(when, Problem):
+                result.problems["when"] = when.code
+            else:
+                result.values["date"] = when.isoformat()
+        elif index == 0 and not region_of(token):
+            result.problems["activity"] = "activity_unknown"  # the type's place, not a type
+        elif counts_at:
+            place.append(token)
+        elif not place and region_of(token):
+            place.append(token)
+        else:
+            rest.append(token)
+    if place:
+        region = region_of(place[0])
+        if region:
+            result.values["region"] = region
+            commune = " ".join(place[1:]) or None
+        else:
+            commune = " ".join(place)
+        result.values["commune"] = commune[:200] if commune else None
+    if counts_at:
+        numbers: dict[str, int] = {}
+        for i in counts_at:
+            found = _COUNT.match(fold(tokens[i]))
+            assert found is not None
+            numbers[COUNT_LETTERS[found[1]]] = int(found[2])
+        if set(numbers) == set(COUNT_FIELDS):
+            checked = check_counts([numbers[name] for name in COUNT_FIELDS], maximum)
+            if isinstance(checked, Problem):
+                result.problems["beneficiaries"] = checked.code
+            else:
+                result.values.update(zip(COUNT_FIELDS, checked, strict=True))
+        else:
+            result.problems["beneficiaries"] = "counts_format"
+        # Tokens between counts that are not counts are ignored (typos such as a stray "et").
+    description = " ".join(tail or rest).strip()
+    if len(description) >= 2:
+        result.values["description"] = description[:1000]
+    return result

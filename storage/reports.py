@@ -1,0 +1,322 @@
+"""Activity reports: stored on confirm, listed and filtered, validated, exported, photos fetched."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, and_, func, select, true, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.reference import REGION_LABELS
+from bot.report_line import ACTIVITY_LABELS
+from bot.text import fold
+from storage import audit
+from storage.database import Database
+from storage.models import Member, Organisation, Report
+from storage.tabular import Table
+
+reports, members, organisations = Report.__table__, Member.__table__, Organisation.__table__
+PAGE = 1000
+MEDIA_RETRY_BASE = timedelta(seconds=30)
+MEDIA_RETRY_MAX = timedelta(hours=6)
+STATUSES = ("submitted", "validated")
+
+
+class ReportNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """What the secretariat narrows the reports to; None is "any"."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    region: str | None = None
+    activity: str | None = None
+    organisation: str | None = None  # by name, whatever the spelling
+    status: str | None = None
+
+    def conditions(self) -> list[Any]:
+        found: list[Any] = []
+        if self.date_from:
+            found.append(reports.c.activity_date >= self.date_from)
+        if self.date_to:
+            found.append(reports.c.activity_date <= self.date_to)
+        if self.region:
+            found.append(reports.c.region == self.region)
+        if self.activity:
+            found.append(reports.c.activity == self.activity)
+        if self.organisation:
+            found.append(organisations.c.name_key == fold(self.organisation))
+        if self.status:
+            found.append(reports.c.status == self.status)
+        return found
+
+
+# --- writing -------------------------------------------------------------------------------
+async def insert_report(
+    connection: AsyncConnection, member_id: int | None, data: dict[str, Any], now: datetime
+) -> int:
+    """The confirmed report, in the inbound message's transaction."""
+    organisation_id = None
+    if member_id is not None:
+        organisation_id = await connection.scalar(
+            select(members.c.organisation_id).where(members.c.id == member_id)
+        )
+    when = date.fromisoformat(data["date"])
+    photo = data.get("photo")
+    values = {
+        "member_id": member_id,
+        "organisation_id": organisation_id,
+        "channel": data.get("channel") or "sms",
+        "activity": data["activity"],
+        "activity_date": when,
+        "activity_month": when.strftime("%Y-%m"),
+        "region": data.get("region"),
+        "commune": data.get("commune"),
+        "women": data["women"],
+        "men": data["men"],
+        "girls": data["girls"],
+        "boys": data["boys"],
+        "description": data["description"],
+        "media_kind": data.get("media_kind") if photo else None,
+        "media_ref": photo,
+        "media_attempts": 0,
+        # Telegram photos are fetched in the background; a URL is kept as it is.
+        "media_next_attempt_at": now if photo and data.get("media_kind") == "telegram" else None,
+        "status": "submitted",
+        "submitted_at": now,
+    }
+    result = await connection.execute(reports.insert().values(values).returning(reports.c.id))
+    return result.scalar_one()
+
+
+async def validate(database: Database, report_id: int, actor: str, now: datetime) -> bool:
+    """Mark a report validated; False if it already was. Audited with the change."""
+    async with database.transaction() as connection:
+        status = await connection.scalar(select(reports.c.status).where(reports.c.id == report_id))
+        if status is None:
+            raise ReportNotFound(f"no report {report_id}")
+        if status == "validated":
+            return False
+        await connection.execute(
+            update(reports)
+            .where(reports.c.id == report_id)
+            .values(status="validated", validated_at=now, validated_by=actor)
+        )
+        await audit.record(connection, actor, "report.validate", f"report:{report_id}")
+    return True
+
+
+# --- reading -------------------------------------------------------------------------------
+def _joined():
+    return reports.outerjoin(members, members.c.id == reports.c.member_id).outerjoin(
+        organisations, organisations.c.id == reports.c.organisation_id
+    )
+
+
+def _columns() -> list[Any]:
+    return [
+        reports,
+        organisations.c.name.label("organisation"),
+        members.c.name.label("member_name"),
+    ]
+
+
+def _as_dict(row: Row) -> dict[str, Any]:
+    item = dict(row._mapping)
+    counts = [item["women"], item["men"], item["girls"], item["boys"]]
+    item["total"] = sum(counts)
+    for key in ("media_attempts", "media_next_attempt_at", "media_error", "organisation_id"):
+        item.pop(key, None)
+    return item
+
+
+async def list_reports(
+    database: Database, where: ReportFilter, limit: int = 100, before_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Newest first; `before_id` pages on."""
+    conditions = where.conditions()
+    if before_id is not None:
+        conditions.append(reports.c.id < before_id)
+    query = (
+        select(*_columns())
+        .select_from(_joined())
+        .where(and_(true(), *conditions))
+        .order_by(reports.c.id.desc())
+        .limit(limit)
+    )
+    async with database.sessions() as session:
+        return [_as_dict(row) for row in await session.execute(query)]
+
+
+async def get_report(database: Database, report_id: int) -> dict[str, Any]:
+    query = select(*_columns()).select_from(_joined()).where(reports.c.id == report_id)
+    async with database.sessions() as session:
+        row = (await session.execute(query)).first()
+    if row is None:
+        raise ReportNotFound(f"no report {report_id}")
+    return _as_dict(row)
+
+
+# --- exports -------------------------------------------------------------------------------
+REPORT_HEADER = (
+    "id", "date", "mois", "type", "région", "commune", "organisation", "membre", "canal",
+    "femmes", "hommes", "filles", "garçons", "total", "description", "photo", "statut",
+    "soumis le", "validé le", "validé par",
+)  # fmt: skip
+SUMMARY_HEADER = ("région", "type", "mois", "femmes", "hommes", "filles", "garçons", "total")
+
+
+async def _report_rows(database: Database, where: ReportFilter) -> AsyncIterator[Sequence[Any]]:
+    """Oldest first, in keyset pages: memory stays flat however many reports there are."""
+    last = 0
+    while True:
+        query = (
+            select(*_columns())
+            .select_from(_joined())
+            .where(and_(reports.c.id > last, *where.conditions()))
+            .order_by(reports.c.id)
+            .limit(PAGE)
+        )
+        async with database.sessions() as session:
+            rows = (await session.execute(query)).all()
+        for row in rows:
+            r = row._mapping
+            yield (
+                r["id"], r["activity_date"], r["activity_month"],
+                ACTIVITY_LABELS.get(r["activity"], r["activity"]),
+                REGION_LABELS.get(r["region"] or "", r["region"]), r["commune"],
+                r["organisation"], r["member_name"], r["channel"],
+                r["women"], r["men"], r["girls"], r["boys"],
+                r["women"] + r["men"] + r["girls"] + r["boys"],
+                r["description"], r["media_path"] or r["media_ref"], r["status"],
+                r["submitted_at"], r["validated_at"], r["validated_by"],
+            )  # fmt: skip
+        if len(rows) < PAGE:
+            return
+        last = rows[-1].id
+
+
+async def summary(database: Database, where: ReportFilter) -> list[tuple[Any, ...]]:
+    """Totals by region, type and month (a few hundred rows at most: one query)."""
+    sums = [func.sum(reports.c[name]) for name in ("women", "men", "girls", "boys")]
+    query = (
+        select(reports.c.region, reports.c.activity, reports.c.activity_month, *sums)
+        .select_from(_joined())
+        .where(and_(true(), *where.conditions()))
+        .group_by(reports.c.region, reports.c.activity, reports.c.activity_month)
+        .order_by(reports.c.region, reports.c.activity, reports.c.activity_month)
+    )
+    async with database.sessions() as session:
+        rows = (await session.execute(query)).all()
+    result = []
+    for region, activity, month, *counts in rows:
+        numbers = [int(n or 0) for n in counts]
+        result.append(
+            (
+                REGION_LABELS.get(region or "", region),
+                ACTIVITY_LABELS.get(activity, activity),
+                month,
+                *numbers,
+                sum(numbers),
+            )
+        )
+    return result
+
+
+async def _summary_rows(database: Database, where: ReportFilter) -> AsyncIterator[Sequence[Any]]:
+    for row in await summary(database, where):
+        yield row
+
+
+def export_tables(database: Database, where: ReportFilter, kind: str) -> list[Table]:
+    """kind "reports": the reports then the totals (XLSX sheets; CSV keeps the first);
+    kind "summary": the totals alone."""
+    totals = Table("totaux", SUMMARY_HEADER, _summary_rows(database, where))
+    if kind == "summary":
+        return [totals]
+    return [Table("rapports", REPORT_HEADER, _report_rows(database, where)), totals]
+
+
+# --- photos --------------------------------------------------------------------------------
+async def due_media(connection: AsyncConnection, now: datetime, limit: int = 20) -> list[Row]:
+    query = (
+        select(reports.c.id, reports.c.media_ref, reports.c.media_attempts)
+        .where(
+            reports.c.media_kind == "telegram",
+            reports.c.media_path.is_(None),
+            reports.c.media_next_attempt_at <= now,
+        )
+        .order_by(reports.c.media_next_attempt_at)
+        .limit(limit)
+    )
+    return list(await connection.execute(query))
+
+
+async def media_saved(connection: AsyncConnection, report_id: int, path: str) -> None:
+    await connection.execute(
+        update(reports)
+        .where(reports.c.id == report_id)
+        .values(media_path=path, media_next_attempt_at=None, media_error=None)
+    )
+
+
+async def media_failed(
+    connection: AsyncConnection, report_id: int, attempts: int, error: str, now: datetime
+) -> None:
+    """Try again later, waiting longer each time (30 s, 1 min, 2 min… at most 6 h)."""
+    wait = min(MEDIA_RETRY_BASE * 2 ** min(attempts, 20), MEDIA_RETRY_MAX)
+    await connection.execute(
+        update(reports)
+        .where(reports.c.id == report_id)
+        .values(media_attempts=attempts + 1, media_next_attempt_at=now + wait, media_error=error)
+    )
+
+
+# --- filters from the outside (API query, CLI options) ---------------------------------------
+class ReportFieldError(ValueError):
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field, self.message = field_name, message
+
+
+def _day(name: str, raw: str | None) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ReportFieldError(name, "must be a date, YYYY-MM-DD") from None
+
+
+def filter_from(values: dict[str, str | None]) -> ReportFilter:
+    """from, to, region, type, organisation, status: checked, named when wrong."""
+    region = (values.get("region") or "").strip() or None
+    if region is not None:
+        region = fold(region)
+        region = next((key for key, label in REGION_LABELS.items() if fold(label) == region),
+                      region)  # fmt: skip
+        if region not in REGION_LABELS:
+            raise ReportFieldError("region", f"unknown region; one of {', '.join(REGION_LABELS)}")
+    activity = (values.get("type") or "").strip() or None
+    if activity is not None and activity not in ACTIVITY_LABELS:
+        raise ReportFieldError("type", f"unknown type; one of {', '.join(ACTIVITY_LABELS)}")
+    status = (values.get("status") or "").strip() or None
+    if status is not None and status not in STATUSES:
+        raise ReportFieldError("status", f"one of {', '.join(STATUSES)}")
+    where = ReportFilter(
+        date_from=_day("from", values.get("from")),
+        date_to=_day("to", values.get("to")),
+        region=region,
+        activity=activity,
+        organisation=(values.get("organisation") or "").strip() or None,
+        status=status,
+    )
+    if where.date_from and where.date_to and where.date_from > where.date_to:
+        raise ReportFieldError("to", "must not be before from")
+    return where

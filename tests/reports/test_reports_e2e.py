@@ -1,0 +1,195 @@
+"""Activity reports end to end: members report by SMS and Telegram through the running app (real
+SDKs against the fake providers), the photo is fetched from the fake Telegram file server, and the
+stored reports are what the dialogue confirmed — nothing half-done is stored."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.i18n import in_language
+from bot.sms_text import gsm_friendly
+from storage import members as member_store
+from storage.models import Conversation, Report
+from tests.conftest import BACKENDS, database_url_for
+from tests.gateway.test_registration_e2e import converse_sms
+from tests.harness import start_harness, stop_harness
+
+AWA, BINTOU, CHAT = "+22376123456", "+22365432100", 7101
+JPEG = b"\xff\xd8\xff\xe0" + b"benkadi-photo" * 50
+
+
+@pytest.fixture(params=BACKENDS)
+async def h(request, tmp_path):
+    async for url in database_url_for(request.param, tmp_path):
+        running, runner = await start_harness(
+            url, media_dir=str(tmp_path / "media"), media_interval=0.05
+        )
+        try:
+            yield running
+        finally:
+            await stop_harness(running, runner)
+
+
+async def register(h, channel: str, address: str, language: str = "fr", region="kayes") -> int:
+    """A member as registration leaves one (registration has its own end-to-end tests)."""
+    now = datetime.now(UTC)
+    async with h.database.transaction() as connection:
+        row = await member_store.address_for(connection, channel, address)
+        organisation = await member_store.organisation_id_named(connection, "AMSS")
+        member_id = await member_store.create_member(
+            connection, name="Awa Traoré", organisation_id=organisation, region=region,
+            cercle=None, themes=["vbg"], language=language, consent_at=now, registered_at=now,
+            updated_at=now,
+        )  # fmt: skip
+        await member_store.update_address(connection, row.id, member_id=member_id)
+    return member_id
+
+
+async def reports(h) -> list[Report]:
+    async with h.database.sessions() as session:
+        return list(await session.scalars(select(Report).order_by(Report.id)))
+
+
+async def test_guided_report_by_sms_in_bambara(h):
+    member_id = await register(h, "sms", AWA, language="bm")
+    replies = await converse_sms(
+        h, AWA, ["BAARA", "2", "kunu", "1", "Diéma", "25 10 -5 3", "25 10 5 3", "Kalan kɛra"]
+    )
+    bm = lambda text: gsm_friendly(in_language("bm", text))  # noqa: E731 - as SMS spells it
+    assert bm("Quel type d'activité ?") in replies[0] and "1 Lasòmini" in replies[0]
+    assert bm("Les nombres ne peuvent pas être négatifs.") in replies[5]
+    assert bm("Rappel : n'écrivez jamais le nom d'une survivante.") in replies[6]
+    assert bm("Vérifiez votre rapport :") in replies[7] and "Kayes, Diéma" in replies[7]
+    assert await reports(h) == []  # not before the member confirms
+    [thanks] = await converse_sms(h, AWA, ["1"])
+    assert thanks == bm("Merci ! Votre rapport est enregistré. La coordination va le valider.")
+    [report] = await reports(h)
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date()
+    assert (report.member_id, report.channel, report.activity, report.activity_date) == (
+        member_id, "sms", "formation", yesterday,
+    )  # fmt: skip
+    assert (report.region, report.commune, report.description) == ("kayes", "Diéma", "Kalan kɛra")
+    assert (report.women, report.men, report.girls, report.boys) == (25, 10, 5, 3)
+    assert report.status == "submitted" and report.organisation_id is not None
+
+
+async def test_one_line_report_then_edit_and_cancel(h):
+    await register(h, "sms", BINTOU)
+    day = (datetime.now(UTC) - timedelta(days=3)).date()
+    line = f"RAPPORT formation {day:%d/%m} Kayes F25 H10 FI5 G3 Formation des leaders"
+    [summary] = await converse_sms(h, BINTOU, [line])
+    assert "Vérifiez votre rapport" in summary and "(= 43)" in summary
+    assert "Rappel : n'écrivez jamais le nom d'une survivante." in summary
+    replies = await converse_sms(h, BINTOU, ["2", "5", "30 10 5 3"])
+    assert "Que voulez-vous modifier" in replies[0] and "(= 48)" in replies[2]
+    await converse_sms(h, BINTOU, ["1"])
+    [report] = await reports(h)
+    assert (report.activity, report.activity_date, report.region, report.women) == (
+        "formation", day, "kayes", 30,
+    )  # fmt: skip
+    # A second one, cancelled at the summary: nothing more is stored.
+    await converse_sms(h, BINTOU, [line])
+    [cancelled] = await converse_sms(h, BINTOU, ["3"])
+    assert "Rapport annulé" in cancelled
+    # A third, left half-way: a draft in the conversation, never a stored report.
+    await converse_sms(h, BINTOU, ["RAPPORT", "1"])
+    assert len(await reports(h)) == 1
+    async with h.database.sessions() as session:
+        [draft] = list(await session.scalars(select(Conversation)))
+    assert (draft.flow, draft.step, draft.data["activity"]) == ("report", "when", "sensibilisation")
+
+
+async def test_strangers_are_told_to_register(h):
+    [reply] = await converse_sms(h, AWA, ["RAPPORT formation bi Kayes F1 H1 FI1 G1 test"])
+    assert "INSCRIPTION" in reply and await reports(h) == []
+
+
+def photo_update(h, chat: int, file_id: str, caption: str | None = None) -> dict:
+    update = h.text_update(chat, "x")
+    message = update["message"]
+    del message["text"]
+    message["photo"] = [
+        {"file_id": file_id + "-small", "file_unique_id": "s1", "width": 90, "height": 67},
+        {"file_id": file_id, "file_unique_id": "b1", "width": 1280, "height": 960},
+    ]
+    if caption:
+        message["caption"] = caption
+    return update
+
+
+async def wait_for(predicate, timeout: float = 5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := await predicate():
+            return result
+        await asyncio.sleep(0.05)
+    raise TimeoutError
+
+
+async def test_telegram_report_with_a_photo_fetched_into_the_media_folder(h):
+    await register(h, "telegram", str(CHAT), region="bamako")
+    h.telegram.add_file("AgACphoto-16j", JPEG, "photos/file_7.jpg")
+    await h.tg(CHAT, "RAPPORT")
+    [first] = await h.tg_replies(CHAT, 1)
+    keys = [b["callback_data"] for row in first.reply_markup["inline_keyboard"] for b in row]
+    assert keys[:2] == ["sensibilisation", "formation"] and len(keys) == 7
+    for press in ("campagne", "yesterday", "keep"):
+        await h.press(CHAT, press)
+    await h.tg(CHAT, "Commune IV")
+    await h.tg(CHAT, "F12 H8 FI4 G4")
+    await h.tg(CHAT, "Marche des 16 jours")
+    messages = await h.tg_replies(CHAT, 7)
+    photo_question = messages[-1]
+    assert "photo" in photo_question.text.lower()
+    assert photo_question.reply_markup["inline_keyboard"][0][0]["callback_data"] == "skip"
+    response = await h.post_update(photo_update(h, CHAT, "AgACphoto-16j"))
+    assert response.status == 200
+    summary = (await h.tg_replies(CHAT, 8))[-1]
+    assert "Photo : oui" in summary.text and "District de Bamako, Commune IV" in summary.text
+    assert await reports(h) == []
+    await h.press(CHAT, "confirm")
+
+    async def fetched():
+        found = await reports(h)
+        return found if found and found[0].media_path else None
+
+    [report] = await wait_for(fetched)
+    assert (report.media_kind, report.media_ref) == ("telegram", "AgACphoto-16j")
+    assert await asyncio.to_thread(Path(report.media_path).read_bytes) == JPEG
+    media_dir = await asyncio.to_thread(Path(h.settings.media_dir).resolve)
+    assert Path(report.media_path).parent == media_dir
+    assert ("getFile", {"file_id": "AgACphoto-16j"}) in [
+        (method, {"file_id": params.get("file_id")}) for method, params in h.telegram.requests
+    ]
+    assert (report.activity, report.region, report.commune) == ("campagne", "bamako", "Commune IV")
+    assert (report.women, report.men, report.girls, report.boys) == (12, 8, 4, 4)
+
+
+async def test_whatsapp_photo_url_is_kept(h):
+    await register(h, "whatsapp", AWA)
+    params = h.sms_params(
+        AWA, "RAPPORT plaidoyer bi Kayes F1 H2 FI3 G4 Plaidoyer mairie", whatsapp=True
+    )
+    sid = "MM" + "c" * 32
+    for key in ("SmsMessageSid", "SmsSid", "MessageSid"):
+        params[key] = sid
+    params |= {"NumMedia": "1", "MediaUrl0": "https://api.twilio.com/media/ME1",
+               "MediaContentType0": "image/jpeg"}  # fmt: skip
+    response = await h.post_form(
+        "/webhooks/twilio/sms", params, h.sign("/webhooks/twilio/sms", params)
+    )
+    assert response.status == 200
+    [summary] = await h.twilio.wait_for_messages(1, to="whatsapp:" + AWA)
+    assert "Photo : oui" in summary.body
+    await h.sms(AWA, "1", whatsapp=True)
+    await h.twilio.wait_for_messages(2, to="whatsapp:" + AWA)
+    [report] = await reports(h)
+    assert (report.media_kind, report.media_ref, report.media_path) == (
+        "url", "https://api.twilio.com/media/ME1", None,
+    )  # fmt: skip
