@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     chat.add_argument(
         "--from", dest="sender", default="76 12 34 56", help="phone number or Telegram id"
     )
+    commands.add_parser(
+        "telegram-webhook",
+        help="point Telegram at BENKADI_PUBLIC_URL/webhooks/telegram with the configured secret",
+    )
     cli_admin.register(commands)
     cli_campaigns.register(commands)
     cli_reports.register(commands)

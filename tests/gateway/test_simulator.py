@@ -145,20 +145,27 @@ def test_configuration_error_names_the_key(tmp_path):
     assert result.returncode == 2 and "TWILIO_AUTH_TOKEN" in result.stderr
 
 
-async def test_telegram_webhook_command_registers_url_and_secret(monkeypatch):
-    from gateway.cli import _telegram_webhook
+async def test_telegram_webhook_command_registers_url_and_secret(tmp_path):
+    """`benkadi telegram-webhook`, as the README says to run it."""
     from gateway.fakes import FakeTelegramAPI
 
     fake = FakeTelegramAPI("42:abc")
     await fake.start()
     try:
         env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_"))},
             "BENKADI_PUBLIC_URL": "https://benkadi.example.org",
             "TELEGRAM_BOT_TOKEN": "42:abc",
             "TELEGRAM_WEBHOOK_SECRET": "the_secret",
             "TELEGRAM_API_URL": fake.root_url,
         }
-        assert await _telegram_webhook(Settings.from_env(env)) == 0
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "gateway.cli", "telegram-webhook",
+            env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(process.communicate(), 30)
+        assert process.returncode == 0, err.decode()
+        assert b"/webhooks/telegram" in out
     finally:
         await fake.stop()
     [params] = [params for method, params in fake.requests if method.lower() == "setwebhook"]
