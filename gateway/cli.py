@@ -13,7 +13,7 @@ import sys
 import aiohttp
 from aiohttp import web
 
-from gateway import cli_admin, cli_campaigns, cli_reports
+from gateway import cli_admin, cli_campaigns, cli_organisations, cli_reports
 from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     cli_admin.register(commands)
     cli_campaigns.register(commands)
     cli_reports.register(commands)
+    cli_organisations.register(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -72,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(cli_campaigns.run(args, settings))
     if args.command in cli_reports.COMMANDS:
         return asyncio.run(cli_reports.run(args, settings))
+    if args.command in cli_organisations.COMMANDS:
+        return asyncio.run(cli_organisations.run(args, settings))
     if args.command == "serve":
         choice = args.dispatch or os.environ.get("BENKADI_DISPATCH") or "auto"
         if choice == "auto":

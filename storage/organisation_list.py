@@ -1,0 +1,150 @@
+"""The coordination's list of member organisations: the choices offered at registration, and
+the kinds a broadcast can target.
+
+The secretariat keeps it as a CSV file (`nom,type`, UTF-8, `,` or `;`), imported with
+`benkadi organisations import`; a bad line is refused with FILE:LINE: FIELD: message and
+nothing is stored. Organisations members type in themselves stay, unlisted, until a file or
+`benkadi organisations add` lists them (and gives their kind).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.reference import ORGANISATION_KINDS
+from bot.text import fold
+from storage.models import Member, Organisation
+from storage.upsert import insert_ignore
+
+organisations, members = Organisation.__table__, Member.__table__
+MAX_NAME = 200
+NAME_HEADERS = ("nom", "name", "organisation")
+KIND_HEADERS = ("type", "kind")
+# A kind may be written as its key ("ong_nationale") or its French label ("ONG nationale").
+_KIND_BY_WORD = {fold(word): key for key, label in ORGANISATION_KINDS for word in (key, label)}
+
+
+class OrganisationFileError(ValueError):
+    def __init__(self, where: str, field: str, message: str) -> None:
+        self.where, self.field, self.message = where, field, message
+        super().__init__(f"{where}: {field}: {message}")
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    kind: str | None
+
+
+def kind_key(text: str) -> str | None:
+    """ "ONG nationale", "ong_nationale", "Ong Nationale." → "ong_nationale"; None if unknown."""
+    return _KIND_BY_WORD.get(fold(text.replace("_", " "))) or _KIND_BY_WORD.get(fold(text))
+
+
+def kinds_help() -> str:
+    return ", ".join(key for key, _label in ORGANISATION_KINDS)
+
+
+def parse_entry(name: str, kind: str | None, where: str) -> Entry:
+    name = " ".join(name.split())
+    if not name:
+        raise OrganisationFileError(where, "nom", "is empty")
+    if len(name) > MAX_NAME:
+        raise OrganisationFileError(where, "nom", f"is longer than {MAX_NAME} characters")
+    key = None
+    if kind and kind.strip():
+        key = kind_key(kind)
+        if key is None:
+            raise OrganisationFileError(
+                where, "type", f"unknown kind {kind.strip()!r} (one of: {kinds_help()})"
+            )
+    return Entry(name, key)
+
+
+def parse_csv(text: str, filename: str) -> list[Entry]:
+    """The whole file, or an error naming its first bad line: nothing half-read."""
+    text = text.removeprefix("\ufeff")  # Excel writes a BOM
+    try:
+        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;")
+    except csv.Error:
+        dialect = csv.excel
+    rows = csv.reader(io.StringIO(text), dialect)
+    header = [fold(cell) for cell in next(rows, [])]
+    name_at = next((header.index(h) for h in NAME_HEADERS if h in header), None)
+    if name_at is None:
+        raise OrganisationFileError(f"{filename}:1", "nom", "no `nom` column in the header")
+    kind_at = next((header.index(h) for h in KIND_HEADERS if h in header), None)
+    entries: dict[str, Entry] = {}
+    for line, row in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        where = f"{filename}:{line}"
+        if name_at >= len(row):
+            raise OrganisationFileError(where, "nom", "missing")
+        kind = row[kind_at] if kind_at is not None and kind_at < len(row) else None
+        entry = parse_entry(row[name_at], kind, where)
+        entries[fold(entry.name)] = entry  # the same organisation twice: the last line wins
+    return list(entries.values())
+
+
+async def list_entries(connection: AsyncConnection, entries: Sequence[Entry]) -> int:
+    """List these organisations (added if new, kind set when given); returns how many."""
+    for entry in entries:
+        key = fold(entry.name)
+        await connection.execute(
+            insert_ignore(connection, organisations, ["name_key"]).values(
+                name=entry.name, name_key=key
+            )
+        )
+        values: dict = {"listed": True, "name": entry.name}
+        if entry.kind:
+            values["kind"] = entry.kind
+        await connection.execute(
+            update(organisations).where(organisations.c.name_key == key).values(values)
+        )
+    return len(entries)
+
+
+async def unlist_others(connection: AsyncConnection, entries: Sequence[Entry]) -> int:
+    """Take off the list every organisation the file does not name (members keep theirs)."""
+    keep = [fold(entry.name) for entry in entries]
+    result = await connection.execute(
+        update(organisations)
+        .where(organisations.c.listed.is_(True), organisations.c.name_key.not_in(keep))
+        .values(listed=False)
+    )
+    return result.rowcount or 0
+
+
+async def set_listed(connection: AsyncConnection, name: str, listed: bool) -> bool:
+    result = await connection.execute(
+        update(organisations).where(organisations.c.name_key == fold(name)).values(listed=listed)
+    )
+    return bool(result.rowcount)
+
+
+async def with_member_counts(connection: AsyncConnection) -> list[dict]:
+    """Every organisation, listed first, with how many members name it."""
+    counts = (
+        select(members.c.organisation_id, func.count().label("members"))
+        .group_by(members.c.organisation_id)
+        .subquery()
+    )
+    query = (
+        select(
+            organisations.c.id,
+            organisations.c.name,
+            organisations.c.kind,
+            organisations.c.listed,
+            func.coalesce(counts.c.members, 0).label("members"),
+        )
+        .outerjoin(counts, counts.c.organisation_id == organisations.c.id)
+        .order_by(organisations.c.listed.desc(), organisations.c.name)
+    )
+    return [row._asdict() for row in await connection.execute(query)]
