@@ -46,6 +46,7 @@ ADDRESS_COLUMN_BY_STATE = {
     "invalid": "invalid_at",
 }
 BULK = 1  # outbox priority of broadcast rows
+GONE = {"gone": True}  # the state of an address erased since the row was made
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ def skip_reason(row: Claimed, address: dict | None) -> str | None:
     """Why a claimed row must not be sent now, judged on the address as it is now."""
     if address is None:
         return None
+    if address.get("gone"):
+        return "erased"
     if address["blocked_at"] is not None:
         return "blocked"
     if address["invalid_at"] is not None:
@@ -344,6 +347,8 @@ class Dispatcher:
             values: dict = {"id": row.id, "lease_until": None, "updated_at": now}
             if result.skipped == "cancelled":
                 values |= {"status": "cancelled", "error_message": "broadcast cancelled"}
+            elif result.skipped == "erased":  # as the erasure itself marks what it stopped
+                values |= {"status": "cancelled", "error_message": "member erased"}
             elif result.skipped:
                 values |= {
                     "status": "skipped",
@@ -395,13 +400,15 @@ class Dispatcher:
 
 
 async def _address_states(connection, ids: list[int]) -> dict[int, dict]:
-    """What may stop a send to these addresses, as the database says now."""
+    """What may stop a send to these addresses, as the database says now. An address that is
+    no longer there was erased (OUBLIER) with its member."""
     if not ids:
         return {}
     query = select(
         addresses.c.id, addresses.c.opted_out_at, addresses.c.blocked_at, addresses.c.invalid_at
     ).where(addresses.c.id.in_(ids))
-    return {row.id: row._asdict() for row in await connection.execute(query)}
+    found = {row.id: row._asdict() for row in await connection.execute(query)}
+    return {address_id: found.get(address_id, GONE) for address_id in ids}
 
 
 @contextlib.asynccontextmanager

@@ -216,3 +216,40 @@ async def test_campaign_sms_wait_out_quiet_hours_but_replies_and_hand_made_broad
         assert sorted(m.body for m in harness.twilio.sent) == ["Campagne"] * 3 + ["Urgent"] * 3
     finally:
         await stop_harness(harness, runner)
+
+
+async def test_member_erased_while_their_batch_goes_out_gets_nothing(tmp_path):
+    """OUBLIER after the claim: the address is gone, so is the message; the row stays cancelled
+    with no number in it."""
+    harness, runner = await start_harness(f"sqlite:///{tmp_path / 'b.db'}")
+    try:
+        harness.dispatcher.stop()
+        numbers = await seed_sms_members(harness.database, 6)
+        broadcast_id = await service.create(
+            harness.database, Draft(texts={"fr": "Alerte"}), actor="test"
+        )
+        await service.send_now(harness.database, broadcast_id, "test", enabled_channels=["sms"])
+        from gateway.dispatcher import Dispatcher
+        from gateway.keys import CHANNELS
+
+        dispatcher = Dispatcher(harness.database, harness.app[CHANNELS], rates={"sms": 4})
+        sending = asyncio.create_task(dispatcher.dispatch_channel("sms"))
+        late = numbers[-1]
+        await harness.twilio.wait_for_messages(1, timeout=5)  # the batch is claimed, going out
+        assert (await harness.sms(late, "OUBLIER")).status == 200
+        assert (await harness.sms(late, "1")).status == 200
+        await sending
+        alerts = [m.to for m in harness.twilio.sent if m.body == "Alerte"]
+        assert late not in alerts and len(alerts) == 5
+        async with harness.database.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(OutboxMessage.status, OutboxMessage.recipient).where(
+                        OutboxMessage.broadcast_id == broadcast_id,
+                        OutboxMessage.status != "sent",
+                    )
+                )
+            ).all()
+        assert [tuple(row) for row in rows] == [("cancelled", "")]
+    finally:
+        await stop_harness(harness, runner)
