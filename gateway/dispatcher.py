@@ -38,6 +38,7 @@ outbox, addresses, broadcasts = OutboxMessage.__table__, Address.__table__, Broa
 campaign_broadcasts = CampaignBroadcast.__table__
 CANCEL_CHECK = 0.25  # seconds
 ADDRESS_CHECK = 0.25  # seconds between re-reads of the addresses of a batch still going out
+RECORD_EVERY = 0.1  # seconds between recordings of what a batch has sent so far
 PIPELINE_DEPTH = 2  # batches of one channel in flight at once
 
 ADDRESS_COLUMN_BY_STATE = {
@@ -206,14 +207,26 @@ class Dispatcher:
         refresher = None
         if states and any(row.priority == BULK for row in rows):
             refresher = asyncio.create_task(self._keep_fresh(states))
+        # Results are recorded as they come, every RECORD_EVERY seconds, not at the end of the
+        # batch: a provider's status callback can only find a row once its provider id is in.
+        done: list[Result] = []
+        flushed = time.monotonic()
         try:
-            results = await asyncio.gather(*(self._send(row, states) for row in rows))
+            # Tasks made here, in order: rows take their pacing slots in (priority, id) order.
+            sends = [asyncio.ensure_future(self._send(row, states)) for row in rows]
+            for sending in asyncio.as_completed(sends):
+                done.append(await sending)
+                if time.monotonic() - flushed >= RECORD_EVERY:
+                    flushed = time.monotonic()
+                    await self._record(done)
+                    done = []
         finally:
             if refresher is not None:
                 refresher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await refresher
-        await self._record(results)
+        if done:
+            await self._record(done)
 
     async def _keep_fresh(self, states: dict[int, dict]) -> None:
         ids = sorted(states)

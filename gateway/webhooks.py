@@ -6,11 +6,12 @@ A malformed request is a 4xx; a database failure is a 5xx, so the provider deliv
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
 from aiohttp import web
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from gateway import media
 from gateway.channels import telegram, twilio
@@ -57,6 +58,9 @@ async def twilio_message(request: web.Request) -> web.Response:
     return web.Response(text=twilio.EMPTY_TWIML, content_type="text/xml")
 
 
+STATUS_WAITS = (0.1, 0.2, 0.4, 0.8, 1.5, 0)  # about 3 s in all, then it is not ours
+
+
 async def twilio_status(request: web.Request) -> web.Response:
     params = await _signed_twilio_form(request)
     sid = params.get("MessageSid") or params.get("SmsSid")
@@ -67,11 +71,13 @@ async def twilio_status(request: web.Request) -> web.Response:
     if new_status is None:  # queued, sending, accepted…: nothing to record
         return web.Response(status=204)
     error_code = params.get("ErrorCode") or None
+    if not await _sent_message_known(request, sid):
+        return web.Response(status=204)  # not ours, or erased: nothing to keep
     now = utcnow()
     async with request.app[DATABASE].transaction() as connection:
         row = await message_store.outbox_by_provider_id(connection, sid)
         if row is None:
-            return web.Response(status=204)  # not ours, or erased: nothing to keep
+            return web.Response(status=204)
         if STATUS_RANK[new_status] >= STATUS_RANK.get(row.status, 0):
             values = {"status": new_status, "updated_at": now}
             if error_code:
@@ -83,6 +89,17 @@ async def twilio_status(request: web.Request) -> web.Response:
                 column = {"opted_out": "opted_out_at", "invalid": "invalid_at"}[state]
                 await member_store.update_address(connection, row.address_id, **{column: now})
     return web.Response(status=204)
+
+
+async def _sent_message_known(request: web.Request, sid: str) -> bool:
+    """A callback can overtake the recording of the send it is about (the dispatcher records
+    every RECORD_EVERY seconds): give it a moment rather than drop it. Twilio waits 15 s."""
+    for wait in STATUS_WAITS:
+        async with request.app[DATABASE].sessions() as session:
+            if await session.scalar(select(outbox.c.id).where(outbox.c.provider_id == sid)):
+                return True
+        await asyncio.sleep(wait)
+    return False
 
 
 async def telegram_update(request: web.Request) -> web.Response:

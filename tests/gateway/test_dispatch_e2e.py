@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from gateway.keys import CHANNELS
@@ -200,3 +201,21 @@ def harness_now():
     from storage.types import utcnow
 
     return utcnow()
+
+
+async def test_status_callbacks_that_overtake_the_recording_of_the_send_still_land(harness):
+    """Twilio may call back before the dispatcher has written the message's SID down."""
+    harness.twilio.auto_callbacks = True  # "sent" then "delivered", posted at once after the send
+    for member in (AWA, BOUBA):
+        await harness.sms(member, "AIDE")
+    await harness.settle()
+    for _ in range(100):
+        if len(harness.twilio.callbacks) == 4:
+            break
+        await asyncio.sleep(0.05)
+    assert (
+        sorted(status for _, status, _ in harness.twilio.callbacks)
+        == ["delivered"] * 2 + ["sent"] * 2
+    )
+    rows = await harness.outbox()
+    assert [row.status for row in rows] == ["delivered", "delivered"]
