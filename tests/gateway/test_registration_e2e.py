@@ -260,3 +260,30 @@ async def register_quickly(h, sender: str) -> None:
     members = await h.members()
     assert any(m.name == "Awa" for m in members)
     assert isinstance(members[0], Member)
+
+
+async def test_profil_changes_a_field_and_the_themes(harness):
+    """PROFIL: pick a field by number, answer it (mistakes re-asked), the change is stored."""
+    await register_quickly(harness, AWA)
+
+    async def say(line: str, replies: int = 1) -> list[str]:
+        before = len(harness.twilio.messages_to(AWA))
+        assert (await harness.sms(AWA, line)).status == 200
+        return (await harness.sms_replies(AWA, before + replies))[before:]
+
+    shown, pick = await say("PROFIL", 2)
+    assert "Nom : Awa" in shown and "Région : Kayes" in shown and "3 Région" in pick
+    [region_question] = await say("3")
+    assert "1 District de Bamako" in region_question
+    [again] = await say("Tokyo")
+    assert "1 à 20" in again
+    [saved] = await say("mopti")
+    assert "Région : Mopti" in saved
+    await say("PROFIL", 2)
+    await say("5")  # Thèmes
+    [saved] = await say("1 3")
+    assert saved.startswith("C'est enregistré.")
+    [member] = await harness.members()
+    assert member.region == "mopti" and len(member.themes) == 2
+    await say("PROFIL", 2)
+    assert await say("7") == ["Rien n'a été modifié."]
