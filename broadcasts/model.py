@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import LANGUAGES
 from bot.reference import ORGANISATION_KINDS, REGION_LABELS, THEME_LABELS
+from bot.sms_text import cheapest_sms_text
 
 BAMAKO = ZoneInfo("Africa/Bamako")
 CHANNELS = ("sms", "whatsapp", "telegram")
@@ -126,6 +127,10 @@ def parse_send_at(value: Any, now: datetime) -> datetime | None:
     return moment
 
 
+def _twilio_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
 def parse_draft(
     payload: Mapping[str, Any], now: datetime, known_organisations: Collection[str] | None
 ) -> Draft:
@@ -135,6 +140,9 @@ def parse_draft(
     texts = payload.get("texts")
     if not isinstance(texts, Mapping):
         raise DraftError("texts", "must be an object: language → text, with at least fr")
+    gsm_safe = payload.get("sms_gsm_safe", True)
+    if not isinstance(gsm_safe, bool):
+        raise DraftError("sms_gsm_safe", "must be true or false")
     cleaned: dict[str, str] = {}
     for language, text in texts.items():
         if language not in LANGUAGES:
@@ -145,12 +153,15 @@ def parse_draft(
             raise DraftError(f"texts.{language}", "must be text")
         text = text.strip()
         if not text:
-            if language == "fr":
-                raise DraftError("texts.fr", "is empty")
-            continue
-        if len(text) > TWILIO_BODY_LIMIT:
+            raise DraftError(f"texts.{language}", "is empty (leave the language out instead)")
+        # Twilio counts the body as sent (the GSM-friendly form can be longer: ɲ → ny), in
+        # UTF-16 units (an emoji is two).
+        sent = cheapest_sms_text(text) if gsm_safe else text
+        length = max(_twilio_length(text), _twilio_length(sent))
+        if length > TWILIO_BODY_LIMIT:
             raise DraftError(
-                f"texts.{language}", f"is {len(text)} characters; SMS allows {TWILIO_BODY_LIMIT}"
+                f"texts.{language}",
+                f"is {length} characters by SMS; Twilio allows {TWILIO_BODY_LIMIT}",
             )
         cleaned[language] = text
     if "fr" not in cleaned:
@@ -160,9 +171,6 @@ def parse_draft(
     title = payload.get("title")
     if title is not None and (not isinstance(title, str) or len(title) > 200):
         raise DraftError("title", "must be text of at most 200 characters")
-    gsm_safe = payload.get("sms_gsm_safe", True)
-    if not isinstance(gsm_safe, bool):
-        raise DraftError("sms_gsm_safe", "must be true or false")
     return Draft(
         texts=cleaned,
         audience=parse_audience(payload.get("audience") or {}, known_organisations),

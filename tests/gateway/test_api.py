@@ -168,6 +168,10 @@ async def test_bad_drafts_name_the_field_and_create_nothing(app_harness, tokens)
     cases = [
         ({**DRAFT, "texts": {"fr": "  "}}, "texts.fr"),
         ({**DRAFT, "texts": {"fr": "x" * 1601}}, "texts.fr"),
+        ({**DRAFT, "texts": {"fr": "Bonjour", "bm": ""}}, "texts.bm"),
+        # 801 letters, but 1,602 once ɲ is spelt ny to fit GSM-7, as it would be sent
+        ({**DRAFT, "texts": {"fr": "Bonjour", "bm": "ɲ" * 801}}, "texts.bm"),
+        ({**DRAFT, "texts": {"fr": "😀" * 801}}, "texts.fr"),  # two UTF-16 units each
         ({**DRAFT, "audience": {"regions": ["atlantis"]}}, "audience.regions"),
         ({**DRAFT, "audience": {"themes": ["football"]}}, "audience.themes"),
         ({**DRAFT, "audience": {"organisations": ["ONG Inconnue"]}}, "audience.organisations"),
