@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.flows import link, membership, registration
+from bot.flows import link, membership, poll, registration
 from bot.flows.common import FREE_TEXT_STEPS, help_text
 from bot.i18n import LANGUAGES, _, use_locale
 from bot.model import Context, Outcome, Reply, State
@@ -26,6 +26,7 @@ FLOW_ANSWERS: dict[str, Callable[[Context, State], Outcome]] = {
     "language": membership.answer,
     "erase": membership.answer,
     "link": link.answer,
+    "poll": poll.answer,
 }
 FLOW_QUESTIONS: dict[str, Callable[[Context, State], Reply]] = {
     "registration": registration.ask_current,
@@ -33,6 +34,7 @@ FLOW_QUESTIONS: dict[str, Callable[[Context, State], Reply]] = {
     "language": membership.ask_current,
     "erase": membership.ask_current,
     "link": link.ask_current,
+    "poll": poll.ask_current,
 }
 
 
@@ -49,6 +51,7 @@ COMMANDS: dict[str, Callable[[Context], Outcome]] = {
     "start": membership.start_again,
     "erase": membership.erase,
     "link": link.start,
+    "poll": poll.resume,
 }
 
 
@@ -61,6 +64,8 @@ def _handle(ctx: Context) -> Outcome:
     inbound, state = ctx.inbound, ctx.state
     if inbound.is_start:
         return _telegram_start(ctx)
+    if poll.parse_button(inbound.button) is not None:
+        return poll.tap(ctx)
     command = None if inbound.button else keyword(inbound.text)
     if state is not None and ctx.state_expired and command is None:
         return _offer_resume(state)
@@ -83,6 +88,8 @@ def _handle(ctx: Context) -> Outcome:
         return Outcome((Reply(_("Il n'y a rien à annuler.") + " " + help_text(ctx)),), None)
     if command is not None:
         return COMMANDS[command](ctx)
+    if ctx.poll is not None and ctx.poll.open and not ctx.poll.finished:
+        return poll.resume(ctx)  # a reply to the invitation, or after a pause
     return membership.unknown(ctx)
 
 
@@ -123,6 +130,7 @@ def _resume_answer(ctx: Context, state: State) -> Outcome:
             "language": membership.language,
             "erase": membership.erase,
             "link": link.start,
+            "poll": poll.resume,
         }
         return starts[previous.flow](ctx)
     if choice == "cancel":

@@ -36,6 +36,7 @@ KEYWORDS: dict[str, frozenset[str]] = {
     "erase": frozenset({"oublier", "delete", "effacer", "josi"}),
     "link": frozenset({"lier", "link", "siri"}),
     "cancel": frozenset({"annuler", "cancel", "bila"}),
+    "poll": frozenset({"sondage", "poll", "survey", "nyininkali"}),
 }
 _COMMAND_BY_WORD = {word: command for command, words in KEYWORDS.items() for word in words}
 

@@ -19,7 +19,7 @@ FIELD_LABELS = {
     "language": lambda: _("Langue"),
 }
 EDITABLE = ("name", "organisation", "region", "cercle", "themes", "language")
-FREE_TEXT_STEPS = frozenset({"name", "organisation", "cercle", "phone", "code"})
+FREE_TEXT_STEPS = frozenset({"name", "organisation", "cercle", "phone", "code", "poll_text"})
 
 
 def ask(ctx: Context, state: State, prefix: str | None = None) -> Reply:

@@ -16,7 +16,7 @@ from typing import Any
 from bot.i18n import _, use_locale
 from bot.model import Context, MovePoll, Outcome, PollView, RecordPollAnswer, Reply, State
 from bot.render import sms_page
-from bot.text import NO, SKIP, YES, fold, match_choice, match_many
+from bot.text import NO, SKIP, YES, fold, keyword, match_choice, match_many
 from broadcasts.polls.model import Poll, Question, text_in
 
 FLOW = "poll"
@@ -183,7 +183,9 @@ def _read_choices(question: Question, text: str, language: str) -> list[str] | N
     return [key] if key else None
 
 
-def _record(view: PollView, question: Question, value: Any, skipped: bool = False) -> RecordPollAnswer:
+def _record(
+    view: PollView, question: Question, value: Any, skipped: bool = False
+) -> RecordPollAnswer:
     base = RecordPollAnswer(
         view.poll_id, question.key, view.poll.position(question.key), dimension=question.dimension
     )
@@ -199,7 +201,9 @@ def _record(view: PollView, question: Question, value: Any, skipped: bool = Fals
     )
 
 
-def _advance(ctx: Context, view: PollView, question: Question, value: Any, skipped: bool) -> Outcome:
+def _advance(
+    ctx: Context, view: PollView, question: Question, value: Any, skipped: bool
+) -> Outcome:
     """Store the answer and ask the next question, or thank the member at the end."""
     answers = dict(view.answers)
     answers[question.key] = None if skipped else value
@@ -244,7 +248,8 @@ def answer(ctx: Context, state: State) -> Outcome:
             (_ask(ctx, view, target),), _state(view, target), (MovePoll(view.poll_id, target.key),)
         )
     if option == "skip" or (
-        folded in SKIP and not (question.kind == "number" and _read_number(question, text) is not None)
+        folded in SKIP
+        and not (question.kind == "number" and _read_number(question, text) is not None)
     ):
         if not question.optional:
             return reprompt(_("Cette question est obligatoire.") + " " + _invalid(question, count))
@@ -271,7 +276,9 @@ def answer(ctx: Context, state: State) -> Outcome:
         if not value:
             return reprompt(_invalid(question, count))
         if len(value) > TEXT_MAX:
-            return reprompt(_("Réponse trop longue : {max} caractères au plus.").format(max=TEXT_MAX))
+            return reprompt(
+                _("Réponse trop longue : {max} caractères au plus.").format(max=TEXT_MAX)
+            )
         return _advance(ctx, view, question, value, skipped=False)
     if question.kind == "number":
         number = _read_number(question, text)
@@ -310,8 +317,7 @@ def tap(ctx: Context) -> Outcome:
     if key == view.question and not asked:  # the waiting question, after a pause
         return answer(ctx, _state(view, question))
     reached = view.finished or (
-        view.question is not None
-        and view.poll.position(key) < view.poll.position(view.question)
+        view.question is not None and view.poll.position(key) < view.poll.position(view.question)
     )
     if not reached or question.kind == "multiple" or option not in question.option_keys:
         return Outcome((), keep, notice=_("Envoyez SONDAGE pour reprendre."))
@@ -319,3 +325,20 @@ def tap(ctx: Context) -> Outcome:
     label = dict(_labels(question, ctx.language))[option]
     record = _record(view, question, [option])
     return Outcome((), keep, (record,), notice="✓ " + label)
+
+
+def poll_in_question(inbound: Any, state: State | None) -> int | None:
+    """Which poll a message may be about, for the shell to load before the engine runs:
+    a poll id, 0 for "the member's current poll", or None (not about a poll: nothing loaded)."""
+    button = parse_button(inbound.button)
+    if button is not None:
+        return button[0]
+    if state is not None and state.flow == FLOW:
+        return int(state.data["poll_id"])
+    previous = (state.data.get("previous") or {}) if state is not None else {}
+    if state is not None and state.flow == "resume" and previous.get("flow") == FLOW:
+        return int(previous["data"]["poll_id"])
+    command = keyword(inbound.text) if not inbound.button else None
+    if command == "poll" or (state is None and command is None and not inbound.is_start):
+        return 0
+    return None

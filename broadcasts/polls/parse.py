@@ -152,7 +152,9 @@ class _PollParser(_Parser):
             scores = data.get("options") or {}
             if not isinstance(scores, Mapping) or set(scores) - set(YES_NO):
                 raise self.fail((*path, "options"), "for yes/no: { yes = SCORE, no = SCORE }")
-            options = tuple(Option(k, {}, self.number(scores, k, (*path, "options"))) for k in YES_NO)
+            options = tuple(
+                Option(k, {}, self.number(scores, k, (*path, "options"))) for k in YES_NO
+            )
         elif "options" in data:
             raise self.fail((*path, "options"), f"a {kind} question has no options")
         minimum, maximum = self.number(data, "min", path), self.number(data, "max", path)
@@ -265,4 +267,3 @@ def load_poll_file(path: Path) -> Poll:
 
 def shipped_polls(directory: Path = POLLS_DIR) -> list[Path]:
     return sorted(directory.glob("*.toml"))
-
