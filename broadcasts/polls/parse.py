@@ -160,7 +160,8 @@ class _PollParser(_Parser):
         minimum, maximum = self.number(data, "min", path), self.number(data, "max", path)
         if kind == "number":
             if minimum is None or maximum is None or minimum > maximum:
-                raise self.fail(path, "a number question needs min and max, min ≤ max")
+                where = (*path, "max" if maximum is not None else "min")
+                raise self.fail(where, "a number question needs min and max, min ≤ max")
         elif minimum is not None or maximum is not None:
             raise self.fail((*path, "min"), "only a number question has a range")
         condition = None
