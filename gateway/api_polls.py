@@ -42,7 +42,8 @@ def endpoint(role: str) -> Callable[[Handler], Callable[[web.Request], Awaitable
             try:
                 return await handler(request, who)
             except PollError as error:
-                raise json_error(web.HTTPBadRequest, str(error), **error.to_json()) from None
+                where = {"file": error.file, "line": error.line, "field": error.field}
+                raise json_error(web.HTTPBadRequest, str(error), **where) from None
             except poll_service.PollNotFound as error:
                 raise json_error(web.HTTPNotFound, str(error), field="slug") from None
             except poll_service.PollStateError as error:
