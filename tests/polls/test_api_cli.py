@@ -112,7 +112,8 @@ async def test_polls_over_the_api_and_the_cli(app_harness, tokens, tmp_path, cap
     assert code == 0
     sheet = openpyxl.load_workbook(book_path, read_only=True).worksheets[0]
     values = [row for row in sheet.iter_rows(values_only=True)]
-    assert [row[9] for row in values[1:]] == ["Oui", "Non"]
+    answer = values[0].index("answer")
+    assert [row[answer] for row in values[1:]] == ["Oui", "Non"]
     bad_file = tmp_path / "capacites-osc.toml"
     bad_file.write_text(bad, "utf-8")
     code, _, err = await benkadi("polls", "validate", str(bad_file))

@@ -192,14 +192,18 @@ async def test_capacity_poll_end_to_end(harness):
     long_csv = await _csv(h, poll_id, poll, "long")
     wide_csv = await _csv(h, poll_id, poll, "wide")
     assert len(long_csv) == 1 + 12 + 11 + 1  # Awa 12 (one skipped), Bintou 11, Chaka 1
-    rows = {(r[1], r[8]): r for r in long_csv[1:]}
+    rows = {(r[0], r[6]): dict(zip(long_csv[0], r, strict=True)) for r in long_csv[1:]}
     awa, bintou = str(ids["awa"]), str(ids["bintou"])
-    assert rows[(awa, "vbg-services")][9] == "Santé; Psychosocial"
-    assert rows[(awa, "salaries")][9] == "12" and rows[(awa, "commentaire")][9] == "Baara ka gɛlɛn"
-    assert rows[(bintou, "recepisse")][9] == "Non" and rows[(bintou, "recepisse")][6] == "telegram"
-    assert rows[(awa, "formation")][12] == "1" and rows[(awa, "formation")][9] == ""
+    assert rows[(awa, "vbg-services")]["answer"] == "Santé; Psychosocial"
+    assert rows[(awa, "vbg-services")]["score"] == "2.0"
+    assert rows[(awa, "salaries")]["answer"] == "12"
+    assert rows[(awa, "commentaire")]["answer"] == "Baara ka gɛlɛn"
+    assert rows[(bintou, "recepisse")]["answer"] == "Non"
+    assert rows[(bintou, "recepisse")]["channel"] == "telegram"
+    assert rows[(awa, "formation")]["answer"] == ""  # skipped
+    assert rows[(awa, "recepisse")]["organisation_kind"] == "association"
     header = wide_csv[0]
-    wide = {r[1]: dict(zip(header, r, strict=True)) for r in wide_csv[1:]}
+    wide = {r[0]: dict(zip(header, r, strict=True)) for r in wide_csv[1:]}
     assert set(wide) == {awa, bintou, str(ids["chaka"])}
     assert wide[bintou]["financement"] == "Cotisations; Partenaires techniques et financiers"
     assert wide[bintou]["vbg-services"] == "" and wide[awa]["benevoles"] == "300"
