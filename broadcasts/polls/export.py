@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.i18n import in_language
-from broadcasts.polls.model import Poll, Question, text_in
+from broadcasts.polls.model import Poll, text_in
 from broadcasts.polls.results import NONE
 from storage.database import Database
 from storage.models import Member, Organisation
@@ -27,15 +27,19 @@ LONG_HEADER = (*RESPONDENT, "channel", "question", "answer", "score", "answered_
 WIDE_BASE = (*RESPONDENT, "channel", "started_at", "finished_at")
 
 
-def answer_text(question: Question | None, options: Sequence[str] | None, number, text) -> Any:
+def answer_labels(poll: Poll) -> dict[str, dict[str, str]]:
+    """Question → option key → its French label: built once per export, not once per row."""
+    yes_no = {"yes": in_language("fr", "Oui"), "no": in_language("fr", "Non")}
+    return {
+        q.key: yes_no if q.kind == "yes_no" else {o.key: text_in(o.texts, "fr") for o in q.options}
+        for q in poll.questions
+    }
+
+
+def answer_text(labels: dict[str, str] | None, options: Sequence[str] | None, number, text) -> Any:
     """An answer as a person reads it: option labels (French), the number, or the text."""
     if options:
-        if question is None:
-            return "; ".join(options)
-        if question.kind == "yes_no":
-            return "; ".join(in_language("fr", "Oui" if o == "yes" else "Non") for o in options)
-        labels = {o.key: text_in(o.texts, "fr") for o in question.options}
-        return "; ".join(labels.get(o, o) for o in options)
+        return "; ".join((labels or {}).get(o, o) for o in options)
     if number is not None:
         return int(number) if number == int(number) else number
     return text
@@ -88,13 +92,15 @@ def _respondent(row: Any) -> list[Any]:
 
 
 async def long_rows(database: Database, poll_id: int, poll: Poll) -> AsyncIterator[list]:
+    labels = answer_labels(poll)
     async for row in _stream(database, poll_id, wide=False):
-        question = poll.question(row.question)
         yield [
             *_respondent(row),
             row.channel,
             row.question,
-            None if row.skipped else answer_text(question, row.options, row.number, row.text),
+            None
+            if row.skipped
+            else answer_text(labels.get(row.question), row.options, row.number, row.text),
             row.score,
             row.answered_at,
         ]
@@ -102,6 +108,7 @@ async def long_rows(database: Database, poll_id: int, poll: Poll) -> AsyncIterat
 
 async def wide_rows(database: Database, poll_id: int, poll: Poll) -> AsyncIterator[list]:
     columns = {q.key: n for n, q in enumerate(poll.questions)}
+    labels = answer_labels(poll)
     current: list | None = None
     session_id = None
     async for row in _stream(database, poll_id, wide=True):
@@ -112,7 +119,7 @@ async def wide_rows(database: Database, poll_id: int, poll: Poll) -> AsyncIterat
             base = [*_respondent(row), row.channel, row.started_at, row.finished_at]
             current = base + [None] * len(columns)
         if row.question in columns and not row.skipped:
-            value = answer_text(poll.question(row.question), row.options, row.number, row.text)
+            value = answer_text(labels.get(row.question), row.options, row.number, row.text)
             current[len(WIDE_BASE) + columns[row.question]] = value
     if current is not None:
         yield current
