@@ -159,7 +159,12 @@ def _words_to_digits(text: str) -> str:
 
 
 def _read_number(question: Question, text: str) -> float | None:
-    match = NUMBER.search(_words_to_digits(text))
+    """ "12", "12 personnes", "Nous sommes 12.", "-3" (then out of range), or a number word
+    alone ("deux", "fila"); two numbers ("10 ou 12") or "mille deux cents" are not read."""
+    found = NUMBER.findall(NUMBER_WORDS.get(fold(text), text))
+    if len(found) != 1:
+        return None
+    match = NUMBER.search(found[0])
     if match is None:
         return None
     value = float(match[0].replace(",", "."))
