@@ -112,7 +112,7 @@ def resume(ctx: Context) -> Outcome:
     poll = view.poll
     title = text_in(poll.title, ctx.language)
     current = poll.question(view.question) if view.question else None
-    if view.finished or current is None:
+    if current is None:  # not started, or finished: from the first question
         first = poll.next_question(None, view.answers)
         assert first is not None
         intro = _(

@@ -101,3 +101,15 @@ def test_telegram_multi_select_and_skip_buttons():
     # A button of another poll than this session's is refused, not attributed.
     outcome = awa.say(button="p:4:recepisse:yes")
     assert "pas de sondage" in texts(outcome)[0] and awa.answer("formation").skipped
+
+
+def test_after_finishing_sondage_goes_through_again_and_a_pause_resumes_it():
+    awa = Member()
+    awa.view = replace(awa.view, finished=True, answers={"recepisse": ["yes"]})
+    again, first = texts(awa.say("SONDAGE"))
+    assert "remplacent" in again and first.startswith("1/12")
+    awa.say("non")
+    assert awa.answer("recepisse").options == ("no",)
+    awa.say("ANNULER")
+    _back, second = texts(awa.say("SONDAGE"))
+    assert second.startswith("2/12")  # resumed where the new pass was, not from the start
