@@ -23,18 +23,19 @@ RESPONSE_COLUMNS = (
     "channel", "answered_at",
 )  # fmt: skip
 
-_definitions: dict[int, Poll] = {}
+_definitions: dict[tuple[str, int], Poll] = {}  # (database, poll id): several databases in tests
 
 
 async def definition(connection: AsyncConnection, poll_id: int) -> Poll | None:
-    if poll_id not in _definitions:
+    key = (str(connection.engine.url), poll_id)
+    if key not in _definitions:
         data = await connection.scalar(
             select(polls.c.definition).where(polls.c.id == poll_id, polls.c.status == "launched")
         )
         if data is None:
             return None
-        _definitions[poll_id] = Poll.from_json(data)
-    return _definitions[poll_id]
+        _definitions[key] = Poll.from_json(data)
+    return _definitions[key]
 
 
 def is_open(row: Any, now: datetime) -> bool:
