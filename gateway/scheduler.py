@@ -50,7 +50,10 @@ class Scheduler:
                 log.exception("campaign calendars: tick failed; trying again")
         try:
             made += await poll_service.send_reminders(
-                self.database, now, enabled_channels=self.enabled_channels
+                self.database,
+                now,
+                enabled_channels=self.enabled_channels,
+                quiet_hours=self.campaigns.quiet_hours if self.campaigns else None,
             )
         except Exception:  # likewise for poll reminders
             log.exception("poll reminders: tick failed; trying again")

@@ -17,6 +17,7 @@ from sqlalchemy import and_, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.i18n import LANGUAGES, N_, in_language
+from broadcasts.calendar import QuietHours
 from broadcasts.fanout import fan_out
 from broadcasts.model import Draft
 from broadcasts.polls.model import Poll
@@ -157,10 +158,15 @@ async def launch(
 
 
 async def send_reminders(
-    database: Database, now: datetime, *, enabled_channels: Collection[str]
+    database: Database,
+    now: datetime,
+    *,
+    enabled_channels: Collection[str],
+    quiet_hours: QuietHours | None = None,
 ) -> list[int]:
-    """Remind, once per poll, the members who have not finished, `reminder_days` after launch.
-    Returns the reminder broadcasts made by this call."""
+    """Remind, once per poll, the members who have not finished, `reminder_days` after launch
+    (SMS made inside quiet hours wait for their end, as a campaign's do). Returns the reminder
+    broadcasts made by this call."""
     async with database.sessions() as session:
         due = [
             row
@@ -187,12 +193,17 @@ async def send_reminders(
             )
             if claimed is None:
                 continue  # another scheduler got it
-            made.append(await _remind(connection, row, now, enabled_channels))
+            hold = quiet_hours.hold_until(now) if quiet_hours else None
+            made.append(await _remind(connection, row, now, enabled_channels, hold))
     return made
 
 
 async def _remind(
-    connection: AsyncConnection, row: Any, now: datetime, enabled_channels: Collection[str]
+    connection: AsyncConnection,
+    row: Any,
+    now: datetime,
+    enabled_channels: Collection[str],
+    sms_not_before: datetime | None,
 ) -> int:
     poll = Poll.from_json(row.definition)
     draft = Draft(
@@ -204,7 +215,7 @@ async def _remind(
     broadcast_id = await insert_broadcast(
         connection, draft, status="sending", created_by=SCHEDULER, now=now, fanned_out_at=now
     )
-    await fan_out(connection, broadcast_id, draft, enabled_channels, now)
+    await fan_out(connection, broadcast_id, draft, enabled_channels, now, sms_not_before)
     # The audience as it is now, less everyone who finished (or was never invited).
     unfinished = select(sessions.c.member_id).where(
         sessions.c.poll_id == row.id, sessions.c.finished_at.is_(None)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy import select
 
 from bot.model import MovePoll, RecordPollAnswer
 from broadcasts import service as broadcast_service
+from broadcasts.calendar import parse_quiet_hours
 from broadcasts.polls import export, results
 from broadcasts.polls import service as poll_service
 from storage import polls as poll_store
+from storage.models import OutboxMessage
 from storage.types import utcnow
 from tests.polls.conftest import ALL_CHANNELS, add_member, capacity_poll
 
@@ -70,3 +74,31 @@ async def test_answers_results_exports_and_reminders(database):
     assert await poll_service.send_reminders(database, later, enabled_channels=ALL_CHANNELS) == []
     status = await broadcast_service.get_status(database, made[0])
     assert status["recipients"] == 1  # Ali only: Awa finished
+
+
+async def test_reminder_sms_wait_for_the_end_of_quiet_hours(database):
+    org = {"region": "gao", "organisation": "Réseau Gao", "kind": "reseau"}
+    await add_member(database, "Awa", channel="sms", address="+22376000002", language="fr", **org)
+    await add_member(database, "Ali", channel="telegram", address="9002", language="fr", **org)
+    now = utcnow()
+    await poll_service.save(database, capacity_poll(), "test", now)
+    await poll_service.launch(
+        database, "capacites-osc", "test", enabled_channels=ALL_CHANNELS, now=now
+    )
+    night = datetime.combine(now.date() + timedelta(days=4), time(23, 0), UTC)
+    [made] = await poll_service.send_reminders(
+        database, night, enabled_channels=ALL_CHANNELS, quiet_hours=parse_quiet_hours("21:00-08:00")
+    )
+    outbox = OutboxMessage.__table__
+    async with database.sessions() as session:
+        rows = dict(
+            (
+                await session.execute(
+                    select(outbox.c.channel, outbox.c.next_attempt_at).where(
+                        outbox.c.broadcast_id == made
+                    )
+                )
+            ).all()
+        )
+    assert rows["telegram"] == night
+    assert rows["sms"] == datetime.combine(night.date() + timedelta(days=1), time(8, 0), UTC)
