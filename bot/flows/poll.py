@@ -9,80 +9,27 @@ is closed). Skipped, answered and changed answers become effects; the shell stor
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import Any
 
-from bot.i18n import _, use_locale
+from bot.flows.poll_fields import (
+    invalid_why,
+    option_labels,
+    parse_button,
+    question_reply,
+    read_choices,
+    read_number,
+)
+from bot.i18n import _
 from bot.model import Context, MovePoll, Outcome, PollView, RecordPollAnswer, Reply, State
-from bot.render import sms_page
-from bot.text import NO, SKIP, YES, fold, keyword, match_choice, match_many
-from broadcasts.polls.model import Poll, Question, text_in
+from bot.text import SKIP, fold, keyword
+from broadcasts.polls.model import Question, text_in
 
 FLOW = "poll"
 TEXT_STEP = "poll_text"  # free text: keywords other than STOP/ANNULER/AIDE are answers
 CHOICE_STEP = "poll_answer"
 BACK = frozenset({"retour", "back", "precedent", "ko"})
 TEXT_MAX = 500
-NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
-# "deux", "fila": numbers as words, French and Bambara.
-NUMBER_WORDS = {
-    "un": "1", "une": "1", "deux": "2", "trois": "3", "quatre": "4", "cinq": "5", "six": "6",
-    "sept": "7", "huit": "8", "neuf": "9", "dix": "10", "kelen": "1", "fila": "2", "saba": "3",
-    "naani": "4", "duuru": "5", "wooro": "6", "wolonwula": "7", "seegin": "8", "kononto": "9",
-}  # fmt: skip
-
-
-# --- how a question looks ------------------------------------------------------------------
-def button_key(poll_id: int, question: str, option: str) -> str:
-    return f"p:{poll_id}:{question}:{option}"
-
-
-def parse_button(data: str | None) -> tuple[int, str, str] | None:
-    """(poll id, question, option) from a poll button's callback data."""
-    parts = (data or "").split(":")
-    if len(parts) == 4 and parts[0] == "p" and parts[1].isdigit():
-        return int(parts[1]), parts[2], parts[3]
-    if len(parts) == 3 and parts[0] == "p" and parts[1].isdigit():  # the invitation's button
-        return int(parts[1]), "", parts[2]
-    return None
-
-
-def _labels(question: Question, language: str) -> list[tuple[str, str]]:
-    if question.kind == "yes_no":
-        return [("yes", _("Oui")), ("no", _("Non"))]
-    return [(o.key, text_in(o.texts, language)) for o in question.options]
-
-
-def question_reply(
-    poll: Poll,
-    poll_id: int,
-    question: Question,
-    language: str,
-    style: str,
-    selection: tuple[str, ...] = (),
-) -> Reply:
-    """The question as a Reply: numbered over SMS, buttons in Telegram (✓ marks a selection)."""
-    number = f"{poll.position(question.key) + 1}/{len(poll.questions)}"
-    text = f"{number} {text_in(question.texts, language)}"
-    if question.optional and style == "sms":
-        text += " " + _("(facultatif : PASSER)")
-    choices = [
-        (button_key(poll_id, question.key, key), ("✓ " if key in selection else "") + label)
-        for key, label in _labels(question, language)
-    ]
-    if style == "buttons":
-        if question.kind == "multiple":
-            choices.append((button_key(poll_id, question.key, "done"), _("Terminé")))
-        if question.optional:
-            choices.append((button_key(poll_id, question.key, "skip"), _("Passer")))
-    return Reply(text, tuple(choices))
-
-
-def sms_question(poll: Poll, question: Question, language: str) -> str:
-    """The SMS a question becomes (to check, when a poll is loaded, that it fits one SMS)."""
-    with use_locale(language):
-        return sms_page(question_reply(poll, 0, question, language, "sms"))[0]
 
 
 # --- entering and leaving --------------------------------------------------------------------
@@ -140,54 +87,6 @@ def ask_current(ctx: Context, state: State) -> Reply:
 
 
 # --- reading an answer -------------------------------------------------------------------------
-def _invalid(question: Question, count: int) -> str:
-    if question.kind == "multiple":
-        return _("Répondez par un ou plusieurs numéros de 1 à {count}, ex. 1 3").format(count=count)
-    if question.kind == "number":
-        return _("Répondez par un nombre de {min} à {max}.").format(
-            min=_number_text(question.minimum), max=_number_text(question.maximum)
-        )
-    return _("Répondez par un numéro de 1 à {count}.").format(count=count)
-
-
-def _number_text(value: float | None) -> str:
-    return str(int(value)) if value is not None and value == int(value) else str(value)
-
-
-def _words_to_digits(text: str) -> str:
-    return " ".join(NUMBER_WORDS.get(word, word) for word in fold(text).split(" "))
-
-
-def _read_number(question: Question, text: str) -> float | None:
-    """ "12", "12 personnes", "Nous sommes 12.", "-3" (then out of range), or a number word
-    alone ("deux", "fila"); two numbers ("10 ou 12") or "mille deux cents" are not read."""
-    found = NUMBER.findall(NUMBER_WORDS.get(fold(text), text))
-    if len(found) != 1:
-        return None
-    match = NUMBER.search(found[0])
-    if match is None:
-        return None
-    value = float(match[0].replace(",", "."))
-    value = int(value) if value == int(value) else value
-    assert question.minimum is not None and question.maximum is not None
-    return value if question.minimum <= value <= question.maximum else None
-
-
-def _read_choices(question: Question, text: str, language: str) -> list[str] | None:
-    labels = _labels(question, language)
-    if question.kind == "yes_no":
-        folded = fold(text)
-        if folded in YES:
-            return ["yes"]
-        if folded in NO:
-            return ["no"]
-    words = _words_to_digits(text)
-    if question.kind == "multiple":
-        return match_many(text, labels) or match_many(words, labels)
-    key = match_choice(text, labels) or match_choice(words, labels)
-    return [key] if key else None
-
-
 def _record(
     view: PollView, question: Question, value: Any, skipped: bool = False
 ) -> RecordPollAnswer:
@@ -241,7 +140,7 @@ def answer(ctx: Context, state: State) -> Outcome:
     text = ctx.inbound.text
     option = button[2] if button else None
     folded = fold(text) if not button else ""
-    count = len(_labels(question, ctx.language))
+    count = len(option_labels(question, ctx.language))
 
     def reprompt(why: str) -> Outcome:
         return Outcome((_ask(ctx, view, question, why),), state)
@@ -254,10 +153,12 @@ def answer(ctx: Context, state: State) -> Outcome:
         )
     if option == "skip" or (
         folded in SKIP
-        and not (question.kind == "number" and _read_number(question, text) is not None)
+        and not (question.kind == "number" and read_number(question, text) is not None)
     ):
         if not question.optional:
-            return reprompt(_("Cette question est obligatoire.") + " " + _invalid(question, count))
+            return reprompt(
+                _("Cette question est obligatoire.") + " " + invalid_why(question, count)
+            )
         return _advance(ctx, view, question, None, skipped=True)
     if question.kind == "multiple" and button is not None:
         selection = list(state.data.get("selection", ()))
@@ -266,8 +167,8 @@ def answer(ctx: Context, state: State) -> Outcome:
                 return reprompt(_("Choisissez au moins une réponse."))
             return _advance(ctx, view, question, selection, skipped=False)
         if option not in question.option_keys:
-            return reprompt(_invalid(question, count))
-        label = dict(_labels(question, ctx.language))[option]
+            return reprompt(invalid_why(question, count))
+        label = dict(option_labels(question, ctx.language))[option]
         if option in selection:
             selection.remove(option)
             notice = "✗ " + label
@@ -279,23 +180,23 @@ def answer(ctx: Context, state: State) -> Outcome:
     if question.kind == "text":
         value = text.strip()
         if not value:
-            return reprompt(_invalid(question, count))
+            return reprompt(invalid_why(question, count))
         if len(value) > TEXT_MAX:
             return reprompt(
                 _("Réponse trop longue : {max} caractères au plus.").format(max=TEXT_MAX)
             )
         return _advance(ctx, view, question, value, skipped=False)
     if question.kind == "number":
-        number = _read_number(question, text)
+        number = read_number(question, text)
         if number is None:
-            return reprompt(_("Je n'ai pas compris.") + " " + _invalid(question, count))
+            return reprompt(_("Je n'ai pas compris.") + " " + invalid_why(question, count))
         return _advance(ctx, view, question, number, skipped=False)
     if button is not None:
         chosen = [option] if option in question.option_keys else None
     else:
-        chosen = _read_choices(question, text, ctx.language)
+        chosen = read_choices(question, text, ctx.language)
     if not chosen:
-        return reprompt(_("Je n'ai pas compris.") + " " + _invalid(question, count))
+        return reprompt(_("Je n'ai pas compris.") + " " + invalid_why(question, count))
     return _advance(ctx, view, question, chosen, skipped=False)
 
 
@@ -327,7 +228,7 @@ def tap(ctx: Context) -> Outcome:
     if not reached or question.kind == "multiple" or option not in question.option_keys:
         return Outcome((), keep, notice=_("Envoyez SONDAGE pour reprendre."))
     # A late tap on an earlier question: the answer changes (latest wins), the dialogue stays.
-    label = dict(_labels(question, ctx.language))[option]
+    label = dict(option_labels(question, ctx.language))[option]
     record = _record(view, question, [option])
     return Outcome((), keep, (record,), notice="✓ " + label)
 

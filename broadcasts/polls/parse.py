@@ -171,7 +171,7 @@ class _PollParser(_Parser):
 
     def check_sms(self, poll: Poll, path_of: dict[str, Path_]) -> None:
         """Every question, as SMS shows it (numbered options included), fits one SMS."""
-        from bot.flows.poll import sms_question  # the dialogue's own rendering
+        from bot.flows.poll_fields import sms_question  # the dialogue's own rendering
 
         for question in poll.questions:
             for language in sorted({"fr", *question.texts, *_option_languages(question)}):
