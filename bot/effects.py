@@ -13,9 +13,11 @@ from bot.model import (
     Context,
     EraseMember,
     LinkPhone,
+    MovePoll,
     OptIn,
     OptOut,
     Outcome,
+    RecordPollAnswer,
     Reply,
     SaveRegistration,
     SaveReport,
@@ -26,6 +28,7 @@ from bot.model import (
 from bot.outbox_rows import outbox_row
 from bot.phones import mask_phone
 from storage import members as member_store
+from storage import polls as poll_store
 from storage import reports as report_store
 
 
@@ -81,6 +84,14 @@ class Applier:
                 case LinkPhone(phone=phone):
                     with use_locale(ctx.language):
                         replies.append(await self._link(phone))
+                case RecordPollAnswer() if self.member_id:
+                    await poll_store.record_answer(
+                        connection, self.member_id, effect, address.channel, self.now
+                    )
+                case MovePoll() if self.member_id:
+                    await poll_store.move(
+                        connection, self.member_id, effect, address.channel, self.now
+                    )
         return replace(outcome, replies=tuple(replies))
 
     async def _register(self, data: dict, fallback_language: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.flows import link, membership, registration, report
+from bot.flows import link, membership, poll, registration, report
 from bot.flows.common import FREE_TEXT_STEPS, help_text
 from bot.i18n import LANGUAGES, _, use_locale
 from bot.model import Context, Outcome, Reply, State
@@ -28,6 +28,7 @@ FLOW_ANSWERS: dict[str, Callable[[Context, State], Outcome]] = {
     "erase": membership.answer,
     "link": link.answer,
     "report": report.answer,
+    "poll": poll.answer,
 }
 FLOW_QUESTIONS: dict[str, Callable[[Context, State], Reply]] = {
     "registration": registration.ask_current,
@@ -36,6 +37,7 @@ FLOW_QUESTIONS: dict[str, Callable[[Context, State], Reply]] = {
     "erase": membership.ask_current,
     "link": link.ask_current,
     "report": report.ask_current,
+    "poll": poll.ask_current,
 }
 
 
@@ -53,6 +55,7 @@ COMMANDS: dict[str, Callable[[Context], Outcome]] = {
     "erase": membership.erase,
     "link": link.start,
     "report": report.start,
+    "poll": poll.resume,
 }
 
 
@@ -65,6 +68,8 @@ def _handle(ctx: Context) -> Outcome:
     inbound, state = ctx.inbound, ctx.state
     if inbound.is_start:
         return _telegram_start(ctx)
+    if poll.parse_button(inbound.button) is not None:
+        return poll.tap(ctx)
     command = None if inbound.button else keyword(inbound.text)
     if command is None and not inbound.button and line_rest(inbound.text):
         command = "report"  # the one-line form: RAPPORT formation 12/11 Kayes F25 …
@@ -92,6 +97,8 @@ def _handle(ctx: Context) -> Outcome:
             return _offer_resume(state)  # RAPPORT again: the unfinished draft comes first
     if command is not None:
         return COMMANDS[command](ctx)
+    if ctx.poll is not None and ctx.poll.open and not ctx.poll.finished:
+        return poll.resume(ctx)  # a reply to the invitation, or after a pause
     return membership.unknown(ctx)
 
 
@@ -133,6 +140,7 @@ def _resume_answer(ctx: Context, state: State) -> Outcome:
             "erase": membership.erase,
             "link": link.start,
             "report": report.start,
+            "poll": poll.resume,
         }
         return starts[previous.flow](ctx)
     if choice == "cancel":

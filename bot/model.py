@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from broadcasts.polls.model import Poll
 
 Style = Literal["sms", "buttons"]  # numbered lists over SMS/WhatsApp, buttons in Telegram
 
@@ -57,6 +60,19 @@ class Context:
     fresh_code: str  # a random code, should this message start a link
     sms_available: bool = True
     report_max_beneficiaries: int = 100_000  # BENKADI_REPORT_MAX_BENEFICIARIES
+    poll: PollView | None = None  # the poll this message may be about (bot/flows/poll.py)
+
+
+@dataclass(frozen=True)
+class PollView:
+    """A member's session in one poll, as the poll dialogue needs it (loaded by the shell)."""
+
+    poll_id: int
+    poll: Poll
+    open: bool  # launched and not closed
+    question: str | None  # the session's current question; None before the first
+    finished: bool
+    answers: dict[str, Any] = field(default_factory=dict)  # question → option keys or number
 
 
 @dataclass(frozen=True)
@@ -118,6 +134,31 @@ class SaveReport:
     data: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class RecordPollAnswer:
+    """An answer to a poll question (latest wins); `skipped` for an optional one passed."""
+
+    poll_id: int
+    question: str
+    position: int
+    options: tuple[str, ...] = ()
+    number: float | None = None
+    text: str | None = None
+    score: float | None = None
+    max_score: float | None = None
+    dimension: str | None = None
+    skipped: bool = False
+
+
+@dataclass(frozen=True)
+class MovePoll:
+    """The member's poll session moves to a question (and becomes their current poll)."""
+
+    poll_id: int
+    question: str | None
+    finished: bool = False
+
+
 Effect = (
     SaveRegistration
     | SaveReport
@@ -128,6 +169,8 @@ Effect = (
     | EraseMember
     | SendSms
     | LinkPhone
+    | RecordPollAnswer
+    | MovePoll
 )
 
 

@@ -24,11 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import engine
 from bot.effects import Applier
+from bot.flows import poll as poll_flow
 from bot.i18n import SOURCE_LANGUAGE
 from bot.model import Context, Inbound, Profile, State
 from bot.outbox_rows import outbox_row
 from storage import members as member_store
 from storage import messages as message_store
+from storage import polls as poll_store
 from storage.database import Database
 from storage.types import utcnow
 
@@ -227,14 +229,22 @@ class ConversationService:
     ) -> Handled:
         """One message: context in, engine, effects, state and replies out (into the lists)."""
         now = pending.now
+        state = (
+            State(conversation.flow, conversation.step, conversation.data) if conversation else None
+        )
+        inbound = pending.received.inbound
+        poll_id = poll_flow.poll_in_question(inbound, state)
+        poll_view = (
+            await poll_store.view(connection, _member_id(member), poll_id or None, now)
+            if member is not None and poll_id is not None
+            else None
+        )
         ctx = Context(
             inbound=pending.received.inbound,
             language=(member.language if member is not None else address.language)
             or SOURCE_LANGUAGE,
             member=_profile(member) if member is not None else None,
-            state=State(conversation.flow, conversation.step, conversation.data)
-            if conversation
-            else None,
+            state=state,
             state_expired=bool(conversation and conversation.expires_at <= now),
             opted_out=address.opted_out_at is not None,
             organisations=organisations,
@@ -242,6 +252,7 @@ class ConversationService:
             fresh_code=f"{secrets.randbelow(1_000_000):06d}",
             sms_available=self.sms_available,
             report_max_beneficiaries=self.report_max_beneficiaries,
+            poll=poll_view,
         )
         outcome = engine.handle(ctx)
         applier = Applier(connection, address, _member_id(member), now)

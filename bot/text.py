@@ -38,6 +38,7 @@ KEYWORDS: dict[str, frozenset[str]] = {
     "link": frozenset({"lier", "link", "siri"}),
     "cancel": frozenset({"annuler", "cancel", "bila"}),
     "report": frozenset({"rapport", "report", "baara"}),
+    "poll": frozenset({"sondage", "poll", "survey", "nyininkali"}),
 }
 _COMMAND_BY_WORD = {word: command for command, words in KEYWORDS.items() for word in words}
 

@@ -14,7 +14,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.service import ConversationService
 from broadcasts.campaign_service import CampaignRunner
-from gateway import api, api_campaigns, api_organisations, api_reports, media, simulator, webhooks
+from gateway import (
+    api,
+    api_campaigns,
+    api_organisations,
+    api_polls,
+    api_reports,
+    media,
+    simulator,
+    webhooks,
+)
 from gateway.channels.base import Channel
 from gateway.channels.telegram import TelegramChannel
 from gateway.channels.twilio import TwilioChannel
@@ -164,6 +173,7 @@ def create_app(settings: Settings) -> web.Application:
     api_campaigns.add_routes(app)
     api_reports.add_routes(app)
     api_organisations.add_routes(app)
+    api_polls.add_routes(app)
     if settings.simulator:
         simulator.add_routes(app)
     return app

@@ -13,7 +13,7 @@ import sys
 import aiohttp
 from aiohttp import web
 
-from gateway import cli_admin, cli_campaigns, cli_organisations, cli_reports
+from gateway import cli_admin, cli_campaigns, cli_organisations, cli_polls, cli_reports
 from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     cli_campaigns.register(commands)
     cli_reports.register(commands)
     cli_organisations.register(commands)
+    cli_polls.register(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(cli_reports.run(args, settings))
     if args.command in cli_organisations.COMMANDS:
         return asyncio.run(cli_organisations.run(args, settings))
+    if args.command in cli_polls.COMMANDS:
+        return asyncio.run(cli_polls.run(args, settings))
     if args.command == "serve":
         choice = args.dispatch or os.environ.get("BENKADI_DISPATCH") or "auto"
         if choice == "auto":

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from broadcasts import service as broadcasts
 from broadcasts.campaign_service import CampaignRunner
+from broadcasts.polls import service as poll_service
 from storage.database import Database
 from storage.types import utcnow
 
@@ -47,6 +48,15 @@ class Scheduler:
                 made = await self.campaigns.run_due(now, self.enabled_channels)
             except Exception:  # a calendar's trouble must not hold up the other broadcasts
                 log.exception("campaign calendars: tick failed; trying again")
+        try:
+            made += await poll_service.send_reminders(
+                self.database,
+                now,
+                enabled_channels=self.enabled_channels,
+                quiet_hours=self.campaigns.quiet_hours if self.campaigns else None,
+            )
+        except Exception:  # likewise for poll reminders
+            log.exception("poll reminders: tick failed; trying again")
         started = await broadcasts.run_due(
             self.database, now, enabled_channels=self.enabled_channels
         )

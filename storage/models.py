@@ -270,3 +270,91 @@ class Report(Base):
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     validated_at: Mapped[datetime | None]
     validated_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Poll(Base):
+    """A poll: its definition (broadcasts.polls.model.Poll as JSON, fixed once launched)."""
+
+    __tablename__ = "polls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    definition: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    opens_at: Mapped[datetime | None]
+    closes_at: Mapped[datetime | None]
+    reminder_days: Mapped[int | None]
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft → launched
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="SET NULL", name="fk_poll_broadcast")
+    )
+    launched_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    reminder_broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="SET NULL", name="fk_poll_reminder_broadcast")
+    )
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PollSession(Base):
+    """A member invited to a poll: where they are in it. The current poll of a member is the
+    session with the latest `current_at` (last invited or resumed)."""
+
+    __tablename__ = "poll_sessions"
+    __table_args__ = (
+        UniqueConstraint("poll_id", "member_id", name="uq_poll_session_member"),
+        Index("ix_poll_sessions_member_current", "member_id", "current_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    question: Mapped[str | None] = mapped_column(String(40))  # the one waiting for an answer
+    channel: Mapped[str | None] = mapped_column(String(16))  # the last one answered on
+    invited_at: Mapped[datetime] = mapped_column(default=utcnow)
+    current_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+
+
+class PollResponse(Base):
+    """One respondent's answer to one question (the latest: a change replaces it)."""
+
+    __tablename__ = "poll_responses"
+    __table_args__ = (
+        UniqueConstraint("session_id", "question", name="uq_poll_response_question"),
+        Index("ix_poll_responses_poll_question", "poll_id", "question"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("poll_sessions.id", ondelete="CASCADE"))
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"))
+    question: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int]
+    skipped: Mapped[bool] = mapped_column(default=False)
+    options: Mapped[list[str] | None] = mapped_column(JSON)  # chosen option keys, in order
+    number: Mapped[float | None]
+    text: Mapped[str | None] = mapped_column(Text)
+    score: Mapped[float | None]
+    max_score: Mapped[float | None]
+    dimension: Mapped[str | None] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(16))
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PollChoice(Base):
+    """One chosen option of a response: what per-option counts GROUP BY."""
+
+    __tablename__ = "poll_choices"
+    __table_args__ = (
+        UniqueConstraint("session_id", "question", "option", name="uq_poll_choice"),
+        Index("ix_poll_choices_poll_question_option", "poll_id", "question", "option"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("poll_sessions.id", ondelete="CASCADE"))
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"))
+    question: Mapped[str] = mapped_column(String(40))
+    option: Mapped[str] = mapped_column(String(40))

@@ -15,6 +15,7 @@ import asyncio
 import csv
 import io
 import os
+import re
 import tempfile
 from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from openpyxl import Workbook
 ByteSink = Callable[[bytes], Awaitable[Any]]
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")  # what XLSX cannot hold (tab, newline can)
 BATCH_ROWS = 1000
 CHUNK_BYTES = 64 * 1024
 
@@ -71,8 +73,7 @@ def xlsx_cell(value: Any) -> Any:
     if isinstance(value, list | tuple):
         value = "; ".join(str(item) for item in value)
     # openpyxl refuses control characters other than tab/newline; keep the text readable.
-    text = neutralise(str(value))
-    return "".join(ch if ch >= " " or ch in "\t\n" else "\ufffd" for ch in text)
+    return _CONTROL.sub("\ufffd", neutralise(str(value)))
 
 
 def _utc_naive(moment: datetime) -> datetime:

@@ -20,7 +20,7 @@ FIELD_LABELS = {
 }
 EDITABLE = ("name", "organisation", "region", "cercle", "themes", "language")
 FREE_TEXT_STEPS = frozenset(
-    {"name", "organisation", "cercle", "phone", "code", "commune", "description"}
+    {"name", "organisation", "cercle", "phone", "code", "commune", "description", "poll_text"}
 )
 
 

@@ -1,0 +1,41 @@
+"""One bar chart per choice question, as SVG. Pure: a question's results in, SVG bytes out,
+so the HTTP API, the CLI and the web console draw the same chart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pygal
+from pygal.style import Style
+
+STYLE = Style(
+    background="white",
+    plot_background="white",
+    colors=("#7b2d8b",),
+    font_family="DejaVu Sans, Arial, sans-serif",
+)
+
+
+def question_chart(question: dict[str, Any]) -> bytes:
+    """`question` is one entry of results' "questions" (with its "options" and counts)."""
+    if "options" not in question:
+        raise ValueError(f"question {question['key']} has no options to chart")
+    chart = pygal.HorizontalBar(
+        style=STYLE,
+        show_legend=False,
+        width=800,
+        height=120 + 45 * len(question["options"]),
+        title=question["text"],
+        print_values=True,
+        value_formatter=lambda value: f"{value:g} %",
+        disable_xml_declaration=False,
+    )
+    chart.x_labels = [option["label"] for option in question["options"]]
+    chart.add(
+        "%",
+        [
+            {"value": option["percent"], "label": f"{option['count']} / {question['answered']}"}
+            for option in question["options"]
+        ],
+    )
+    return chart.render()

@@ -1,0 +1,157 @@
+"""Poll sessions and answers: what the poll dialogue reads and writes, in the message's
+transaction. Definitions are read once per poll id and cached (they never change after launch).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.model import MovePoll, PollView, RecordPollAnswer
+from broadcasts.polls.model import Poll
+from storage.models import Poll as PollRow
+from storage.models import PollChoice, PollResponse, PollSession
+from storage.upsert import upsert
+
+polls, sessions = PollRow.__table__, PollSession.__table__
+responses, choices = PollResponse.__table__, PollChoice.__table__
+RESPONSE_COLUMNS = (
+    "position", "skipped", "options", "number", "text", "score", "max_score", "dimension",
+    "channel", "answered_at",
+)  # fmt: skip
+
+_definitions: dict[tuple[str, int], Poll] = {}  # (database, poll id): several databases in tests
+
+
+async def definition(connection: AsyncConnection, poll_id: int) -> Poll | None:
+    key = (str(connection.engine.url), poll_id)
+    if key not in _definitions:
+        data = await connection.scalar(
+            select(polls.c.definition).where(polls.c.id == poll_id, polls.c.status == "launched")
+        )
+        if data is None:
+            return None
+        _definitions[key] = Poll.from_json(data)
+    return _definitions[key]
+
+
+def is_open(row: Any, now: datetime) -> bool:
+    return row.status == "launched" and (row.closes_at is None or now < row.closes_at)
+
+
+async def view(
+    connection: AsyncConnection, member_id: int, poll_id: int | None, now: datetime
+) -> PollView | None:
+    """The member's session in `poll_id`, or (None) their current poll: the unfinished open
+    session last invited or resumed, else the latest session of any launched poll."""
+    query = (
+        select(sessions, polls.c.status, polls.c.closes_at)
+        .join(polls, polls.c.id == sessions.c.poll_id)
+        .where(sessions.c.member_id == member_id, polls.c.status == "launched")
+    )
+    if poll_id is not None:
+        query = query.where(sessions.c.poll_id == poll_id)
+    rows = (await connection.execute(query.order_by(sessions.c.current_at.desc()))).all()
+    if not rows:
+        return None
+    waiting = [r for r in rows if r.finished_at is None and is_open(r, now)]
+    row = (waiting or rows)[0]
+    poll = await definition(connection, row.poll_id)
+    if poll is None:
+        return None
+    answers: dict[str, Any] = {}
+    for question, skipped, options, number in await connection.execute(
+        select(
+            responses.c.question, responses.c.skipped, responses.c.options, responses.c.number
+        ).where(responses.c.session_id == row.id)
+    ):
+        answers[question] = None if skipped else (number if options is None else options)
+    return PollView(
+        poll_id=row.poll_id,
+        poll=poll,
+        open=is_open(row, now),
+        question=row.question,
+        finished=row.finished_at is not None,
+        answers=answers,
+    )
+
+
+async def _session_id(connection: AsyncConnection, member_id: int, poll_id: int) -> int | None:
+    return await connection.scalar(
+        select(sessions.c.id).where(
+            sessions.c.poll_id == poll_id, sessions.c.member_id == member_id
+        )
+    )
+
+
+async def record_answer(
+    connection: AsyncConnection,
+    member_id: int,
+    answer: RecordPollAnswer,
+    channel: str,
+    now: datetime,
+) -> None:
+    """Store an answer; an earlier answer to the same question is replaced (latest wins)."""
+    session_id = await _session_id(connection, member_id, answer.poll_id)
+    if session_id is None:  # not invited: the dialogue never asks then; nothing to attach to
+        return
+    row = {
+        "session_id": session_id,
+        "poll_id": answer.poll_id,
+        "question": answer.question,
+        "position": answer.position,
+        "skipped": answer.skipped,
+        "options": list(answer.options) if answer.options else None,
+        "number": answer.number,
+        "text": answer.text,
+        "score": answer.score,
+        "max_score": answer.max_score,
+        "dimension": answer.dimension,
+        "channel": channel,
+        "answered_at": now,
+    }
+    await connection.execute(
+        upsert(connection, responses, ("session_id", "question"), RESPONSE_COLUMNS), [row]
+    )
+    await connection.execute(
+        delete(choices).where(
+            choices.c.session_id == session_id, choices.c.question == answer.question
+        )
+    )
+    if answer.options:
+        await connection.execute(
+            choices.insert(),
+            [
+                {
+                    "session_id": session_id,
+                    "poll_id": answer.poll_id,
+                    "question": answer.question,
+                    "option": option,
+                }
+                for option in answer.options
+            ],
+        )
+    await connection.execute(
+        update(sessions).where(sessions.c.id == session_id).values(channel=channel)
+    )
+
+
+async def move(
+    connection: AsyncConnection, member_id: int, moved: MovePoll, channel: str, now: datetime
+) -> None:
+    """The session goes to a question (or is finished) and becomes the member's current poll."""
+    session_id = await _session_id(connection, member_id, moved.poll_id)
+    if session_id is None:
+        return
+    values: dict[str, Any] = {"question": moved.question, "current_at": now, "channel": channel}
+    if moved.finished:
+        values["finished_at"] = now
+    await connection.execute(update(sessions).where(sessions.c.id == session_id).values(**values))
+    await connection.execute(
+        update(sessions)
+        .where(sessions.c.id == session_id, sessions.c.started_at.is_(None))
+        .values(started_at=now)
+    )

@@ -1,0 +1,84 @@
+"""Two polls open at once: an answer goes to the question the member was last asked, of the
+poll it belongs to; SONDAGE resumes the poll last invited or resumed; a Telegram tap on an old
+message lands on the question it was sent for."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from broadcasts.polls import service as poll_service
+from broadcasts.polls.parse import parse_poll
+from storage.models import PollResponse
+from storage.types import utcnow
+from tests.polls.conftest import ALL_CHANNELS, add_member, capacity_poll
+from tests.polls.test_definitions import SMALL
+from tests.polls.test_poll_e2e import sms_say, tg_press
+
+CHAKA, FANTA = "+22366554433", 7002
+
+
+async def answers(h) -> set[tuple[int, str, str]]:
+    """(poll id, question, answer) of every stored answer."""
+    async with h.database.sessions() as session:
+        rows = await session.execute(
+            select(PollResponse.poll_id, PollResponse.question, PollResponse.options)
+        )
+        return {(poll_id, question, ",".join(options or ())) for poll_id, question, options in rows}
+
+
+async def test_answers_land_on_the_right_poll_and_question(harness):
+    h = harness
+    org = {"region": "kayes", "organisation": "Réseau Jɛ", "kind": "reseau"}
+    await add_member(h.database, "Chaka", channel="sms", address=CHAKA, language="fr", **org)
+    await add_member(
+        h.database, "Fanta", channel="telegram", address=str(FANTA), language="fr", **org
+    )
+    now = utcnow()
+    await poll_service.save(h.database, capacity_poll(), "test", now)
+    first = await poll_service.launch(
+        h.database, "capacites-osc", "test", enabled_channels=ALL_CHANNELS, now=now
+    )
+    h.dispatcher.wake()
+    await h.sms_replies(CHAKA, 1)
+    await h.tg_replies(FANTA, 1)
+    await sms_say(h, CHAKA, "oui", expect=2)
+    await sms_say(h, CHAKA, "1")  # capacity poll, question 1: yes
+    await tg_press(h, FANTA, f"p:{first['id']}:start", expect=2)
+    await tg_press(h, FANTA, f"p:{first['id']}:recepisse:yes")
+
+    await poll_service.save(h.database, parse_poll(SMALL, "essai.toml"), "test", utcnow())
+    second = await poll_service.launch(
+        h.database, "essai", "test", enabled_channels=ALL_CHANNELS, now=utcnow()
+    )
+    h.dispatcher.wake()
+    [invitation] = (await h.sms_replies(CHAKA, 5))[-1:]
+    assert "OUI" in invitation
+    # Chaka was asked question 2 of the capacity poll: "2" answers it (no), not the new poll.
+    [third] = await sms_say(h, CHAKA, "2")
+    assert third.startswith("3/12")
+    await sms_say(h, CHAKA, "ANNULER")
+    resumed, question = await sms_say(h, CHAKA, "SONDAGE", expect=2)
+    assert "Capacités des OSC" in resumed and question.startswith("3/12")
+
+    # Fanta opens the new poll from its invitation, then taps an old capacity-poll button.
+    await h.tg_replies(FANTA, 5)
+    _intro, colour = await tg_press(h, FANTA, f"p:{second['id']}:start", expect=2)
+    assert colour.text.startswith("1/2 Votre couleur")
+    notice = await tg_press(h, FANTA, f"p:{first['id']}:recepisse:no", expect=0)
+    assert notice == "✓ Non"
+    [how_many] = await tg_press(h, FANTA, f"p:{second['id']}:couleur:bleu")
+    assert how_many.text.startswith("2/2")
+
+    got = await answers(h)
+    a, b = first["id"], second["id"]
+    assert (a, "recepisse", "yes") in got and (a, "plan-strategique", "no") in got  # Chaka
+    assert (a, "recepisse", "no") in got  # Fanta's change: latest wins
+    assert (b, "couleur", "bleu") in got
+    assert {p for p, _q, _a in got} == {a, b} and len(got) == 4
+
+    # A late tap once the poll is closed is refused, and says so.
+    await poll_service.close(h.database, "capacites-osc", "test", utcnow())
+    before = len(h.telegram.messages_to(FANTA))
+    await h.press(FANTA, f"p:{a}:plan-strategique:yes")
+    [closed] = (await h.tg_replies(FANTA, before + 1))[before:]
+    assert "fermé" in closed.text
