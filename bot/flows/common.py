@@ -78,8 +78,9 @@ def help_text(ctx: Context) -> str:
             "LANGUE pour changer de langue, AIDE pour l'aide."
         )
     return _(
-        "Benkadi : PROFIL voir ou modifier vos infos, LANGUE changer de langue, "
-        "LIER relier Telegram et SMS, STOP ne plus recevoir, OUBLIER tout effacer."
+        "Benkadi : RAPPORT signaler une activité, SONDAGE reprendre un sondage, PROFIL vos "
+        "infos, LANGUE changer de langue, LIER Telegram et SMS, STOP ne plus recevoir, "
+        "OUBLIER tout effacer."
     )
 
 
