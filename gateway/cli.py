@@ -13,7 +13,7 @@ import sys
 import aiohttp
 from aiohttp import web
 
-from gateway import cli_admin, cli_campaigns
+from gateway import cli_admin, cli_campaigns, cli_exports
 from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     cli_admin.register(commands)
     cli_campaigns.register(commands)
+    cli_exports.register(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -65,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(cli_admin.run(args, settings))
     if args.command in cli_campaigns.COMMANDS:
         return asyncio.run(cli_campaigns.run(args, settings))
+    if args.command in cli_exports.COMMANDS:
+        return asyncio.run(cli_exports.run(args, settings))
     if args.command == "serve":
         choice = args.dispatch or os.environ.get("BENKADI_DISPATCH") or "auto"
         if choice == "auto":
