@@ -69,7 +69,7 @@ async def stream_roster(
     request: web.Request, actor: str, masked: bool, query: Mapping[str, Any]
 ) -> web.StreamResponse:
     """Audit, then stream the export as an attachment (the API and the console share this)."""
-    database = request.app[DATABASE]
+    database = request.config_dict[DATABASE]  # the console is a sub-application
     format_, table = export_options(query)
     audience = await audience_from_query(database, query)
     await roster.record_export(database, actor, format_, audience, masked, table)

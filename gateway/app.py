@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.service import ConversationService
 from broadcasts.campaign_service import CampaignRunner
-from gateway import api, api_campaigns, api_exports, simulator, webhooks
+from gateway import api, api_campaigns, api_exports, console, simulator, webhooks
 from gateway.channels.base import Channel
 from gateway.channels.telegram import TelegramChannel
 from gateway.channels.twilio import TwilioChannel
@@ -157,6 +157,7 @@ def create_app(settings: Settings) -> web.Application:
     api.add_routes(app)
     api_campaigns.add_routes(app)
     api_exports.add_routes(app)
+    console.add_routes(app)
     if settings.simulator:
         simulator.add_routes(app)
     return app

@@ -13,7 +13,7 @@ import sys
 import aiohttp
 from aiohttp import web
 
-from gateway import cli_admin, cli_campaigns, cli_exports
+from gateway import cli_accounts, cli_admin, cli_campaigns, cli_exports
 from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     cli_admin.register(commands)
     cli_campaigns.register(commands)
     cli_exports.register(commands)
+    cli_accounts.register(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(cli_campaigns.run(args, settings))
     if args.command in cli_exports.COMMANDS:
         return asyncio.run(cli_exports.run(args, settings))
+    if args.command in cli_accounts.COMMANDS:
+        return asyncio.run(cli_accounts.run(args, settings))
     if args.command == "serve":
         choice = args.dispatch or os.environ.get("BENKADI_DISPATCH") or "auto"
         if choice == "auto":

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 DEFAULT_DATABASE_PATH = Path("var") / "benkadi.db"
 TELEGRAM_DEFAULT_API = "https://api.telegram.org"
 TWILIO_DEFAULT_API = "https://api.twilio.com"
+MIN_SECRET_KEY = 32
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
@@ -61,6 +62,9 @@ class Settings:
     # No SMS from campaign calendars in this daily window (Bamako time); "off" for none.
     sms_quiet_hours: str = "21:00-08:00"
     campaigns_dir: str | None = None  # campaign calendars; None: broadcasts/campaigns
+    # Signs and encrypts the console's session cookies. None: generated once and kept in the
+    # data directory (gateway.console.secrets), which suits the embedded single-machine setup.
+    secret_key: str | None = None
 
     @property
     def quiet_hours(self) -> QuietHours | None:
@@ -175,6 +179,14 @@ class Settings:
             except ValueError as error:
                 raise SettingsError(f"BENKADI_SMS_QUIET_HOURS {error}") from None
             overrides.setdefault("sms_quiet_hours", quiet)
+        secret_key = get("BENKADI_SECRET_KEY")
+        if secret_key is not None:
+            if len(secret_key) < MIN_SECRET_KEY or not secret_key.isprintable():
+                raise SettingsError(
+                    f"BENKADI_SECRET_KEY must be at least {MIN_SECRET_KEY} printable characters "
+                    '(e.g. python3 -c "import secrets; print(secrets.token_urlsafe(32))")'
+                )
+            overrides.setdefault("secret_key", secret_key)
         if get("BENKADI_CAMPAIGNS_DIR"):
             overrides.setdefault("campaigns_dir", get("BENKADI_CAMPAIGNS_DIR"))
         dispatch = get("BENKADI_DISPATCH") or "inline"
@@ -197,6 +209,7 @@ ENV_KEYS = {
     "lease_seconds": "BENKADI_LEASE_SECONDS",
     "sms_quiet_hours": "BENKADI_SMS_QUIET_HOURS",
     "campaigns_dir": "BENKADI_CAMPAIGNS_DIR",
+    "secret_key": "BENKADI_SECRET_KEY",
     "database_url": "BENKADI_DATABASE_URL",
     "public_url": "BENKADI_PUBLIC_URL",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
