@@ -48,11 +48,7 @@ def bars(title: str, pairs: Sequence[tuple[str, float]], *, horizontal: bool = F
     kind = pygal.HorizontalBar if horizontal else pygal.Bar
     chart = kind(**_config(title, height=max(220, 22 * len(pairs) + 60) if horizontal else 300))
     if horizontal:
-        for label, value in pairs:  # one series per bar: labels sit beside their bar
-            chart.add(label, value)
-        chart.show_legend = True
-        chart.legend_at_bottom = False
-        return _render(chart)
+        pairs = list(pairs)[::-1]  # pygal draws the first label at the bottom: biggest on top
     chart.x_labels = [label for label, _ in pairs]
     chart.add(title, [value for _, value in pairs])
     return _render(chart)
