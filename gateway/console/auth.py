@@ -188,7 +188,8 @@ async def login(request: web.Request) -> web.StreamResponse:
             context = {"next": target, "errors": errors, "values": values}
             return aiohttp_jinja2.render_template("login.html", request, context, status=400)
     throttle: Throttle = request.app[THROTTLE]
-    keys = [f"ip:{request.remote}", f"user:{username}" if not token else "token"]
+    # Per address always; per username for passwords (a token has no name to guess at).
+    keys = [f"ip:{request.remote}"] + ([f"user:{username}"] if not token else [])
     await asyncio.sleep(throttle.delay(keys))
     database = request.config_dict[DATABASE]
     who: Who | None = None
@@ -203,7 +204,8 @@ async def login(request: web.Request) -> web.StreamResponse:
         message = C_("Identifiant, mot de passe ou jeton incorrect.")
         context = {"next": target, "errors": {"form": message}, "values": values}
         return aiohttp_jinja2.render_template("login.html", request, context, status=401)
-    throttle.succeeded(keys[1])
+    if not token:
+        throttle.succeeded(keys[-1])  # that person's slate is clean; the address's stays as it is
     session = await new_session(request)  # a fresh session: no fixation of an old one
     now = time.time()
     session.update(
