@@ -2,6 +2,7 @@
 
 benkadi accounts add awa --name "Awa Traoré" --role secretariat     (asks for the password)
 benkadi accounts passwd awa
+benkadi accounts disable awa ; benkadi accounts enable awa
 benkadi accounts list
 --password-stdin reads the password from the first line of stdin (for scripts).
 """
@@ -46,6 +47,18 @@ async def passwd(database: Database, args: argparse.Namespace) -> int:
     return 0
 
 
+async def disable(database: Database, args: argparse.Namespace) -> int:
+    changed = await accounts.set_disabled(database, args.username, True, actor())
+    print(f"{args.username}: {'disabled' if changed else 'was already disabled'}")
+    return 0
+
+
+async def enable(database: Database, args: argparse.Namespace) -> int:
+    changed = await accounts.set_disabled(database, args.username, False, actor())
+    print(f"{args.username}: {'enabled' if changed else 'was already enabled'}")
+    return 0
+
+
 async def list_accounts(database: Database, args: argparse.Namespace) -> int:
     rows = await accounts.list_accounts(database)
     if args.json:
@@ -76,6 +89,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     command = actions.add_parser("passwd", parents=[stdin_flag], help="set a new password")
     command.add_argument("username")
     command.set_defaults(action=passwd)
+    for name, action, meaning in (
+        ("disable", disable, "stop an account signing in (its sessions end too)"),
+        ("enable", enable, "let a disabled account sign in again"),
+    ):
+        command = actions.add_parser(name, help=meaning)
+        command.add_argument("username")
+        command.set_defaults(action=action)
     command = actions.add_parser("list", help="every account")
     command.add_argument("--json", action="store_true", help="print JSON")
     command.set_defaults(action=list_accounts)

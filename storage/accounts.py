@@ -113,6 +113,30 @@ async def set_password(database: Database, username: str, password: str, actor: 
         await audit.record(connection, actor, "account.password", f"account:{username}")
 
 
+async def set_disabled(database: Database, username: str, disabled: bool, actor: str) -> bool:
+    """Disable (or enable again) an account; True if it changed. A disabled account's open
+    sessions end at their next page (auth looks the account up on every page)."""
+    username = clean_username(username)
+    async with database.transaction() as connection:
+        row = (
+            await connection.execute(
+                select(accounts.c.id, accounts.c.disabled_at).where(accounts.c.username == username)
+            )
+        ).one_or_none()
+        if row is None:
+            raise AccountFieldError("username", f"no account {username!r}")
+        if (row.disabled_at is not None) == disabled:
+            return False
+        await connection.execute(
+            update(accounts)
+            .where(accounts.c.id == row.id)
+            .values(disabled_at=utcnow() if disabled else None)
+        )
+        action = "account.disable" if disabled else "account.enable"
+        await audit.record(connection, actor, action, f"account:{username}")
+    return True
+
+
 async def list_accounts(database: Database) -> list[dict[str, Any]]:
     columns = [column for column in accounts.c if column.name != "password_hash"]
     async with database.sessions() as session:

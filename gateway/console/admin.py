@@ -66,6 +66,23 @@ async def add_account(request: web.Request, who: Who) -> web.StreamResponse:
 
 
 @page("admin")
+async def switch_account(request: web.Request, who: Who) -> web.StreamResponse:
+    form = await request.post()
+    username, disabled = str(form.get("username", "")), form.get("disable") == "1"
+    if who.kind == "account" and username == who.name and disabled:
+        return await _admin_page(
+            request,
+            status=400,
+            errors={"accounts": C_("Vous ne pouvez pas désactiver votre propre compte.")},
+        )
+    try:
+        await accounts.set_disabled(request.config_dict[DATABASE], username, disabled, who.actor)
+    except accounts.AccountFieldError as error:
+        return await _admin_page(request, status=400, errors={"accounts": error.message})
+    raise web.HTTPFound(f"{PREFIX}/admin")
+
+
+@page("admin")
 async def add_token(request: web.Request, who: Who) -> web.StreamResponse:
     form = await request.post()
     try:
@@ -98,5 +115,6 @@ def add_routes(app: web.Application) -> None:
     add.add_get("/audit", audit_log, name="audit")
     add.add_get("/admin", admin_page, name="admin")
     add.add_post("/admin/accounts", add_account)
+    add.add_post("/admin/accounts/switch", switch_account)
     add.add_post("/admin/tokens", add_token)
     add.add_post(r"/admin/tokens/{id:[0-9]{1,9}}/revoke", revoke_token)

@@ -82,7 +82,7 @@ async def _current(request: web.Request, session) -> Who | None:
     database = request.config_dict[DATABASE]
     if data["kind"] == "account":
         account = await accounts.current(database, data["id"])
-        who = account and Who("account", account.id, account.username, account.role)
+        who = account and Who("account", account.id, account.username, account.role, account.name)
     else:
         table = AdminToken.__table__
         query = select(table.c.id, table.c.name, table.c.role).where(

@@ -19,6 +19,7 @@ class Who(NamedTuple):
     id: int
     name: str
     role: str
+    display: str = ""  # the person's full name, shown in the header
 
     @property
     def actor(self) -> str:

@@ -228,3 +228,40 @@ async def test_every_route_refuses_a_missing_session_or_token(console):
                     assert response.headers["Location"].startswith("/console/login"), path
             checked += 1
     assert checked >= 25
+
+
+async def test_admin_disables_an_account_and_its_session_ends(console):
+    await account(console, "admin", "admin")
+    await account(console, "awa", "secretariat")
+    awa, *_ = await sign_in(console, "awa")
+    admin, _, html, _ = await sign_in(console, "admin")
+    async with awa, admin:
+        status, page, _ = await get_page(admin, console.url + "/console/admin")
+        assert status == 200 and "awa" in page
+        form = {"csrf": csrf_of(page), "username": "admin", "disable": "1"}
+        async with admin.post(
+            console.url + "/console/admin/accounts/switch", data=form
+        ) as response:
+            assert response.status == 400  # not oneself
+        form["username"] = "awa"
+        async with admin.post(
+            console.url + "/console/admin/accounts/switch", data=form
+        ) as response:
+            assert response.status == 200 and "désactivé" in await response.text()
+        _, _, url = await get_page(awa, console.url + "/console/members")
+        assert url.path == "/console/login"  # out at the next page
+        # And an account made from the page can sign in.
+        form = {"csrf": csrf_of(page), "username": "bintou", "name": "Bintou", "role": "viewer"}
+        async with admin.post(console.url + "/console/admin/accounts", data=form) as response:
+            assert response.status == 400  # no password: the field is marked
+            assert 'id="account-password" name="password" value="" class="invalid"' in (
+                await response.text()
+            )
+        form["password"] = PASSWORD
+        async with admin.post(console.url + "/console/admin/accounts", data=form) as response:
+            assert response.status == 200
+    bintou, status, html, url = await sign_in(console, "bintou")
+    async with bintou:
+        assert url.path == "/console/" and "Bintou (lecture)" in html
+    entries = [entry["action"] for entry in await audit.entries(console.database)]
+    assert "account.disable" in entries and entries.count("account.create") == 3
