@@ -72,6 +72,8 @@ async def headers(request: web.Request, handler) -> web.StreamResponse:
     )
     if not request.path.startswith(PREFIX + "/static/"):
         response.headers.setdefault("Cache-Control", "no-store")
+    if isinstance(response, web.Response) and not response.prepared:
+        response.enable_compression()  # gzip when the browser accepts it: a slow link
     return response
 
 
