@@ -1,14 +1,22 @@
 """The administrators' web console, under /console: server-rendered pages, no CDN, small.
 
-A page group is one module with `add_routes(app)` and a `NAV` entry (label, path, role; or
-`NAVS`, several), listed once in PAGES below: the navigation is built from that list, filtered by role.
+A page group is one module of this package, named once in PAGES below (one line), with:
+- `NAV = (label, path, role)` (or `NAVS = [...]` for several entries): the navigation is built
+  from these, in PAGES order, each shown to `role` and above;
+- `add_routes(app)`: routes on the console sub-application (paths without the /console prefix),
+  handlers wrapped in `auth.page(role)` (signed in, role checked, CSRF checked on POST; the
+  handler gets `(request, who)`), rendered with `aiohttp_jinja2.render_template("x.html", …)`
+  from a template that `{% extends "base.html" %}`; charts from `charts.py`; exports through
+  `storage.tabular` like `members.export`, recorded with `storage.audit`.
 The console is a sub-application, so its middlewares (sessions, HTML errors) touch nothing else.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
+from types import ModuleType
 
 import aiohttp_jinja2
 import jinja2
@@ -19,7 +27,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
 from gateway.api_auth import may
-from gateway.console import admin, auth, broadcasts, dashboard, members, organisations
+from gateway.console import auth
 from gateway.console.i18n import catalog, label
 from gateway.console.keys import NAV, PREFIX, THROTTLE, WHO
 from gateway.console.secret import fernet_key
@@ -28,8 +36,18 @@ from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
-# One line per page group, in the order of the navigation.
-PAGES = (dashboard, members, organisations, broadcasts, admin)
+# One line per page group (a module of this package), in the order of the navigation.
+PAGES = (
+    "dashboard",
+    "members",
+    "organisations",
+    "broadcasts",
+    "admin",
+)
+
+
+def page_groups() -> list[ModuleType]:
+    return [importlib.import_module(f"{__name__}.{name}") for name in PAGES]
 
 
 async def _context(request: web.Request) -> dict:
@@ -103,11 +121,12 @@ def build(settings: Settings) -> web.Application:
     environment.install_gettext_translations(catalog(), newstyle=True)
     environment.filters["label"] = label
     console[THROTTLE] = auth.Throttle()
+    groups = page_groups()
     console[NAV] = [
-        entry for group in PAGES for entry in getattr(group, "NAVS", None) or [group.NAV]
+        entry for group in groups for entry in getattr(group, "NAVS", None) or [group.NAV]
     ]
     auth.add_routes(console)
-    for group in PAGES:
+    for group in groups:
         group.add_routes(console)
     console.router.add_static("/static", HERE / "static", name="static")
     return console
