@@ -19,7 +19,7 @@ from broadcasts import service
 from broadcasts.model import CHANNELS, DraftError, parse_draft
 from gateway.console.auth import page
 from gateway.console.dashboard import delivery
-from gateway.console.i18n import C_, label
+from gateway.console.i18n import C_, LABELS, label
 from gateway.console.keys import PREFIX, Who
 from gateway.keys import CHANNELS as ENABLED
 from gateway.keys import DATABASE, DISPATCHER, SETTINGS
@@ -148,7 +148,8 @@ async def status_json(request: web.Request, who: Who) -> web.StreamResponse:
     status = await _status(request)
     keys = ("id", "status", "recipients", "totals", "counts", "made", "reached", "failed", "rate")
     return web.json_response(
-        {key: status.get(key) for key in keys} | {"label": label(status["status"])}
+        {key: status.get(key) for key in keys}
+        | {"label": label(status["status"]), "labels": {key: label(key) for key in LABELS}}
     )
 
 

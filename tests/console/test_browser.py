@@ -157,21 +157,6 @@ def test_sign_in_and_dashboard(browser, server, shots):
     context.close()
 
 
-def test_search_a_member(browser, server, shots):
-    context, page = signed_in(browser, server, "awa", "/console/members")
-    assert page.url.endswith("/console/members")  # back where it was asked for
-    page.fill("input[name=q]", "Awa")
-    page.click("form[role=search] button")
-    page.wait_for_load_state()
-    page.screenshot(path=str(shots / "membres.png"))
-    page.click("text=Awa Traoré")
-    page.wait_for_load_state()
-    channels = page.locator("#channels").inner_text()
-    assert "+22376123456" in channels and "telegram" in channels
-    page.screenshot(path=str(shots / "membre.png"), full_page=True)
-    context.close()
-
-
 def test_compose_preview_and_send_a_broadcast(browser, server, shots):
     context, page = signed_in(browser, server, "awa", "/console/broadcasts/new")
     page.click("#preview-button")  # no French text: the form comes back with the field marked
@@ -196,7 +181,24 @@ def test_compose_preview_and_send_a_broadcast(browser, server, shots):
         + int(page.locator("#total-delivered").inner_text())
         == recipients
     )
+    assert "en attente" not in page.locator("#counts-sms").inner_text()  # redrawn live
     page.screenshot(path=str(shots / "diffusion-suivi.png"), full_page=True)
+    context.close()
+
+
+def test_search_a_member(browser, server, shots):
+    context, page = signed_in(browser, server, "awa", "/console/members")
+    assert page.url.endswith("/console/members")  # back where it was asked for
+    page.fill("input[name=q]", "Awa")
+    page.click("form[role=search] button")
+    page.wait_for_load_state()
+    page.screenshot(path=str(shots / "membres.png"))
+    page.click("text=Awa Traoré")
+    page.wait_for_load_state()
+    channels = page.locator("#channels").inner_text()
+    assert "+22376123456" in channels and "telegram" in channels
+    assert "Tile 16" in page.locator("#history").inner_text()  # the broadcast, in Bambara
+    page.screenshot(path=str(shots / "membre.png"), full_page=True)
     context.close()
 
 

@@ -18,6 +18,13 @@
         set("total-" + key, totals[key] || 0);
       });
       set("live-status", data.label || data.status);
+      var labels = data.labels || {};
+      Object.keys(data.counts || {}).forEach(function (channel) {
+        var counts = data.counts[channel];
+        set("counts-" + channel, Object.keys(counts).map(function (key) {
+          return (labels[key] || key) + " " + counts[key];
+        }).join(", "));
+      });
       set("live-rate", data.rate === null ? "—" : data.rate + " %");
       var bar = document.getElementById("live-bar");
       if (bar) bar.style.width = (data.rate || 0) + "%";
@@ -25,6 +32,8 @@
         setTimeout(tick, 3000);
       } else {
         set("live-note", box.getAttribute("data-done"));
+        var cancel = document.getElementById("cancel-form");
+        if (cancel && data.status !== "draft" && data.status !== "scheduled") cancel.style.display = "none";
       }
     }).catch(function () { setTimeout(tick, 10000); });
   }
