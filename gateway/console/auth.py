@@ -155,7 +155,6 @@ def page(role: str) -> Callable[[Handler], Callable[[web.Request], Awaitable[web
                 await check_csrf(request)
             return await handler(request, who)
 
-        run.console_role = role  # type: ignore[attr-defined]  # the route test reads it
         return run
 
     return wrap
