@@ -17,9 +17,11 @@ from broadcasts.campaign_service import CampaignRunner
 from gateway import (
     api,
     api_campaigns,
+    api_exports,
     api_organisations,
     api_polls,
     api_reports,
+    console,
     media,
     simulator,
     webhooks,
@@ -174,6 +176,8 @@ def create_app(settings: Settings) -> web.Application:
     api_reports.add_routes(app)
     api_organisations.add_routes(app)
     api_polls.add_routes(app)
+    api_exports.add_routes(app)
+    console.add_routes(app)
     if settings.simulator:
         simulator.add_routes(app)
     return app

@@ -13,7 +13,15 @@ import sys
 import aiohttp
 from aiohttp import web
 
-from gateway import cli_admin, cli_campaigns, cli_organisations, cli_polls, cli_reports
+from gateway import (
+    cli_accounts,
+    cli_admin,
+    cli_campaigns,
+    cli_exports,
+    cli_organisations,
+    cli_polls,
+    cli_reports,
+)
 from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
@@ -56,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     cli_reports.register(commands)
     cli_organisations.register(commands)
     cli_polls.register(commands)
+    cli_exports.register(commands)
+    cli_accounts.register(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -78,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(cli_organisations.run(args, settings))
     if args.command in cli_polls.COMMANDS:
         return asyncio.run(cli_polls.run(args, settings))
+    if args.command in cli_exports.COMMANDS:
+        return asyncio.run(cli_exports.run(args, settings))
+    if args.command in cli_accounts.COMMANDS:
+        return asyncio.run(cli_accounts.run(args, settings))
     if args.command == "serve":
         choice = args.dispatch or os.environ.get("BENKADI_DISPATCH") or "auto"
         if choice == "auto":

@@ -20,6 +20,7 @@ DEFAULT_DATABASE_PATH = Path("var") / "benkadi.db"
 DEFAULT_MEDIA_DIR = Path("var") / "media"  # beside the default database: the data directory
 TELEGRAM_DEFAULT_API = "https://api.telegram.org"
 TWILIO_DEFAULT_API = "https://api.twilio.com"
+MIN_SECRET_KEY = 32
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
@@ -65,6 +66,9 @@ class Settings:
     media_dir: str = str(DEFAULT_MEDIA_DIR)  # report photos downloaded from Telegram
     report_max_beneficiaries: int = 100_000  # a count above this is refused as a typo
     media_interval: float = 1.0  # how often photos still to download are looked for
+    # Signs and encrypts the console's session cookies. None: generated once and kept in the
+    # data directory (gateway.console.secrets), which suits the embedded single-machine setup.
+    secret_key: str | None = None
 
     @property
     def quiet_hours(self) -> QuietHours | None:
@@ -179,6 +183,14 @@ class Settings:
             except ValueError as error:
                 raise SettingsError(f"BENKADI_SMS_QUIET_HOURS {error}") from None
             overrides.setdefault("sms_quiet_hours", quiet)
+        secret_key = get("BENKADI_SECRET_KEY")
+        if secret_key is not None:
+            if len(secret_key) < MIN_SECRET_KEY or not secret_key.isprintable():
+                raise SettingsError(
+                    f"BENKADI_SECRET_KEY must be at least {MIN_SECRET_KEY} printable characters "
+                    '(e.g. python3 -c "import secrets; print(secrets.token_urlsafe(32))")'
+                )
+            overrides.setdefault("secret_key", secret_key)
         if get("BENKADI_CAMPAIGNS_DIR"):
             overrides.setdefault("campaigns_dir", get("BENKADI_CAMPAIGNS_DIR"))
         media_dir = get("BENKADI_MEDIA_DIR")
@@ -215,6 +227,7 @@ ENV_KEYS = {
     "campaigns_dir": "BENKADI_CAMPAIGNS_DIR",
     "media_dir": "BENKADI_MEDIA_DIR",
     "report_max_beneficiaries": "BENKADI_REPORT_MAX_BENEFICIARIES",
+    "secret_key": "BENKADI_SECRET_KEY",
     "database_url": "BENKADI_DATABASE_URL",
     "public_url": "BENKADI_PUBLIC_URL",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",

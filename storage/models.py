@@ -358,3 +358,19 @@ class PollChoice(Base):
     poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"))
     question: Mapped[str] = mapped_column(String(40))
     option: Mapped[str] = mapped_column(String(40))
+
+
+class ConsoleAccount(Base):
+    """A person who signs in to the web console; only an argon2 hash of the password is kept."""
+
+    __tablename__ = "console_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)  # lower case
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))  # admin | secretariat | viewer
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]

@@ -1,0 +1,118 @@
+"""`benkadi accounts …`: the web console's per-person accounts, straight on the database.
+
+benkadi accounts add awa --name "Awa Traoré" --role secretariat     (asks for the password)
+benkadi accounts passwd awa
+benkadi accounts disable awa ; benkadi accounts enable awa
+benkadi accounts list
+--password-stdin reads the password from the first line of stdin (for scripts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+
+from gateway.cli_admin import actor, emit_json
+from gateway.settings import Settings
+from storage import accounts
+from storage.database import Database
+from storage.migrate import current_revision
+from storage.tokens import ROLES
+
+COMMANDS = ("accounts",)
+
+
+def read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise accounts.AccountFieldError("password", "the two entries differ")
+    return first
+
+
+async def add(database: Database, args: argparse.Namespace) -> int:
+    made = await accounts.create_account(
+        database, args.username, args.name, args.role, read_password(args), actor()
+    )
+    print(f"account {made.username} ({made.role}) created; sign in at /console/login")
+    return 0
+
+
+async def passwd(database: Database, args: argparse.Namespace) -> int:
+    await accounts.set_password(database, args.username, read_password(args), actor())
+    print(f"password of {accounts.clean_username(args.username)} changed")
+    return 0
+
+
+async def disable(database: Database, args: argparse.Namespace) -> int:
+    changed = await accounts.set_disabled(database, args.username, True, actor())
+    print(f"{args.username}: {'disabled' if changed else 'was already disabled'}")
+    return 0
+
+
+async def enable(database: Database, args: argparse.Namespace) -> int:
+    changed = await accounts.set_disabled(database, args.username, False, actor())
+    print(f"{args.username}: {'enabled' if changed else 'was already enabled'}")
+    return 0
+
+
+async def list_accounts(database: Database, args: argparse.Namespace) -> int:
+    rows = await accounts.list_accounts(database)
+    if args.json:
+        emit_json(rows)
+        return 0
+    for row in rows:
+        state = "disabled" if row["disabled_at"] else "active"
+        last = row["last_login_at"].strftime("%Y-%m-%d %H:%M") if row["last_login_at"] else "never"
+        print(
+            f"{row['username']:<20} {row['role']:<12} {state:<9} last sign-in {last}  {row['name']}"
+        )
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `accounts` to the `benkadi` parser; run() does the rest."""
+    stdin_flag = argparse.ArgumentParser(add_help=False)
+    stdin_flag.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    parser = subparsers.add_parser("accounts", help="web console accounts")
+    actions = parser.add_subparsers(dest="accounts_command", required=True)
+    command = actions.add_parser("add", parents=[stdin_flag], help="create an account")
+    command.add_argument("username")
+    command.add_argument("--name", required=True, help="the person's name, shown in the console")
+    command.add_argument("--role", required=True, choices=ROLES)
+    command.set_defaults(action=add)
+    command = actions.add_parser("passwd", parents=[stdin_flag], help="set a new password")
+    command.add_argument("username")
+    command.set_defaults(action=passwd)
+    for name, action, meaning in (
+        ("disable", disable, "stop an account signing in (its sessions end too)"),
+        ("enable", enable, "let a disabled account sign in again"),
+    ):
+        command = actions.add_parser(name, help=meaning)
+        command.add_argument("username")
+        command.set_defaults(action=action)
+    command = actions.add_parser("list", help="every account")
+    command.add_argument("--json", action="store_true", help="print JSON")
+    command.set_defaults(action=list_accounts)
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    database = Database(settings.database_url)
+    try:
+        if await current_revision(database.engine) is None:
+            print(
+                "benkadi: database: no schema yet; run `benkadi db upgrade` first", file=sys.stderr
+            )
+            return 2
+        return await args.action(database, args)
+    except accounts.AccountFieldError as error:
+        print(f"benkadi: {error.field}: {error.message}", file=sys.stderr)
+        return 2
+    finally:
+        await database.dispose()

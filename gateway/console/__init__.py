@@ -1,0 +1,145 @@
+"""The administrators' web console, under /console: server-rendered pages, no CDN, small.
+
+A page group is one module of this package, named once in PAGES below (one line), with:
+- `NAV = (label, path, role)` (or `NAVS = [...]` for several entries): the navigation is built
+  from these, in PAGES order, each shown to `role` and above;
+- `add_routes(app)`: routes on the console sub-application (paths without the /console prefix),
+  handlers wrapped in `auth.page(role)` (signed in, role checked, CSRF checked on POST; the
+  handler gets `(request, who)`), rendered with `aiohttp_jinja2.render_template("x.html", …)`
+  from a template that `{% extends "base.html" %}`; charts from `charts.py`; exports through
+  `storage.tabular` like `members.export`, recorded with `storage.audit`.
+The console is a sub-application, so its middlewares (sessions, HTML errors) touch nothing else.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from types import ModuleType
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiohttp_session import get_session
+from aiohttp_session import setup as setup_sessions
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from cryptography.fernet import Fernet
+
+from gateway.api_auth import may
+from gateway.console import auth
+from gateway.console.i18n import catalog, label
+from gateway.console.keys import NAV, PREFIX, THROTTLE, WHO
+from gateway.console.secret import fernet_key
+from gateway.keys import SETTINGS
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+# One line per page group (a module of this package), in the order of the navigation.
+PAGES = (
+    "dashboard",
+    "members",
+    "organisations",
+    "broadcasts",
+    "admin",
+)
+
+
+def page_groups() -> list[ModuleType]:
+    return [importlib.import_module(f"{__name__}.{name}") for name in PAGES]
+
+
+async def _context(request: web.Request) -> dict:
+    who = request.get(WHO)
+    return {
+        "who": who,
+        "csrf": await auth.csrf_token(request),
+        "nav": [entry for entry in request.app[NAV] if who and may(who.role, entry[2])],
+        "path": request.path,
+        "prefix": PREFIX,
+        "may": (lambda role: bool(who) and may(who.role, role)),
+    }
+
+
+@web.middleware
+async def errors(request: web.Request, handler) -> web.StreamResponse:
+    """Errors as a small French page, never a traceback; 4xx as raised."""
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400 or error.content_type == "application/json":
+            raise
+        context = {"message": error.text or error.reason}
+        return aiohttp_jinja2.render_template("error.html", request, context, status=error.status)
+    except Exception:
+        log.exception("console error on %s", request.path)
+        context = {"message": "Erreur interne : réessayez, ou prévenez l'administrateur."}
+        return aiohttp_jinja2.render_template("error.html", request, context, status=500)
+
+
+@web.middleware
+async def headers(request: web.Request, handler) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    )
+    if not request.path.startswith(PREFIX + "/static/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    if isinstance(response, web.Response) and not response.prepared:
+        response.enable_compression()  # gzip when the browser accepts it: a slow link
+    return response
+
+
+def build(settings: Settings) -> web.Application:
+    console = web.Application(middlewares=[headers])
+    storage = EncryptedCookieStorage(
+        Fernet(fernet_key(settings)),
+        cookie_name="benkadi_console",
+        path=PREFIX,
+        max_age=auth.MAX_SECONDS,
+        httponly=True,
+        samesite="Lax",
+        secure=settings.public_url.startswith("https://"),
+    )
+    setup_sessions(console, storage)
+    console.middlewares.append(auth.identify)
+    console.middlewares.append(errors)
+    environment = aiohttp_jinja2.setup(
+        console,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        context_processors=[_context],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.install_gettext_translations(catalog(), newstyle=True)
+    environment.filters["label"] = label
+    console[THROTTLE] = auth.Throttle()
+    groups = page_groups()
+    console[NAV] = [
+        entry for group in groups for entry in getattr(group, "NAVS", None) or [group.NAV]
+    ]
+    auth.add_routes(console)
+    for group in groups:
+        group.add_routes(console)
+    console.router.add_static("/static", HERE / "static", name="static")
+    return console
+
+
+async def _root(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound(PREFIX + "/")
+
+
+def add_routes(app: web.Application) -> None:
+    """Mount the console on the main application (one line in gateway/app.py)."""
+    app.add_subapp(PREFIX, build(app[SETTINGS]))
+    app.router.add_get(PREFIX, _root)
+
+
+__all__ = ["PAGES", "add_routes", "get_session"]

@@ -1,0 +1,120 @@
+"""For administrators: the audit log, console accounts and API tokens."""
+
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from gateway.console.auth import page
+from gateway.console.i18n import C_
+from gateway.console.keys import PREFIX, Who
+from gateway.keys import DATABASE
+from storage import accounts, audit, tokens
+
+NAVS = [(C_("Journal d'audit"), "/audit", "admin"), (C_("Administration"), "/admin", "admin")]
+
+
+@page("admin")
+async def audit_log(request: web.Request, who: Who) -> web.StreamResponse:
+    entries = await audit.entries(request.config_dict[DATABASE], limit=200)
+    return aiohttp_jinja2.render_template("audit.html", request, {"entries": entries})
+
+
+async def _admin_page(request: web.Request, *, status: int = 200, **extra) -> web.StreamResponse:
+    database = request.config_dict[DATABASE]
+    context = {
+        "accounts": await accounts.list_accounts(database),
+        "tokens": await tokens.list_tokens(database),
+        "roles": tokens.ROLES,
+        "errors": {},
+        "values": {},
+        "issued": None,
+        **extra,
+    }
+    return aiohttp_jinja2.render_template("admin.html", request, context, status=status)
+
+
+@page("admin")
+async def admin_page(request: web.Request, who: Who) -> web.StreamResponse:
+    return await _admin_page(request)
+
+
+@page("admin")
+async def add_account(request: web.Request, who: Who) -> web.StreamResponse:
+    form = await request.post()
+    values = {key: str(form.get(key, "")) for key in ("username", "name", "role")}
+    missing = {
+        key: C_("Ce champ est obligatoire.")
+        for key in ("username", "name", "role", "password")
+        if not str(form.get(key, "")).strip()
+    }
+    if missing:
+        return await _admin_page(request, status=400, errors=missing, values=values)
+    try:
+        await accounts.create_account(
+            request.config_dict[DATABASE],
+            values["username"],
+            values["name"],
+            values["role"],
+            str(form["password"]),
+            who.actor,
+        )
+    except accounts.AccountFieldError as error:
+        errors = {error.field: error.message}
+        return await _admin_page(request, status=400, errors=errors, values=values)
+    raise web.HTTPFound(f"{PREFIX}/admin")
+
+
+@page("admin")
+async def switch_account(request: web.Request, who: Who) -> web.StreamResponse:
+    form = await request.post()
+    username, disabled = str(form.get("username", "")), form.get("disable") == "1"
+    if who.kind == "account" and username == who.name and disabled:
+        return await _admin_page(
+            request,
+            status=400,
+            errors={"accounts": C_("Vous ne pouvez pas désactiver votre propre compte.")},
+        )
+    try:
+        await accounts.set_disabled(request.config_dict[DATABASE], username, disabled, who.actor)
+    except accounts.AccountFieldError as error:
+        return await _admin_page(request, status=400, errors={"accounts": error.message})
+    raise web.HTTPFound(f"{PREFIX}/admin")
+
+
+@page("admin")
+async def add_token(request: web.Request, who: Who) -> web.StreamResponse:
+    form = await request.post()
+    try:
+        issued = await tokens.issue_token(
+            request.config_dict[DATABASE],
+            str(form.get("token_name", "")),
+            str(form.get("token_role", "")),
+            actor=who.actor,
+        )
+    except tokens.TokenFieldError as error:
+        return await _admin_page(
+            request, status=400, errors={"token_" + error.field: error.message}
+        )
+    return await _admin_page(request, issued=issued)  # shown once, never again
+
+
+@page("admin")
+async def revoke_token(request: web.Request, who: Who) -> web.StreamResponse:
+    try:
+        await tokens.revoke_token(
+            request.config_dict[DATABASE], int(request.match_info["id"]), who.actor
+        )
+    except tokens.TokenNotFound:
+        raise web.HTTPNotFound(text=C_("Ce jeton n'existe pas.")) from None
+    raise web.HTTPFound(f"{PREFIX}/admin")
+
+
+def add_routes(app: web.Application) -> None:
+    add = app.router
+    add.add_get("/audit", audit_log, name="audit")
+    add.add_get("/admin", admin_page, name="admin")
+    add.add_post("/admin/accounts", add_account)
+    add.add_post("/admin/accounts/switch", switch_account)
+    add.add_post("/admin/tokens", add_token)
+    add.add_post(r"/admin/tokens/{id:[0-9]{1,9}}/revoke", revoke_token)

@@ -1,0 +1,71 @@
+"""Charts as inline SVG with pygal: no script, no CDN, readable on paper (black text, white
+ground, values printed on the bars)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pygal
+from markupsafe import Markup
+from pygal.style import Style
+
+STYLE = Style(
+    background="white",
+    plot_background="white",
+    foreground="#222",
+    foreground_strong="#000",
+    foreground_subtle="#666",
+    colors=("#1f5f8b", "#c0392b", "#27ae60", "#8e44ad", "#d35400", "#7f8c8d"),
+    font_family="sans-serif",
+    label_font_size=12,
+    major_label_font_size=12,
+    value_font_size=11,
+    title_font_size=14,
+    legend_font_size=12,
+)
+
+
+def _config(title: str, **extra) -> dict:
+    return {
+        "title": title,
+        "style": STYLE,
+        "js": [],  # pygal's tooltips come from a CDN: none here (slow link, no internet)
+        "disable_xml_declaration": True,
+        "print_values": True,
+        "show_legend": False,
+        "width": 640,
+        "height": 300,
+        "margin": 12,
+        **extra,
+    }
+
+
+def _render(chart) -> Markup:
+    return Markup(chart.render(is_unicode=True))
+
+
+def bars(title: str, pairs: Sequence[tuple[str, float]], *, horizontal: bool = False) -> Markup:
+    kind = pygal.HorizontalBar if horizontal else pygal.Bar
+    chart = kind(**_config(title, height=max(220, 22 * len(pairs) + 60) if horizontal else 300))
+    if horizontal:
+        pairs = list(pairs)[::-1]  # pygal draws the first label at the bottom: biggest on top
+    chart.x_labels = [label for label, _ in pairs]
+    chart.add(title, [value for _, value in pairs])
+    return _render(chart)
+
+
+def line(title: str, pairs: Sequence[tuple[str, float]]) -> Markup:
+    chart = pygal.Line(**_config(title, x_label_rotation=30, fill=True, dots_size=3))
+    chart.x_labels = [label for label, _ in pairs]
+    chart.add(title, [value for _, value in pairs])
+    return _render(chart)
+
+
+def percent_bars(title: str, pairs: Sequence[tuple[str, float]]) -> Markup:
+    chart = pygal.HorizontalBar(
+        **_config(title, range=(0, 100), height=max(180, 26 * len(pairs) + 60))
+    )
+    chart.value_formatter = lambda value: f"{value:.0f} %"
+    chart.x_labels = [label for label, _ in pairs]
+    chart.add(title, [value for _, value in pairs])
+    return _render(chart)

@@ -1,0 +1,120 @@
+"""The dashboard: how the coordination is doing, at a glance. Every figure is one SQL aggregate."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from sqlalchemy import distinct, func, select
+
+from bot.reference import LANGUAGE_LABELS, REGION_LABELS
+from broadcasts import service
+from gateway.console import charts
+from gateway.console.auth import page
+from gateway.console.i18n import C_
+from gateway.console.keys import Who
+from gateway.keys import DATABASE
+from storage.database import Database
+from storage.models import Address, Member
+
+NAV = (C_("Tableau de bord"), "/", "viewer")
+members, addresses = Member.__table__, Address.__table__
+CHANNEL_LABELS = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram"}
+DELIVERED = ("sent", "delivered")  # Telegram has no delivery receipt: "sent" is as far as it goes
+MONTHS = 12
+
+
+def month_of(column: Any, dialect: str) -> Any:
+    if dialect == "sqlite":
+        return func.strftime("%Y-%m", column)
+    return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+
+
+def last_months(now: datetime, count: int) -> list[str]:
+    months, year, month = [], now.year, now.month
+    for _ in range(count):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return months[::-1]
+
+
+async def figures(database: Database, now: datetime) -> dict[str, Any]:
+    dialect = database.engine.dialect.name
+    active = members.c.erased_at.is_(None)
+    month = month_of(members.c.registered_at, dialect)
+    months = last_months(now, MONTHS)
+    since = datetime(int(months[0][:4]), int(months[0][5:]), 1, tzinfo=UTC)
+    async with database.sessions() as session:
+
+        async def pairs(query) -> list[tuple[Any, int]]:
+            return [(key, int(n)) for key, n in (await session.execute(query)).all()]
+
+        total = await session.scalar(select(func.count()).where(active))
+        consented = await session.scalar(
+            select(func.count()).where(active, members.c.consent_at.is_not(None))
+        )
+        by_region = await pairs(
+            select(members.c.region, func.count()).where(active).group_by(members.c.region)
+        )
+        by_language = await pairs(
+            select(members.c.language, func.count()).where(active).group_by(members.c.language)
+        )
+        by_channel = await pairs(
+            select(addresses.c.channel, func.count(distinct(addresses.c.member_id)))
+            .where(addresses.c.member_id.is_not(None), addresses.c.opted_out_at.is_(None))
+            .group_by(addresses.c.channel)
+        )
+        by_month = dict(
+            await pairs(
+                select(month, func.count()).where(members.c.registered_at >= since).group_by(month)
+            )
+        )
+    regions = sorted(by_region, key=lambda pair: -pair[1])
+    return {
+        "total": int(total or 0),
+        "consented": int(consented or 0),
+        "regions": [(REGION_LABELS.get(key, key or "—"), n) for key, n in regions],
+        "languages": [(LANGUAGE_LABELS.get(key, key), n) for key, n in by_language],
+        "channels": [(CHANNEL_LABELS.get(key, key), n) for key, n in sorted(by_channel)],
+        "months": [(key, by_month.get(key, 0)) for key in months],
+    }
+
+
+def delivery(broadcast: dict[str, Any]) -> dict[str, Any]:
+    totals = broadcast.get("totals") or {}
+    made = sum(totals.values()) or broadcast.get("recipients") or 0
+    reached = sum(totals.get(key, 0) for key in DELIVERED)
+    failed = sum(totals.get(key, 0) for key in ("failed", "undelivered"))
+    rate = round(100 * reached / made) if made else None
+    return {**broadcast, "made": made, "reached": reached, "failed": failed, "rate": rate}
+
+
+@page("viewer")
+async def dashboard(request: web.Request, who: Who) -> web.StreamResponse:
+    database = request.config_dict[DATABASE]
+    data = await figures(database, datetime.now(UTC))
+    latest = [delivery(b) for b in await service.list_broadcasts(database, 5)]
+    rated = [
+        (f"#{b['id']} {b['title'] or ''}".strip(), b["rate"] or 0) for b in latest if b["made"]
+    ]
+    context = {
+        "data": data,
+        "broadcasts": latest,
+        "charts": {
+            "regions": charts.bars(C_("Membres par région"), data["regions"], horizontal=True),
+            "channels": charts.bars(C_("Membres par canal"), data["channels"]),
+            "languages": charts.bars(C_("Membres par langue"), data["languages"]),
+            "months": charts.line(C_("Inscriptions par mois"), data["months"]),
+            "delivery": charts.percent_bars(C_("Taux de remise des dernières diffusions"), rated)
+            if rated
+            else None,
+        },
+        "since": (datetime.now(UTC) - timedelta(days=30 * MONTHS)).date(),
+    }
+    return aiohttp_jinja2.render_template("dashboard.html", request, context)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", dashboard, name="dashboard")

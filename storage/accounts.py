@@ -1,0 +1,183 @@
+"""Console accounts: one per person, a role, an argon2 hash of the password; audited.
+
+Signing in answers the same for an unknown user and a wrong password, and costs the same time
+(a dummy hash is checked when there is no such user), so usernames cannot be probed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any, NamedTuple
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+
+from storage import audit
+from storage.database import Database
+from storage.models import ConsoleAccount
+from storage.tokens import ROLES
+from storage.types import utcnow
+
+accounts = ConsoleAccount.__table__
+hasher = PasswordHasher()
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_PASSWORD = 10
+_DUMMY_HASH = hasher.hash("not a password anybody has")
+
+
+class AccountFieldError(ValueError):
+    """A username, name, role or password that will not do; `field` names which."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+class Account(NamedTuple):
+    id: int
+    username: str
+    name: str
+    role: str
+
+
+def clean_username(username: str) -> str:
+    username = (username or "").strip().lower()
+    if not USERNAME.match(username):
+        raise AccountFieldError(
+            "username", "2-64 of a-z 0-9 . _ -, starting with a letter or digit"
+        )
+    return username
+
+
+def check_password(password: str) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD or len(password) > 200:
+        raise AccountFieldError("password", f"must be {MIN_PASSWORD}-200 characters")
+    return password
+
+
+async def _hash(password: str) -> str:
+    return await asyncio.to_thread(hasher.hash, password)  # ~50 ms of CPU: off the event loop
+
+
+async def create_account(
+    database: Database, username: str, name: str, role: str, password: str, actor: str
+) -> Account:
+    username = clean_username(username)
+    name = (name or "").strip()
+    if not name or len(name) > 100 or not name.isprintable():
+        raise AccountFieldError("name", "must be 1-100 printable characters")
+    if role not in ROLES:
+        raise AccountFieldError("role", f"must be one of {', '.join(ROLES)}")
+    password_hash = await _hash(check_password(password))
+    async with database.transaction() as connection:
+        taken = await connection.scalar(
+            select(accounts.c.id).where(accounts.c.username == username)
+        )
+        if taken is not None:
+            raise AccountFieldError("username", "is already taken")
+        now = utcnow()
+        account_id = (
+            await connection.execute(
+                accounts.insert()
+                .values(
+                    username=username,
+                    name=name,
+                    role=role,
+                    password_hash=password_hash,
+                    created_at=now,
+                    password_changed_at=now,
+                )
+                .returning(accounts.c.id)
+            )
+        ).scalar_one()
+        await audit.record(
+            connection, actor, "account.create", f"account:{username}", {"role": role}
+        )
+    return Account(account_id, username, name, role)
+
+
+async def set_password(database: Database, username: str, password: str, actor: str) -> None:
+    username = clean_username(username)
+    password_hash = await _hash(check_password(password))
+    async with database.transaction() as connection:
+        changed = await connection.execute(
+            update(accounts)
+            .where(accounts.c.username == username)
+            .values(password_hash=password_hash, password_changed_at=utcnow())
+        )
+        if changed.rowcount != 1:
+            raise AccountFieldError("username", f"no account {username!r}")
+        await audit.record(connection, actor, "account.password", f"account:{username}")
+
+
+async def set_disabled(database: Database, username: str, disabled: bool, actor: str) -> bool:
+    """Disable (or enable again) an account; True if it changed. A disabled account's open
+    sessions end at their next page (auth looks the account up on every page)."""
+    username = clean_username(username)
+    async with database.transaction() as connection:
+        row = (
+            await connection.execute(
+                select(accounts.c.id, accounts.c.disabled_at).where(accounts.c.username == username)
+            )
+        ).one_or_none()
+        if row is None:
+            raise AccountFieldError("username", f"no account {username!r}")
+        if (row.disabled_at is not None) == disabled:
+            return False
+        await connection.execute(
+            update(accounts)
+            .where(accounts.c.id == row.id)
+            .values(disabled_at=utcnow() if disabled else None)
+        )
+        action = "account.disable" if disabled else "account.enable"
+        await audit.record(connection, actor, action, f"account:{username}")
+    return True
+
+
+async def list_accounts(database: Database) -> list[dict[str, Any]]:
+    columns = [column for column in accounts.c if column.name != "password_hash"]
+    async with database.sessions() as session:
+        rows = (await session.execute(select(*columns).order_by(accounts.c.username))).mappings()
+        return [dict(row) for row in rows]
+
+
+async def verify(database: Database, username: str, password: str) -> Account | None:
+    """The account if the password is right and the account active; None otherwise."""
+    try:
+        username = clean_username(username)
+    except AccountFieldError:
+        username = ""
+    async with database.sessions() as session:
+        row = (
+            await session.execute(
+                select(accounts).where(
+                    accounts.c.username == username, accounts.c.disabled_at.is_(None)
+                )
+            )
+        ).one_or_none()
+    stored = row.password_hash if row is not None else _DUMMY_HASH
+    try:
+        await asyncio.to_thread(hasher.verify, stored, password or "")
+    except (VerificationError, InvalidHashError):
+        return None
+    if row is None:
+        return None
+    async with database.transaction() as connection:
+        values: dict[str, Any] = {"last_login_at": utcnow()}
+        if hasher.check_needs_rehash(stored):
+            values["password_hash"] = await _hash(password)
+        await connection.execute(update(accounts).where(accounts.c.id == row.id).values(**values))
+    return Account(row.id, row.username, row.name, row.role)
+
+
+async def current(database: Database, account_id: int) -> Account | None:
+    """The account as it is now (role changes and disabling take effect at the next page)."""
+    query = select(accounts.c.id, accounts.c.username, accounts.c.name, accounts.c.role).where(
+        accounts.c.id == account_id, accounts.c.disabled_at.is_(None)
+    )
+    async with database.sessions() as session:
+        row = (await session.execute(query)).one_or_none()
+    return Account(*row) if row is not None else None

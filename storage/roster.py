@@ -1,0 +1,202 @@
+"""The membership roster as exportable tables: members (one row each) and organisations.
+
+Filtered like a broadcast audience (broadcasts.audience.member_filters, plus "has an address on
+one of these channels"), read in keyset pages of PAGE members so that 100,000 members stream
+through storage.tabular without ever being in memory together. Phone numbers and Telegram ids
+are masked for whoever may only read (viewers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select
+
+from bot.phones import mask_phone
+from bot.reference import LANGUAGE_LABELS, REGION_LABELS, THEME_LABELS
+from broadcasts.audience import member_filters
+from broadcasts.model import Audience
+from storage import audit
+from storage.database import Database
+from storage.models import Address, Member, Organisation
+from storage.tabular import Table
+
+PAGE = 1000
+CHANNELS = ("sms", "whatsapp", "telegram")
+members, addresses, organisations = Member.__table__, Address.__table__, Organisation.__table__
+
+MEMBER_HEADER = (
+    "N°", "Nom", "Organisation", "Type d'organisation", "Région", "Cercle / commune", "Thèmes",
+    "Langue", "SMS", "WhatsApp", "Telegram", "Consentement", "Désinscrit (canaux)",
+    "Bloqué (canaux)", "Inscription",
+)  # fmt: skip
+ORGANISATION_HEADER = ("N°", "Organisation", "Type", "Membres")
+
+
+def mask_address(channel: str, address: str) -> str:
+    """+22376123456 → +223 76 •• •• 56; a Telegram id keeps its last two digits only."""
+    if channel in ("sms", "whatsapp"):
+        return mask_phone(address)
+    return "•" * max(len(address) - 2, 0) + address[-2:]
+
+
+def roster_conditions(audience: Audience, dialect: str) -> list[Any]:
+    """The broadcast audience's member filters; channels mean "has an address there"."""
+    conditions = member_filters(audience, dialect)
+    if audience.channels:
+        conditions.append(
+            exists(
+                select(1).where(
+                    addresses.c.member_id == members.c.id,
+                    addresses.c.channel.in_(audience.channels),
+                )
+            )
+        )
+    return conditions
+
+
+async def count_members(database: Database, audience: Audience) -> int:
+    dialect = database.engine.dialect.name
+    query = select(func.count()).select_from(members).where(*roster_conditions(audience, dialect))
+    async with database.sessions() as session:
+        return int((await session.execute(query)).scalar_one())
+
+
+def _joined(channel: str, found: list[Any], masked: bool) -> str:
+    shown = [
+        mask_address(channel, address) if masked else address
+        for kind, address, _opted, _blocked in found
+        if kind == channel
+    ]
+    return "; ".join(shown)
+
+
+def _member_row(row: Any, found: list[Any], masked: bool) -> list[Any]:
+    """found: the member's addresses as (channel, address, opted_out_at, blocked_at)."""
+    if found:
+        sms, whatsapp, telegram = (_joined(c, found, masked) for c in CHANNELS)
+        opted = "; ".join(sorted({c for c, _a, out, _b in found if out is not None}))
+        blocked = "; ".join(sorted({c for c, _a, _o, b in found if b is not None}))
+    else:
+        sms = whatsapp = telegram = opted = blocked = ""
+    return [
+        row[0],  # id
+        row[1],  # name
+        row[2],  # organisation
+        row[3],  # kind
+        REGION_LABELS.get(row[4], row[4]),
+        row[5],  # cercle
+        "; ".join([THEME_LABELS.get(theme, theme) for theme in row[6] or []]),
+        LANGUAGE_LABELS.get(row[7], row[7]),
+        sms,
+        whatsapp,
+        telegram,
+        row[8],  # consent_at
+        opted,
+        blocked,
+        row[9],  # registered_at
+    ]
+
+
+async def member_rows(
+    database: Database, audience: Audience, masked: bool
+) -> AsyncIterator[Sequence[Any]]:
+    """Every matching member, by id, PAGE at a time (two queries a page)."""
+    conditions = roster_conditions(audience, database.engine.dialect.name)
+    columns = (
+        members.c.id, members.c.name, organisations.c.name.label("organisation"),
+        organisations.c.kind, members.c.region, members.c.cercle, members.c.themes,
+        members.c.language, members.c.consent_at, members.c.registered_at,
+    )  # fmt: skip
+    joined = members.outerjoin(organisations, organisations.c.id == members.c.organisation_id)
+
+    async def fetch(after: int) -> tuple[list[Any], list[Any]]:
+        page_query = (
+            select(*columns)
+            .select_from(joined)
+            .where(*conditions, members.c.id > after)
+            .order_by(members.c.id)
+            .limit(PAGE)
+        )
+        async with database.sessions() as session:
+            page = list((await session.execute(page_query)).all())
+            if not page:
+                return [], []
+            found = (
+                await session.execute(
+                    select(
+                        addresses.c.member_id,
+                        addresses.c.channel,
+                        addresses.c.address,
+                        addresses.c.opted_out_at,
+                        addresses.c.blocked_at,
+                    )
+                    .where(addresses.c.member_id.in_([row[0] for row in page]))
+                    .order_by(addresses.c.member_id, addresses.c.id)
+                )
+            ).all()
+        return page, list(found)
+
+    # The next page is read while this one is written: the database works in its own thread.
+    upcoming = asyncio.ensure_future(fetch(0))
+    try:
+        while True:
+            page, found = await upcoming
+            if not page:
+                return
+            upcoming = asyncio.ensure_future(fetch(page[-1][0]))
+            by_member: dict[int, list[Any]] = {}
+            for member_id, *address in found:
+                by_member.setdefault(member_id, []).append(address)
+            for row in page:
+                yield _member_row(row, by_member.get(row[0], ()), masked)
+    finally:
+        if not upcoming.done():
+            upcoming.cancel()
+
+
+async def organisation_rows(database: Database, audience: Audience) -> AsyncIterator[Sequence[Any]]:
+    """Every organisation with its number of matching members (few rows: one query)."""
+    conditions = roster_conditions(audience, database.engine.dialect.name)
+    filtered = bool(conditions[1:])  # beyond "not erased"
+    on = and_(members.c.organisation_id == organisations.c.id, *conditions)
+    count = func.count(members.c.id)
+    query = (
+        select(organisations.c.id, organisations.c.name, organisations.c.kind, count)
+        .select_from(organisations.outerjoin(members, on))
+        .group_by(organisations.c.id, organisations.c.name, organisations.c.kind)
+        .order_by(organisations.c.name)
+    )
+    if filtered:
+        query = query.having(count > 0)
+    async with database.sessions() as session:
+        rows = (await session.execute(query)).all()
+    for row in rows:
+        yield [row.id, row.name, row.kind, row[3]]
+
+
+def roster_tables(
+    database: Database, audience: Audience, masked: bool, table: str = "members"
+) -> list[Table]:
+    """The tables of a roster export; CSV takes the first, so `table` says which comes first."""
+    tables = [
+        Table("Membres", MEMBER_HEADER, member_rows(database, audience, masked)),
+        Table("Organisations", ORGANISATION_HEADER, organisation_rows(database, audience)),
+    ]
+    return tables[::-1] if table == "organisations" else tables
+
+
+async def record_export(
+    database: Database, actor: str, format_: str, audience: Audience, masked: bool, table: str
+) -> None:
+    """Every export is in the audit log, before the first byte leaves."""
+    async with database.transaction() as connection:
+        await audit.record(
+            connection,
+            actor,
+            "export.roster",
+            "members",
+            {"format": format_, "table": table, "masked": masked, "audience": audience.to_json()},
+        )
