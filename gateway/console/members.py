@@ -164,6 +164,12 @@ async def show_member(request: web.Request, who: Who) -> web.StreamResponse:
         key=lambda item: item["at"],
         reverse=True,
     )[:HISTORY]
+    if not may(who.role, "secretariat"):
+        # What a member typed, and the replies to it, can hold numbers (LIER), link codes and
+        # their own words about violence: a viewer sees only the coordination's broadcasts.
+        for item in history:
+            if not item.get("broadcast_id"):
+                item["body"], item["hidden"] = None, True
     channels = [
         {
             "channel": address.channel,

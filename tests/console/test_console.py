@@ -175,14 +175,45 @@ async def test_compose_with_missing_french_marks_the_field(console):
         assert "I ni ce" in page and 'value="kayes" checked' in page
 
 
+async def _seed_history(database, member_id: int) -> None:
+    """What LIER leaves in a member's history: a number typed in, a code sent back."""
+    from sqlalchemy import insert, select
+
+    from storage.models import Address, InboundMessage, OutboxMessage
+
+    async with database.transaction() as connection:
+        address_id = await connection.scalar(
+            select(Address.__table__.c.id).where(Address.__table__.c.member_id == member_id)
+        )
+        await connection.execute(
+            insert(InboundMessage.__table__).values(
+                channel="telegram", provider_id="u1", address_id=address_id, body="76 99 88 77"
+            )
+        )
+        await connection.execute(
+            insert(OutboxMessage.__table__).values(
+                member_id=member_id, address_id=address_id, channel="sms",
+                recipient="+22376998877", body="Benkadi : votre code est 482913.",
+            )
+        )  # fmt: skip
+
+
 async def test_viewers_cannot_send_nor_see_full_numbers(console):
     ids = await seed_people(console.database)
+    await _seed_history(console.database, ids["awa"])
+    await account(console, "sara", "secretariat")
+    session, _, _, _ = await sign_in(console, "sara")
+    async with session:
+        _, page, _ = await get_page(session, console.url + f"/console/members/{ids['awa']}")
+        assert "76 99 88 77" in page and "482913" in page  # the secretariat reads the history
     await account(console, "vera", "viewer")
     session, _, html, _ = await sign_in(console, "vera")
     async with session:
         status, page, _ = await get_page(session, console.url + f"/console/members/{ids['awa']}")
         assert status == 200
         assert AWA_PHONE not in page and AWA_PHONE[4:] not in page
+        assert "76 99 88 77" not in page and "482913" not in page
+        assert "contenu réservé au secrétariat" in page
         assert "+223 76 •• •• 56" in page
         status, page, _ = await get_page(session, console.url + "/console/members?q=76123456")
         assert "Awa Traoré" not in page  # no search by number for viewers
