@@ -193,3 +193,54 @@ async def test_whatsapp_photo_url_is_kept(h):
     assert (report.media_kind, report.media_ref, report.media_path) == (
         "url", "https://api.twilio.com/media/ME1", None,
     )  # fmt: skip
+
+
+async def test_reports_made_by_sms_are_what_the_exports_and_totals_say(h):
+    """Two reports through the dialogue (guided in Bambara, one line in French), then the
+    secretariat's exports: one row per report with the figures typed, totals that add up."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from storage.tokens import create_token
+
+    await register(h, "sms", AWA, language="bm")
+    await register(h, "sms", BINTOU, region="mopti")
+    await converse_sms(h, AWA, ["BAARA", "2", "kunu", "1", "Diéma", "25 10 5 3", "Kalan kɛra", "1"])
+    day = (datetime.now(UTC) - timedelta(days=3)).date()
+    line = f"RAPPORT plaidoyer {day:%d/%m} Mopti F7 H0 FI12 G4 Marche des 16 jours"
+    await converse_sms(h, BINTOU, [line, "1"])
+    stored = await reports(h)
+    assert [(r.activity, r.region, r.women, r.men, r.girls, r.boys) for r in stored] == [
+        ("formation", "kayes", 25, 10, 5, 3),
+        ("plaidoyer", "mopti", 7, 0, 12, 4),
+    ]
+    token = await create_token(h.database, "sec", "secretariat", actor="test")
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def export(query: str) -> bytes:
+        async with h.http.get(f"{h.url}/api/v1/reports/export?{query}", headers=headers) as r:
+            assert r.status == 200
+            return await r.read()
+
+    rows = list(csv.DictReader(io.StringIO((await export("format=csv")).decode("utf-8-sig"))))
+    assert [
+        (row["commune"], row["femmes"], row["hommes"], row["filles"], row["garçons"], row["total"])
+        for row in rows
+    ] == [("Diéma", "25", "10", "5", "3", "43"), ("", "7", "0", "12", "4", "23")]
+    assert (
+        rows[1]["description"] == "Marche des 16 jours" and rows[0]["description"] == "Kalan kɛra"
+    )
+    totals = list(
+        csv.reader(io.StringIO((await export("format=csv&kind=summary")).decode("utf-8-sig")))
+    )
+    assert totals[1:] == [
+        ["Kayes", "Formation", f"{stored[0].activity_date:%Y-%m}", "25", "10", "5", "3", "43"],
+        ["Mopti", "Plaidoyer", f"{day:%Y-%m}", "7", "0", "12", "4", "23"],
+    ]  # fmt: skip
+    workbook = load_workbook(io.BytesIO(await export("format=xlsx")), read_only=True)
+    sheet_rows = list(workbook["rapports"].iter_rows(values_only=True))
+    assert [row[9:14] for row in sheet_rows[1:]] == [(25, 10, 5, 3, 43), (7, 0, 12, 4, 23)]
+    summary_rows = list(workbook["totaux"].iter_rows(values_only=True))
+    assert sum(row[7] for row in summary_rows[1:]) == 66
