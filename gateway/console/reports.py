@@ -9,6 +9,7 @@ nothing in the request is ever a path.
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -129,14 +130,14 @@ async def show_report(request: web.Request, who: Who) -> web.StreamResponse:
         "region": REGION_LABELS.get(report["region"] or "", report["region"] or "—"),
         "activity": ACTIVITY_LABELS.get(report["activity"], report["activity"]),
         "status": STATUS_LABELS.get(report["status"], report["status"]),
-        "has_photo": _photo_file(request, report) is not None,
+        "has_photo": await asyncio.to_thread(_photo_file, request, report) is not None,
     }
     return aiohttp_jinja2.render_template("report.html", request, context)
 
 
 @page("viewer")
 async def photo(request: web.Request, who: Who) -> web.StreamResponse:
-    path = _photo_file(request, await _report(request))
+    path = await asyncio.to_thread(_photo_file, request, await _report(request))
     if path is None:
         raise web.HTTPNotFound(text=C_("Pas de photo téléchargée pour ce rapport."))
     return web.FileResponse(path, headers={"Content-Disposition": "inline"})
