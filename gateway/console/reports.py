@@ -10,7 +10,6 @@ nothing in the request is ever a path.
 from __future__ import annotations
 
 import asyncio
-import mimetypes
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +43,9 @@ FIELD_ERRORS = {
     "format": C_("Format inconnu (csv ou xlsx)."),
     "kind": C_("Export inconnu (rapports ou totaux)."),
 }
-COUNTS = ("women", "men", "girls", "boys")
+# Photos as Telegram gives them; never SVG or HTML, which a browser would run as a page.
+PHOTO_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+               ".webp": "image/webp", ".gif": "image/gif"}  # fmt: skip
 
 
 def _chosen(request: web.Request) -> dict[str, str]:
@@ -118,8 +119,7 @@ def _photo_file(request: web.Request, report: dict[str, Any]) -> Path | None:
     path = Path(report["media_path"]).resolve()
     if not path.is_relative_to(folder) or not path.is_file():
         return None
-    kind, _ = mimetypes.guess_type(path.name)
-    return path if kind and kind.startswith("image/") else None
+    return path if path.suffix.lower() in PHOTO_TYPES else None
 
 
 @page("viewer")
@@ -140,7 +140,8 @@ async def photo(request: web.Request, who: Who) -> web.StreamResponse:
     path = await asyncio.to_thread(_photo_file, request, await _report(request))
     if path is None:
         raise web.HTTPNotFound(text=C_("Pas de photo téléchargée pour ce rapport."))
-    return web.FileResponse(path, headers={"Content-Disposition": "inline"})
+    headers = {"Content-Type": PHOTO_TYPES[path.suffix.lower()], "Content-Disposition": "inline"}
+    return web.FileResponse(path, headers=headers)
 
 
 @page("secretariat")

@@ -97,6 +97,7 @@ def place_files(inside: Path, outside: Path) -> None:
     inside.parent.mkdir(parents=True, exist_ok=True)
     inside.write_bytes(PNG)
     outside.write_bytes(b"\x89PNG not for the console")
+    (inside.parent / "report-4.svg").write_text("<svg><script>alert(1)</script></svg>")
 
 
 def parse_csv(data: bytes) -> list[list[str]]:
@@ -273,6 +274,7 @@ async def test_report_photo_only_for_the_signed_in_and_only_from_the_media_folde
         await connection.execute(
             update(reports).where(reports.c.id == 3).values(media_path=str(media / "../secret.png"))
         )
+        await report_store.media_saved(connection, 4, str(media / "report-4.svg"))
     async with aiohttp.ClientSession() as stranger:
         async with stranger.get(
             console.url + "/console/reports/1/photo", allow_redirects=False
@@ -286,11 +288,11 @@ async def test_report_photo_only_for_the_signed_in_and_only_from_the_media_folde
         assert status == 200 and data == PNG and headers["Content-Type"] == "image/png"
         status, html, _ = await get_page(session, console.url + "/console/reports/1")
         assert 'id="photo" src="/console/reports/1/photo"' in html
-        for report_id in (2, 3, 4):  # outside the folder, through "..", no photo at all
+        for report_id in (2, 3, 4, 5):  # outside, through "..", an SVG, no report
             status, data, _ = await download(
                 session, console.url + f"/console/reports/{report_id}/photo"
             )
-            assert status == 404 and b"not for the console" not in data
+            assert status == 404 and b"not for the console" not in data and b"<svg" not in data
         status, html, _ = await get_page(session, console.url + "/console/reports/2")
         assert 'id="photo"' not in html
 
