@@ -46,6 +46,8 @@ GROUP_LABELS = {
 
 
 def group_label(breakdown: str, key: str) -> str:
+    if key == results.NONE:
+        return C_("(non renseigné)")
     return GROUP_LABELS.get(breakdown, {}).get(key, key)
 
 
@@ -98,6 +100,7 @@ async def show_poll(request: web.Request, who: Who) -> web.StreamResponse:
         "scores": _scores(result),
         "breakdowns": BREAKDOWNS,
         "group_label": group_label,
+        "none": results.NONE,
         "dimension_labels": DIMENSIONS,
         "statuses": STATUS_LABELS,
         "when": _when,

@@ -64,7 +64,7 @@ def _totals(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
     return {
         "rows": rows,
         "grand": grand,
-        "chart": charts.bars(title, pairs) if len(pairs) > 1 else None,
+        "chart": charts.line(title, pairs) if len(pairs) > 1 else None,
     }
 
 
