@@ -12,7 +12,7 @@ GET  /api/v1/polls/{slug}/export?format=csv|xlsx&layout=long|wide   viewer (audi
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -114,15 +114,24 @@ async def chart(request: web.Request, who: Principal) -> web.Response:
     return web.Response(body=charts.question_chart(question), content_type="image/svg+xml")
 
 
-@endpoint("viewer")
-async def export_answers(request: web.Request, who: Principal) -> web.StreamResponse:
-    database, slug = request.app[DATABASE], request.match_info["slug"]
-    format_ = request.query.get("format", "csv")
-    layout = request.query.get("layout", "long")
+class ExportChoiceError(ValueError):
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field, self.message = field_name, message
+
+
+async def stream_answers(
+    request: web.Request, actor: str, slug: str, query: Mapping[str, Any]
+) -> web.StreamResponse:
+    """Audit, then stream the answers as an attachment (the API and the console share this).
+    No phone number in it (member ids only), so a viewer's export needs no masking."""
+    database = request.config_dict[DATABASE]  # the console is a sub-application
+    format_ = query.get("format", "csv")
+    layout = query.get("layout", "long")
     if format_ not in FORMATS:
-        raise json_error(web.HTTPBadRequest, "must be csv or xlsx", field="format")
+        raise ExportChoiceError("format", "must be csv or xlsx")
     if layout not in export.LAYOUTS:
-        raise json_error(web.HTTPBadRequest, "must be long or wide", field="layout")
+        raise ExportChoiceError("layout", "must be long or wide")
     row = await poll_service.poll_row(database, slug)
     poll = Poll.from_json(row.definition)
     tables = [export.answer_table(database, row.id, poll, layout)]
@@ -131,7 +140,7 @@ async def export_answers(request: web.Request, who: Principal) -> web.StreamResp
     async with database.transaction() as connection:
         await audit.record(
             connection,
-            api.actor(who),
+            actor,
             "poll.export",
             poll_service.target(slug),
             {"format": format_, "layout": layout},
@@ -147,6 +156,16 @@ async def export_answers(request: web.Request, who: Principal) -> web.StreamResp
     await write_tables(format_, tables, response.write)
     await response.write_eof()
     return response
+
+
+@endpoint("viewer")
+async def export_answers(request: web.Request, who: Principal) -> web.StreamResponse:
+    try:
+        return await stream_answers(
+            request, api.actor(who), request.match_info["slug"], request.query
+        )
+    except ExportChoiceError as error:
+        raise json_error(web.HTTPBadRequest, error.message, field=error.field) from None
 
 
 def add_routes(app: web.Application) -> None:

@@ -16,8 +16,9 @@ STYLE = Style(
 )
 
 
-def question_chart(question: dict[str, Any]) -> bytes:
-    """`question` is one entry of results' "questions" (with its "options" and counts)."""
+def question_chart(question: dict[str, Any], *, standalone: bool = True) -> bytes:
+    """`question` is one entry of results' "questions" (with its "options" and counts).
+    `standalone`: an .svg file (with its XML declaration); False: to inline in an HTML page."""
     if "options" not in question:
         raise ValueError(f"question {question['key']} has no options to chart")
     chart = pygal.HorizontalBar(
@@ -28,7 +29,8 @@ def question_chart(question: dict[str, Any]) -> bytes:
         title=question["text"],
         print_values=True,
         value_formatter=lambda value: f"{value:g} %",
-        disable_xml_declaration=False,
+        disable_xml_declaration=not standalone,
+        js=[],  # pygal's tooltips script comes from a CDN: none (slow link, no internet)
     )
     chart.x_labels = [option["label"] for option in question["options"]]
     chart.add(

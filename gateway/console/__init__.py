@@ -42,6 +42,8 @@ PAGES = (
     "members",
     "organisations",
     "broadcasts",
+    "polls",
+    "reports",
     "admin",
 )
 

@@ -125,6 +125,7 @@ async def _console(url: str, tmp_path) -> AsyncIterator[Console]:
             "BENKADI_DATABASE_URL": url,
             "BENKADI_PORT": str(port),
             "BENKADI_SECRET_KEY": "test-secret-key-0123456789abcdefghijklmnop",
+            "BENKADI_MEDIA_DIR": str(tmp_path / "media"),  # report photos (console test)
         },
         migrate_on_start=True,
         simulator=True,

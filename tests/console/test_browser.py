@@ -11,23 +11,34 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import struct
 import threading
+import zlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 from openpyxl import load_workbook
 from playwright.sync_api import expect
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from bench.seed import seed_members
+from bot.model import MovePoll, RecordPollAnswer
+from bot.report_line import ACTIVITY_LABELS
+from broadcasts.polls import service as poll_service
+from broadcasts.polls.model import CHOICE_KINDS
 from gateway.app import create_app
 from gateway.keys import DATABASE
 from gateway.settings import Settings
 from storage import accounts
+from storage import polls as poll_store
+from storage import reports as report_store
+from storage.models import PollSession
 from tests.console.conftest import seed_people
 from tests.harness import free_port
+from tests.polls.conftest import capacity_poll
 
 CHROMIUM = os.environ.get("BENKADI_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +56,7 @@ class Server:
                 "BENKADI_DATABASE_URL": f"sqlite:///{folder / 'benkadi.db'}",
                 "BENKADI_PORT": str(self.port),
                 "BENKADI_SECRET_KEY": "browser-test-secret-key-0123456789abcdef",
+                "BENKADI_MEDIA_DIR": str(folder / "media"),
             },
             migrate_on_start=True,
             simulator=True,
@@ -67,7 +79,7 @@ class Server:
         self.runner = web.AppRunner(app)
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
-        database = app[DATABASE]
+        database = self.database = app[DATABASE]
         await seed_people(database)
         await seed_members(database, 400, telegram_share=0.4)
         async with database.transaction() as connection:  # registrations over the last year
@@ -233,4 +245,124 @@ def test_admin_pages(browser, server, shots):
     page.goto(server.url + "/console/")  # now with a broadcast and its delivery rate
     assert "Taux de remise des dernières diffusions" in page.content()
     page.screenshot(path=str(shots / "tableau-de-bord.png"), full_page=True)
+    context.close()
+
+
+def photo_png(width: int = 360, height: int = 240) -> bytes:
+    """A small picture (sky, ground, a crowd of dots) as PNG, without an imaging library."""
+
+    def pixel(x: int, y: int) -> tuple[int, int, int]:
+        if (x // 24 + y // 24) % 5 == 0 and y > height // 2:
+            return (176, 58, 46)
+        if y < height // 2:
+            return (120 + y // 2, 170 + y // 3, 230)
+        return (196 - y // 6, 150 - y // 8, 90)
+
+    rows = b"".join(
+        b"\x00" + bytes(c for x in range(width) for c in pixel(x, y)) for y in range(height)
+    )
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(tag + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + (chunk(b"IEND", b""))
+    )
+
+
+async def seed_poll_and_reports(database, media: Path) -> None:
+    """The capacity poll launched to everyone, answered by about one member in three (the
+    first ones finish); a year of reports from seeded members, the first with a photo."""
+    now = datetime.now(UTC)
+    poll = capacity_poll()
+    await poll_service.save(database, poll, "test", now)
+    launched = await poll_service.launch(
+        database, poll.slug, "test", enabled_channels=("sms", "telegram", "whatsapp"), now=now
+    )
+    sessions = PollSession.__table__
+    async with database.sessions() as session:
+        invited = list(
+            await session.scalars(
+                select(sessions.c.member_id).where(sessions.c.poll_id == launched["id"])
+            )
+        )
+    async with database.transaction() as connection:
+        for n, member_id in enumerate(invited[::3]):
+            channel = "telegram" if n % 3 == 0 else "sms"
+            for position, question in enumerate(poll.questions):
+                if question.kind in CHOICE_KINDS:
+                    keys = [option.key for option in question.options]
+                    chosen = (keys[(member_id * 7 + position) % len(keys)],)
+                    answer = RecordPollAnswer(
+                        launched["id"], question.key, position, chosen,
+                        score=question.score_of(chosen), max_score=question.max_score,
+                        dimension=question.dimension,
+                    )  # fmt: skip
+                elif question.kind == "number":
+                    answer = RecordPollAnswer(
+                        launched["id"], question.key, position, number=member_id % 40
+                    )
+                else:
+                    continue
+                await poll_store.record_answer(connection, member_id, answer, channel, now)
+            finished = n % 4 != 3
+            moved = MovePoll(launched["id"], None if finished else "formation", finished)
+            await poll_store.move(connection, member_id, moved, channel, now)
+    kinds = list(ACTIVITY_LABELS)
+    regions = ["kayes", "segou", "sikasso", "mopti", "koulikoro", "bamako"]
+    async with database.transaction() as connection:
+        for n in range(60):
+            day = (now - timedelta(days=n * 5 + 1)).date()
+            data = dict(
+                activity=kinds[n % 4], date=day.isoformat(), region=regions[n % len(regions)],
+                commune=None, women=10 + n % 17, men=4 + n % 9, girls=n % 7, boys=n % 5,
+                description=f"Causerie éducative n° {n + 1} avec les femmes du quartier.",
+                channel="telegram" if n % 2 else "sms",
+            )  # fmt: skip
+            await report_store.insert_report(connection, 10 + n, data, now)
+    await asyncio.to_thread(media.mkdir, parents=True, exist_ok=True)
+    photo = media / "report-60-seed.png"
+    await asyncio.to_thread(photo.write_bytes, photo_png())
+    async with database.transaction() as connection:
+        await report_store.media_saved(connection, 60, str(photo))
+
+
+def test_polls_and_reports(browser, server, shots):
+    """Last: the poll's invitations are dispatched while it runs, after the other tests."""
+    asyncio.run_coroutine_threadsafe(
+        seed_poll_and_reports(server.database, Path(server.settings.media_dir)), server.loop
+    ).result(60)
+    context, page = signed_in(browser, server, "awa", "/console/polls")
+    page.screenshot(path=str(shots / "sondages.png"))
+    page.click("text=capacites-osc")
+    page.wait_for_load_state()
+    assert int(page.locator("#started").inner_text()) >= 100
+    assert page.locator(".chart svg").count() >= 8  # the scores' and the choice questions'
+    assert page.locator("#scores tr").count() >= 3
+    page.screenshot(path=str(shots / "sondage.png"))  # the top: a full page is very long
+    page.locator("#q-financement").screenshot(path=str(shots / "sondage-question.png"))
+    with page.expect_download() as download:
+        page.click("#export-wide-xlsx")
+    rows = list(
+        load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
+        .worksheets[0]
+        .iter_rows(values_only=True)
+    )
+    assert len(rows) == 1 + int(page.locator("#started").inner_text())
+    page.goto(server.url + "/console/reports")
+    assert page.locator("#reports tr").count() == 1 + 50  # a page of fifty
+    page.screenshot(path=str(shots / "rapports.png"))
+    page.locator("#totals-section").screenshot(path=str(shots / "rapports-totaux.png"))
+    page.goto(server.url + "/console/reports/60")
+    page.wait_for_load_state()
+    assert page.evaluate("document.getElementById('photo').naturalWidth") == 360
+    page.click("#validate")
+    page.wait_for_load_state()
+    assert page.locator("#report-status").inner_text().startswith("validé")
+    page.screenshot(path=str(shots / "rapport.png"), full_page=True)
     context.close()

@@ -1,0 +1,126 @@
+"""Polls: the list with response and completion rates; a poll's results per question (counts,
+percentages, breakdowns, charts), capacity scores per organisation, and the answer exports.
+
+Everything comes from broadcasts.polls (results.compute, charts.question_chart) and the exports
+from gateway.api_polls.stream_answers, so the console shows and gives what the API does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from markupsafe import Markup
+
+from bot.reference import LANGUAGE_LABELS, ORGANISATION_KINDS, REGION_LABELS
+from broadcasts.polls import results
+from broadcasts.polls import service as poll_service
+from broadcasts.polls.charts import question_chart
+from gateway import api_polls
+from gateway.console import charts
+from gateway.console.auth import page
+from gateway.console.i18n import C_
+from gateway.console.keys import Who
+from gateway.keys import DATABASE
+
+NAV = (C_("Sondages"), "/polls", "viewer")
+STATUS_LABELS = {"draft": C_("brouillon"), "launched": C_("lancé")}
+BREAKDOWNS = {
+    "region": C_("Par région"),
+    "organisation_kind": C_("Par type d'organisation"),
+    "language": C_("Par langue"),
+    "channel": C_("Par canal"),
+}
+DIMENSIONS = {
+    "technical": C_("technique"),
+    "organisational": C_("organisationnelle"),
+    "operational": C_("opérationnelle"),
+}
+GROUP_LABELS = {
+    "region": REGION_LABELS,
+    "organisation_kind": dict(ORGANISATION_KINDS),
+    "language": LANGUAGE_LABELS,
+    "channel": {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram"},
+}
+
+
+def group_label(breakdown: str, key: str) -> str:
+    if key == results.NONE:
+        return C_("(non renseigné)")
+    return GROUP_LABELS.get(breakdown, {}).get(key, key)
+
+
+def _when(iso: str | None) -> str:
+    return iso[:16].replace("T", " ") if iso else "—"
+
+
+@page("viewer")
+async def list_polls(request: web.Request, who: Who) -> web.StreamResponse:
+    database = request.config_dict[DATABASE]
+    polls = await poll_service.list_polls(database)
+    async with database.sessions() as session:
+        connection = await session.connection()
+        for poll in polls:  # a few polls, one small aggregate each: the results' own
+            poll["rates"] = await results._rates(connection, poll["id"])
+    context = {"polls": polls[::-1], "statuses": STATUS_LABELS, "when": _when}
+    return aiohttp_jinja2.render_template("polls.html", request, context)
+
+
+def _scores(result: dict[str, Any]) -> dict[str, Any]:
+    overall = result["scores"]["overall"]
+    dimensions = sorted(
+        set(overall).union(*(org["scores"] for org in result["scores"]["organisations"]))
+    )
+    pairs = [(DIMENSIONS.get(d, d), overall[d]["percent"]) for d in dimensions if d in overall]
+    title = C_("Score moyen par dimension (%)")
+    return {
+        "dimensions": [(d, DIMENSIONS.get(d, d)) for d in dimensions],
+        "overall": overall,
+        "organisations": result["scores"]["organisations"],
+        "chart": charts.percent_bars(title, pairs) if pairs else None,
+    }
+
+
+@page("viewer")
+async def show_poll(request: web.Request, who: Who) -> web.StreamResponse:
+    slug = request.match_info["slug"]
+    try:
+        result = await results.compute(request.config_dict[DATABASE], slug)
+    except poll_service.PollNotFound:
+        raise web.HTTPNotFound(text=C_("Ce sondage n'existe pas.")) from None
+    for question in result["questions"]:
+        if "options" in question and question["answered"]:
+            svg = question_chart(question, standalone=False)
+            question["chart"] = Markup(svg.decode("utf-8") if isinstance(svg, bytes) else svg)
+    context = {
+        "result": result,
+        "poll": result["poll"],
+        "rates": result["rates"],
+        "scores": _scores(result),
+        "breakdowns": BREAKDOWNS,
+        "group_label": group_label,
+        "none": results.NONE,
+        "dimension_labels": DIMENSIONS,
+        "statuses": STATUS_LABELS,
+        "when": _when,
+    }
+    return aiohttp_jinja2.render_template("poll.html", request, context)
+
+
+@page("viewer")
+async def export(request: web.Request, who: Who) -> web.StreamResponse:
+    """The answers as the API gives them (viewers may, as there), in the audit log."""
+    slug = request.match_info["slug"]
+    try:
+        return await api_polls.stream_answers(request, who.actor, slug, request.query)
+    except api_polls.ExportChoiceError as error:
+        raise web.HTTPBadRequest(text=f"{error.field} : {error.message}") from None
+    except poll_service.PollNotFound:
+        raise web.HTTPNotFound(text=C_("Ce sondage n'existe pas.")) from None
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/polls", list_polls, name="polls")
+    app.router.add_get(f"/polls/{api_polls.SLUG}", show_poll, name="poll")
+    app.router.add_get(f"/polls/{api_polls.SLUG}/export", export, name="poll_export")
