@@ -42,7 +42,7 @@ def _percent(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 1) if whole else 0.0
 
 
-async def _rates(connection: AsyncConnection, poll_id: int) -> dict[str, Any]:
+async def participation(connection: AsyncConnection, poll_id: int) -> dict[str, Any]:
     invited, started, finished = (
         await connection.execute(
             select(func.count(), func.count(sessions.c.started_at), func.count(sessions.c.finished_at))
@@ -203,7 +203,7 @@ async def compute(database: Database, slug: str, language: str = "fr") -> dict[s
     poll = Poll.from_json(row.definition)
     async with database.sessions() as session:
         connection = await session.connection()
-        rates = await _rates(connection, row.id)
+        rates = await participation(connection, row.id)
         answered, counts = await _choice_counts(connection, row.id, None)
         by = {
             name: await _choice_counts(connection, row.id, column)

@@ -62,7 +62,7 @@ async def list_polls(request: web.Request, who: Who) -> web.StreamResponse:
     async with database.sessions() as session:
         connection = await session.connection()
         for poll in polls:  # a few polls, one small aggregate each: the results' own
-            poll["rates"] = await results._rates(connection, poll["id"])
+            poll["rates"] = await results.participation(connection, poll["id"])
     context = {"polls": polls[::-1], "statuses": STATUS_LABELS, "when": _when}
     return aiohttp_jinja2.render_template("polls.html", request, context)
 
