@@ -28,6 +28,7 @@ import xlsxwriter
 ByteSink = Callable[[bytes], Awaitable[Any]]
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
+_DANGEROUS_FIRST = frozenset(DANGEROUS_PREFIXES)
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")  # what XLSX cannot hold (tab, newline can)
 BATCH_ROWS = 1000
 CHUNK_BYTES = 64 * 1024
@@ -70,6 +71,22 @@ def csv_cell(value: Any) -> str:
     return neutralise(str(value))
 
 
+def csv_row(row: Sequence[Any]) -> list[Any]:
+    """csv_cell for a whole row, inlined for the common types: a 100,000-member roster is
+    1.5 million cells. The csv module writes None as "" and numbers as str() itself."""
+    cells: list[Any] = []
+    append = cells.append
+    for value in row:
+        kind = type(value)
+        if kind is str:
+            append("'" + value if value[:1] in _DANGEROUS_FIRST else value)
+        elif value is None or kind is int or kind is float:
+            append(value)
+        else:
+            append(csv_cell(value))
+    return cells
+
+
 def xlsx_cell(value: Any) -> Any:
     if type(value) is str:  # the common case first: big exports come here millions of times
         return _CONTROL.sub("\ufffd", neutralise(value))
@@ -107,7 +124,7 @@ async def write_csv(table: Table, sink: ByteSink) -> int:
     async for batch in _batches(table.rows):
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows([csv_cell(value) for value in row] for row in batch)
+        writer.writerows(map(csv_row, batch))
         count += len(batch)
         await sink(buffer.getvalue().encode("utf-8"))
     return count
