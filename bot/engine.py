@@ -85,7 +85,10 @@ def _handle(ctx: Context) -> Outcome:
                 else _resume_reply()
             )
             return Outcome((Reply(help_text(ctx)), question), state)
-        free_text = state.step in FREE_TEXT_STEPS
+        # SONDAGE alone is never a poll comment: it opens the poll last invited (see poll.py).
+        free_text = state.step in FREE_TEXT_STEPS and not (
+            state.flow == "poll" and command == "poll"
+        )
         if command is None or (free_text and command not in ALWAYS):
             if state.flow == "resume":
                 return _resume_answer(ctx, state)
