@@ -74,6 +74,8 @@ def _handle(ctx: Context) -> Outcome:
     if command is None and not inbound.button and line_rest(inbound.text):
         command = "report"  # the one-line form: RAPPORT formation 12/11 Kayes F25 …
     if state is not None and ctx.state_expired and command is None:
+        if state.flow == "poll" and ctx.poll is not None and not ctx.poll.open:
+            return poll.closed_for(ctx) or membership.unknown(ctx)
         return _offer_resume(state)
     if state is not None and not ctx.state_expired:
         if command == "cancel":
@@ -102,7 +104,7 @@ def _handle(ctx: Context) -> Outcome:
         return COMMANDS[command](ctx)
     if ctx.poll is not None and ctx.poll.open and not ctx.poll.finished:
         return poll.resume(ctx)  # a reply to the invitation, or after a pause
-    return membership.unknown(ctx)
+    return poll.closed_for(ctx) or membership.unknown(ctx)  # … or to a poll closed since
 
 
 def _telegram_start(ctx: Context) -> Outcome:
@@ -132,6 +134,9 @@ def _offer_resume(state: State) -> Outcome:
 def _resume_answer(ctx: Context, state: State) -> Outcome:
     choice = match_choice(ctx.inbound.button or ctx.inbound.text, _resume_reply().choices)
     previous = State(**state.data["previous"])
+    if previous.flow == "poll" and choice in ("resume", "restart"):
+        if ctx.poll is None or not ctx.poll.open:
+            return poll.resume(ctx)  # says it is closed (or that there is none)
     if choice == "resume":
         return Outcome((FLOW_QUESTIONS[previous.flow](ctx, previous),), previous)
     if choice == "restart":

@@ -13,6 +13,7 @@ answers become effects; the shell stores them.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from bot.flows.poll_fields import (
@@ -33,6 +34,9 @@ TEXT_STEP = "poll_text"  # free text: keywords other than STOP/ANNULER/AIDE are 
 CHOICE_STEP = "poll_answer"
 BACK = frozenset({"retour", "back", "precedent", "ko"})
 TEXT_MAX = 500
+# How long after its close an unfinished poll still explains a member's reply (else "not
+# understood": a message weeks later is about something else).
+CLOSED_NOTICE = timedelta(days=30)
 
 
 # --- entering and leaving --------------------------------------------------------------------
@@ -50,6 +54,16 @@ def _state(view: PollView, question: Question, **data: Any) -> State:
 
 def _closed(ctx: Context) -> Outcome:
     return Outcome((Reply(_("Ce sondage est fermé. Merci de votre intérêt.")),), None)
+
+
+def closed_for(ctx: Context) -> Outcome | None:
+    """A member's reply about a poll that closed before they finished it: it is closed."""
+    view = ctx.poll
+    if view is None or view.open or view.finished:
+        return None
+    if view.closes_at is not None and ctx.now - view.closes_at > CLOSED_NOTICE:
+        return None
+    return _closed(ctx)
 
 
 def resume(ctx: Context) -> Outcome:
