@@ -265,7 +265,8 @@ def tap(ctx: Context) -> Outcome:
         return resume(ctx)
     state = ctx.state
     asked = state is not None and state.flow == FLOW and state.data.get("poll_id") == poll_id
-    if asked and state.data.get("question") == key and not ctx.state_expired:
+    waiting = key == view.question  # else an earlier question: a change, the session stays
+    if asked and state.data.get("question") == key and waiting and not ctx.state_expired:
         return answer(ctx, state)
     question = view.poll.question(key)
     if question is None:

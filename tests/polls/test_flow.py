@@ -139,6 +139,12 @@ def test_a_typed_answer_goes_to_the_sessions_question_not_a_stale_one():
     assert sms.recorded[-1].question == "recepisse"
     sms.say("12")
     assert sms.answer("salaries").number == 12
+    # A Telegram tap on the question of that stale state changes the answer, explicitly; the
+    # session stays where it is.
+    sms.state = telegram.state = replace(telegram.state, data={"poll_id": 3, "question": "audit"})
+    telegram.view = sms.view
+    assert telegram.say(button="p:3:audit:no").notice == "✓ Non"
+    assert telegram.answer("audit").options == ("no",) and telegram.view.question == "benevoles"
     # A typed answer after finishing elsewhere is not taken either.
     telegram.view = replace(sms.view, question=None, finished=True)
     sms.view = telegram.view
