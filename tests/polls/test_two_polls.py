@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from broadcasts.polls import service as poll_service
 from broadcasts.polls.parse import parse_poll
-from storage.models import PollResponse
+from storage.models import Address, PollResponse
 from storage.types import utcnow
 from tests.polls.conftest import ALL_CHANNELS, add_member, capacity_poll
 from tests.polls.test_definitions import SMALL
-from tests.polls.test_poll_e2e import sms_say, tg_press
+from tests.polls.test_poll_e2e import sms_say, tg_press, tg_say
 
 CHAKA, FANTA = "+22366554433", 7002
 
@@ -123,3 +123,36 @@ async def test_a_reply_to_a_new_invitation_never_answers_the_pending_question(ha
     assert "Capacités des OSC" in resumed and question.startswith("1/12")
     assert (await sms_say(h, CHAKA, "OUI"))[0].startswith("2/12")
     assert (first["id"], "recepisse", "yes") in await answers(h)
+
+
+async def test_a_typed_answer_from_another_address_goes_to_the_waiting_question(harness):
+    """State is per address: after going on in Telegram, "1" by SMS must not re-answer the
+    question the SMS conversation was last asked."""
+    h = harness
+    org = {"region": "kayes", "organisation": "Réseau Jɛ", "kind": "reseau"}
+    member = await add_member(
+        h.database, "Chaka", channel="sms", address=CHAKA, language="fr", **org
+    )
+    async with h.database.transaction() as connection:
+        await connection.execute(
+            Address.__table__.insert().values(
+                channel="telegram", address=str(FANTA), member_id=member, created_at=utcnow()
+            )
+        )
+    await poll_service.save(h.database, capacity_poll(), "test", utcnow())
+    poll = await poll_service.launch(
+        h.database, "capacites-osc", "test", enabled_channels=("sms",), now=utcnow()
+    )
+    h.dispatcher.wake()
+    await h.sms_replies(CHAKA, 1)
+    await sms_say(h, CHAKA, "SONDAGE", expect=2)
+    assert (await sms_say(h, CHAKA, "oui"))[0].startswith("2/12")  # SMS state: question 2
+    _back, second = await tg_say(h, FANTA, "SONDAGE", expect=2)
+    assert second.text.startswith("2/12")
+    await tg_say(h, FANTA, "non")
+    assert (await tg_say(h, FANTA, "oui"))[0].text.startswith("4/12")
+    back, question = await sms_say(h, CHAKA, "1", expect=2)  # not an answer to question 2
+    assert "reprend" in back and question.startswith("4/12")
+    a = poll["id"]
+    assert (a, "plan-strategique", "no") in await answers(h)
+    assert (await sms_say(h, CHAKA, "12"))[0].startswith("5/12")
