@@ -108,7 +108,7 @@ def ask_current(ctx: Context, state: State) -> Reply:
 
 def _typed_elsewhere(ctx: Context, view: PollView, state: State) -> Outcome | None:
     """A typed answer that must not be taken for the question in this address's state."""
-    if view.finished:  # finished from another address since
+    if view.question is None:  # finished from another address since
         return Outcome((Reply(_("Merci ! Vos réponses au sondage sont enregistrées.")),), None)
     current = view.poll.question(view.question) if view.question else None
     if current is not None and current.key != state.data.get("question"):

@@ -35,7 +35,8 @@ class Member:
                 )  # fmt: skip
                 self.view = replace(self.view, answers=answers)
             if isinstance(effect, MovePoll):
-                self.view = replace(self.view, question=effect.question, finished=effect.finished)
+                finished = self.view.finished or effect.finished  # as stored: never unset
+                self.view = replace(self.view, question=effect.question, finished=finished)
         self.state = outcome.state
         return outcome
 

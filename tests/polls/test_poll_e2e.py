@@ -147,6 +147,12 @@ async def bintou_answers_in_telegram_in_french(h, poll_id: int) -> None:
     assert "Merci !" in thanks.text
     # A late tap on the first question's old message changes that answer (latest wins).
     assert await tg_press(h, BINTOU, p + "recepisse:no", expect=0) == "✓ Non"
+    # SONDAGE after finishing goes through again; typed answers are taken (the session is
+    # still marked finished), then a pause.
+    again, first = await tg_say(h, BINTOU, "SONDAGE", expect=2)
+    assert "remplacent" in again.text and first.text.startswith("1/12")
+    assert (await tg_say(h, BINTOU, "non"))[0].text.startswith("2/12")
+    await tg_say(h, BINTOU, "ANNULER")
 
 
 def by_key(result: dict) -> dict:
