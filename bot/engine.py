@@ -8,15 +8,19 @@ and AIDE, which always work (and, outside free-text questions, any other keyword
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from bot.flows import link, membership, poll, registration, report
 from bot.flows.common import FREE_TEXT_STEPS, help_text
 from bot.i18n import LANGUAGES, _, use_locale
-from bot.model import Context, Outcome, Reply, State
+from bot.model import Context, EraseMember, OptOut, Outcome, Reply, State
 from bot.report_line import line_rest
 from bot.text import fold, keyword, match_choice
 
 ALWAYS = frozenset({"stop", "cancel", "help"})
+# A report draft left for another dialogue rides in that dialogue's state under this key, out of
+# the flows' sight, and is offered back when it ends: no draft is silently lost.
+PARKED = "parked_report"
 
 # Words that also say which language the member wants (SƐBƐN is Bambara).
 KEYWORD_LANGUAGE = {"inscription": "fr", "inscrire": "fr", "seben": "bm"}
@@ -61,7 +65,47 @@ COMMANDS: dict[str, Callable[[Context], Outcome]] = {
 
 def handle(ctx: Context) -> Outcome:
     with use_locale(ctx.language):
-        return _handle(ctx)
+        parked = None
+        if ctx.state is not None and PARKED in ctx.state.data:
+            data = dict(ctx.state.data)
+            parked = data.pop(PARKED)
+            ctx = replace(ctx, state=replace(ctx.state, data=data))
+        outcome = _handle(ctx)
+        if _leaves_report(ctx, outcome):
+            assert ctx.state is not None
+            parked = {"flow": ctx.state.flow, "step": ctx.state.step, "data": ctx.state.data}
+        return _carry(outcome, parked)
+
+
+def _leaves_report(ctx: Context, outcome: Outcome) -> bool:
+    """Whether this message leaves a report draft for another dialogue (a keyword, a poll
+    button) rather than answering, finishing or cancelling it."""
+    state, inbound = ctx.state, ctx.inbound
+    if state is None or state.flow != "report":
+        return False
+    if outcome.state is not None and outcome.state.flow == "report":
+        return False
+    if poll.parse_button(inbound.button) is not None:
+        return True
+    command = None if inbound.button else keyword(inbound.text)
+    if command is None or command in ("cancel", "report", "stop"):
+        return False
+    return ctx.state_expired or state.step not in FREE_TEXT_STEPS
+
+
+def _carry(outcome: Outcome, parked: dict | None) -> Outcome:
+    """Keep a parked draft in the next state; when the dialogue ends, offer it back."""
+    if parked is None or any(isinstance(e, (OptOut, EraseMember)) for e in outcome.effects):
+        return outcome
+    if outcome.state is not None:
+        return replace(
+            outcome, state=replace(outcome.state, data={**outcome.state.data, PARKED: parked})
+        )
+    offer = Reply(
+        _("Votre rapport n'est pas terminé. Que voulez-vous faire ?"), _resume_reply().choices
+    )
+    state = State("resume", "choose", {"previous": parked})
+    return replace(outcome, replies=(*outcome.replies, offer), state=state)
 
 
 def _handle(ctx: Context) -> Outcome:
@@ -74,6 +118,8 @@ def _handle(ctx: Context) -> Outcome:
     if command is None and not inbound.button and line_rest(inbound.text):
         command = "report"  # the one-line form: RAPPORT formation 12/11 Kayes F25 …
     if state is not None and ctx.state_expired and command is None:
+        if state.flow == "poll" and ctx.poll is not None and not ctx.poll.open:
+            return poll.closed_for(ctx) or membership.unknown(ctx)
         return _offer_resume(state)
     if state is not None and not ctx.state_expired:
         if command == "cancel":
@@ -85,7 +131,10 @@ def _handle(ctx: Context) -> Outcome:
                 else _resume_reply()
             )
             return Outcome((Reply(help_text(ctx)), question), state)
-        free_text = state.step in FREE_TEXT_STEPS
+        # SONDAGE alone is never a poll comment: it opens the poll last invited (see poll.py).
+        free_text = state.step in FREE_TEXT_STEPS and not (
+            state.flow == "poll" and command == "poll"
+        )
         if command is None or (free_text and command not in ALWAYS):
             if state.flow == "resume":
                 return _resume_answer(ctx, state)
@@ -99,7 +148,7 @@ def _handle(ctx: Context) -> Outcome:
         return COMMANDS[command](ctx)
     if ctx.poll is not None and ctx.poll.open and not ctx.poll.finished:
         return poll.resume(ctx)  # a reply to the invitation, or after a pause
-    return membership.unknown(ctx)
+    return poll.closed_for(ctx) or membership.unknown(ctx)  # … or to a poll closed since
 
 
 def _telegram_start(ctx: Context) -> Outcome:
@@ -129,6 +178,9 @@ def _offer_resume(state: State) -> Outcome:
 def _resume_answer(ctx: Context, state: State) -> Outcome:
     choice = match_choice(ctx.inbound.button or ctx.inbound.text, _resume_reply().choices)
     previous = State(**state.data["previous"])
+    if previous.flow == "poll" and choice in ("resume", "restart"):
+        if ctx.poll is None or not ctx.poll.open:
+            return poll.resume(ctx)  # says it is closed (or that there is none)
     if choice == "resume":
         return Outcome((FLOW_QUESTIONS[previous.flow](ctx, previous),), previous)
     if choice == "restart":

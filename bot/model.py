@@ -73,6 +73,10 @@ class PollView:
     question: str | None  # the session's current question; None before the first
     finished: bool
     answers: dict[str, Any] = field(default_factory=dict)  # question → option keys or number
+    closes_at: datetime | None = None
+    # Another open poll's invitation came after this session's question was asked: a plain
+    # reply may be meant for it, so it is not taken as an answer (bot/flows/poll.py).
+    newer_invitation: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ turns into a sentence in the member's language.
 One-line grammar (tokens separated by spaces, the keyword first):
     RAPPORT <type> <date> <region> [commune…] F<n> H<n> FI<n> G<n> <description…>
 type, date and place may come in any order before the first count; F femmes, H hommes,
-FI filles, G garçons (also "F:25", "F=25"); everything after the last count is the description.
+FI filles, G garçons (also "F:25", "F=25", "F 25", "F25,H10,FI5,G3" or with ";"). The counts are
+the first run of them only (a letter seen twice ends it): everything after is the description,
+even a word such as "F3" in it.
 What is missing or wrong is asked afterwards by the guided questions.
 """
 
@@ -63,6 +65,8 @@ MAX_AGE = timedelta(days=365)
 _DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}|\d{4}))?$")
 _COUNT = re.compile(r"^(fi|f|h|g)[:=]?(-?\d+)$")
 _NUMBER = re.compile(r"-?\d+")
+_SEPARATORS = re.compile(r"[,;]")
+CONNECTORS = frozenset({"et", "and", "ni", "&"})  # "F25 H10 et FI5 G3"
 
 # Problem codes, explained to the member by the flow.
 PROBLEMS = (
@@ -140,15 +144,11 @@ def parse_counts(text: str, maximum: int) -> tuple[int, int, int, int] | Problem
     """Four numbers, women men girls boys: "25 10 5 3", "25,10,5,3" or "F25 H10 FI5 G3"."""
     # Not fold(): it would strip the minus sign off "-1".
     tokens = text.casefold().replace(",", " ").replace(";", " ").split()
-    lettered = [_COUNT.match(token) for token in tokens]
-    if tokens and all(lettered):
-        values: dict[str, int] = {}
-        for found in lettered:
-            assert found is not None
-            values[COUNT_LETTERS[found[1]]] = int(found[2])
-        if set(values) != set(COUNT_FIELDS):
+    if any(not _NUMBER.fullmatch(token) for token in tokens):  # lettered: F25 H10, F 25 H 10…
+        run = count_run(tokens)
+        if run is None or run[:2] != (0, len(tokens)) or set(run[2]) != set(COUNT_FIELDS):
             return Problem("counts_format")
-        numbers = [values[name] for name in COUNT_FIELDS]
+        numbers = [run[2][name] for name in COUNT_FIELDS]
     else:
         if any(not _NUMBER.fullmatch(token) for token in tokens):
             return Problem("counts_format")
@@ -167,6 +167,43 @@ def check_counts(numbers: list[int], maximum: int) -> tuple[int, int, int, int] 
     return women, men, girls, boys
 
 
+def _counts_at(tokens: list[str], i: int) -> tuple[list[tuple[str, int]], int] | None:
+    """The counts token i starts, and how many tokens they take: "F25", "F:25", "F25,H10"
+    (one token), "F" "25" (two); None if it starts none."""
+    if i >= len(tokens):
+        return None
+    parts = [fold(part) for part in _SEPARATORS.split(tokens[i]) if fold(part)]
+    found = [_COUNT.match(part) for part in parts]
+    if parts and all(found):
+        return [(COUNT_LETTERS[f[1]], int(f[2])) for f in found if f is not None], 1
+    letter = fold(tokens[i])
+    number = tokens[i + 1].rstrip(",;") if i + 1 < len(tokens) else ""
+    if letter in COUNT_LETTERS and _NUMBER.fullmatch(number):
+        return [(COUNT_LETTERS[letter], int(number))], 2
+    return None
+
+
+def count_run(tokens: list[str]) -> tuple[int, int, dict[str, int]] | None:
+    """The first run of counts: (its first token, the token after it, the numbers read).
+    A letter seen again ends the run (it belongs to the description)."""
+    for start in range(len(tokens)):
+        numbers: dict[str, int] = {}
+        i = start
+        while i < len(tokens):
+            counts = _counts_at(tokens, i)
+            if counts is None and numbers and fold(tokens[i]) in CONNECTORS:
+                if _counts_at(tokens, i + 1) is not None:
+                    i += 1
+                    continue
+            if counts is None or any(name in numbers for name, _n in counts[0]):
+                break
+            numbers.update(counts[0])
+            i += counts[1]
+        if numbers:
+            return start, i, numbers
+    return None
+
+
 @dataclass
 class LineResult:
     """What a one-line report said: values ready for the flow's data, and what went wrong."""
@@ -179,9 +216,9 @@ def parse_line(text: str, today: date, maximum: int) -> LineResult:
     """The words after the keyword of `RAPPORT formation 12/11 Kayes F25 H10 FI5 G3 Formation…`."""
     result = LineResult()
     tokens = text.split()
-    counts_at = [i for i, token in enumerate(tokens) if _COUNT.match(fold(token))]
-    head = tokens[: counts_at[0]] if counts_at else tokens
-    tail = tokens[counts_at[-1] + 1 :] if counts_at else []
+    run = count_run(tokens)
+    head = tokens[: run[0]] if run else tokens
+    tail = tokens[run[1] :] if run else []
     place: list[str] = []
     rest: list[str] = []
     for index, token in enumerate(head):
@@ -199,7 +236,7 @@ def parse_line(text: str, today: date, maximum: int) -> LineResult:
                 result.values["date"] = when.isoformat()
         elif index == 0 and not region_of(token):
             result.problems["activity"] = "activity_unknown"  # the type's place, not a type
-        elif counts_at:
+        elif run:
             place.append(token)
         elif not place and region_of(token):
             place.append(token)
@@ -213,12 +250,8 @@ def parse_line(text: str, today: date, maximum: int) -> LineResult:
         else:
             commune = " ".join(place)
         result.values["commune"] = commune[:200] if commune else None
-    if counts_at:
-        numbers: dict[str, int] = {}
-        for i in counts_at:
-            found = _COUNT.match(fold(tokens[i]))
-            assert found is not None
-            numbers[COUNT_LETTERS[found[1]]] = int(found[2])
+    if run:
+        numbers = run[2]
         if set(numbers) == set(COUNT_FIELDS):
             checked = check_counts([numbers[name] for name in COUNT_FIELDS], maximum)
             if isinstance(checked, Problem):
@@ -227,7 +260,6 @@ def parse_line(text: str, today: date, maximum: int) -> LineResult:
                 result.values.update(zip(COUNT_FIELDS, checked, strict=True))
         else:
             result.problems["beneficiaries"] = "counts_format"
-        # Tokens between counts that are not counts are ignored (typos such as a stray "et").
     description = " ".join(tail or rest).strip()
     if len(description) >= 2:
         result.values["description"] = description[:1000]

@@ -76,7 +76,31 @@ async def view(
         question=row.question,
         finished=row.finished_at is not None,
         answers=answers,
+        closes_at=row.closes_at,
+        newer_invitation=await _newer_invitation(connection, member_id, row, now),
     )
+
+
+async def _newer_invitation(
+    connection: AsyncConnection, member_id: int, row: Any, now: datetime
+) -> bool:
+    """Whether another open poll invited the member after this session's question was asked."""
+    if row.question is None:
+        return False
+    newer = await connection.execute(
+        select(sessions.c.id)
+        .join(polls, polls.c.id == sessions.c.poll_id)
+        .where(
+            sessions.c.member_id == member_id,
+            sessions.c.poll_id != row.poll_id,
+            sessions.c.finished_at.is_(None),
+            sessions.c.invited_at > row.current_at,
+            polls.c.status == "launched",
+            (polls.c.closes_at.is_(None)) | (polls.c.closes_at > now),
+        )
+        .limit(1)
+    )
+    return newer.first() is not None
 
 
 async def _session_id(connection: AsyncConnection, member_id: int, poll_id: int) -> int | None:

@@ -1,15 +1,19 @@
 """The poll dialogue: one question at a time, tolerant answers, pause and resume. Pure.
 
-The conversation state says which poll and question the member was last asked
-(State("poll", step, {"poll_id", "question"})), so an answer lands on that question of that
-poll, whatever other poll opened since. Telegram buttons carry "p:<poll id>:<question>:<option>",
-so a tap on an old message lands on the question it was sent for (or is refused once the poll
-is closed). Skipped, answered and changed answers become effects; the shell stores them.
+The conversation state says which poll the member was last asked about
+(State("poll", step, {"poll_id", "question"})); a typed answer lands on that poll's *session*
+question (the state may be stale: the member went on from another address), and a yes-word
+typed after another poll's invitation arrived is not taken (it may mean that poll: the member is
+asked again). Invitations ask for the poll keyword, which opens the poll last invited. Telegram
+buttons carry "p:<poll id>:<question>:<option>", so a tap on an old message lands on the
+question it was sent for (or is refused once the poll is closed). Skipped, answered and changed
+answers become effects; the shell stores them.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from bot.flows.poll_fields import (
@@ -22,7 +26,7 @@ from bot.flows.poll_fields import (
 )
 from bot.i18n import _
 from bot.model import Context, MovePoll, Outcome, PollView, RecordPollAnswer, Reply, State
-from bot.text import SKIP, fold, keyword
+from bot.text import SKIP, fold, is_yes, keyword
 from broadcasts.polls.model import Question, text_in
 
 FLOW = "poll"
@@ -30,6 +34,9 @@ TEXT_STEP = "poll_text"  # free text: keywords other than STOP/ANNULER/AIDE are 
 CHOICE_STEP = "poll_answer"
 BACK = frozenset({"retour", "back", "precedent", "ko"})
 TEXT_MAX = 500
+# How long after its close an unfinished poll still explains a member's reply (else "not
+# understood": a message weeks later is about something else).
+CLOSED_NOTICE = timedelta(days=30)
 
 
 # --- entering and leaving --------------------------------------------------------------------
@@ -47,6 +54,16 @@ def _state(view: PollView, question: Question, **data: Any) -> State:
 
 def _closed(ctx: Context) -> Outcome:
     return Outcome((Reply(_("Ce sondage est fermé. Merci de votre intérêt.")),), None)
+
+
+def closed_for(ctx: Context) -> Outcome | None:
+    """A member's reply about a poll that closed before they finished it: it is closed."""
+    view = ctx.poll
+    if view is None or view.open or view.finished:
+        return None
+    if view.closes_at is not None and ctx.now - view.closes_at > CLOSED_NOTICE:
+        return None
+    return _closed(ctx)
 
 
 def resume(ctx: Context) -> Outcome:
@@ -80,10 +97,39 @@ def resume(ctx: Context) -> Outcome:
 
 def ask_current(ctx: Context, state: State) -> Reply:
     view = ctx.poll
-    question = view.poll.question(state.data["question"]) if view else None
+    if view is not None and not view.open:
+        return _closed(ctx).replies[0]
+    key = view.question if view is not None and view.question else state.data["question"]
+    question = view.poll.question(key) if view else None
     if view is None or question is None:
         return Reply(_("Vous n'avez pas de sondage en cours."))
     return _ask(ctx, view, question)
+
+
+def _typed_elsewhere(ctx: Context, view: PollView, state: State) -> Outcome | None:
+    """A typed answer that must not be taken for the question in this address's state."""
+    if view.question is None:  # finished from another address since
+        return Outcome((Reply(_("Merci ! Vos réponses au sondage sont enregistrées.")),), None)
+    current = view.poll.question(view.question) if view.question else None
+    if current is not None and current.key != state.data.get("question"):
+        # The member went on from another address: the session's question is the one waiting.
+        title = text_in(view.poll.title, ctx.language)
+        prefix = _("On reprend le sondage « {title} ».").format(title=title)
+        return Outcome((Reply(prefix), _ask(ctx, view, current)), _state(view, current))
+    if view.newer_invitation and is_yes(ctx.inbound.text) and not state.data.get("warned"):
+        # "OUI" just after another poll's invitation may be meant for that poll: ask again.
+        why = _(
+            "Un autre sondage vient d'arriver : envoyez SONDAGE pour le commencer. "
+            "Votre réponse n'est pas enregistrée ; pour le sondage « {title} », "
+            "répondez de nouveau :"
+        ).format(title=text_in(view.poll.title, ctx.language))
+        question = view.poll.question(state.data["question"])
+        assert question is not None
+        return Outcome(
+            (Reply(why), _ask(ctx, view, question)),
+            replace(state, data={**state.data, "warned": True}),
+        )
+    return None
 
 
 # --- reading an answer -------------------------------------------------------------------------
@@ -137,6 +183,10 @@ def answer(ctx: Context, state: State) -> Outcome:
     if question is None:
         return Outcome((Reply(_("Vous n'avez pas de sondage en cours.")),), None)
     button = parse_button(ctx.inbound.button)
+    if button is None:
+        elsewhere = _typed_elsewhere(ctx, view, state)
+        if elsewhere is not None:
+            return elsewhere
     text = ctx.inbound.text
     option = button[2] if button else None
     folded = fold(text) if not button else ""
@@ -215,7 +265,8 @@ def tap(ctx: Context) -> Outcome:
         return resume(ctx)
     state = ctx.state
     asked = state is not None and state.flow == FLOW and state.data.get("poll_id") == poll_id
-    if asked and state.data.get("question") == key and not ctx.state_expired:
+    waiting = key == view.question  # else an earlier question: a change, the session stays
+    if asked and state.data.get("question") == key and waiting and not ctx.state_expired:
         return answer(ctx, state)
     question = view.poll.question(key)
     if question is None:
@@ -239,12 +290,14 @@ def poll_in_question(inbound: Any, state: State | None) -> int | None:
     button = parse_button(inbound.button)
     if button is not None:
         return button[0]
+    command = keyword(inbound.text) if not inbound.button else None
+    if command == "poll":  # the keyword the invitations ask for: the poll last invited
+        return 0
     if state is not None and state.flow == FLOW:
         return int(state.data["poll_id"])
     previous = (state.data.get("previous") or {}) if state is not None else {}
     if state is not None and state.flow == "resume" and previous.get("flow") == FLOW:
         return int(previous["data"]["poll_id"])
-    command = keyword(inbound.text) if not inbound.button else None
-    if command == "poll" or (state is None and command is None and not inbound.is_start):
+    if state is None and command is None and not inbound.is_start:
         return 0
     return None

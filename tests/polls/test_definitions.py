@@ -11,7 +11,7 @@ from tests.polls.conftest import CAPACITY, capacity_poll
 SMALL = """\
 slug = "essai"
 title = "Essai"
-invitation = "Un sondage : répondez OUI."
+invitation = "Un sondage : envoyez SONDAGE pour commencer."
 
 [[questions]]
 key = "couleur"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.engine import handle
 from bot.model import Context, Inbound, MovePoll, PollView, Profile, RecordPollAnswer
@@ -22,9 +22,9 @@ class Member:
         self.view = PollView(3, POLL, open_, None, False, {})
         self.recorded: list[RecordPollAnswer] = []
 
-    def say(self, text: str = "", button: str | None = None):
+    def say(self, text: str = "", button: str | None = None, expired: bool = False):
         inbound = Inbound(self.channel, text, button=button)
-        base = Context(inbound, "fr", AWA, self.state, False, False, (), NOW, "000000")
+        base = Context(inbound, "fr", AWA, self.state, expired, False, (), NOW, "000000")
         outcome = handle(replace(base, poll=self.view))
         for effect in outcome.effects:
             if isinstance(effect, RecordPollAnswer):
@@ -35,7 +35,8 @@ class Member:
                 )  # fmt: skip
                 self.view = replace(self.view, answers=answers)
             if isinstance(effect, MovePoll):
-                self.view = replace(self.view, question=effect.question, finished=effect.finished)
+                finished = self.view.finished or effect.finished  # as stored: never unset
+                self.view = replace(self.view, question=effect.question, finished=finished)
         self.state = outcome.state
         return outcome
 
@@ -85,6 +86,71 @@ def test_a_closed_poll_says_so():
     awa.view = replace(awa.view, open=False)
     [closed] = texts(awa.say("1"))
     assert "fermé" in closed and not awa.recorded
+
+
+def closed(member: Member, ago: timedelta = timedelta(hours=1)) -> None:
+    member.view = replace(member.view, open=False, closes_at=NOW - ago)
+
+
+def test_a_paused_or_never_started_member_is_told_the_poll_closed():
+    awa = Member()
+    awa.say("SONDAGE")
+    awa.say("ANNULER")  # a pause: no conversation state left
+    closed(awa)
+    [reply] = texts(awa.say("oui"))
+    assert "fermé" in reply and not awa.recorded
+    never = Member()  # invited, never started
+    closed(never)
+    [reply] = texts(never.say("1"))
+    assert "fermé" in reply and never.view.question is None
+    long_ago = Member()  # a message weeks after the close is about something else
+    closed(long_ago, timedelta(days=60))
+    assert "fermé" not in texts(long_ago.say("bonjour"))[0]
+
+
+def test_after_the_state_expired_continuer_does_not_reask_a_closed_poll():
+    awa = Member()
+    awa.say("SONDAGE")
+    closed(awa)
+    [reply] = texts(awa.say("oui", expired=True))  # a day later, the poll closed meanwhile
+    assert "fermé" in reply and awa.state is None and not awa.recorded
+    bob = Member()
+    bob.say("SONDAGE")
+    [offer] = texts(bob.say("bonjour", expired=True))  # still open: the resume choice
+    assert "pas terminé" in offer
+    closed(bob)  # closes before the member chooses
+    [reply] = texts(bob.say("1"))  # Continuer
+    assert "fermé" in reply and bob.state is None
+    assert "fermé" in texts(bob.say("oui"))[0] and not bob.recorded
+
+
+def test_a_typed_answer_goes_to_the_sessions_question_not_a_stale_one():
+    sms = Member()
+    sms.say("SONDAGE")
+    sms.say("oui")  # question 2 waits in the SMS address's state
+    telegram = Member("telegram")  # the same member goes on in Telegram
+    telegram.view = sms.view
+    telegram.say("SONDAGE")
+    telegram.say("non")
+    telegram.say("oui")
+    assert telegram.view.question == "salaries"
+    sms.view = telegram.view
+    back, question = texts(sms.say("1"))  # meant for question 2 hours ago: not taken
+    assert "reprend" in back and question.startswith("4/12")
+    assert sms.recorded[-1].question == "recepisse"
+    sms.say("12")
+    assert sms.answer("salaries").number == 12
+    # A Telegram tap on the question of that stale state changes the answer, explicitly; the
+    # session stays where it is.
+    sms.state = telegram.state = replace(telegram.state, data={"poll_id": 3, "question": "audit"})
+    telegram.view = sms.view
+    assert telegram.say(button="p:3:audit:no").notice == "✓ Non"
+    assert telegram.answer("audit").options == ("no",) and telegram.view.question == "benevoles"
+    # A typed answer after finishing elsewhere is not taken either.
+    telegram.view = replace(sms.view, question=None, finished=True)
+    sms.view = telegram.view
+    [thanks] = texts(sms.say("3"))
+    assert "enregistrées" in thanks and sms.state is None and len(sms.recorded) == 2
 
 
 def test_telegram_multi_select_and_skip_buttons():

@@ -13,6 +13,7 @@ import openpyxl
 from sqlalchemy import select
 
 from bot.i18n import in_language
+from bot.sms_text import sms_size
 from bot.text import fold
 from broadcasts.polls import export, results
 from broadcasts.polls import service as poll_service
@@ -108,8 +109,8 @@ async def awa_answers_by_sms_in_bambara(h) -> None:
     assert fold(in_language("bm", "Merci ! Vos réponses au sondage sont enregistrées.")) == fold(
         thanks
     )
-    for message in h.twilio.messages_to(AWA):  # every question within one SMS
-        assert len(message.body) <= 160 or "/12" not in message.body
+    for message in h.twilio.messages_to(AWA):  # every question within one SMS (UCS-2: 70)
+        assert sms_size(message.body).segments == 1 or "/12" not in message.body
 
 
 async def bintou_answers_in_telegram_in_french(h, poll_id: int) -> None:
@@ -128,6 +129,10 @@ async def bintou_answers_in_telegram_in_french(h, poll_id: int) -> None:
     await tg_say(h, BINTOU, "3")
     await tg_say(h, BINTOU, "10")
     await tg_press(h, BINTOU, p + "femmes-direction:minorite")
+    [paused] = await tg_say(h, BINTOU, "ANNULER")  # a pause, then SONDAGE later
+    assert "annulé" in paused.text and "7/12" not in paused.text
+    resumed, seventh = await tg_say(h, BINTOU, "SONDAGE", expect=2)
+    assert "Capacités des OSC" in resumed.text and seventh.text.startswith("7/12")
     await tg_press(h, BINTOU, p + "plaidoyer:aucune")
     [skipped_to] = await tg_press(h, BINTOU, p + "vbg-orientation:no")
     assert skipped_to.text.startswith("10/12")  # "to which services" is not asked after no
@@ -142,6 +147,12 @@ async def bintou_answers_in_telegram_in_french(h, poll_id: int) -> None:
     assert "Merci !" in thanks.text
     # A late tap on the first question's old message changes that answer (latest wins).
     assert await tg_press(h, BINTOU, p + "recepisse:no", expect=0) == "✓ Non"
+    # SONDAGE after finishing goes through again; typed answers are taken (the session is
+    # still marked finished), then a pause.
+    again, first = await tg_say(h, BINTOU, "SONDAGE", expect=2)
+    assert "remplacent" in again.text and first.text.startswith("1/12")
+    assert (await tg_say(h, BINTOU, "non"))[0].text.startswith("2/12")
+    await tg_say(h, BINTOU, "ANNULER")
 
 
 def by_key(result: dict) -> dict:
@@ -234,6 +245,8 @@ async def test_capacity_poll_end_to_end(harness):
     # Closed: an answer is refused with a word saying so.
     await poll_service.close(h.database, SLUG, "test", utcnow())
     [closed] = await sms_say(h, CHAKA, "1")
+    assert "fermé" in closed
+    [closed] = await sms_say(h, DADO, "oui")  # invited, never started: told it closed too
     assert "fermé" in closed
 
 

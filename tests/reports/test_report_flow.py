@@ -185,3 +185,50 @@ def test_whatsapp_media_url_is_kept():
     )
     [saved] = saves(outcomes)
     assert (saved["photo"], saved["media_kind"]) == ("https://api.twilio.com/m/ME1", "url")
+
+
+def test_a_draft_left_for_a_poll_is_kept_and_offered_back():
+    """SONDAGE, or a poll button, in the middle of a report: the draft is not lost."""
+    from bot.model import PollView
+    from tests.polls.conftest import capacity_poll
+
+    view = PollView(3, capacity_poll(), True, None, False, {})
+    outcomes = run(["RAPPORT", "2", "hier"])
+    assert outcomes[-1].state.step == "region_keep"
+    draft = outcomes[-1].state
+    for switch in ({"text": "SONDAGE"}, {"text": "", "button": "p:3:start"}):
+        inbound = Inbound("sms", switch["text"], button=switch.get("button"))
+        polled = handle(replace(ctx(state=draft, poll=view), inbound=inbound))
+        assert polled.replies[1].text.startswith("1/12") and polled.state.flow == "poll"
+        paused = handle(ctx("ANNULER", state=polled.state, poll=view))
+        assert "annulé" in paused.replies[0].text
+        assert "rapport n'est pas terminé" in paused.replies[-1].text
+        back = handle(ctx("1", state=paused.state))  # Continuer: where the draft was
+        assert back.state == draft
+    rest = run_from(draft, ["1", "Diéma", "25 10 5 3", "Formation", "1"])
+    [saved] = saves(rest)
+    assert saved["activity"] == "formation" and saved["women"] == 25
+    assert not any("parked" in key for key in saved)
+
+
+def test_a_finished_poll_offers_the_draft_back():
+    from bot.model import PollView
+    from tests.polls.conftest import capacity_poll
+
+    poll = capacity_poll()
+    last = poll.questions[-1]
+    view = PollView(3, poll, True, last.key, False, {})
+    draft = run(["RAPPORT", "2"])[-1].state
+    asked = handle(replace(ctx("SONDAGE", state=draft, poll=view)))
+    done = handle(ctx("Rien à ajouter", state=asked.state, poll=view))
+    assert "Merci" in done.replies[0].text and "pas terminé" in done.replies[-1].text
+    assert handle(ctx("1", state=done.state)).state == draft
+
+
+def run_from(state, lines):
+    outcomes = []
+    for line in lines:
+        outcome = handle(ctx(line, state=state))
+        outcomes.append(outcome)
+        state = outcome.state
+    return outcomes

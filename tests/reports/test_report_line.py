@@ -100,3 +100,24 @@ def test_what_cannot_be_read_is_left_to_the_questions_with_why():
     assert result.problems == {"beneficiaries": "counts_negative"}
     result = parse_line("plaidoyer bi Kayes F1 H2 FI3 G4000 ok ok", TODAY, 1000)
     assert result.problems == {"beneficiaries": "counts_too_many"}
+
+
+def test_counts_are_the_first_run_only_the_rest_is_the_description():
+    line = "formation 12/11 Kayes F25 H10 FI5 G3 Formation des F3 leaders"
+    result = parse_line(line, TODAY, 1000)
+    assert result.problems == {}
+    assert [result.values[k] for k in ("women", "men", "girls", "boys")] == [25, 10, 5, 3]
+    assert result.values["description"] == "Formation des F3 leaders"
+    result = parse_line("formation hier Kayes F25 H10 et FI5 G3 Causerie G2", TODAY, 1000)
+    assert (result.values["boys"], result.values["description"]) == (3, "Causerie G2")
+
+
+def test_spaced_and_comma_separated_counts():
+    for counts in ("F 25 H 10 FI 5 G 3", "F25,H10,FI5,G3", "F25;H10;FI5;G3", "F25, H10, FI5, G3"):
+        result = parse_line(f"formation hier Kayes {counts} Causerie", TODAY, 1000)
+        assert result.problems == {}, counts
+        assert [result.values[k] for k in ("women", "men", "girls", "boys")] == [25, 10, 5, 3]
+        assert result.values["description"] == "Causerie", counts
+        assert result.values["region"] == "kayes" and result.values["commune"] is None
+        assert parse_counts(counts, 1000) == (25, 10, 5, 3), counts
+    assert parse_counts("F 25 H 10 FI 5", 1000) == Problem("counts_format")
