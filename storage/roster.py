@@ -64,23 +64,19 @@ async def count_members(database: Database, audience: Audience) -> int:
         return int((await session.execute(query)).scalar_one())
 
 
-def _joined(channel: str, found: list[Any], masked: bool) -> str:
-    shown = [
-        mask_address(channel, address) if masked else address
-        for kind, address, _opted, _blocked in found
-        if kind == channel
-    ]
-    return "; ".join(shown)
-
-
 def _member_row(row: Any, found: list[Any], masked: bool) -> list[Any]:
     """found: the member's addresses as (channel, address, opted_out_at, blocked_at)."""
-    if found:
-        sms, whatsapp, telegram = (_joined(c, found, masked) for c in CHANNELS)
-        opted = "; ".join(sorted({c for c, _a, out, _b in found if out is not None}))
-        blocked = "; ".join(sorted({c for c, _a, _o, b in found if b is not None}))
-    else:
-        sms = whatsapp = telegram = opted = blocked = ""
+    shown: dict[str, list[str]] = {"sms": [], "whatsapp": [], "telegram": []}
+    opted_out: set[str] = set()
+    blocked: set[str] = set()
+    for channel, address, opted_out_at, blocked_at in found:
+        shown.setdefault(channel, []).append(mask_address(channel, address) if masked else address)
+        if opted_out_at is not None:
+            opted_out.add(channel)
+        if blocked_at is not None:
+            blocked.add(channel)
+    sms, whatsapp, telegram = ("; ".join(shown[channel]) for channel in CHANNELS)
+    opted, blocked_on = "; ".join(sorted(opted_out)), "; ".join(sorted(blocked))
     return [
         row[0],  # id
         row[1],  # name
@@ -95,7 +91,7 @@ def _member_row(row: Any, found: list[Any], masked: bool) -> list[Any]:
         telegram,
         row[8],  # consent_at
         opted,
-        blocked,
+        blocked_on,
         row[9],  # registered_at
     ]
 

@@ -63,7 +63,9 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, int | float):
         return str(value)  # a number, even negative, is data, not a formula
     if isinstance(value, datetime):
-        return _utc_naive(value).isoformat(sep=" ", timespec="seconds")
+        if value.tzinfo is not UTC:  # what the database gives is UTC already: no conversion
+            value = _utc_naive(value)
+        return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list | tuple):
