@@ -38,7 +38,10 @@ outbox, addresses, broadcasts = OutboxMessage.__table__, Address.__table__, Broa
 campaign_broadcasts = CampaignBroadcast.__table__
 CANCEL_CHECK = 0.25  # seconds
 ADDRESS_CHECK = 0.25  # seconds between re-reads of the addresses of a batch still going out
-RECORD_EVERY = 0.1  # seconds between recordings of what a batch has sent so far
+# Seconds between recordings of what a long batch has sent so far: a status callback waits
+# for its SID up to ~3 s (gateway/webhooks.py), and each recording is a write transaction that
+# the web process, on SQLite, must then wait for.
+RECORD_EVERY = 1.0
 PIPELINE_DEPTH = 2  # batches of one channel in flight at once
 
 ADDRESS_COLUMN_BY_STATE = {
@@ -207,7 +210,7 @@ class Dispatcher:
         refresher = None
         if states and any(row.priority == BULK for row in rows):
             refresher = asyncio.create_task(self._keep_fresh(states))
-        # Results are recorded as they come, every RECORD_EVERY seconds, not at the end of the
+        # Results are recorded as they come, every RECORD_EVERY seconds and at the end of the
         # batch: a provider's status callback can only find a row once its provider id is in.
         done: list[Result] = []
         flushed = time.monotonic()
