@@ -9,10 +9,12 @@ are masked for whoever may only read (viewers).
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import String, and_, exists, func, select, type_coerce
 
 from bot.phones import mask_phone
 from bot.reference import LANGUAGE_LABELS, REGION_LABELS, THEME_LABELS
@@ -64,6 +66,19 @@ async def count_members(database: Database, audience: Audience) -> int:
         return int((await session.execute(query)).scalar_one())
 
 
+def _theme_labels(raw: str | list | None) -> str:
+    """The themes column as stored: JSON text on SQLite (decoded once per combination, of
+    which members share a few hundred at most), a list already on PostgreSQL."""
+    if raw is None or isinstance(raw, str):
+        return _labels_of_json(raw)
+    return "; ".join(THEME_LABELS.get(theme, theme) for theme in raw)
+
+
+@functools.lru_cache(maxsize=4096)
+def _labels_of_json(raw: str | None) -> str:
+    return _theme_labels(json.loads(raw) if raw else [])
+
+
 def _member_row(row: Any, found: list[Any], masked: bool) -> list[Any]:
     """found: the member's addresses as (channel, address, opted_out_at, blocked_at)."""
     shown: dict[str, list[str]] = {"sms": [], "whatsapp": [], "telegram": []}
@@ -84,7 +99,7 @@ def _member_row(row: Any, found: list[Any], masked: bool) -> list[Any]:
         row[3],  # kind
         REGION_LABELS.get(row[4], row[4]),
         row[5],  # cercle
-        "; ".join([THEME_LABELS.get(theme, theme) for theme in row[6] or []]),
+        _theme_labels(row[6]),
         LANGUAGE_LABELS.get(row[7], row[7]),
         sms,
         whatsapp,
@@ -103,7 +118,8 @@ async def member_rows(
     conditions = roster_conditions(audience, database.engine.dialect.name)
     columns = (
         members.c.id, members.c.name, organisations.c.name.label("organisation"),
-        organisations.c.kind, members.c.region, members.c.cercle, members.c.themes,
+        organisations.c.kind, members.c.region, members.c.cercle,
+        type_coerce(members.c.themes, String).label("themes"),
         members.c.language, members.c.consent_at, members.c.registered_at,
     )  # fmt: skip
     joined = members.outerjoin(organisations, organisations.c.id == members.c.organisation_id)

@@ -63,9 +63,7 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, int | float):
         return str(value)  # a number, even negative, is data, not a formula
     if isinstance(value, datetime):
-        if value.tzinfo is not UTC:  # what the database gives is UTC already: no conversion
-            value = _utc_naive(value)
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return _utc_naive(value).isoformat(" ", "seconds")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list | tuple):
@@ -102,7 +100,11 @@ def xlsx_cell(value: Any) -> Any:
 
 def _utc_naive(moment: datetime) -> datetime:
     """Excel has no time zones: exports are in UTC (Mali's time, GMT, all year)."""
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    if moment.tzinfo is None:
+        return moment
+    if moment.tzinfo is not UTC:  # what the database gives is UTC already
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None)
 
 
 async def _batches(rows: AsyncIterable[Sequence[Any]]) -> AsyncIterable[list[Sequence[Any]]]:
