@@ -69,11 +69,14 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
         return await handler(request)
     except web.HTTPException:
         raise
-    except SQLAlchemyError:
-        log.exception("database error on %s", request.path)
-        return web.json_response({"error": "database unavailable"}, status=503)
-    except Exception:
+    except Exception as error:
         log.exception("unexpected error on %s", request.path)
+        if request.writer.output_size and request.transport is not None:
+            # A streamed export had begun: cut the connection so the client sees a broken
+            # download, rather than an error appended to the file (or a wait for the rest).
+            request.transport.close()
+        if isinstance(error, SQLAlchemyError):
+            return web.json_response({"error": "database unavailable"}, status=503)
         return web.json_response({"error": "internal error"}, status=500)
 
 
