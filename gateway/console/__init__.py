@@ -140,8 +140,8 @@ async def _root(request: web.Request) -> web.StreamResponse:
 
 def add_routes(app: web.Application) -> None:
     """Mount the console on the main application (one line in gateway/app.py)."""
+    app.router.add_get(PREFIX, _root)  # before the sub-application, which would take "/console"
     app.add_subapp(PREFIX, build(app[SETTINGS]))
-    app.router.add_get(PREFIX, _root)
 
 
 __all__ = ["PAGES", "add_routes", "get_session"]

@@ -296,3 +296,11 @@ async def test_admin_disables_an_account_and_its_session_ends(console):
         assert url.path == "/console/" and "Bintou (lecture)" in html
     entries = [entry["action"] for entry in await audit.entries(console.database)]
     assert "account.disable" in entries and entries.count("account.create") == 3
+
+
+async def test_the_console_address_as_typed_leads_to_sign_in(console):
+    """/console, without the slash, as people type it."""
+    async with aiohttp.ClientSession() as stranger:
+        async with stranger.get(console.url + "/console") as response:
+            assert response.status == 200
+            assert response.url.path == "/console/login"
