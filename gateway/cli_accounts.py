@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import sys
 
 from gateway.cli_admin import actor, emit_json
+from gateway.cli_common import ErrorTable, run_on_database
 from gateway.settings import Settings
 from storage import accounts
 from storage.database import Database
-from storage.migrate import current_revision
 from storage.tokens import ROLES
 
 COMMANDS = ("accounts",)
@@ -101,18 +100,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     command.set_defaults(action=list_accounts)
 
 
+ERRORS: ErrorTable = ((accounts.AccountFieldError, lambda e: (e.field, e.message)),)
+
+
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    database = Database(settings.database_url)
-    try:
-        if await current_revision(database.engine) is None:
-            print(
-                "benkadi: database: no schema yet; run `benkadi db upgrade` first", file=sys.stderr
-            )
-            return 2
-        return await args.action(database, args)
-    except accounts.AccountFieldError as error:
-        print(f"benkadi: {error.field}: {error.message}", file=sys.stderr)
-        return 2
-    finally:
-        await database.dispose()
+    return await run_on_database(settings, lambda database: args.action(database, args), ERRORS)

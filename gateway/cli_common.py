@@ -16,7 +16,8 @@ ErrorTable = Sequence[tuple[type[Exception], Callable[[Exception], tuple[str, st
 
 
 def fail(field_name: str, message: str) -> int:
-    print(f"benkadi: {field_name}: {message}", file=sys.stderr)
+    """One line on stderr; a message that names its own place (FILE:LINE: …) comes as it is."""
+    print(f"benkadi: {field_name}: {message}" if field_name else message, file=sys.stderr)
     return 2
 
 
@@ -30,6 +31,9 @@ async def run_on_database(
         if await current_revision(database.engine) is None:
             return fail("database", "no schema yet; run `benkadi db upgrade` first")
         return await work(database)
+    except BrokenPipeError:  # `benkadi … | head`: the reader has all it wanted
+        sys.stderr.close()
+        return 0
     except tuple(kind for kind, _ in errors) as error:
         describe = next(describe for kind, describe in errors if isinstance(error, kind))
         return fail(*describe(error))

@@ -10,7 +10,6 @@ stderr for large exports; --mask hides phone numbers as a viewer's export does.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
 from pathlib import Path
@@ -19,10 +18,10 @@ from typing import Any, TextIO
 from broadcasts.model import DraftError
 from gateway.api_exports import FILTERS, TABLES, audience_from_query
 from gateway.cli_admin import actor
+from gateway.cli_common import ErrorTable, run_on_database
 from gateway.settings import Settings
 from storage import roster
 from storage.database import Database
-from storage.migrate import current_revision
 from storage.tabular import BATCH_ROWS, FORMATS, write_tables
 
 COMMANDS = ("export",)
@@ -127,21 +126,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     command.set_defaults(action=export_roster)
 
 
+ERRORS: ErrorTable = ((DraftError, lambda e: (e.field, e.message)),)
+
+
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    database = Database(settings.database_url)
-    try:
-        if await current_revision(database.engine) is None:
-            print(
-                "benkadi: database: no schema yet; run `benkadi db upgrade` first", file=sys.stderr
-            )
-            return 2
-        return await args.action(database, args)
-    except BrokenPipeError:  # `… | head`: the reader has all it wanted
-        sys.stderr.close()
-        return 0
-    except DraftError as error:
-        print(f"benkadi: {error.field}: {error.message}", file=sys.stderr)
-        return 2
-    finally:
-        await database.dispose()
+    return await run_on_database(settings, lambda database: args.action(database, args), ERRORS)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,10 +23,10 @@ from broadcasts.polls import service as poll_service
 from broadcasts.polls.model import Poll
 from broadcasts.polls.parse import PollError, load_poll_file, shipped_polls
 from gateway.cli_admin import actor, emit_json, enabled_channels
+from gateway.cli_common import ErrorTable, fail, run_on_database
 from gateway.settings import Settings
 from storage import audit
 from storage.database import Database
-from storage.migrate import current_revision
 from storage.tabular import write_tables
 
 COMMANDS = ("polls",)
@@ -126,7 +125,7 @@ async def chart(database: Database, args: argparse.Namespace, settings: Settings
     result = await results.compute(database, args.slug)
     question = next((q for q in result["questions"] if q["key"] == args.question), None)
     if question is None or "options" not in question:
-        return _fail("question", f"no choice question {args.question} in {args.slug}")
+        return fail("question", f"no choice question {args.question} in {args.slug}")
     await asyncio.to_thread(Path(args.output).write_bytes, charts.question_chart(question))
     print(f"Chart of {args.question} written to {args.output}.")
     return 0
@@ -191,26 +190,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     command.set_defaults(action=export_answers)
 
 
-def _fail(field_name: str, message: str) -> int:
-    print(f"benkadi: {field_name}: {message}", file=sys.stderr)
-    return 2
+ERRORS: ErrorTable = (
+    (PollError, lambda e: ("", str(e))),  # already FILE:LINE: FIELD: message
+    (poll_service.PollNotFound, lambda e: ("slug", str(e))),
+    (poll_service.PollStateError, lambda e: ("state", str(e))),
+)
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.polls_command == "validate":  # the files only: no database needed
         return validate(args)
-    database = Database(settings.database_url)
-    try:
-        if await current_revision(database.engine) is None:
-            return _fail("database", "no schema yet; run `benkadi db upgrade` first")
-        return await args.action(database, args, settings)
-    except PollError as error:
-        print(error, file=sys.stderr)
-        return 2
-    except poll_service.PollNotFound as error:
-        return _fail("slug", str(error))
-    except poll_service.PollStateError as error:
-        return _fail("state", str(error))
-    finally:
-        await database.dispose()
+    return await run_on_database(
+        settings, lambda database: args.action(database, args, settings), ERRORS
+    )

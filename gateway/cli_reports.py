@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from gateway.cli_admin import actor, emit_json, positive_id
+from gateway.cli_common import ErrorTable, run_on_database
 from gateway.settings import Settings
 from storage import audit
 from storage import reports as report_store
 from storage.database import Database
-from storage.migrate import current_revision
 from storage.reports import ReportFieldError, ReportNotFound
 from storage.tabular import FORMATS, write_tables
 
@@ -170,21 +169,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     command.set_defaults(action=export)
 
 
-def _fail(field_name: str, message: str) -> int:
-    print(f"benkadi: {field_name}: {message}", file=sys.stderr)
-    return 2
+ERRORS: ErrorTable = (
+    (ReportFieldError, lambda e: (e.field, e.message)),
+    (ReportNotFound, lambda e: ("id", str(e))),
+)
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    database = Database(settings.database_url)
-    try:
-        if await current_revision(database.engine) is None:
-            return _fail("database", "no schema yet; run `benkadi db upgrade` first")
-        return await args.action(database, args)
-    except ReportFieldError as error:
-        return _fail(error.field, error.message)
-    except ReportNotFound as error:
-        return _fail("id", str(error))
-    finally:
-        await database.dispose()
+    return await run_on_database(settings, lambda database: args.action(database, args), ERRORS)
