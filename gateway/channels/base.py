@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+# Wrong credentials are the operator's to fix, not the message's fault: the channel waits this
+# long between tries and the rows keep their attempts, however long the fix takes.
+CREDENTIALS_PAUSE = 60.0  # seconds
+
 
 @dataclass(frozen=True)
 class SendError(Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,7 +13,9 @@ from telegram.request import HTTPXRequest
 
 from bot.model import Inbound
 from bot.service import Received
-from gateway.channels.base import SendError
+from gateway.channels.base import CREDENTIALS_PAUSE, SendError
+
+log = logging.getLogger(__name__)
 
 CALLBACK_DATA_MAX_BYTES = 64
 # Permanent refusals, by the description Telegram gives (PTB strips "Bad Request: "/"Forbidden: ").
@@ -92,7 +95,8 @@ def classify(error: Exception) -> SendError:
         code = "403" if isinstance(error, Forbidden) else "400"
         return SendError(code, str(error), retryable=False, address_state=state)
     if isinstance(error, InvalidToken):
-        return SendError("401", str(error), retryable=True)  # a configuration fault: keep the rows
+        log.error("Telegram refused the bot token: check TELEGRAM_BOT_TOKEN")
+        return SendError("401", str(error), retryable=True, retry_after=CREDENTIALS_PAUSE)
     if isinstance(error, (TimedOut, NetworkError)):
         return SendError("network", str(error), retryable=True)
     return SendError("error", repr(error), retryable=True)

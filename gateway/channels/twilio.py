@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 
 import aiohttp
@@ -14,7 +15,9 @@ from twilio.rest import Client
 from bot.model import Inbound
 from bot.phones import normalise_phone
 from bot.service import Received
-from gateway.channels.base import SendError
+from gateway.channels.base import CREDENTIALS_PAUSE, SendError
+
+log = logging.getLogger(__name__)
 
 WHATSAPP_PREFIX = "whatsapp:"
 E164 = re.compile(r"^\+[1-9]\d{7,14}$")
@@ -30,6 +33,7 @@ ADDRESS_STATE_BY_CODE = {
 }
 RETRYABLE_CODES = {20500, 20503, 30001}  # server errors, queue overflow
 TOO_MANY_REQUESTS = 20429
+BAD_CREDENTIALS = 20003
 THROTTLE_PAUSE = 1.0  # seconds
 
 # Status callbacks: MessageStatus → outbox status. Intermediate ones change nothing.
@@ -75,6 +79,11 @@ def classify(error: Exception) -> SendError:
             return SendError(
                 str(code), error.msg, retryable=False, address_state=ADDRESS_STATE_BY_CODE[code]
             )
+        if error.status == 401 or code == BAD_CREDENTIALS:
+            log.error(
+                "Twilio refused the credentials (%s): check TWILIO_ACCOUNT_SID/AUTH_TOKEN", code
+            )
+            return SendError(str(code), error.msg, retryable=True, retry_after=CREDENTIALS_PAUSE)
         if code == TOO_MANY_REQUESTS or error.status == 429:
             # The row backs off like any retryable failure; the channel also pauses a moment so
             # the rows behind it do not hit the same wall.

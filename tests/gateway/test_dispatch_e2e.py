@@ -219,3 +219,31 @@ async def test_status_callbacks_that_overtake_the_recording_of_the_send_still_la
     )
     rows = await harness.outbox()
     assert [row.status for row in rows] == ["delivered", "delivered"]
+
+
+async def test_wrong_twilio_credentials_keep_the_rows_and_pause_the_channel(harness):
+    """Twilio answers 401/20003 to a wrong auth token: an operator's fix, not the message's
+    fault. Nothing fails; the channel waits; the row keeps its attempts."""
+    from datetime import timedelta
+
+    from gateway.channels.twilio import TwilioChannel
+    from gateway.dispatcher import Dispatcher
+    from storage.types import utcnow
+    from tests.harness import ACCOUNT_SID, BENKADI_NUMBER
+
+    harness.dispatcher.stop()
+    await harness.sms(AWA, "AIDE")
+    wrong = TwilioChannel(
+        "sms", ACCOUNT_SID, "0" * 32, harness.twilio.base_url, None, from_=BENKADI_NUMBER
+    )
+    await wrong.start()
+    try:
+        dispatcher = Dispatcher(harness.database, {"sms": wrong})
+        assert await dispatcher.dispatch_channel("sms") == 1
+        assert await dispatcher.dispatch_channel("sms") == 0  # the channel waits
+    finally:
+        await wrong.stop()
+    [row] = await harness.outbox()
+    assert (row.status, row.attempts, row.error_code) == ("queued", 0, "20003")
+    assert row.next_attempt_at >= utcnow() + timedelta(seconds=50)
+    assert harness.twilio.sent == []
