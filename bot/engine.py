@@ -84,7 +84,10 @@ def _leaves_report(ctx: Context, outcome: Outcome) -> bool:
     if state is None or state.flow != "report":
         return False
     if outcome.state is not None and outcome.state.flow == "report":
-        return False
+        # A new one-line report over an open draft (not an answer to one of its free-text
+        # questions): the draft waits its turn instead of being replaced.
+        starts_anew = not inbound.button and bool(line_rest(inbound.text))
+        return starts_anew and (ctx.state_expired or state.step not in FREE_TEXT_STEPS)
     if poll.parse_button(inbound.button) is not None:
         return True
     command = None if inbound.button else keyword(inbound.text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.engine import handle
 from bot.i18n import in_language
@@ -232,3 +232,18 @@ def run_from(state, lines):
         outcomes.append(outcome)
         state = outcome.state
     return outcomes
+
+
+def test_a_one_line_report_over_an_open_draft_keeps_the_draft():
+    """RAPPORT formation … sent while a guided report waits: the new one goes first, the
+    draft is offered back when it is saved."""
+    draft = run(["RAPPORT", "2", "hier"])[-1].state
+    day = (NOW - timedelta(days=2)).strftime("%d/%m")
+    line = f"RAPPORT plaidoyer {day} Mopti F7 H0 FI12 G4 Marche"
+    summary = handle(ctx(line, state=draft))
+    assert "Vérifiez votre rapport" in summary.replies[0].text
+    saved = handle(ctx("1", state=summary.state))
+    [report] = [e.data for e in saved.effects if isinstance(e, SaveReport)]
+    assert report["activity"] == "plaidoyer" and report["girls"] == 12
+    assert "rapport n'est pas terminé" in saved.replies[-1].text
+    assert handle(ctx("1", state=saved.state)).state == draft
