@@ -11,7 +11,7 @@ import json
 import logging
 
 from aiohttp import web
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from gateway import media
 from gateway.channels import telegram, twilio
@@ -71,35 +71,32 @@ async def twilio_status(request: web.Request) -> web.Response:
     if new_status is None:  # queued, sending, accepted…: nothing to record
         return web.Response(status=204)
     error_code = params.get("ErrorCode") or None
-    if not await _sent_message_known(request, sid):
-        return web.Response(status=204)  # not ours, or erased: nothing to keep
-    now = utcnow()
-    async with request.app[DATABASE].transaction() as connection:
-        row = await message_store.outbox_by_provider_id(connection, sid)
-        if row is None:
-            return web.Response(status=204)
-        if STATUS_RANK[new_status] >= STATUS_RANK.get(row.status, 0):
-            values = {"status": new_status, "updated_at": now}
-            if error_code:
-                values |= {"error_code": error_code, "error_message": f"Twilio {status}"}
-            await connection.execute(update(outbox).where(outbox.c.id == row.id).values(values))
-        if error_code and error_code.isdigit() and row.address_id is not None:
-            state = twilio.ADDRESS_STATE_BY_CODE.get(int(error_code))
-            if state:
-                column = {"opted_out": "opted_out_at", "invalid": "invalid_at"}[state]
-                await member_store.update_address(connection, row.address_id, **{column: now})
-    return web.Response(status=204)
-
-
-async def _sent_message_known(request: web.Request, sid: str) -> bool:
-    """A callback can overtake the recording of the send it is about (the dispatcher records
-    every RECORD_EVERY seconds): give it a moment rather than drop it. Twilio waits 15 s."""
+    # A callback can overtake the recording of the send it is about (the dispatcher records a
+    # long batch once a second): rather than drop it, look again a few times. Twilio waits 15 s.
     for wait in STATUS_WAITS:
-        async with request.app[DATABASE].sessions() as session:
-            if await session.scalar(select(outbox.c.id).where(outbox.c.provider_id == sid)):
-                return True
+        async with request.app[DATABASE].transaction() as connection:
+            row = await message_store.outbox_by_provider_id(connection, sid)
+            if row is not None:
+                await _record_status(connection, row, new_status, status, error_code)
+                return web.Response(status=204)
         await asyncio.sleep(wait)
-    return False
+    return web.Response(status=204)  # not ours, or erased: nothing to keep
+
+
+async def _record_status(
+    connection, row, new_status: str, status: str, error_code: str | None
+) -> None:
+    now = utcnow()
+    if STATUS_RANK[new_status] >= STATUS_RANK.get(row.status, 0):
+        values = {"status": new_status, "updated_at": now}
+        if error_code:
+            values |= {"error_code": error_code, "error_message": f"Twilio {status}"}
+        await connection.execute(update(outbox).where(outbox.c.id == row.id).values(values))
+    if error_code and error_code.isdigit() and row.address_id is not None:
+        state = twilio.ADDRESS_STATE_BY_CODE.get(int(error_code))
+        if state:
+            column = {"opted_out": "opted_out_at", "invalid": "invalid_at"}[state]
+            await member_store.update_address(connection, row.address_id, **{column: now})
 
 
 async def telegram_update(request: web.Request) -> web.Response:
