@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import insert, select
 
 from broadcasts import service
@@ -138,42 +139,6 @@ async def test_member_who_stops_after_fan_out_gets_nothing(tmp_path):
         await stop_harness(harness, runner)
 
 
-async def test_member_who_stops_while_their_batch_goes_out_gets_nothing(tmp_path):
-    """STOP after the claim: the batch re-reads its addresses while it waits its turns."""
-    harness, runner = await start_harness(f"sqlite:///{tmp_path / 'b.db'}")
-    try:
-        harness.dispatcher.stop()
-        numbers = await seed_sms_members(harness.database, 6)
-        broadcast_id = await service.create(
-            harness.database, Draft(texts={"fr": "Alerte"}), actor="test"
-        )
-        await service.send_now(harness.database, broadcast_id, "test", enabled_channels=["sms"])
-        from gateway.dispatcher import Dispatcher
-        from gateway.keys import CHANNELS
-
-        # 4 per second: the last of the 6 goes out about 1.2 s after the batch is claimed.
-        dispatcher = Dispatcher(harness.database, harness.app[CHANNELS], rates={"sms": 4})
-        sending = asyncio.create_task(dispatcher.dispatch_channel("sms"))
-        late = numbers[-1]
-        await harness.twilio.wait_for_messages(1, timeout=5)  # the batch is claimed, going out
-        assert (await harness.sms(late, "STOP")).status == 200
-        await sending
-        alerts = [m.to for m in harness.twilio.sent if m.body == "Alerte"]
-        assert late not in alerts and len(alerts) == 5
-        async with harness.database.sessions() as session:
-            row = (
-                await session.execute(
-                    select(OutboxMessage.status, OutboxMessage.error_code).where(
-                        OutboxMessage.broadcast_id == broadcast_id,
-                        OutboxMessage.recipient == late,
-                    )
-                )
-            ).one()
-        assert tuple(row) == ("skipped", "opted_out")
-    finally:
-        await stop_harness(harness, runner)
-
-
 async def test_campaign_sms_wait_out_quiet_hours_but_replies_and_hand_made_broadcasts_do_not(
     tmp_path,
 ):
@@ -218,9 +183,19 @@ async def test_campaign_sms_wait_out_quiet_hours_but_replies_and_hand_made_broad
         await stop_harness(harness, runner)
 
 
-async def test_member_erased_while_their_batch_goes_out_gets_nothing(tmp_path):
-    """OUBLIER after the claim: the address is gone, so is the message; the row stays cancelled
-    with no number in it."""
+@pytest.mark.parametrize(
+    ("says", "left"),
+    [
+        (["STOP"], ("skipped", "opted_out", "kept")),  # opted out: the row says why
+        (["OUBLIER", "1"], ("cancelled", None, "")),  # erased: no number kept
+    ],
+)
+async def test_member_who_leaves_while_their_batch_goes_out_gets_nothing(tmp_path, says, left):
+    """STOP or OUBLIER after the claim: the batch re-reads its addresses while it waits its
+    turns, so the last member's message does not go."""
+    from gateway.dispatcher import Dispatcher
+    from gateway.keys import CHANNELS
+
     harness, runner = await start_harness(f"sqlite:///{tmp_path / 'b.db'}")
     try:
         harness.dispatcher.stop()
@@ -229,27 +204,29 @@ async def test_member_erased_while_their_batch_goes_out_gets_nothing(tmp_path):
             harness.database, Draft(texts={"fr": "Alerte"}), actor="test"
         )
         await service.send_now(harness.database, broadcast_id, "test", enabled_channels=["sms"])
-        from gateway.dispatcher import Dispatcher
-        from gateway.keys import CHANNELS
-
+        # 4 per second: the last of the 6 goes out about 1.2 s after the batch is claimed.
         dispatcher = Dispatcher(harness.database, harness.app[CHANNELS], rates={"sms": 4})
         sending = asyncio.create_task(dispatcher.dispatch_channel("sms"))
         late = numbers[-1]
         await harness.twilio.wait_for_messages(1, timeout=5)  # the batch is claimed, going out
-        assert (await harness.sms(late, "OUBLIER")).status == 200
-        assert (await harness.sms(late, "1")).status == 200
+        for line in says:
+            assert (await harness.sms(late, line)).status == 200
         await sending
         alerts = [m.to for m in harness.twilio.sent if m.body == "Alerte"]
         assert late not in alerts and len(alerts) == 5
         async with harness.database.sessions() as session:
             rows = (
                 await session.execute(
-                    select(OutboxMessage.status, OutboxMessage.recipient).where(
-                        OutboxMessage.broadcast_id == broadcast_id,
-                        OutboxMessage.status != "sent",
+                    select(
+                        OutboxMessage.status, OutboxMessage.error_code, OutboxMessage.recipient
+                    ).where(
+                        OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status != "sent"
                     )
                 )
             ).all()
-        assert [tuple(row) for row in rows] == [("cancelled", "")]
+        status, code, recipient = left
+        assert [tuple(row) for row in rows] == [
+            (status, code, late if recipient == "kept" else recipient)
+        ]
     finally:
         await stop_harness(harness, runner)
