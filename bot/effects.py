@@ -8,7 +8,6 @@ from datetime import datetime
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.i18n import _, use_locale
 from bot.model import (
     Context,
     EraseMember,
@@ -26,7 +25,8 @@ from bot.model import (
     UpdateProfile,
 )
 from bot.outbox_rows import outbox_row
-from bot.phones import mask_phone
+from bot.vocabulary.i18n import _, use_locale
+from bot.vocabulary.phones import mask_phone
 from storage import members as member_store
 from storage import polls as poll_store
 from storage import reports as report_store

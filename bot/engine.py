@@ -12,10 +12,10 @@ from dataclasses import replace
 
 from bot.flows import link, membership, poll, registration, report
 from bot.flows.common import FREE_TEXT_STEPS, help_text
-from bot.i18n import LANGUAGES, _, use_locale
 from bot.model import Context, EraseMember, OptOut, Outcome, Reply, State
 from bot.report_line import line_rest
-from bot.text import fold, keyword, match_choice
+from bot.vocabulary.i18n import LANGUAGES, _, use_locale
+from bot.vocabulary.text import fold, keyword, match_choice
 
 ALWAYS = frozenset({"stop", "cancel", "help"})
 # A report draft left for another dialogue rides in that dialogue's state under this key, out of

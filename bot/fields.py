@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.i18n import _
 from bot.model import Context, Reply
-from bot.reference import (
+from bot.render import sms_page
+from bot.vocabulary.i18n import _
+from bot.vocabulary.reference import (
     LANGUAGE_ALIASES,
     LANGUAGE_NAMES,
     REGION_ALIASES,
@@ -20,8 +21,7 @@ from bot.reference import (
     THEME_ALIASES,
     THEMES,
 )
-from bot.render import sms_page
-from bot.text import SKIP, fold, match_choice, match_many
+from bot.vocabulary.text import SKIP, fold, match_choice, match_many
 
 DONE_KEY = "done"
 SKIP_KEY = "skip"

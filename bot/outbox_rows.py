@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import Row
 
-from bot.i18n import use_locale
 from bot.model import Reply
 from bot.render import render_for_channel
+from bot.vocabulary.i18n import use_locale
 
 
 def outbox_row(

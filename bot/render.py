@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.i18n import _
 from bot.model import Reply
-from bot.sms_text import GSM7_SINGLE, cheapest_sms_text, sms_size
+from bot.vocabulary.i18n import _
+from bot.vocabulary.sms_text import GSM7_SINGLE, cheapest_sms_text, sms_size
 
 PAGED_FROM = 8  # shorter lists go whole, even over two SMS, rather than hide choices
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from bot.i18n import N_
-from bot.reference import REGION_ALIASES, REGIONS
-from bot.text import KEYWORDS, fold, match_choice
+from bot.vocabulary.i18n import N_
+from bot.vocabulary.reference import REGION_ALIASES, REGIONS
+from bot.vocabulary.text import KEYWORDS, fold, match_choice
 
 ACTIVITY_TYPES: tuple[tuple[str, str], ...] = (
     ("sensibilisation", N_("Sensibilisation")),

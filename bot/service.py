@@ -25,9 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot import engine
 from bot.effects import Applier
 from bot.flows import poll as poll_flow
-from bot.i18n import SOURCE_LANGUAGE
 from bot.model import Context, Inbound, Profile, State
 from bot.outbox_rows import outbox_row
+from bot.vocabulary.i18n import SOURCE_LANGUAGE
 from storage import members as member_store
 from storage import messages as message_store
 from storage import polls as poll_store

@@ -13,9 +13,9 @@ from sqlalchemy import ColumnElement, Insert, Integer, String, Text, and_, case,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from broadcasts.audience import ranked_addresses
 from broadcasts.model import Draft
 from broadcasts.sms import body_rules
+from storage.audience import ranked_addresses
 from storage.models import OutboxMessage
 from storage.types import UTCDateTime
 

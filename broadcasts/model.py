@@ -12,9 +12,9 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import LANGUAGES
-from bot.reference import ORGANISATION_KINDS, REGION_LABELS, THEME_LABELS
-from bot.sms_text import cheapest_sms_text
+from bot.vocabulary.i18n import LANGUAGES
+from bot.vocabulary.reference import ORGANISATION_KINDS, REGION_LABELS, THEME_LABELS
+from bot.vocabulary.sms_text import cheapest_sms_text
 
 BAMAKO = ZoneInfo("Africa/Bamako")
 CHANNELS = ("sms", "whatsapp", "telegram")

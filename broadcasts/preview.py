@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from broadcasts.audience import EXCLUSION_REASONS, allowed_channels, exclusions, reachable
 from broadcasts.model import Draft
 from broadcasts.sms import channel_text, sms_forms
+from storage.audience import EXCLUSION_REASONS, allowed_channels, exclusions, reachable
 
 Reached = tuple[str, str, int]  # (channel, language, members)
 

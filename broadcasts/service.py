@@ -17,10 +17,10 @@ from sqlalchemy import Row, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broadcasts import preview as preview_core
-from broadcasts.audience import allowed_channels
 from broadcasts.fanout import fan_out
 from broadcasts.model import Audience, Draft
 from storage import audit
+from storage.audience import allowed_channels
 from storage.database import Database
 from storage.models import Broadcast, Organisation, OutboxMessage
 from storage.types import utcnow

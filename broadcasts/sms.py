@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.sms_text import cheapest_sms_text, gsm_friendly, sms_size
+from bot.vocabulary.sms_text import cheapest_sms_text, gsm_friendly, sms_size
 from broadcasts.model import Draft
 
 

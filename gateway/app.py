@@ -13,26 +13,22 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.service import ConversationService
-from broadcasts.campaign_service import CampaignRunner
-from gateway import (
-    api,
-    api_campaigns,
-    api_exports,
-    api_organisations,
-    api_polls,
-    api_reports,
-    console,
-    media,
-    simulator,
-    webhooks,
-)
+from broadcasts.campaigns.service import CampaignRunner
+from gateway import console, simulator
+from gateway.api import campaigns as api_campaigns
+from gateway.api import common as api
+from gateway.api import exports as api_exports
+from gateway.api import organisations as api_organisations
+from gateway.api import polls as api_polls
+from gateway.api import reports as api_reports
 from gateway.channels.base import Channel
 from gateway.channels.telegram import TelegramChannel
 from gateway.channels.twilio import TwilioChannel
-from gateway.dispatch_process import ChildDispatcher, NoDispatcher
-from gateway.dispatcher import Dispatcher
+from gateway.inbound import media, webhooks
 from gateway.keys import CHANNELS, DATABASE, DISPATCHER, SERVICE, SETTINGS
-from gateway.scheduler import Scheduler
+from gateway.sending.dispatcher import Dispatcher
+from gateway.sending.process import ChildDispatcher, NoDispatcher
+from gateway.sending.scheduler import Scheduler
 from gateway.settings import Settings
 from storage.database import Database
 from storage.migrate import upgrade

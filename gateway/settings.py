@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 if TYPE_CHECKING:
-    from broadcasts.calendar import QuietHours
+    from broadcasts.campaigns.calendar import QuietHours
 
 DEFAULT_DATABASE_PATH = Path("var") / "benkadi.db"
 DEFAULT_MEDIA_DIR = Path("var") / "media"  # beside the default database: the data directory
@@ -62,7 +62,7 @@ class Settings:
     dispatch: str = "inline"
     # No SMS from campaign calendars in this daily window (Bamako time); "off" for none.
     sms_quiet_hours: str = "21:00-08:00"
-    campaigns_dir: str | None = None  # campaign calendars; None: broadcasts/campaigns
+    campaigns_dir: str | None = None  # campaign calendars; None: broadcasts/campaigns/data
     media_dir: str = str(DEFAULT_MEDIA_DIR)  # report photos downloaded from Telegram
     report_max_beneficiaries: int = 100_000  # a count above this is refused as a typo
     media_interval: float = 1.0  # how often photos still to download are looked for
@@ -72,13 +72,13 @@ class Settings:
 
     @property
     def quiet_hours(self) -> QuietHours | None:
-        from broadcasts.calendar import parse_quiet_hours
+        from broadcasts.campaigns.calendar import parse_quiet_hours
 
         return parse_quiet_hours(self.sms_quiet_hours)
 
     @property
     def campaigns_directory(self) -> Path:
-        from broadcasts.calendar import CAMPAIGNS_DIR
+        from broadcasts.campaigns.calendar import CAMPAIGNS_DIR
 
         return Path(self.campaigns_dir) if self.campaigns_dir else CAMPAIGNS_DIR
 
@@ -176,7 +176,7 @@ class Settings:
             overrides.setdefault("currency", get("BENKADI_CURRENCY"))
         quiet = get("BENKADI_SMS_QUIET_HOURS")
         if quiet is not None:
-            from broadcasts.calendar import parse_quiet_hours
+            from broadcasts.campaigns.calendar import parse_quiet_hours
 
             try:
                 parse_quiet_hours(quiet)

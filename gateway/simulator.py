@@ -18,7 +18,7 @@ import aiohttp
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from bot.phones import normalise_phone
+from bot.vocabulary.phones import normalise_phone
 from gateway.fakes import FakeTelegramAPI, FakeTwilioAPI
 from gateway.keys import SETTINGS, SIMULATOR
 

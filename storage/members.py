@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Row, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.text import fold
+from bot.vocabulary.text import fold
 from storage.models import (
     Address,
     Conversation,

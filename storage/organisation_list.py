@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.reference import ORGANISATION_KINDS
-from bot.text import fold
+from bot.vocabulary.reference import ORGANISATION_KINDS
+from bot.vocabulary.text import fold
 from storage.models import Member, Organisation
 from storage.upsert import insert_ignore
 

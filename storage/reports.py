@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import Row, and_, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.reference import REGION_LABELS
 from bot.report_line import ACTIVITY_LABELS
-from bot.text import fold
+from bot.vocabulary.reference import REGION_LABELS
+from bot.vocabulary.text import fold
 from storage import audit
 from storage.database import Database
 from storage.models import Member, Organisation, Report

@@ -1,6 +1,6 @@
 """The membership roster as exportable tables: members (one row each) and organisations.
 
-Filtered like a broadcast audience (broadcasts.audience.member_filters, plus "has an address on
+Filtered like a broadcast audience (storage.audience.member_filters, plus "has an address on
 one of these channels"), read in keyset pages of PAGE members so that 100,000 members stream
 through storage.tabular without ever being in memory together. Phone numbers and Telegram ids
 are masked for whoever may only read (viewers).
@@ -16,11 +16,11 @@ from typing import Any
 
 from sqlalchemy import String, and_, exists, func, select, type_coerce
 
-from bot.phones import mask_phone
-from bot.reference import LANGUAGE_LABELS, REGION_LABELS, THEME_LABELS
-from broadcasts.audience import member_filters
+from bot.vocabulary.phones import mask_phone
+from bot.vocabulary.reference import LANGUAGE_LABELS, REGION_LABELS, THEME_LABELS
 from broadcasts.model import Audience
 from storage import audit
+from storage.audience import member_filters
 from storage.database import Database
 from storage.models import Address, Member, Organisation
 from storage.tabular import Table

@@ -6,9 +6,9 @@ from dataclasses import replace
 from typing import Any
 
 from bot.fields import FIELDS, Invalid, NextPage, Parsed, Toggled, Value
-from bot.i18n import _
 from bot.model import Context, Outcome, Reply, State
-from bot.reference import LANGUAGE_LABELS, REGION_LABELS, THEME_LABELS
+from bot.vocabulary.i18n import _
+from bot.vocabulary.reference import LANGUAGE_LABELS, REGION_LABELS, THEME_LABELS
 
 FIELD_LABELS = {
     "name": lambda: _("Nom"),

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from bot.i18n import _
 from bot.model import Context, LinkPhone, Outcome, Reply, SendSms, State
-from bot.phones import mask_phone, normalise_phone
-from bot.text import fold
+from bot.vocabulary.i18n import _
+from bot.vocabulary.phones import mask_phone, normalise_phone
+from bot.vocabulary.text import fold
 
 FLOW = "link"
 CODE_VALID_FOR = timedelta(minutes=15)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bot.fields import Value
 from bot.flows.common import EDITABLE, FIELD_LABELS, ask, help_text, read, reprompt, summary, yes_no
-from bot.i18n import _, use_locale
 from bot.model import (
     Context,
     EraseMember,
@@ -16,8 +15,9 @@ from bot.model import (
     State,
     UpdateProfile,
 )
-from bot.reference import LANGUAGE_LABELS
-from bot.text import match_choice
+from bot.vocabulary.i18n import _, use_locale
+from bot.vocabulary.reference import LANGUAGE_LABELS
+from bot.vocabulary.text import match_choice
 
 
 def help_(ctx: Context) -> Outcome:

@@ -24,9 +24,9 @@ from bot.flows.poll_fields import (
     read_choices,
     read_number,
 )
-from bot.i18n import _
 from bot.model import Context, MovePoll, Outcome, PollView, RecordPollAnswer, Reply, State
-from bot.text import SKIP, fold, is_yes, keyword
+from bot.vocabulary.i18n import _
+from bot.vocabulary.text import SKIP, fold, is_yes, keyword
 from broadcasts.polls.model import Question, text_in
 
 FLOW = "poll"

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
-from bot.i18n import _, use_locale
 from bot.model import Reply
 from bot.render import sms_page
-from bot.text import NO, YES, fold, match_choice, match_many
+from bot.vocabulary.i18n import _, use_locale
+from bot.vocabulary.text import NO, YES, fold, match_choice, match_many
 from broadcasts.polls.model import Poll, Question, text_in
 
 NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")

@@ -7,10 +7,10 @@ from typing import Any
 
 from bot.fields import Value
 from bot.flows.common import EDITABLE, FIELD_LABELS, ask, read, reprompt, summary, yes_no
-from bot.i18n import N_, _, in_language, use_locale
 from bot.model import Context, Outcome, Reply, SaveRegistration, State
-from bot.reference import LANGUAGE_NAMES
-from bot.text import match_choice
+from bot.vocabulary.i18n import N_, _, in_language, use_locale
+from bot.vocabulary.reference import LANGUAGE_NAMES
+from bot.vocabulary.text import match_choice
 
 FLOW = "registration"
 CHOOSE_LANGUAGE = N_("Choisissez votre langue")

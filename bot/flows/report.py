@@ -13,9 +13,7 @@ from typing import Any
 
 from bot.fields import Value
 from bot.flows.common import ask, read, reprompt
-from bot.i18n import _
 from bot.model import Context, Outcome, Reply, SaveReport, State
-from bot.reference import REGION_LABELS
 from bot.report_line import (
     ACTIVITY_LABELS,
     ACTIVITY_TYPES,
@@ -27,7 +25,9 @@ from bot.report_line import (
     parse_date,
     parse_line,
 )
-from bot.text import SKIP, fold, match_choice
+from bot.vocabulary.i18n import _
+from bot.vocabulary.reference import REGION_LABELS
+from bot.vocabulary.text import SKIP, fold, match_choice
 
 FLOW = "report"
 SKIP_KEY = "skip"

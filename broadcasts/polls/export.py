@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.i18n import in_language
+from bot.vocabulary.i18n import in_language
 from broadcasts.polls.model import Poll, text_in
 from broadcasts.polls.results import NONE
 from storage.database import Database

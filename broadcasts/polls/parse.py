@@ -1,7 +1,7 @@
 """Poll definitions from TOML files (or the API's JSON), checked, with file:line errors. Pure.
 
 The file format is in the README ("Polls"). Errors reuse the campaign files' machinery
-(`broadcasts.calendar.key_lines`): `FILE:LINE: questions[3].options[2].text.bm: …`.
+(`broadcasts.campaigns.calendar.key_lines`): `FILE:LINE: questions[3].options[2].text.bm: …`.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from bot.i18n import LANGUAGES
-from bot.sms_text import sms_size
-from broadcasts.calendar import CampaignError, Path_, _Parser, key_lines
+from bot.vocabulary.i18n import LANGUAGES
+from bot.vocabulary.sms_text import sms_size
+from broadcasts.campaigns.calendar import CampaignError, Path_, _Parser, key_lines
 from broadcasts.model import BAMAKO, TWILIO_BODY_LIMIT, Audience
 from broadcasts.polls.model import DIMENSIONS, KINDS, YES_NO, Condition, Option, Poll, Question
 
-POLLS_DIR = Path(__file__).parent  # the polls shipped with Benkadi: broadcasts/polls/*.toml
+POLLS_DIR = Path(__file__).parent / "data"  # the polls shipped with Benkadi
 KEY = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 MAX_KEY = 24  # Telegram callback data "p:<poll id>:<question>:<option>" must stay under 64 bytes
 POLL_KEYS = (

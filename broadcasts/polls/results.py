@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.i18n import in_language
+from bot.vocabulary.i18n import in_language
 from broadcasts.polls.model import CHOICE_KINDS, Poll, text_in
 from storage.database import Database
 from storage.models import Member, Organisation

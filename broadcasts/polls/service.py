@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import and_, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.i18n import LANGUAGES, N_, in_language
-from broadcasts.calendar import QuietHours
+from bot.vocabulary.i18n import LANGUAGES, N_, in_language
+from broadcasts.campaigns.calendar import QuietHours
 from broadcasts.fanout import fan_out
 from broadcasts.model import Draft
 from broadcasts.polls.model import Poll

@@ -13,8 +13,8 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from bot.model import Inbound
-from bot.phones import normalise_phone
 from bot.service import Received
+from bot.vocabulary.phones import normalise_phone
 from gateway.channels.base import CREDENTIALS_PAUSE, SendError
 
 log = logging.getLogger(__name__)

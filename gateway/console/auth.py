@@ -21,7 +21,7 @@ from aiohttp import web
 from aiohttp_session import get_session, new_session
 from sqlalchemy import select
 
-from gateway.api_auth import may
+from gateway.api.auth import may
 from gateway.console.i18n import C_
 from gateway.console.keys import PREFIX, THROTTLE, WHO, Who
 from gateway.keys import DATABASE

@@ -13,8 +13,13 @@ import aiohttp_jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from bot.i18n import LANGUAGES
-from bot.reference import LANGUAGE_LABELS, ORGANISATION_KINDS, REGION_LABELS, THEME_LABELS
+from bot.vocabulary.i18n import LANGUAGES
+from bot.vocabulary.reference import (
+    LANGUAGE_LABELS,
+    ORGANISATION_KINDS,
+    REGION_LABELS,
+    THEME_LABELS,
+)
 from broadcasts import service
 from broadcasts.model import CHANNELS, DraftError, parse_draft
 from gateway.console.auth import page

@@ -9,7 +9,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import distinct, func, select
 
-from bot.reference import LANGUAGE_LABELS, REGION_LABELS
+from bot.vocabulary.reference import LANGUAGE_LABELS, REGION_LABELS
 from broadcasts import service
 from gateway.console import charts
 from gateway.console.auth import page

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import gettext
 
-from bot.i18n import LOCALES_DIR
+from bot.vocabulary.i18n import LOCALES_DIR
 
 DOMAIN = "console"
 LANGUAGE = "fr"

@@ -14,10 +14,10 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import exists, func, or_, select
 
-from bot.reference import LANGUAGE_LABELS, REGION_LABELS, THEME_LABELS
+from bot.vocabulary.reference import LANGUAGE_LABELS, REGION_LABELS, THEME_LABELS
 from broadcasts.model import DraftError
-from gateway import api_exports
-from gateway.api_auth import may
+from gateway.api import exports as api_exports
+from gateway.api.auth import may
 from gateway.console.auth import page
 from gateway.console.i18n import C_
 from gateway.console.keys import Who

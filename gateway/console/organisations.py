@@ -6,7 +6,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import and_, func, select
 
-from bot.reference import ORGANISATION_KINDS
+from bot.vocabulary.reference import ORGANISATION_KINDS
 from gateway.console.auth import page
 from gateway.console.i18n import C_
 from gateway.console.keys import Who

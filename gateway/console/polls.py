@@ -2,7 +2,7 @@
 percentages, breakdowns, charts), capacity scores per organisation, and the answer exports.
 
 Everything comes from broadcasts.polls (results.compute, charts.question_chart) and the exports
-from gateway.api_polls.stream_answers, so the console shows and gives what the API does.
+from gateway.api.polls.stream_answers, so the console shows and gives what the API does.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import aiohttp_jinja2
 from aiohttp import web
 from markupsafe import Markup
 
-from bot.reference import LANGUAGE_LABELS, ORGANISATION_KINDS, REGION_LABELS
+from bot.vocabulary.reference import LANGUAGE_LABELS, ORGANISATION_KINDS, REGION_LABELS
 from broadcasts.polls import results
 from broadcasts.polls import service as poll_service
 from broadcasts.polls.charts import question_chart
-from gateway import api_polls
+from gateway.api import polls as api_polls
 from gateway.console import charts
 from gateway.console.auth import page
 from gateway.console.i18n import C_

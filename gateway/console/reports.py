@@ -2,7 +2,7 @@
 report with its photo; validation (secretariat); the exports.
 
 The list, the totals and validation are storage.reports' (as the API's), the exports
-gateway.api_reports.stream_export, so the console and the API agree to the row. A photo is
+gateway.api.reports.stream_export, so the console and the API agree to the row. A photo is
 served by report id from the file its report names, and only from inside the media folder:
 nothing in the request is ever a path.
 """
@@ -19,9 +19,9 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.reference import REGION_LABELS
 from bot.report_line import ACTIVITY_LABELS
-from gateway import api_reports
+from bot.vocabulary.reference import REGION_LABELS
+from gateway.api import reports as api_reports
 from gateway.console import charts
 from gateway.console.auth import page
 from gateway.console.i18n import C_

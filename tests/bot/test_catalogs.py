@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.sms_text import cheapest_sms_text, sms_size
+from bot.vocabulary.sms_text import cheapest_sms_text, sms_size
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALES = ROOT / "locales"

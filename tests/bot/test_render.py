@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.fields import FIELDS
-from bot.i18n import use_locale
 from bot.model import Context, Inbound, Reply
 from bot.render import render_for_channel, sms_page
-from bot.sms_text import cheapest_sms_text, is_gsm7, sms_size
+from bot.vocabulary.i18n import use_locale
+from bot.vocabulary.sms_text import cheapest_sms_text, is_gsm7, sms_size
 
 
 def sms_context(organisations=()) -> Context:

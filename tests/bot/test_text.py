@@ -1,8 +1,8 @@
 import pytest
 
-from bot.phones import mask_phone, normalise_phone
-from bot.reference import REGION_ALIASES, REGIONS, THEMES
-from bot.text import fold, keyword, match_choice, match_many
+from bot.vocabulary.phones import mask_phone, normalise_phone
+from bot.vocabulary.reference import REGION_ALIASES, REGIONS, THEMES
+from bot.vocabulary.text import fold, keyword, match_choice, match_many
 
 
 @pytest.mark.parametrize(

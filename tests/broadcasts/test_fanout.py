@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from bot.sms_text import gsm_friendly, sms_size
+from bot.vocabulary.sms_text import gsm_friendly, sms_size
 from broadcasts import service
 from broadcasts.fanout import fan_out
 from broadcasts.model import Audience, Draft

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sms_text import gsm_friendly
+from bot.vocabulary.sms_text import gsm_friendly
 from broadcasts import service
 from broadcasts.model import Audience, Draft
 from broadcasts.preview import summarise

@@ -10,8 +10,8 @@ from datetime import date
 from sqlalchemy import select
 
 from broadcasts import service
-from broadcasts.audience import exclusions
 from broadcasts.model import Audience, Draft
+from storage.audience import exclusions
 from storage.models import Member
 from tests.broadcasts.conftest import ALL_CHANNELS, outbox_rows
 

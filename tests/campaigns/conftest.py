@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from broadcasts import campaign_service
-from broadcasts.calendar import CAMPAIGNS_DIR, parse_quiet_hours
+from broadcasts.campaigns import service as campaign_service
+from broadcasts.campaigns.calendar import CAMPAIGNS_DIR, parse_quiet_hours
 from storage.database import Database
 from storage.models import Broadcast, CampaignBroadcast, OutboxMessage
 from tests.broadcasts.conftest import (  # noqa: F401 - fixtures, found by name

@@ -8,9 +8,9 @@ from datetime import date, time, timedelta
 
 import pytest
 
-from bot.sms_text import cheapest_sms_text, sms_size
-from broadcasts import calendar
-from broadcasts.calendar import (
+from bot.vocabulary.sms_text import cheapest_sms_text, sms_size
+from broadcasts.campaigns import calendar
+from broadcasts.campaigns.calendar import (
     CampaignError,
     field_name,
     key_lines,
@@ -90,7 +90,7 @@ def test_the_activity_report_keyword_is_in_the_texts(shipped):
 
 
 def test_every_bambara_text_is_marked_for_review():
-    from broadcasts.calendar import CAMPAIGNS_DIR
+    from broadcasts.campaigns.calendar import CAMPAIGNS_DIR
 
     for path in CAMPAIGNS_DIR.glob("*.toml"):
         lines = path.read_text("utf-8").splitlines()

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from broadcasts import campaign_service
-from broadcasts.campaign_service import (
+from broadcasts.campaigns import service as campaign_service
+from broadcasts.campaigns.service import (
     CampaignFieldError,
     CampaignNotFound,
     CampaignRunner,

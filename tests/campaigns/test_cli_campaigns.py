@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from broadcasts.calendar import CAMPAIGNS_DIR
-from gateway import cli_campaigns
+from broadcasts.campaigns.calendar import CAMPAIGNS_DIR
+from gateway.cli import campaigns as cli_campaigns
 from gateway.settings import Settings
 from storage import audit
 from tests.campaigns.conftest import SHIPPED, SMALL

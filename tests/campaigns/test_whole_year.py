@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 from datetime import date, timedelta
 
-from bot.sms_text import cheapest_sms_text
-from broadcasts.calendar import CAMPAIGNS_DIR
-from broadcasts.campaign_service import CampaignRunner
-from gateway.scheduler import Scheduler
+from bot.vocabulary.sms_text import cheapest_sms_text
+from broadcasts.campaigns.calendar import CAMPAIGNS_DIR
+from broadcasts.campaigns.service import CampaignRunner
+from gateway.sending.scheduler import Scheduler
 from storage import audit
 from storage.database import Database
 from tests.campaigns.conftest import (

@@ -9,7 +9,7 @@ import stat
 import pytest
 from sqlalchemy import select
 
-from gateway import cli
+from gateway.cli import main as cli
 from gateway.console.secret import KEY_FILE, fernet_key
 from gateway.settings import Settings, SettingsError
 from storage import accounts, audit

@@ -9,7 +9,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from gateway import cli
+from gateway.cli import main as cli
 from storage import audit
 from tests.console.conftest import AWA_CHAT, AWA_PHONE, BINTOU_PHONE, injections, seed_people
 

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from gateway import api
+from gateway.api import common as api
 from gateway.app import create_app
 from gateway.fakes import FakeTelegramAPI, FakeTwilioAPI
 from gateway.settings import Settings

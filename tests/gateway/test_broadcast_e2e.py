@@ -121,8 +121,8 @@ async def test_member_who_stops_after_fan_out_gets_nothing(tmp_path):
         await service.send_now(harness.database, broadcast_id, "test", enabled_channels=["sms"])
         late = numbers[-1]
         assert (await harness.sms(late, "STOP")).status == 200
-        from gateway.dispatcher import Dispatcher
         from gateway.keys import CHANNELS
+        from gateway.sending.dispatcher import Dispatcher
 
         dispatcher = Dispatcher(harness.database, harness.app[CHANNELS], rates={"sms": 1000})
         while await dispatcher.dispatch_channel("sms"):
@@ -144,9 +144,9 @@ async def test_campaign_sms_wait_out_quiet_hours_but_replies_and_hand_made_broad
 ):
     """A campaign still going out at 21:00 Bamako time stops until 08:00; the secretariat's own
     broadcast, sent at night on purpose, goes on."""
-    from broadcasts.calendar import parse_quiet_hours
-    from gateway.dispatcher import Dispatcher
+    from broadcasts.campaigns.calendar import parse_quiet_hours
     from gateway.keys import CHANNELS
+    from gateway.sending.dispatcher import Dispatcher
     from storage.models import CampaignBroadcast
 
     harness, runner = await start_harness(f"sqlite:///{tmp_path / 'b.db'}")
@@ -193,8 +193,8 @@ async def test_campaign_sms_wait_out_quiet_hours_but_replies_and_hand_made_broad
 async def test_member_who_leaves_while_their_batch_goes_out_gets_nothing(tmp_path, says, left):
     """STOP or OUBLIER after the claim: the batch re-reads its addresses while it waits its
     turns, so the last member's message does not go."""
-    from gateway.dispatcher import Dispatcher
     from gateway.keys import CHANNELS
+    from gateway.sending.dispatcher import Dispatcher
 
     harness, runner = await start_harness(f"sqlite:///{tmp_path / 'b.db'}")
     try:

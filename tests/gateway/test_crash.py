@@ -27,8 +27,8 @@ from sqlalchemy import select
 from bench.seed import seed_members
 from broadcasts import service
 from broadcasts.model import Draft
-from gateway.dispatcher import PIPELINE_DEPTH, Dispatcher
 from gateway.fakes import FakeTelegramAPI, FakeTwilioAPI
+from gateway.sending.dispatcher import PIPELINE_DEPTH, Dispatcher
 from storage.database import Database
 from storage.migrate import upgrade
 from storage.models import Address

@@ -188,7 +188,7 @@ async def test_replies_go_before_bulk(harness):
     ]
     reply = [{"channel": "sms", "recipient": BOUBA, "body": "reply", "priority": 0}]
     await _queue_rows(harness, bulk + reply)
-    from gateway.dispatcher import Dispatcher
+    from gateway.sending.dispatcher import Dispatcher
 
     dispatcher = Dispatcher(
         harness.database, harness.app[CHANNELS], rates={"sms": 1000}, batch_size=10
@@ -227,7 +227,7 @@ async def test_wrong_twilio_credentials_keep_the_rows_and_pause_the_channel(harn
     from datetime import timedelta
 
     from gateway.channels.twilio import TwilioChannel
-    from gateway.dispatcher import Dispatcher
+    from gateway.sending.dispatcher import Dispatcher
     from storage.types import utcnow
     from tests.harness import ACCOUNT_SID, BENKADI_NUMBER
 

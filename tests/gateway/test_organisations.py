@@ -7,7 +7,7 @@ import argparse
 
 import pytest
 
-from gateway import cli_organisations
+from gateway.cli import organisations as cli_organisations
 from gateway.settings import Settings
 from storage import organisation_list
 from storage.organisation_list import Entry, OrganisationFileError, parse_csv

@@ -9,7 +9,7 @@ import random
 
 from sqlalchemy import insert
 
-from gateway.pacing import MARGIN, Pacer, PerKeyPacer, WindowLimiter
+from gateway.sending.pacing import MARGIN, Pacer, PerKeyPacer, WindowLimiter
 from storage.models import OutboxMessage
 from tests.harness import start_harness, stop_harness
 

@@ -10,7 +10,7 @@ import re
 
 from sqlalchemy import func, select
 
-from bot.i18n import in_language
+from bot.vocabulary.i18n import in_language
 from storage.models import Address, InboundMessage, Member, Organisation
 
 AWA = "+22376123456"

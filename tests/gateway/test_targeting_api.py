@@ -7,7 +7,7 @@ import argparse
 import json
 from collections import Counter
 
-from gateway import cli_admin
+from gateway.cli import admin as cli_admin
 from tests.broadcasts.conftest import ALL_CHANNELS, outbox_rows, seed_membership
 from tests.broadcasts.test_targeting import CASES
 from tests.gateway.test_api import app_harness, call, tokens  # noqa: F401 - fixtures

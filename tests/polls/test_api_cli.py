@@ -10,7 +10,7 @@ import json
 
 import openpyxl
 
-from gateway import cli_polls
+from gateway.cli import polls as cli_polls
 from gateway.settings import Settings
 from storage import audit
 from tests.gateway.test_api import app_harness, call, tokens  # noqa: F401 - fixtures

@@ -12,12 +12,12 @@ from datetime import timedelta
 import openpyxl
 from sqlalchemy import select
 
-from bot.i18n import in_language
-from bot.sms_text import sms_size
-from bot.text import fold
+from bot.vocabulary.i18n import in_language
+from bot.vocabulary.sms_text import sms_size
+from bot.vocabulary.text import fold
 from broadcasts.polls import export, results
 from broadcasts.polls import service as poll_service
-from gateway.scheduler import Scheduler
+from gateway.sending.scheduler import Scheduler
 from storage.models import OutboxMessage
 from storage.tabular import write_tables
 from storage.types import utcnow

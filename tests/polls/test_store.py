@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.model import MovePoll, RecordPollAnswer
 from broadcasts import service as broadcast_service
-from broadcasts.calendar import parse_quiet_hours
+from broadcasts.campaigns.calendar import parse_quiet_hours
 from broadcasts.polls import export, results
 from broadcasts.polls import service as poll_service
 from storage import polls as poll_store

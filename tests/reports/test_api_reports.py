@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 import pytest
 from openpyxl import load_workbook
 
-from gateway import api
+from gateway.api import common as api
 from storage import audit
 from storage import members as member_store
 from storage import reports as report_store

@@ -14,9 +14,9 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 from telegram import Bot
 
-from gateway import cli_reports
+from gateway.cli import reports as cli_reports
 from gateway.fakes import FakeTelegramAPI
-from gateway.media import MediaFetcher
+from gateway.inbound.media import MediaFetcher
 from gateway.settings import Settings
 from storage import audit
 from storage.models import Report

@@ -6,8 +6,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.engine import handle
-from bot.i18n import in_language
 from bot.model import Context, Inbound, Profile, SaveReport
+from bot.vocabulary.i18n import in_language
 
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 AWA = Profile(1, "Awa", "AMSS", "kayes", None, ("vbg",), "fr")

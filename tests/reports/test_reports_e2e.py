@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.i18n import in_language
-from bot.sms_text import gsm_friendly
+from bot.vocabulary.i18n import in_language
+from bot.vocabulary.sms_text import gsm_friendly
 from storage import members as member_store
 from storage.models import Conversation, Report
 from tests.conftest import BACKENDS, database_url_for

@@ -22,8 +22,8 @@ from broadcasts.polls import charts, export, results
 from broadcasts.polls import service as poll_service
 from broadcasts.polls.model import Poll
 from broadcasts.polls.parse import PollError, load_poll_file, shipped_polls
-from gateway.cli_admin import actor, emit_json, enabled_channels
-from gateway.cli_common import ErrorTable, fail, run_on_database
+from gateway.cli.admin import actor, emit_json, enabled_channels
+from gateway.cli.runner import ErrorTable, fail, run_on_database
 from gateway.settings import Settings
 from storage import audit
 from storage.database import Database

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway import api
-from gateway.api_auth import json_error
+from gateway.api import common as api
+from gateway.api.auth import json_error
 from gateway.keys import DATABASE
 from storage import audit, organisation_list
 from storage.organisation_list import Entry, OrganisationFileError

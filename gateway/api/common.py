@@ -15,7 +15,7 @@ from aiohttp import web
 
 from broadcasts import service
 from broadcasts.model import Draft, DraftError, parse_draft
-from gateway.api_auth import json_error, require
+from gateway.api.auth import json_error, require
 from gateway.keys import CHANNELS, DATABASE, DISPATCHER, SETTINGS
 from storage import audit, tokens
 from storage.tokens import Principal, TokenFieldError, TokenNotFound

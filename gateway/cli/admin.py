@@ -17,8 +17,8 @@ from typing import Any
 
 from broadcasts import service
 from broadcasts.model import CHANNELS, Draft, DraftError, parse_draft
-from gateway import progress
-from gateway.cli_common import ErrorTable, run_on_database
+from gateway.cli import progress
+from gateway.cli.runner import ErrorTable, run_on_database
 from gateway.settings import Settings
 from storage import tokens
 from storage.database import Database

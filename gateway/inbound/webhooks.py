@@ -13,8 +13,8 @@ import logging
 from aiohttp import web
 from sqlalchemy import update
 
-from gateway import media
 from gateway.channels import telegram, twilio
+from gateway.inbound import media
 from gateway.keys import DATABASE, DISPATCHER, SERVICE, SETTINGS
 from storage import members as member_store
 from storage import messages as message_store

@@ -13,8 +13,8 @@ import argparse
 import getpass
 import sys
 
-from gateway.cli_admin import actor, emit_json
-from gateway.cli_common import ErrorTable, run_on_database
+from gateway.cli.admin import actor, emit_json
+from gateway.cli.runner import ErrorTable, run_on_database
 from gateway.settings import Settings
 from storage import accounts
 from storage.database import Database

@@ -13,15 +13,13 @@ import sys
 import aiohttp
 from aiohttp import web
 
-from gateway import (
-    cli_accounts,
-    cli_admin,
-    cli_campaigns,
-    cli_exports,
-    cli_organisations,
-    cli_polls,
-    cli_reports,
-)
+from gateway.cli import accounts as cli_accounts
+from gateway.cli import admin as cli_admin
+from gateway.cli import campaigns as cli_campaigns
+from gateway.cli import exports as cli_exports
+from gateway.cli import organisations as cli_organisations
+from gateway.cli import polls as cli_polls
+from gateway.cli import reports as cli_reports
 from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
@@ -120,7 +118,7 @@ async def _db(settings: Settings, action: str) -> int:
 
 async def _dispatch(settings: Settings, wake_stdin: bool) -> int:
     from gateway.app import build_channels, running_dispatcher
-    from gateway.dispatch_process import wake_from_stdin
+    from gateway.sending.process import wake_from_stdin
 
     channels = build_channels(settings)
     if not channels:
@@ -260,7 +258,3 @@ async def _chat(url: str, channel: str, sender: str) -> int:
                     print(f"  [{number}] {label}")
             seen = len(messages)
             print()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

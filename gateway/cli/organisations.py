@@ -13,8 +13,8 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from gateway.cli_admin import actor, emit_json
-from gateway.cli_common import ErrorTable, fail, run_on_database
+from gateway.cli.admin import actor, emit_json
+from gateway.cli.runner import ErrorTable, fail, run_on_database
 from gateway.settings import Settings
 from storage import audit, organisation_list
 from storage.database import Database

@@ -1,6 +1,6 @@
 """Campaign calendars: the advocacy year as data, one TOML file per campaign. Pure.
 
-A campaign file (see broadcasts/campaigns/ and the README) names the campaign, its audience
+A campaign file (see broadcasts/campaigns/data/ and the README) names the campaign, its audience
 (the same filters as a broadcast), its local send time, a theme per year, and its messages.
 Each message falls on a day of every year in one of three ways:
 
@@ -34,11 +34,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.i18n import LANGUAGES
-from bot.sms_text import GSM7_PART, UCS2_PART, cheapest_sms_text, sms_size
+from bot.vocabulary.i18n import LANGUAGES
+from bot.vocabulary.sms_text import GSM7_PART, UCS2_PART, cheapest_sms_text, sms_size
 from broadcasts.model import BAMAKO, TWILIO_BODY_LIMIT, Audience, Draft, DraftError, parse_audience
 
-CAMPAIGNS_DIR = Path(__file__).parent / "campaigns"  # the calendars shipped with Benkadi
+CAMPAIGNS_DIR = Path(__file__).parent / "data"  # the calendars shipped with Benkadi
 MAX_SEGMENTS = 2  # every text, as it goes out over SMS, in at most this many SMS
 NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_NAME = 60

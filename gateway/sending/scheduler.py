@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 
 from broadcasts import service as broadcasts
-from broadcasts.campaign_service import CampaignRunner
+from broadcasts.campaigns.service import CampaignRunner
 from broadcasts.polls import service as poll_service
 from storage.database import Database
 from storage.types import utcnow

@@ -26,9 +26,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, or_, select, update
 
-from broadcasts.calendar import QuietHours
+from broadcasts.campaigns.calendar import QuietHours
 from gateway.channels.base import Channel, SendError
-from gateway.pacing import Pacer, PerKeyPacer, WindowLimiter
+from gateway.sending.pacing import Pacer, PerKeyPacer, WindowLimiter
 from storage.database import Database
 from storage.models import Address, Broadcast, CampaignBroadcast, OutboxMessage
 from storage.types import utcnow

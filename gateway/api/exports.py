@@ -18,7 +18,7 @@ from multidict import MultiDictProxy
 
 from broadcasts import service
 from broadcasts.model import Audience, DraftError, parse_audience
-from gateway import api
+from gateway.api import common as api
 from gateway.keys import DATABASE
 from storage import roster
 from storage.database import Database

@@ -22,8 +22,8 @@ from broadcasts.polls import charts, export, results
 from broadcasts.polls import service as poll_service
 from broadcasts.polls.model import Poll
 from broadcasts.polls.parse import PollError, parse_poll, parse_poll_json
-from gateway import api
-from gateway.api_auth import json_error
+from gateway.api import common as api
+from gateway.api.auth import json_error
 from gateway.keys import DATABASE
 from storage import audit
 from storage.tabular import FORMATS, write_tables

@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from broadcasts import campaign_service
-from broadcasts.calendar import FIRST_YEAR, LAST_YEAR, CampaignError
-from broadcasts.campaign_service import Calendar, CampaignFieldError, CampaignNotFound
-from gateway.cli_admin import actor, emit_json, enabled_channels
-from gateway.cli_common import ErrorTable, run_on_database
+from broadcasts.campaigns import service as campaign_service
+from broadcasts.campaigns.calendar import FIRST_YEAR, LAST_YEAR, CampaignError
+from broadcasts.campaigns.service import Calendar, CampaignFieldError, CampaignNotFound
+from gateway.cli.admin import actor, emit_json, enabled_channels
+from gateway.cli.runner import ErrorTable, run_on_database
 from gateway.settings import Settings
 from storage.database import Database
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from broadcasts.model import DraftError
-from gateway.api_exports import FILTERS, TABLES, audience_from_query
-from gateway.cli_admin import actor
-from gateway.cli_common import ErrorTable, run_on_database
+from gateway.api.exports import FILTERS, TABLES, audience_from_query
+from gateway.cli.admin import actor
+from gateway.cli.runner import ErrorTable, run_on_database
 from gateway.settings import Settings
 from storage import roster
 from storage.database import Database

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gateway.cli_admin import actor, emit_json, positive_id
-from gateway.cli_common import ErrorTable, run_on_database
+from gateway.cli.admin import actor, emit_json, positive_id
+from gateway.cli.runner import ErrorTable, run_on_database
 from gateway.settings import Settings
 from storage import audit
 from storage import reports as report_store

@@ -15,10 +15,10 @@ from typing import Any
 
 from aiohttp import web
 
-from broadcasts import campaign_service
-from broadcasts.campaign_service import Calendar, CampaignFieldError, CampaignNotFound
-from gateway import api
-from gateway.api_auth import json_error
+from broadcasts.campaigns import service as campaign_service
+from broadcasts.campaigns.service import Calendar, CampaignFieldError, CampaignNotFound
+from gateway.api import common as api
+from gateway.api.auth import json_error
 from gateway.keys import DATABASE, SETTINGS
 from storage.tokens import Principal
 

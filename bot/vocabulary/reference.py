@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import N_
+from bot.vocabulary.i18n import N_
 
 # Mali's regions (law 2012-017, Ménaka and Taoudénit since 2016, nine more since 2023) and the
 # District of Bamako. Proper nouns: not translated.

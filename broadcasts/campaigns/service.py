@@ -28,10 +28,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from broadcasts import calendar
 from broadcasts import preview as preview_core
-from broadcasts.audience import allowed_channels
-from broadcasts.calendar import (
+from broadcasts.campaigns import calendar
+from broadcasts.campaigns.calendar import (
     CAMPAIGNS_DIR,
     FIRST_YEAR,
     LAST_YEAR,
@@ -45,6 +44,7 @@ from broadcasts.model import BAMAKO, Audience
 from broadcasts.service import insert_broadcast
 from broadcasts.sms import sms_forms
 from storage import audit
+from storage.audience import allowed_channels
 from storage.database import Database
 from storage.models import Broadcast, CampaignBroadcast, CampaignYear
 from storage.types import utcnow

@@ -16,8 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway import api
-from gateway.api_auth import json_error
+from gateway.api import common as api
+from gateway.api.auth import json_error
 from gateway.keys import DATABASE
 from storage import audit
 from storage import reports as report_store
