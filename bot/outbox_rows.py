@@ -9,6 +9,7 @@ from sqlalchemy import Row
 from bot.model import Reply
 from bot.render import render_for_channel
 from bot.vocabulary.i18n import use_locale
+from storage.outbox.rows import reply_row
 
 
 def outbox_row(
@@ -16,15 +17,12 @@ def outbox_row(
 ) -> dict:
     with use_locale(language):
         body, choices = render_for_channel(reply, address.channel)
-    return {
-        "address_id": address.id,
-        "member_id": member_id,
-        "channel": address.channel,
-        "recipient": address.address,
-        "body": body,
-        "choices": choices,
-        "priority": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-        "updated_at": now,
-    }
+    return reply_row(
+        address_id=address.id,
+        member_id=member_id,
+        channel=address.channel,
+        recipient=address.address,
+        body=body,
+        choices=choices,
+        now=now,
+    )

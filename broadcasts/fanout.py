@@ -17,25 +17,11 @@ from broadcasts.model import Draft
 from broadcasts.sms import body_rules
 from storage.audience import ranked_addresses
 from storage.models import OutboxMessage
+from storage.outbox.rows import FAN_OUT_COLUMNS
+from storage.outbox.states import OutboxStatus, Priority
 from storage.types import UTCDateTime
 
 outbox = OutboxMessage.__table__
-BULK = 1  # outbox priority: conversational replies (0) go first
-
-COLUMNS = (
-    "address_id",
-    "member_id",
-    "broadcast_id",
-    "channel",
-    "recipient",
-    "body",
-    "priority",
-    "status",
-    "attempts",
-    "next_attempt_at",
-    "created_at",
-    "updated_at",
-)
 
 
 def body_for(
@@ -76,8 +62,8 @@ def fan_out_statement(
         ranked.c.channel,
         ranked.c.recipient,
         body_for(draft, ranked.c.language, ranked.c.channel),
-        literal(BULK, Integer),
-        literal("queued", String),
+        literal(int(Priority.BULK), Integer),
+        literal(OutboxStatus.QUEUED.value, String),
         literal(0, Integer),
         first_attempt,
         moment,
@@ -86,7 +72,7 @@ def fan_out_statement(
     module = postgresql if dialect == "postgresql" else sqlite
     return (
         module.insert(outbox)
-        .from_select(list(COLUMNS), rows)
+        .from_select(list(FAN_OUT_COLUMNS), rows)
         .on_conflict_do_nothing(index_elements=["broadcast_id", "member_id"])
     )
 
