@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.vocabulary.errors import FieldError
 from bot.vocabulary.i18n import LANGUAGES
 from bot.vocabulary.reference import ORGANISATION_KINDS, REGION_LABELS, THEME_LABELS
 from bot.vocabulary.sms_text import cheapest_sms_text
@@ -23,13 +24,8 @@ TELEGRAM_TEXT_LIMIT = 4096
 ORGANISATION_KIND_KEYS = tuple(key for key, _label in ORGANISATION_KINDS)
 
 
-class DraftError(ValueError):
+class DraftError(FieldError):
     """A field of a draft is wrong; `field` names it (e.g. "texts.fr", "audience.regions")."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Row, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.vocabulary.errors import Conflict, NotFound
 from broadcasts import preview as preview_core
 from broadcasts.fanout import fan_out
 from broadcasts.model import Audience, Draft
@@ -34,11 +35,11 @@ FAILED = ("failed", "undelivered")
 SCHEDULER = "scheduler"
 
 
-class BroadcastNotFound(LookupError):
+class BroadcastNotFound(NotFound):
     pass
 
 
-class BroadcastStateError(ValueError):
+class BroadcastStateError(Conflict):
     """The broadcast is in a state that does not allow this (e.g. sending a cancelled one)."""
 
 

@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 
+from bot.vocabulary.errors import FieldError
 from storage import audit
 from storage.database import Database
 from storage.models import ConsoleAccount
@@ -27,13 +28,8 @@ MIN_PASSWORD = 10
 _DUMMY_HASH = hasher.hash("not a password anybody has")
 
 
-class AccountFieldError(ValueError):
+class AccountFieldError(FieldError):
     """A username, name, role or password that will not do; `field` names which."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
 
 
 class Account(NamedTuple):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.vocabulary.errors import FieldError
 from bot.vocabulary.reference import ORGANISATION_KINDS
 from bot.vocabulary.text import fold
 from storage.models import Member, Organisation
@@ -30,10 +31,10 @@ KIND_HEADERS = ("type", "kind")
 _KIND_BY_WORD = {fold(word): key for key, label in ORGANISATION_KINDS for word in (key, label)}
 
 
-class OrganisationFileError(ValueError):
+class OrganisationFileError(FieldError):
     def __init__(self, where: str, field: str, message: str) -> None:
-        self.where, self.field, self.message = where, field, message
-        super().__init__(f"{where}: {field}: {message}")
+        super().__init__(field, message, source=where)
+        self.where = where
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from sqlalchemy import Row, and_, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.report_line import ACTIVITY_LABELS
+from bot.vocabulary.errors import FieldError, NotFound
 from bot.vocabulary.reference import REGION_LABELS
 from bot.vocabulary.text import fold
 from storage import audit
@@ -25,7 +26,7 @@ MEDIA_RETRY_MAX = timedelta(hours=6)
 STATUSES = ("submitted", "validated")
 
 
-class ReportNotFound(LookupError):
+class ReportNotFound(NotFound):
     pass
 
 
@@ -279,10 +280,8 @@ async def media_failed(
 
 
 # --- filters from the outside (API query, CLI options) ---------------------------------------
-class ReportFieldError(ValueError):
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field, self.message = field_name, message
+class ReportFieldError(FieldError):
+    pass
 
 
 def _day(name: str, raw: str | None) -> date | None:

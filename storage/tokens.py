@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import or_, select, update
 
+from bot.vocabulary.errors import FieldError, NotFound
 from storage import audit
 from storage.database import Database
 from storage.models import AdminToken
@@ -21,17 +22,12 @@ LAST_USED_GRANULARITY = timedelta(minutes=1)  # no write lock taken on every req
 tokens = AdminToken.__table__
 
 
-class TokenNotFound(LookupError):
+class TokenNotFound(NotFound):
     """No token has this id."""
 
 
-class TokenFieldError(ValueError):
+class TokenFieldError(FieldError):
     """A name or role that will not do; `field` names which."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
 
 
 class Principal(NamedTuple):

@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.vocabulary.errors import FieldError
 from bot.vocabulary.i18n import LANGUAGES
 from bot.vocabulary.sms_text import GSM7_PART, UCS2_PART, cheapest_sms_text, sms_size
 from broadcasts.model import BAMAKO, TWILIO_BODY_LIMIT, Audience, Draft, DraftError, parse_audience
@@ -60,13 +61,12 @@ YEAR_KEYS = ("theme",)
 Path_ = tuple[str | int, ...]  # a place in the parsed TOML: ("messages", 0, "texts", "bm")
 
 
-class CampaignError(ValueError):
+class CampaignError(FieldError):
     """A campaign file is wrong: where (file, line), which field, and what."""
 
     def __init__(self, file: str, line: int | None, field_name: str, message: str) -> None:
-        where = f"{file}:{line}" if line else file
-        super().__init__(f"{where}: {field_name}: {message}")
-        self.file, self.line, self.field, self.message = file, line, field_name, message
+        super().__init__(field_name, message, source=file, line=line or None)
+        self.file = file
 
     def to_json(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line, "field": self.field, "message": self.message}

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.vocabulary.errors import FieldError, NotFound
 from broadcasts import preview as preview_core
 from broadcasts.campaigns import calendar
 from broadcasts.campaigns.calendar import (
@@ -61,16 +62,12 @@ campaign_broadcasts, campaign_years = CampaignBroadcast.__table__, CampaignYear.
 __all__ = ["CAMPAIGNS_DIR", "CampaignNotFound", "CampaignRunner", "run_due"]
 
 
-class CampaignNotFound(LookupError):
+class CampaignNotFound(NotFound):
     """No valid campaign file has this name."""
 
 
-class CampaignFieldError(ValueError):
+class CampaignFieldError(FieldError):
     """An input that will not do (a year out of range); `field` names it."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field, self.message = field_name, message
 
 
 # --- the files -------------------------------------------------------------------------------

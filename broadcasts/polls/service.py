@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.vocabulary.errors import Conflict, NotFound
 from bot.vocabulary.i18n import LANGUAGES, N_, in_language
 from broadcasts.campaigns.calendar import QuietHours
 from broadcasts.fanout import fan_out
@@ -31,11 +32,11 @@ from storage.upsert import insert_ignore
 broadcasts, outbox, members = Broadcast.__table__, OutboxMessage.__table__, Member.__table__
 
 
-class PollNotFound(LookupError):
+class PollNotFound(NotFound):
     pass
 
 
-class PollStateError(ValueError):
+class PollStateError(Conflict):
     """The poll's state forbids this (e.g. changing a launched poll, launching it twice)."""
 
 
