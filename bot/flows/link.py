@@ -20,7 +20,7 @@ def code_digest(phone: str, code: str) -> str:
 
 
 def start(ctx: Context) -> Outcome:
-    if ctx.inbound.channel != "telegram":
+    if not ctx.inbound.traits.starts_link:
         return Outcome(
             (
                 Reply(
