@@ -14,4 +14,5 @@ DATABASE = web.AppKey("database", "Database")
 SERVICE = web.AppKey("service", "ConversationService")
 CHANNELS = web.AppKey("channels", "dict[str, Channel]")
 DISPATCHER = web.AppKey("dispatcher", "Dispatcher")
+WEBHOOKS = web.AppKey("webhooks", "dict[str, Webhook]")  # by public path; configured ones only
 SIMULATOR = web.AppKey("simulator", "Simulator")
