@@ -24,7 +24,7 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.model import Inbound
 from bot.service import Received
@@ -178,8 +178,16 @@ def keyboard(choices: list[list[str]] | None) -> InlineKeyboardMarkup | None:
 class TelegramChannel:
     name = CHANNEL
 
-    def __init__(self, token: str, api_url: str, file_url: str) -> None:
-        request = HTTPXRequest(connection_pool_size=64, read_timeout=15, connect_timeout=10)
+    def __init__(
+        self,
+        token: str,
+        api_url: str,
+        file_url: str,
+        request: BaseRequest | None = None,  # tests replay recorded answers through it
+    ) -> None:
+        request = request or HTTPXRequest(
+            connection_pool_size=64, read_timeout=15, connect_timeout=10
+        )
         self.bot = Bot(token, base_url=f"{api_url}/bot", base_file_url=file_url, request=request)
         self._secrets = (token,)
 

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.http import AsyncHttpClient
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
@@ -213,6 +214,7 @@ class TwilioChannel:
         status_callback: str | None,
         from_: str | None = None,
         messaging_service_sid: str | None = None,
+        http_client: AsyncHttpClient | None = None,  # tests replay recorded answers through it
     ) -> None:
         self.name = name
         self._prefix = CHANNELS[name].address_prefix
@@ -221,18 +223,19 @@ class TwilioChannel:
         self._status_callback = status_callback  # the status webhook's public URL
         self._from = from_
         self._service = messaging_service_sid
-        self._http: AsyncTwilioHttpClient | None = None
+        self._given_http = http_client
+        self._http: AsyncHttpClient | None = None
         self._client: Client | None = None
 
     async def start(self) -> None:
         # Built inside the running loop; max_retries stays None: a retried POST can send twice.
-        self._http = AsyncTwilioHttpClient(timeout=15)
+        self._http = self._given_http or AsyncTwilioHttpClient(timeout=15)
         self._client = Client(*self._credentials, http_client=self._http)
         self._client.api.base_url = self._api_url
 
     async def stop(self) -> None:
-        if self._http is not None:
-            await self._http.close()
+        if isinstance(self._http, AsyncTwilioHttpClient) and self._given_http is None:
+            await self._http.close()  # a client given is its giver's to close
 
     def status_callback_url(self, outbox_id: int) -> str | None:
         """Where Twilio reports on this row: signed with its query, so the id cannot be forged."""
