@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, and_, bindparam, delete, select
+from sqlalchemy import Row, Table, and_, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import (
@@ -20,11 +20,9 @@ from storage.models import (
 )
 from storage.upsert import insert_ignore, upsert
 
-conversations, inbound, outbox = (
-    Conversation.__table__,
-    InboundMessage.__table__,
-    OutboxMessage.__table__,
-)
+conversations = cast(Table, Conversation.__table__)
+inbound = cast(Table, InboundMessage.__table__)
+outbox = cast(Table, OutboxMessage.__table__)
 
 
 async def record_inbound(
@@ -82,11 +80,6 @@ async def enqueue(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -
     """Queue messages in the caller's transaction: they go out only if it commits."""
     if rows:
         await connection.execute(outbox.insert(), list(rows))
-
-
-async def outbox_by_provider_id(connection: AsyncConnection, provider_id: str) -> Row | None:
-    query = select(outbox).where(outbox.c.provider_id == provider_id)
-    return (await connection.execute(query)).one_or_none()
 
 
 async def record_inbound_many(

@@ -124,7 +124,7 @@ def ask_current(ctx: Context, state: State) -> Reply:
             _("Quand a eu lieu l'activité ? Choisissez, ou écrivez la date (ex. 12/11)."), choices
         )
     if step == "region_keep":
-        region = REGION_LABELS.get(ctx.member.region if ctx.member else "", "")
+        region = REGION_LABELS.get((ctx.member.region if ctx.member else None) or "", "")
         choices = (("keep", region), ("change", _("Une autre région")))
         return Reply(_("Dans quelle région ?"), choices)
     if step == "region":

@@ -27,7 +27,7 @@ from storage.database import Database
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
-MEDIA = web.AppKey("media", "MediaFetcher")
+MEDIA: web.AppKey[MediaFetcher] = web.AppKey("media")
 
 
 class MediaFetcher:

@@ -70,16 +70,16 @@ class Dispatcher:
         self.idle_interval, self.clock, self.retry_base = idle_interval, clock, retry_base
         self.linger = linger
         self.sms_quiet_hours = sms_quiet_hours
-        rates = {name: rate for name, rate in (rates or {}).items() if rate}
+        paced = {name: rate for name, rate in (rates or {}).items() if rate}
         per_chat = {name: rate for name, rate in (per_chat_rates or {}).items() if rate}
-        self._pacers = {name: Pacer(rates[name]) for name in self.channels if name in rates}
+        self._pacers = {name: Pacer(paced[name]) for name in self.channels if name in paced}
         self._limiters = {
-            name: WindowLimiter(rates[name]) for name in self.channels if name in rates
+            name: WindowLimiter(paced[name]) for name in self.channels if name in paced
         }
         self._chat_pacers = {
             name: PerKeyPacer(per_chat[name]) for name in self.channels if name in per_chat
         }
-        self._batch = {name: _batch_for(rates.get(name), batch_size) for name in self.channels}
+        self._batch = {name: _batch_for(paced.get(name), batch_size) for name in self.channels}
         self._semaphores = {name: asyncio.Semaphore(concurrency) for name in self.channels}
         self._wake = {name: asyncio.Event() for name in self.channels}
         self._paused_until: dict[str, float] = {}  # channel → monotonic time (a 429)
