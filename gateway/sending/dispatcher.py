@@ -38,7 +38,7 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 CANCEL_CHECK = 0.25  # seconds
 ADDRESS_CHECK = 0.25  # seconds between re-reads of the addresses of a batch still going out
-# Seconds between recordings of what a long batch has sent so far. Status callbacks no longer
+# Seconds between recordings of what a long batch has sent so far. Status callbacks do not
 # wait for it (they find their row by id); it bounds what a crash would send twice and how
 # stale a broadcast's progress looks. Each recording is a write transaction that webhooks, on
 # SQLite, queue behind: so not much more often.
