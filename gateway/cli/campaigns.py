@@ -15,15 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.vocabulary.errors import FieldError
 from broadcasts.campaigns import service as campaign_service
-from broadcasts.campaigns.calendar import FIRST_YEAR, LAST_YEAR, CampaignError
-from broadcasts.campaigns.service import Calendar, CampaignFieldError, CampaignNotFound
-from gateway.cli.admin import actor, emit_json, enabled_channels
-from gateway.cli.runner import ErrorTable, run_on_database
+from broadcasts.campaigns.calendar import FIRST_YEAR, LAST_YEAR
+from broadcasts.campaigns.service import Calendar
+from gateway.cli.common import Commands, actor, emit_json, enabled_channels, json_flag, names
 from gateway.settings import Settings
 from storage.database import Database
-
-COMMANDS = ("campaigns",)
 
 
 def year_type(raw: str) -> int:
@@ -61,8 +59,10 @@ def validate(args: argparse.Namespace, settings: Settings) -> int:
         shown = str(path) if args.files else _shown(path)
         try:
             campaign = campaign_service.load_file(path, shown)
-        except CampaignError as error:
-            results.append({"file": shown, "ok": False, "error": error.to_json()})
+        except FieldError as error:
+            where = {"file": error.source, "line": error.line}
+            problem = where | {"field": error.field, "message": error.message}
+            results.append({"file": shown, "ok": False, "error": problem})
             if not args.json:
                 print(error, file=sys.stderr)
             continue
@@ -234,49 +234,34 @@ async def disable(database: Database, args: argparse.Namespace, settings: Settin
 
 
 # --- wiring ----------------------------------------------------------------------------------
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `campaigns` to the `benkadi` parser; run() does the rest."""
-    json_flag = argparse.ArgumentParser(add_help=False)
-    json_flag.add_argument("--json", action="store_true", help="print JSON")
-    campaigns = subparsers.add_parser(
+def register(commands: Commands) -> None:
+    """Add `campaigns` and its verbs to the `benkadi` parser."""
+    as_json = json_flag()
+    parser = commands.add_parser(
         "campaigns", help="campaign calendars: 16 days of activism, 8 March and the others"
     )
-    actions = campaigns.add_subparsers(dest="campaigns_command", required=True)
-    command = actions.add_parser("list", parents=[json_flag], help="every campaign, next dates")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    command = verbs.add_parser("list", parents=[as_json], help="every campaign, next dates")
     command.add_argument("--year", type=year_type, help="the year to show (default: this one)")
     command.set_defaults(action=list_campaigns)
-    command = actions.add_parser(
-        "show", parents=[json_flag], help="a campaign's year: messages, audience, SMS sizes"
+    command = verbs.add_parser(
+        "show", parents=[as_json], help="a campaign's year: messages, audience, SMS sizes"
     )
-    command.add_argument("name", metavar="NAME")
+    names(command, "name", metavar="NAME")
     command.add_argument("--year", type=year_type, help="the year to show (default: this one)")
     command.set_defaults(action=show)
-    command = actions.add_parser(
-        "validate", parents=[json_flag], help="check campaign files (FILE:LINE: FIELD: error)"
+    command = verbs.add_parser(
+        "validate", parents=[as_json], help="check campaign files (FILE:LINE: FIELD: error)"
     )
     command.add_argument(
         "files", nargs="*", metavar="FILE", help="files to check (default: every campaign file)"
     )
-    command.set_defaults(action=None)
+    command.set_defaults(offline=validate)
     for name, action, meaning in (
         ("enable", enable, "send the campaign's messages in that year"),
         ("disable", disable, "send none of them in that year (those made stay made)"),
     ):
-        command = actions.add_parser(name, parents=[json_flag], help=meaning)
-        command.add_argument("name", metavar="NAME")
+        command = verbs.add_parser(name, parents=[as_json], help=meaning)
+        names(command, "name", metavar="NAME")
         command.add_argument("--year", type=year_type, required=True, help="e.g. 2026")
         command.set_defaults(action=action)
-
-
-ERRORS: ErrorTable = (
-    (CampaignNotFound, lambda e: ("name", str(e))),
-    (CampaignFieldError, lambda e: (e.field, e.message)),
-)
-
-
-async def run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.campaigns_command == "validate":  # the files only: no database needed
-        return validate(args, settings)
-    return await run_on_database(
-        settings, lambda database: args.action(database, args, settings), ERRORS
-    )

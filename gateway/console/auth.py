@@ -13,7 +13,7 @@ import functools
 import hmac
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from urllib.parse import quote
 
 import aiohttp_jinja2
@@ -21,7 +21,9 @@ from aiohttp import web
 from aiohttp_session import get_session, new_session
 from sqlalchemy import select
 
+from bot.vocabulary.errors import DomainError
 from gateway.api.auth import may
+from gateway.console.errors import refusal_page
 from gateway.console.i18n import C_
 from gateway.console.keys import PREFIX, THROTTLE, WHO, Who
 from gateway.keys import DATABASE
@@ -124,10 +126,14 @@ async def identify(request: web.Request, handler) -> web.StreamResponse:
     return await handler(request)
 
 
-def page(role: str) -> Callable[[Handler], Callable[[web.Request], Awaitable[web.StreamResponse]]]:
+def page(
+    role: str, *, missing: str | None = None, labels: Mapping[str, str] | None = None
+) -> Callable[[Handler], Callable[[web.Request], Awaitable[web.StreamResponse]]]:
     """The handler runs for someone signed in with `role` or above; POSTs carry the CSRF token.
 
     Nobody signed in: a page goes to the sign-in page (and back after); a .json route is a 401.
+    A domain refusal is an error page (console/errors.py): `missing` is its sentence for a
+    NotFound ("Ce sondage n'existe pas."), `labels` its sentences for bad fields.
     """
 
     def wrap(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -153,7 +159,10 @@ def page(role: str) -> Callable[[Handler], Callable[[web.Request], Awaitable[web
                 )
             if request.method == "POST":
                 await check_csrf(request)
-            return await handler(request, who)
+            try:
+                return await handler(request, who)
+            except DomainError as error:
+                return refusal_page(request, error, missing, labels)
 
         return run
 
