@@ -133,7 +133,8 @@ async def running_dispatcher(database: Database, channels: dict[str, Channel], s
 async def healthz(request: web.Request) -> web.Response:
     async with request.app[DATABASE].sessions() as session:
         await session.execute(text("SELECT 1"))
-    return web.json_response({"status": "ok", "channels": sorted(request.app[CHANNELS])})
+    channels = request.app[CHANNELS]
+    return web.json_response({"status": "ok", "channels": sorted(channels)})
 
 
 def create_app(settings: Settings) -> web.Application:

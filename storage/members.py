@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, delete, or_, select, update
+from sqlalchemy import Row, Table, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.vocabulary.text import fold
@@ -18,11 +18,16 @@ from storage.models import (
     Organisation,
     OutboxMessage,
 )
+from storage.outbox.states import OutboxStatus
 from storage.upsert import insert_ignore, upsert
 
 PHONE_CHANNELS = ("sms", "whatsapp")
-addresses, members, organisations = Address.__table__, Member.__table__, Organisation.__table__
-outbox, inbound = OutboxMessage.__table__, InboundMessage.__table__
+addresses, members, organisations = (
+    cast(Table, model.__table__) for model in (Address, Member, Organisation)
+)
+outbox, inbound, conversations = (
+    cast(Table, model.__table__) for model in (OutboxMessage, InboundMessage, Conversation)
+)
 
 
 async def address_for(connection: AsyncConnection, channel: str, address: str) -> Row:
@@ -56,13 +61,15 @@ async def organisation_id_named(connection: AsyncConnection, name: str) -> int:
     await connection.execute(
         insert_ignore(connection, organisations, ["name_key"]).values(name=name, name_key=key)
     )
-    return await connection.scalar(
+    found = await connection.execute(
         select(organisations.c.id).where(organisations.c.name_key == key)
     )
+    return int(found.scalar_one())
 
 
 async def create_member(connection: AsyncConnection, **values: Any) -> int:
-    return await connection.scalar(members.insert().values(**values).returning(members.c.id))
+    made = await connection.execute(members.insert().values(**values).returning(members.c.id))
+    return int(made.scalar_one())
 
 
 async def update_member(connection: AsyncConnection, member_id: int, **values: Any) -> None:
@@ -94,14 +101,14 @@ async def erase_member(connection: AsyncConnection, member_id: int, now: datetim
     theirs = or_(outbox.c.member_id == member_id, outbox.c.address_id.in_(address_ids))
     await connection.execute(
         update(outbox)
-        .where(theirs, outbox.c.status == "queued")
-        .values(status="cancelled", error_message="member erased")
+        .where(theirs, outbox.c.status == OutboxStatus.QUEUED)
+        .values(status=OutboxStatus.CANCELLED, error_message="member erased")
     )
     await connection.execute(
         update(outbox).where(theirs).values(body="", recipient="", choices=None)
     )
     await connection.execute(
-        delete(Conversation.__table__).where(Conversation.__table__.c.address_id.in_(address_ids))
+        delete(conversations).where(conversations.c.address_id.in_(address_ids))
     )
     return address_ids
 

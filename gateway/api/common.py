@@ -82,7 +82,8 @@ def query_limit(request: web.Request, default: int, maximum: int) -> int:
 
 
 def enabled_channels(request: web.Request) -> list[str]:
-    return sorted(request.app[CHANNELS])
+    channels = request.app[CHANNELS]
+    return sorted(channels)
 
 
 def wake_dispatcher(request: web.Request) -> None:

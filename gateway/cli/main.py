@@ -157,11 +157,12 @@ async def _telegram_webhook(settings: Settings) -> int:
     """Point Telegram at BENKADI_PUBLIC_URL/webhooks/telegram with the configured secret."""
     from telegram import Bot
 
-    if not settings.telegram_enabled:
+    token = settings.telegram_bot_token
+    if not settings.telegram_enabled or not token:
         print("benkadi: set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET first", file=sys.stderr)
         return 2
     url = settings.public_url + "/webhooks/telegram"
-    async with Bot(settings.telegram_bot_token, base_url=settings.telegram_api_url + "/bot") as bot:
+    async with Bot(token, base_url=settings.telegram_api_url + "/bot") as bot:
         await bot.set_webhook(
             url,
             secret_token=settings.telegram_webhook_secret,

@@ -14,8 +14,17 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-PENDING = ("queued",)  # outbox statuses still to be sent; every other one is an outcome
-SHOWN = ("sent", "delivered", "failed", "undelivered", "skipped", "cancelled")
+from storage.outbox.states import OutboxStatus
+
+PENDING = (OutboxStatus.QUEUED,)  # still to be sent; every other status is an outcome
+SHOWN = (  # the outcomes, in the order the line gives them
+    OutboxStatus.SENT,
+    OutboxStatus.DELIVERED,
+    OutboxStatus.FAILED,
+    OutboxStatus.UNDELIVERED,
+    OutboxStatus.SKIPPED,
+    OutboxStatus.CANCELLED,
+)
 STALL_HINT = 10.0  # seconds without change before suggesting that no dispatcher is running
 PLAIN_EVERY = 2.0  # seconds between plain lines of an export's count
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import aiohttp_jinja2
 import jinja2
@@ -28,7 +29,7 @@ from cryptography.fernet import Fernet
 
 from gateway.api.auth import may
 from gateway.console import auth
-from gateway.console.errors import errors
+from gateway.console.errors import Handler, errors
 from gateway.console.i18n import catalog, label
 from gateway.console.keys import NAV, PREFIX, THROTTLE, WHO
 from gateway.console.secret import fernet_key
@@ -52,20 +53,25 @@ def page_groups() -> list[ModuleType]:
     return [importlib.import_module(f"{__name__}.{name}") for name in PAGES]
 
 
-async def _context(request: web.Request) -> dict:
+async def _context(request: web.Request) -> dict[str, Any]:
     who = request.get(WHO)
+    role = who.role if who else None
+
+    def allowed(needed: str) -> bool:
+        return role is not None and may(role, needed)
+
     return {
         "who": who,
         "csrf": await auth.csrf_token(request),
-        "nav": [entry for entry in request.app[NAV] if who and may(who.role, entry[2])],
+        "nav": [entry for entry in request.app[NAV] if allowed(entry[2])],
         "path": request.path,
         "prefix": PREFIX,
-        "may": (lambda role: bool(who) and may(who.role, role)),
+        "may": allowed,
     }
 
 
 @web.middleware
-async def headers(request: web.Request, handler) -> web.StreamResponse:
+async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -104,7 +110,9 @@ def build(settings: Settings) -> web.Application:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.install_gettext_translations(catalog(), newstyle=True)
+    environment.install_gettext_translations(  # type: ignore[attr-defined]  # jinja2.ext.i18n's
+        catalog(), newstyle=True
+    )
     environment.filters["label"] = label
     console[THROTTLE] = auth.Throttle()
     groups = page_groups()

@@ -66,9 +66,9 @@ class Throttle:
         self.failures.pop(key, None)
 
 
-def safe_next(target: str | None) -> str:
+def safe_next(target: object) -> str:
     """Only a page of the console: never another site (//evil, https://evil)."""
-    if target and target.startswith(PREFIX + "/") and not target.startswith("//"):
+    if isinstance(target, str) and target.startswith(PREFIX + "/") and not target.startswith("//"):
         if "\\" not in target and "\n" not in target and "\r" not in target:
             return target
     return PREFIX + "/"
@@ -195,7 +195,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         if errors:
             context = {"next": target, "errors": errors, "values": values}
             return aiohttp_jinja2.render_template("login.html", request, context, status=400)
-    throttle: Throttle = request.app[THROTTLE]
+    throttle = request.app[THROTTLE]
     # Per address always; per username for passwords (a token has no name to guess at).
     keys = [f"ip:{request.remote}"] + ([f"user:{username}"] if not token else [])
     await asyncio.sleep(throttle.delay(keys))

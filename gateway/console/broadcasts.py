@@ -75,7 +75,8 @@ def form_field(draft_field: str | None) -> str:
 
 
 def enabled(request: web.Request) -> list[str]:
-    return sorted(request.config_dict[ENABLED])
+    channels = request.config_dict[ENABLED]
+    return sorted(channels)
 
 
 def _compose(request: web.Request, form: Any, **extra: Any) -> web.StreamResponse:
