@@ -24,7 +24,7 @@ def examples() -> list[list[str]]:
     commands: list[list[str]] = [[]]
     for block in blocks:
         for line in block.replace("\\\n", " ").splitlines():
-            for word in shlex.split(line, comments=True) + [";"]:
+            for word in [*shlex.split(line, comments=True), ";"]:
                 if word == ";":
                     commands.append([])
                 elif not (commands[-1] and commands[-1][-1] in REDIRECTIONS):
