@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from typing import Any
 
 from bot.vocabulary.errors import FieldError
-from gateway.cli.common import Commands, actor, emit_json, json_flag
-from gateway.cli.tables import Column, print_table
+from gateway.cli.common import Commands, actor, json_flag, noun
+from gateway.cli.tables import Column, print_rows
 from gateway.settings import Settings
 from storage import accounts
 from storage.database import Database
@@ -65,28 +66,21 @@ async def enable(database: Database, args: argparse.Namespace, settings: Setting
     return 0
 
 
+def _cells(row: dict[str, Any]) -> tuple[object, ...]:
+    last = row["last_login_at"]
+    return (
+        row["username"],
+        row["role"],
+        "disabled" if row["disabled_at"] else "active",
+        last.strftime("%Y-%m-%d %H:%M") if last else "never",
+        row["name"],
+    )
+
+
 async def list_accounts(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     rows = await accounts.list_accounts(database)
-    if args.json:
-        emit_json(rows)
-        return 0
-    print_table(
-        COLUMNS,
-        [
-            (
-                row["username"],
-                row["role"],
-                "disabled" if row["disabled_at"] else "active",
-                row["last_login_at"].strftime("%Y-%m-%d %H:%M")
-                if row["last_login_at"]
-                else "never",
-                row["name"],
-            )
-            for row in rows
-        ],
-        empty="No accounts. Create one: benkadi accounts add USERNAME --name NAME --role ROLE",
-    )
-    return 0
+    empty = "No accounts. Create one: benkadi accounts add USERNAME --name NAME --role ROLE"
+    return print_rows(rows, args.json, COLUMNS, _cells, empty=empty)
 
 
 def register(commands: Commands) -> None:
@@ -95,8 +89,7 @@ def register(commands: Commands) -> None:
     stdin_flag.add_argument(
         "--password-stdin", action="store_true", help="read the password from stdin"
     )
-    parser = commands.add_parser("accounts", help="web console accounts")
-    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs = noun(commands, "accounts", "web console accounts")
     command = verbs.add_parser("add", parents=[stdin_flag], help="create an account")
     command.add_argument("username")
     command.add_argument("--name", required=True, help="the person's name, shown in the console")

@@ -25,9 +25,10 @@ from gateway.cli.common import (
     enabled_channels,
     json_flag,
     names,
+    noun,
     positive_id,
 )
-from gateway.cli.tables import print_table
+from gateway.cli.tables import print_rows
 from gateway.settings import Settings
 from storage.database import Database
 
@@ -161,11 +162,7 @@ async def show(
 
 async def list_broadcasts(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     rows = await service.list_broadcasts(database, limit=min(args.limit, 500))
-    if args.json:
-        emit_json(rows)
-    else:
-        print_table(LIST_COLUMNS, [list_row(row) for row in rows], empty="No broadcasts yet.")
-    return 0
+    return print_rows(rows, args.json, LIST_COLUMNS, list_row, empty="No broadcasts yet.")
 
 
 # --- wiring --------------------------------------------------------------------------------
@@ -195,8 +192,7 @@ def register(commands: Commands) -> None:
     wait_flag.add_argument(
         "--wait", action="store_true", help="show a progress bar until nothing is left queued"
     )
-    parser = commands.add_parser("broadcasts", help="compose, send and follow broadcasts")
-    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs = noun(commands, "broadcasts", "compose, send and follow broadcasts")
     command = verbs.add_parser("preview", parents=[as_json], help="who would get what")
     _draft_options(command)
     command.set_defaults(action=preview)

@@ -19,7 +19,15 @@ from bot.vocabulary.errors import FieldError
 from broadcasts.campaigns import service as campaign_service
 from broadcasts.campaigns.calendar import FIRST_YEAR, LAST_YEAR
 from broadcasts.campaigns.service import Calendar
-from gateway.cli.common import Commands, actor, emit_json, enabled_channels, json_flag, names
+from gateway.cli.common import (
+    Commands,
+    actor,
+    emit_json,
+    enabled_channels,
+    json_flag,
+    names,
+    noun,
+)
 from gateway.settings import Settings
 from storage.database import Database
 
@@ -237,10 +245,9 @@ async def disable(database: Database, args: argparse.Namespace, settings: Settin
 def register(commands: Commands) -> None:
     """Add `campaigns` and its verbs to the `benkadi` parser."""
     as_json = json_flag()
-    parser = commands.add_parser(
-        "campaigns", help="campaign calendars: 16 days of activism, 8 March and the others"
+    verbs = noun(
+        commands, "campaigns", "campaign calendars: 16 days of activism, 8 March and the others"
     )
-    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     command = verbs.add_parser("list", parents=[as_json], help="every campaign, next dates")
     command.add_argument("--year", type=year_type, help="the year to show (default: this one)")
     command.set_defaults(action=list_campaigns)

@@ -64,6 +64,12 @@ def positive_id(raw: str) -> int:
     return int(raw)
 
 
+def noun(commands: Commands, name: str, meaning: str) -> Commands:
+    """Add the noun `name` (one line of help) and return where its verbs go."""
+    parser = commands.add_parser(name, help=meaning)
+    return parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+
 def json_flag() -> argparse.ArgumentParser:
     """A parent parser for verbs that can print JSON instead of text."""
     parent = argparse.ArgumentParser(add_help=False)

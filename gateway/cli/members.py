@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from bot.vocabulary.errors import FieldError
-from gateway.cli.common import Commands, actor
+from gateway.cli.common import Commands, actor, noun
 from gateway.cli.progress import RowCount
 from gateway.exports.output import to_file
 from gateway.exports.roster import FILTERS, TABLES, audience_from_query, roster_export
@@ -72,8 +72,7 @@ def add_export(command: argparse.ArgumentParser) -> None:
 
 def register(commands: Commands) -> None:
     """Add `members` and its verbs to the `benkadi` parser."""
-    parser = commands.add_parser("members", help="the membership roster")
-    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs = noun(commands, "members", "the membership roster")
     add_export(
         verbs.add_parser("export", help="members (or organisations) as CSV or XLSX, with details")
     )

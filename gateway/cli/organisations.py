@@ -14,7 +14,7 @@ import asyncio
 from pathlib import Path
 
 from bot.vocabulary.errors import FieldError, NotFound
-from gateway.cli.common import Commands, actor, emit_json, json_flag
+from gateway.cli.common import Commands, actor, emit_json, json_flag, noun
 from gateway.cli.tables import Column, print_table
 from gateway.settings import Settings
 from storage import audit, organisation_list
@@ -86,10 +86,9 @@ async def show(database: Database, args: argparse.Namespace, settings: Settings)
 
 def register(commands: Commands) -> None:
     """Add `organisations` and its verbs to the `benkadi` parser."""
-    parser = commands.add_parser(
-        "organisations", help="the coordination's list of organisations and their kinds"
+    verbs = noun(
+        commands, "organisations", "the coordination's list of organisations and their kinds"
     )
-    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     command = verbs.add_parser("import", help="list the organisations of a CSV file (nom,type)")
     command.add_argument("file", metavar="FILE")
     command.add_argument(

@@ -22,8 +22,16 @@ from bot.vocabulary.errors import FieldError, NotFound
 from broadcasts.polls import charts, export, results
 from broadcasts.polls import service as poll_service
 from broadcasts.polls.parse import load_poll_file, shipped_polls
-from gateway.cli.common import Commands, actor, emit_json, enabled_channels, json_flag, names
-from gateway.cli.tables import Column, print_table
+from gateway.cli.common import (
+    Commands,
+    actor,
+    emit_json,
+    enabled_channels,
+    json_flag,
+    names,
+    noun,
+)
+from gateway.cli.tables import Column, print_rows
 from gateway.exports.answers import answer_export
 from gateway.exports.output import to_file
 from gateway.settings import Settings
@@ -67,12 +75,12 @@ async def load(database: Database, args: argparse.Namespace, settings: Settings)
 
 async def list_polls(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     polls = await poll_service.list_polls(database)
-    if args.json:
-        emit_json(polls)
-    else:
-        rows = [(poll["slug"], poll["status"], poll["questions"], poll["title"]) for poll in polls]
-        print_table(COLUMNS, rows, empty="No polls. Store one: benkadi polls load FILE")
-    return 0
+    empty = "No polls. Store one: benkadi polls load FILE"
+    return print_rows(polls, args.json, COLUMNS, _cells, empty=empty)
+
+
+def _cells(poll: dict[str, Any]) -> tuple[object, ...]:
+    return (poll["slug"], poll["status"], poll["questions"], poll["title"])
 
 
 async def launch(database: Database, args: argparse.Namespace, settings: Settings) -> int:
@@ -148,8 +156,7 @@ async def export_answers(database: Database, args: argparse.Namespace, settings:
 def register(commands: Commands) -> None:
     """Add `polls` and its verbs to the `benkadi` parser."""
     as_json = json_flag()
-    parser = commands.add_parser("polls", help="capacity polls: define, launch, results")
-    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs = noun(commands, "polls", "capacity polls: define, launch, results")
     command = verbs.add_parser("validate", help="check poll files (FILE:LINE: FIELD: error)")
     command.add_argument("files", nargs="*", metavar="FILE")
     command.set_defaults(offline=validate)

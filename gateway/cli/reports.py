@@ -14,8 +14,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.cli.common import Commands, actor, emit_json, json_flag, names, positive_id
-from gateway.cli.tables import Column, print_table
+from gateway.cli.common import Commands, actor, emit_json, json_flag, names, noun, positive_id
+from gateway.cli.tables import Column, print_rows, print_table
 from gateway.exports.output import to_file
 from gateway.exports.reports import FILTER_KEYS, KINDS, report_export, report_filter
 from gateway.settings import Settings
@@ -65,11 +65,7 @@ def _row(report: dict[str, Any]) -> tuple[object, ...]:
 async def list_reports(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     where = report_filter(_values(args))
     found = await report_store.list_reports(database, where, min(args.limit, 1000))
-    if args.json:
-        emit_json(found)
-    else:
-        print_table(COLUMNS, [_row(report) for report in found], empty="No reports match.")
-    return 0
+    return print_rows(found, args.json, COLUMNS, _row, empty="No reports match.")
 
 
 async def show(database: Database, args: argparse.Namespace, settings: Settings) -> int:
@@ -124,8 +120,7 @@ def register(commands: Commands) -> None:
         ("status", "submitted or validated"),
     ):
         filters.add_argument(f"--{key}", dest=f"f_{key}", help=meaning)
-    parser = commands.add_parser("reports", help="activity reports from the field")
-    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs = noun(commands, "reports", "activity reports from the field")
     command = verbs.add_parser("list", parents=[as_json, filters], help="newest first")
     command.add_argument("--limit", type=positive_id, default=100, help="at most this many")
     command.set_defaults(action=list_reports)

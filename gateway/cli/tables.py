@@ -4,12 +4,15 @@ stdout is a pipe or a file, so `benkadi … | grep`, `cut` and `awk` keep workin
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from gateway.cli.common import emit_json
 
 
 @dataclass(frozen=True)
@@ -49,3 +52,19 @@ def print_table(
     for row in rows:
         table.add_row(*(Text(str(value)) for value in row))  # Text: no markup in names
     console.print(table)
+
+
+def print_rows(
+    rows: Sequence[dict[str, Any]],
+    as_json: bool,
+    columns: Sequence[Column],
+    cells: Callable[[dict[str, Any]], Sequence[object]],
+    *,
+    empty: str = "",
+) -> int:
+    """A list verb's output: the rows as JSON, or a table of their `cells`; exit code 0."""
+    if as_json:
+        emit_json(rows)
+    else:
+        print_table(columns, [cells(row) for row in rows], empty=empty)
+    return 0

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
-from gateway.cli.common import Commands, actor, emit_json, json_flag, names, positive_id
-from gateway.cli.tables import Column, print_table
+from gateway.cli.common import Commands, actor, emit_json, json_flag, names, noun, positive_id
+from gateway.cli.tables import Column, print_rows
 from gateway.settings import Settings
 from storage import tokens
 from storage.database import Database
@@ -31,26 +32,19 @@ async def create(database: Database, args: argparse.Namespace, settings: Setting
     return 0
 
 
-async def list_tokens(database: Database, args: argparse.Namespace, settings: Settings) -> int:
-    rows = await tokens.list_tokens(database)
-    if args.json:
-        emit_json(rows)
-        return 0
-    print_table(
-        COLUMNS,
-        [
-            (
-                row["id"],
-                row["name"],
-                row["role"],
-                f"revoked {row['revoked_at'][:16]}" if row["revoked_at"] else "active",
-                row["last_used_at"][:16] if row["last_used_at"] else "never",
-            )
-            for row in rows
-        ],
-        empty="No tokens. Create one: benkadi tokens create --name NAME --role ROLE",
+def _cells(row: dict[str, Any]) -> tuple[object, ...]:
+    return (
+        row["id"],
+        row["name"],
+        row["role"],
+        f"revoked {row['revoked_at'][:16]}" if row["revoked_at"] else "active",
+        row["last_used_at"][:16] if row["last_used_at"] else "never",
     )
-    return 0
+
+
+async def list_tokens(database: Database, args: argparse.Namespace, settings: Settings) -> int:
+    empty = "No tokens. Create one: benkadi tokens create --name NAME --role ROLE"
+    return print_rows(await tokens.list_tokens(database), args.json, COLUMNS, _cells, empty=empty)
 
 
 async def revoke(database: Database, args: argparse.Namespace, settings: Settings) -> int:
@@ -65,8 +59,7 @@ async def revoke(database: Database, args: argparse.Namespace, settings: Setting
 def register(commands: Commands) -> None:
     """Add `tokens` and its verbs to the `benkadi` parser."""
     as_json = json_flag()
-    parser = commands.add_parser("tokens", help="the HTTP API's tokens: create, list, revoke")
-    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs = noun(commands, "tokens", "the HTTP API's tokens: create, list, revoke")
     command = verbs.add_parser("create", parents=[as_json], help="issue a token (shown once)")
     command.add_argument("--name", required=True, help="who or what holds it")
     command.add_argument("--role", required=True, choices=tokens.ROLES)
