@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -22,6 +23,8 @@ from storage.types import UTCDateTime, utcnow
 
 
 class Base(DeclarativeBase):
+    # Every model here is mapped to one Table: say so, for the Core statements built on it.
+    __table__: ClassVar[Table]
     type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
         datetime: UTCDateTime(),
         dict[str, Any]: JSON,
