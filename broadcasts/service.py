@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, exists, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.vocabulary.errors import Conflict, NotFound
 from broadcasts import preview as preview_core
@@ -193,14 +193,19 @@ def _summary(row: Row) -> dict[str, Any]:
     }
 
 
+async def _broadcast(session: AsyncSession, broadcast_id: int) -> Row[Any]:
+    row = (
+        await session.execute(select(broadcasts).where(broadcasts.c.id == broadcast_id))
+    ).one_or_none()
+    if row is None:
+        raise BroadcastNotFound(f"no broadcast {broadcast_id}")
+    return row
+
+
 async def get_status(database: Database, broadcast_id: int) -> dict[str, Any]:
     """The broadcast, and where its outbox rows are: per channel and status, and why some failed."""
     async with database.sessions() as session:
-        row = (
-            await session.execute(select(broadcasts).where(broadcasts.c.id == broadcast_id))
-        ).one_or_none()
-        if row is None:
-            raise BroadcastNotFound(f"no broadcast {broadcast_id}")
+        row = await _broadcast(session, broadcast_id)
         mine = outbox.c.broadcast_id == broadcast_id
         by_status = await session.execute(
             select(outbox.c.channel, outbox.c.status, func.count())
@@ -253,9 +258,4 @@ async def list_broadcasts(database: Database, limit: int = 50) -> list[dict[str,
 async def get_draft(database: Database, broadcast_id: int) -> Draft:
     """The draft of a stored broadcast (to preview it again, or copy it)."""
     async with database.sessions() as session:
-        row = (
-            await session.execute(select(broadcasts).where(broadcasts.c.id == broadcast_id))
-        ).one_or_none()
-    if row is None:
-        raise BroadcastNotFound(f"no broadcast {broadcast_id}")
-    return draft_of(row)
+        return draft_of(await _broadcast(session, broadcast_id))

@@ -78,21 +78,13 @@ async def save(database: Database, poll: Poll, actor: str, now: datetime) -> int
     return poll_id
 
 
-def invitation(poll: Poll) -> Draft:
+def broadcast_of(poll: Poll, texts: dict[str, str], title: str) -> Draft:
+    """The invitation or the reminder: `texts` to the poll's audience, titled `title`."""
     return Draft(
-        texts=poll.invitation,
+        texts=texts,
         audience=poll.audience,
         sms_gsm_safe=poll.sms_gsm_safe,
-        title=f"Sondage : {poll.title['fr']}"[:200],
-    )
-
-
-def reminder(poll: Poll) -> Draft:
-    return Draft(
-        texts=poll.reminder,
-        audience=poll.audience,
-        sms_gsm_safe=poll.sms_gsm_safe,
-        title=f"Rappel sondage : {poll.title['fr']}"[:200],
+        title=f"{title} : {poll.title['fr']}"[:200],
     )
 
 
@@ -121,7 +113,8 @@ async def launch(
         if not await poll_rows.claim_launch(connection, row.id, now):
             raise PollStateError(f"poll {slug} is {row.status}: launched already")
         delivery = Delivery(enabled_channels, now, button=start_button(row.id, N_("Commencer")))
-        draft = invitation(Poll.from_json(row.definition))
+        poll = Poll.from_json(row.definition)
+        draft = broadcast_of(poll, poll.invitation, "Sondage")
         launched = await launch_broadcast(connection, draft, actor, delivery, about={"poll": slug})
         await poll_rows.open_sessions(connection, row.id, launched.broadcast_id, now)
         details = {"broadcast": launched.broadcast_id, "invited": launched.recipients}
@@ -167,7 +160,8 @@ async def send_reminders(
                 only_members=poll_rows.unfinished_members(row.id),
                 button=start_button(row.id, N_("Continuer")),
             )
-            draft = reminder(Poll.from_json(row.definition))
+            poll = Poll.from_json(row.definition)
+            draft = broadcast_of(poll, poll.reminder, "Rappel sondage")
             launched = await launch_broadcast(
                 connection, draft, SCHEDULER, delivery, about={"poll": row.slug}
             )

@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Insert,
     Integer,
     Select,
     String,
@@ -55,8 +54,8 @@ def body_for(
     return case(*whens, else_=fallback) if whens else fallback
 
 
-def fan_out_statement(
-    dialect: str,
+async def fan_out(
+    connection: AsyncConnection,
     broadcast_id: int,
     audience: Audience,
     bodies: Sequence[BodyRule],
@@ -65,7 +64,13 @@ def fan_out_statement(
     *,
     sms_not_before: datetime | None = None,
     only_members: Select[Any] | None = None,
-) -> Insert:
+) -> int:
+    """Queue the broadcast for its audience in the caller's transaction; returns rows added.
+
+    With `sms_not_before` (quiet hours), SMS rows are first tried then, not now. With
+    `only_members` (a SELECT of member ids), members of the audience outside it get nothing.
+    """
+    dialect = connection.dialect.name
     ranked = ranked_addresses(audience, enabled_channels, dialect)
     moment = literal(now, UTCDateTime())
     first_attempt: ColumnElement[datetime] = moment
@@ -89,38 +94,10 @@ def fan_out_statement(
     if only_members is not None:
         rows = rows.where(ranked.c.member_id.in_(only_members))
     module = postgresql if dialect == "postgresql" else sqlite
-    return (
+    statement = (
         module.insert(outbox)
         .from_select(list(FAN_OUT_COLUMNS), rows)
         .on_conflict_do_nothing(index_elements=["broadcast_id", "member_id"])
-    )
-
-
-async def fan_out(
-    connection: AsyncConnection,
-    broadcast_id: int,
-    audience: Audience,
-    bodies: Sequence[BodyRule],
-    enabled_channels: Collection[str],
-    now: datetime,
-    *,
-    sms_not_before: datetime | None = None,
-    only_members: Select[Any] | None = None,
-) -> int:
-    """Queue the broadcast for its audience in the caller's transaction; returns rows added.
-
-    With `sms_not_before` (quiet hours), SMS rows are first tried then, not now. With
-    `only_members` (a SELECT of member ids), members of the audience outside it get nothing.
-    """
-    statement = fan_out_statement(
-        connection.dialect.name,
-        broadcast_id,
-        audience,
-        bodies,
-        enabled_channels,
-        now,
-        sms_not_before=sms_not_before,
-        only_members=only_members,
     )
     return (await connection.execute(statement)).rowcount
 
