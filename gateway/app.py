@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.service import ConversationService
-from broadcasts.campaigns.service import CampaignRunner
+from broadcasts.campaigns.runner import CampaignRunner
 from gateway import console, simulator
 from gateway.api import campaigns as api_campaigns
 from gateway.api import common as api

@@ -18,6 +18,7 @@ from storage.models import (
     Organisation,
     OutboxMessage,
 )
+from storage.outbox.states import OutboxStatus
 from storage.upsert import insert_ignore, upsert
 
 PHONE_CHANNELS = ("sms", "whatsapp")
@@ -94,8 +95,8 @@ async def erase_member(connection: AsyncConnection, member_id: int, now: datetim
     theirs = or_(outbox.c.member_id == member_id, outbox.c.address_id.in_(address_ids))
     await connection.execute(
         update(outbox)
-        .where(theirs, outbox.c.status == "queued")
-        .values(status="cancelled", error_message="member erased")
+        .where(theirs, outbox.c.status == OutboxStatus.QUEUED)
+        .values(status=OutboxStatus.CANCELLED.value, error_message="member erased")
     )
     await connection.execute(
         update(outbox).where(theirs).values(body="", recipient="", choices=None)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from broadcasts.campaigns.calendar import CAMPAIGNS_DIR
+from broadcasts.campaigns.files import CAMPAIGNS_DIR
 from gateway.cli import campaigns as cli_campaigns
 from gateway.settings import Settings
 from storage import audit
