@@ -12,7 +12,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.service import ConversationService
-from broadcasts.campaigns.service import CampaignRunner
+from broadcasts.campaigns.runner import CampaignRunner
 from gateway import api, console, simulator
 from gateway.api.errors import error_middleware
 from gateway.channels.base import Channel

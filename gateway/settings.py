@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 if TYPE_CHECKING:
-    from broadcasts.campaigns.calendar import QuietHours
+    from broadcasts.quiet_hours import QuietHours
 
 DEFAULT_DATABASE_PATH = Path("var") / "benkadi.db"
 DEFAULT_MEDIA_DIR = Path("var") / "media"  # beside the default database: the data directory
@@ -72,13 +72,13 @@ class Settings:
 
     @property
     def quiet_hours(self) -> QuietHours | None:
-        from broadcasts.campaigns.calendar import parse_quiet_hours
+        from broadcasts.quiet_hours import parse_quiet_hours
 
         return parse_quiet_hours(self.sms_quiet_hours)
 
     @property
     def campaigns_directory(self) -> Path:
-        from broadcasts.campaigns.calendar import CAMPAIGNS_DIR
+        from broadcasts.campaigns.files import CAMPAIGNS_DIR
 
         return Path(self.campaigns_dir) if self.campaigns_dir else CAMPAIGNS_DIR
 
@@ -176,7 +176,7 @@ class Settings:
             overrides.setdefault("currency", get("BENKADI_CURRENCY"))
         quiet = get("BENKADI_SMS_QUIET_HOURS")
         if quiet is not None:
-            from broadcasts.campaigns.calendar import parse_quiet_hours
+            from broadcasts.quiet_hours import parse_quiet_hours
 
             try:
                 parse_quiet_hours(quiet)

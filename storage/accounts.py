@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Table, select, update
+from sqlalchemy import select, update
 
 from bot.vocabulary.errors import FieldError
 from storage import audit
@@ -21,7 +21,7 @@ from storage.models import ConsoleAccount
 from storage.tokens import ROLES
 from storage.types import utcnow
 
-accounts = cast(Table, ConsoleAccount.__table__)
+accounts = ConsoleAccount.__table__
 hasher = PasswordHasher()
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 10

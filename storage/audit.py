@@ -3,16 +3,16 @@ its record commit (or vanish) together."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.database import Database
 from storage.models import AuditEntry
 from storage.types import utcnow
 
-audit_log = cast(Table, AuditEntry.__table__)
+audit_log = AuditEntry.__table__
 
 
 async def record(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Row, Table, delete, or_, select, update
+from sqlalchemy import Row, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.vocabulary.text import fold
@@ -22,12 +22,8 @@ from storage.outbox.states import OutboxStatus
 from storage.upsert import insert_ignore, upsert
 
 PHONE_CHANNELS = ("sms", "whatsapp")
-addresses, members, organisations = (
-    cast(Table, model.__table__) for model in (Address, Member, Organisation)
-)
-outbox, inbound, conversations = (
-    cast(Table, model.__table__) for model in (OutboxMessage, InboundMessage, Conversation)
-)
+addresses, members, organisations = Address.__table__, Member.__table__, Organisation.__table__
+outbox, inbound = OutboxMessage.__table__, InboundMessage.__table__
 
 
 async def address_for(connection: AsyncConnection, channel: str, address: str) -> Row:
@@ -102,13 +98,13 @@ async def erase_member(connection: AsyncConnection, member_id: int, now: datetim
     await connection.execute(
         update(outbox)
         .where(theirs, outbox.c.status == OutboxStatus.QUEUED)
-        .values(status=OutboxStatus.CANCELLED, error_message="member erased")
+        .values(status=OutboxStatus.CANCELLED.value, error_message="member erased")
     )
     await connection.execute(
         update(outbox).where(theirs).values(body="", recipient="", choices=None)
     )
     await connection.execute(
-        delete(conversations).where(conversations.c.address_id.in_(address_ids))
+        delete(Conversation.__table__).where(Conversation.__table__.c.address_id.in_(address_ids))
     )
     return address_ids
 

@@ -13,9 +13,9 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.vocabulary.errors import FieldError, FieldErrors
@@ -24,7 +24,7 @@ from bot.vocabulary.text import fold
 from storage.models import Member, Organisation
 from storage.upsert import insert_ignore
 
-organisations, members = (cast(Table, model.__table__) for model in (Organisation, Member))
+organisations, members = Organisation.__table__, Member.__table__
 MAX_NAME = 200
 NAME_HEADERS = ("nom", "name", "organisation")
 KIND_HEADERS = ("type", "kind")

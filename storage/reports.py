@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-import sqlalchemy
 from sqlalchemy import Row, and_, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,9 +19,7 @@ from storage.database import Database
 from storage.models import Member, Organisation, Report
 from storage.tabular import Table
 
-reports, members, organisations = (
-    cast(sqlalchemy.Table, model.__table__) for model in (Report, Member, Organisation)
-)
+reports, members, organisations = Report.__table__, Member.__table__, Organisation.__table__
 PAGE = 1000
 MEDIA_RETRY_BASE = timedelta(seconds=30)
 MEDIA_RETRY_MAX = timedelta(hours=6)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
-from sqlalchemy import Table, or_, select, update
+from sqlalchemy import or_, select, update
 
 from bot.vocabulary.errors import FieldError, NotFound
 from storage import audit
@@ -19,7 +19,7 @@ ROLES = ("viewer", "secretariat", "admin")  # each may do what the ones before i
 PREFIX = "bk_"  # recognisable in a leaked config file or a secret scanner
 MAX_NAME = 100  # "token:<name>" must fit the audit log's 200-character actor
 LAST_USED_GRANULARITY = timedelta(minutes=1)  # no write lock taken on every request
-tokens = cast(Table, AdminToken.__table__)
+tokens = AdminToken.__table__
 
 
 class Principal(NamedTuple):

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, or_, select, update
 
-from broadcasts.campaigns.calendar import QuietHours
+from broadcasts.quiet_hours import QuietHours
 from gateway.channels.base import Channel, SendError
 from gateway.sending.pacing import Pacer, PerKeyPacer, WindowLimiter
 from storage.database import Database

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from broadcasts.campaigns.calendar import CAMPAIGNS_DIR
+from broadcasts.campaigns.files import CAMPAIGNS_DIR
 from gateway.settings import Settings
 from storage import audit
 from tests import cli
