@@ -21,7 +21,7 @@ from gateway.cli.broadcast_text import LIST_COLUMNS, list_row, preview_text, sta
 from gateway.cli.common import (
     Commands,
     actor,
-    emit_json,
+    answer,
     enabled_channels,
     json_flag,
     names,
@@ -102,11 +102,7 @@ async def preview(database: Database, args: argparse.Namespace, settings: Settin
         price_per_segment=settings.sms_price_per_segment,
         currency=settings.currency,
     )
-    if args.json:
-        emit_json({**result, **({"note": note} if note else {})})
-    else:
-        print("\n".join(([f"Note: {note}"] if note else []) + preview_text(result)))
-    return 0
+    return answer(args.json, result, preview_text(result), note)
 
 
 async def create(database: Database, args: argparse.Namespace, settings: Settings) -> int:
@@ -153,11 +149,7 @@ async def show(
     database: Database, args: argparse.Namespace, ident: int, extra: dict[str, Any]
 ) -> int:
     result = {**await service.get_status(database, ident), **extra}
-    if args.json:
-        emit_json(result)
-    else:
-        print("\n".join(status_text(result)))
-    return 0
+    return answer(args.json, result, status_text(result))
 
 
 async def list_broadcasts(database: Database, args: argparse.Namespace, settings: Settings) -> int:

@@ -22,6 +22,7 @@ from broadcasts.campaigns.service import Calendar
 from gateway.cli.common import (
     Commands,
     actor,
+    answer,
     emit_json,
     enabled_channels,
     json_flag,
@@ -192,11 +193,7 @@ def show_text(result: dict[str, Any]) -> list[str]:
 async def list_campaigns(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     result = await campaign_service.list_campaigns(database, _calendar(settings), _now(), args.year)
     result["directory"] = _shown(Path(result["directory"]))
-    if args.json:
-        emit_json(result)
-    else:
-        print("\n".join(list_text(result)))
-    return 0
+    return answer(args.json, result, list_text(result))
 
 
 async def show(database: Database, args: argparse.Namespace, settings: Settings) -> int:
@@ -211,11 +208,7 @@ async def show(database: Database, args: argparse.Namespace, settings: Settings)
         quiet_hours=settings.quiet_hours,
         now=now,
     )
-    if args.json:
-        emit_json({**result, **({"note": note} if note else {})})
-    else:
-        print("\n".join(([f"Note: {note}"] if note else []) + show_text(result)))
-    return 0
+    return answer(args.json, result, show_text(result), note)
 
 
 async def _switch(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -36,6 +37,16 @@ def _default(value: Any) -> Any:
 
 def emit_json(data: Any) -> None:
     print(json.dumps(data, default=_default, ensure_ascii=False, indent=2))
+
+
+def answer(as_json: bool, data: Any, lines: Iterable[str], note: str | None = None) -> int:
+    """A verb's answer on stdout: `data` as JSON (with the note), or the lines (after the
+    note); exit code 0."""
+    if as_json:
+        emit_json({**data, "note": note} if note else data)
+    else:
+        print("\n".join([*([f"Note: {note}"] if note else []), *lines]))
+    return 0
 
 
 def when(value: str | None) -> str:

@@ -25,7 +25,7 @@ from broadcasts.polls.parse import load_poll_file, shipped_polls
 from gateway.cli.common import (
     Commands,
     actor,
-    emit_json,
+    answer,
     enabled_channels,
     json_flag,
     names,
@@ -128,11 +128,7 @@ def results_text(result: dict[str, Any]) -> list[str]:
 
 async def show_results(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     result = await results.compute(database, args.slug)
-    if args.json:
-        emit_json(result)
-    else:
-        print("\n".join(results_text(result)))
-    return 0
+    return answer(args.json, result, results_text(result))
 
 
 async def chart(database: Database, args: argparse.Namespace, settings: Settings) -> int:

@@ -14,7 +14,16 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.cli.common import Commands, actor, emit_json, json_flag, names, noun, positive_id
+from gateway.cli.common import (
+    Commands,
+    actor,
+    answer,
+    emit_json,
+    json_flag,
+    names,
+    noun,
+    positive_id,
+)
 from gateway.cli.tables import Column, print_rows, print_table
 from gateway.exports.output import to_file
 from gateway.exports.reports import FILTER_KEYS, KINDS, report_export, report_filter
@@ -82,11 +91,12 @@ async def show(database: Database, args: argparse.Namespace, settings: Settings)
 
 async def validate(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     newly = await report_store.validate(database, args.id, actor(), datetime.now(UTC))
-    if args.json:
-        emit_json({"id": args.id, "validated": True, "newly": newly})
-    else:
-        print(f"Report {args.id} {'validated' if newly else 'was already validated'}.")
-    return 0
+    result = {"id": args.id, "validated": True, "newly": newly}
+    return answer(
+        args.json,
+        result,
+        [f"Report {args.id} {'validated' if newly else 'was already validated'}."],
+    )
 
 
 async def summary(database: Database, args: argparse.Namespace, settings: Settings) -> int:

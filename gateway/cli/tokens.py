@@ -7,7 +7,16 @@ import argparse
 import sys
 from typing import Any
 
-from gateway.cli.common import Commands, actor, emit_json, json_flag, names, noun, positive_id
+from gateway.cli.common import (
+    Commands,
+    actor,
+    answer,
+    emit_json,
+    json_flag,
+    names,
+    noun,
+    positive_id,
+)
 from gateway.cli.tables import Column, print_rows
 from gateway.settings import Settings
 from storage import tokens
@@ -49,11 +58,10 @@ async def list_tokens(database: Database, args: argparse.Namespace, settings: Se
 
 async def revoke(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     newly = await tokens.revoke_token(database, args.id, actor())
-    if args.json:
-        emit_json({"id": args.id, "revoked": True, "already_revoked": not newly})
-    else:
-        print(f"Token {args.id} {'revoked' if newly else 'was already revoked'}.")
-    return 0
+    result = {"id": args.id, "revoked": True, "already_revoked": not newly}
+    return answer(
+        args.json, result, [f"Token {args.id} {'revoked' if newly else 'was already revoked'}."]
+    )
 
 
 def register(commands: Commands) -> None:
