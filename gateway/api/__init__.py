@@ -9,16 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.api import (
-    audit,
-    broadcasts,
-    campaigns,
-    members,
-    organisations,
-    polls,
-    reports,
-    tokens,
-)
+from gateway.api import audit, broadcasts, campaigns, members, organisations, polls, reports, tokens
 
 RESOURCES = (broadcasts, members, organisations, campaigns, polls, reports, tokens, audit)
 

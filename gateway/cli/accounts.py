@@ -15,7 +15,8 @@ import sys
 from typing import Any
 
 from bot.vocabulary.errors import FieldError
-from gateway.cli.common import Commands, actor, json_flag, noun
+from gateway.cli.arguments import Commands, json_flag, noun
+from gateway.cli.common import actor
 from gateway.cli.tables import Column, print_rows
 from gateway.settings import Settings
 from storage import accounts

@@ -17,17 +17,9 @@ from bot.vocabulary.errors import FieldError
 from broadcasts import service
 from broadcasts.model import Draft, parse_draft
 from gateway.cli import progress
+from gateway.cli.arguments import Commands, json_flag, names, noun, positive_id
 from gateway.cli.broadcast_text import LIST_COLUMNS, list_row, preview_text, status_text
-from gateway.cli.common import (
-    Commands,
-    actor,
-    answer,
-    enabled_channels,
-    json_flag,
-    names,
-    noun,
-    positive_id,
-)
+from gateway.cli.common import actor, answer, enabled_channels
 from gateway.cli.tables import print_rows
 from gateway.settings import Settings
 from storage.database import Database

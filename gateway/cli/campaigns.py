@@ -19,16 +19,8 @@ from bot.vocabulary.errors import FieldError
 from broadcasts.campaigns import service as campaign_service
 from broadcasts.campaigns.calendar import FIRST_YEAR, LAST_YEAR
 from broadcasts.campaigns.service import Calendar
-from gateway.cli.common import (
-    Commands,
-    actor,
-    answer,
-    emit_json,
-    enabled_channels,
-    json_flag,
-    names,
-    noun,
-)
+from gateway.cli.arguments import Commands, json_flag, names, noun
+from gateway.cli.common import actor, answer, emit_json, enabled_channels
 from gateway.settings import Settings
 from storage.database import Database
 

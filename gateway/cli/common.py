@@ -1,13 +1,8 @@
-"""What the `benkadi` commands share: who acts, JSON output, the channels counted, ids, times.
-
-A command module has `register(commands)`, which adds its noun and verbs; each verb's parser
-sets `action` (an async function of database, args, settings, run by runner.py on the migrated
-database) or `offline` (a function of args, settings that needs no database: file checks).
-"""
+"""What the `benkadi` verbs share when they run: who acts, their answer (JSON or lines), times,
+the channels counted. Building their parsers is arguments.py's."""
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import json
 from collections.abc import Iterable
@@ -16,9 +11,6 @@ from typing import Any
 
 from broadcasts.model import CHANNELS
 from gateway.settings import Settings
-
-Commands = argparse._SubParsersAction  # what `add_subparsers()` returns
-MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 
 
 def actor() -> str:
@@ -67,29 +59,3 @@ def enabled_channels(settings: Settings) -> tuple[list[str], str | None]:
         "no channel has credentials (simulator mode): counting all three, "
         + ", ".join(sorted(CHANNELS))
     )
-
-
-def positive_id(raw: str) -> int:
-    if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
-        raise argparse.ArgumentTypeError("must be an id (a positive number)")
-    return int(raw)
-
-
-def noun(commands: Commands, name: str, meaning: str) -> Commands:
-    """Add the noun `name` (one line of help) and return where its verbs go."""
-    parser = commands.add_parser(name, help=meaning)
-    return parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-
-
-def json_flag() -> argparse.ArgumentParser:
-    """A parent parser for verbs that can print JSON instead of text."""
-    parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("--json", action="store_true", help="print JSON")
-    return parent
-
-
-def names(command: argparse.ArgumentParser, dest: str, **options: Any) -> None:
-    """The verb's positional argument that names what it acts on (ID, NAME, SLUG): a "does not
-    exist" refusal is reported against it (`benkadi: id: no broadcast 42`)."""
-    command.add_argument(dest, **options)
-    command.set_defaults(subject=dest)

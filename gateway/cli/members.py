@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from bot.vocabulary.errors import FieldError
-from gateway.cli.common import Commands, actor, noun
+from gateway.cli.arguments import Commands, noun
+from gateway.cli.common import actor
 from gateway.cli.progress import RowCount
 from gateway.exports.output import to_file
 from gateway.exports.roster import FILTERS, TABLES, audience_from_query, roster_export

@@ -14,7 +14,8 @@ import asyncio
 from pathlib import Path
 
 from bot.vocabulary.errors import FieldError, NotFound
-from gateway.cli.common import Commands, actor, emit_json, json_flag, noun
+from gateway.cli.arguments import Commands, json_flag, noun
+from gateway.cli.common import actor, emit_json
 from gateway.cli.tables import Column, print_table
 from gateway.settings import Settings
 from storage import audit, organisation_list

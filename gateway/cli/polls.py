@@ -22,15 +22,8 @@ from bot.vocabulary.errors import FieldError, NotFound
 from broadcasts.polls import charts, export, results
 from broadcasts.polls import service as poll_service
 from broadcasts.polls.parse import load_poll_file, shipped_polls
-from gateway.cli.common import (
-    Commands,
-    actor,
-    answer,
-    enabled_channels,
-    json_flag,
-    names,
-    noun,
-)
+from gateway.cli.arguments import Commands, json_flag, names, noun
+from gateway.cli.common import actor, answer, enabled_channels
 from gateway.cli.tables import Column, print_rows
 from gateway.exports.answers import answer_export
 from gateway.exports.output import to_file

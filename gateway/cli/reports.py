@@ -14,16 +14,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.cli.common import (
-    Commands,
-    actor,
-    answer,
-    emit_json,
-    json_flag,
-    names,
-    noun,
-    positive_id,
-)
+from gateway.cli.arguments import Commands, json_flag, names, noun, positive_id
+from gateway.cli.common import actor, answer, emit_json
 from gateway.cli.tables import Column, print_rows, print_table
 from gateway.exports.output import to_file
 from gateway.exports.reports import FILTER_KEYS, KINDS, report_export, report_filter

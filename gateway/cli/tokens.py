@@ -7,16 +7,8 @@ import argparse
 import sys
 from typing import Any
 
-from gateway.cli.common import (
-    Commands,
-    actor,
-    answer,
-    emit_json,
-    json_flag,
-    names,
-    noun,
-    positive_id,
-)
+from gateway.cli.arguments import Commands, json_flag, names, noun, positive_id
+from gateway.cli.common import actor, answer, emit_json
 from gateway.cli.tables import Column, print_rows
 from gateway.settings import Settings
 from storage import tokens
