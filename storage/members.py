@@ -57,13 +57,15 @@ async def organisation_id_named(connection: AsyncConnection, name: str) -> int:
     await connection.execute(
         insert_ignore(connection, organisations, ["name_key"]).values(name=name, name_key=key)
     )
-    return await connection.scalar(
+    found = await connection.execute(
         select(organisations.c.id).where(organisations.c.name_key == key)
     )
+    return int(found.scalar_one())
 
 
 async def create_member(connection: AsyncConnection, **values: Any) -> int:
-    return await connection.scalar(members.insert().values(**values).returning(members.c.id))
+    made = await connection.execute(members.insert().values(**values).returning(members.c.id))
+    return int(made.scalar_one())
 
 
 async def update_member(connection: AsyncConnection, member_id: int, **values: Any) -> None:
