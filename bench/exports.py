@@ -7,7 +7,7 @@ A fresh SQLite database in a temp directory is migrated and seeded (bench/seed.p
 an SMS number, 30% also Telegram, half Bambara), with organisations so the join is real. Each
 export then runs in its own child process (so its peak RSS is its own, not the seeding's):
 `storage.roster.roster_tables` → `storage.tabular.write_tables` into a file, exactly what
-`GET /api/v1/members/export` and `benkadi export roster` stream. Time is the wall time of that
+`GET /api/v1/members/export` and `benkadi members export` stream. Time is the wall time of that
 call; memory is the child's ru_maxrss (its VmHWM).
 
     .venv/bin/python bench/exports.py                # 100,000 members

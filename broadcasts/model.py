@@ -67,6 +67,19 @@ class Draft:
         return self.texts.get(language) or self.texts["fr"]
 
 
+@dataclass(frozen=True)
+class BodyRule:
+    """`body` for members whose language is `language` (None: any) on `channel` (None: any).
+
+    A broadcast's bodies are a short list of these, computed in Python (broadcasts.sms) and
+    applied in order by the fan-out's SQL: the first that matches gives the body, and the last,
+    (None, None), is the default."""
+
+    language: str | None
+    channel: str | None
+    body: str
+
+
 def _strings(data: Mapping[str, Any], key: str, allowed: Collection[str] | None) -> tuple[str, ...]:
     value = data.get(key) or []
     if isinstance(value, str):

@@ -1,8 +1,9 @@
 """Broadcasts, the imperative shell used by the HTTP API, the CLI and the scheduler.
 
 Every change of state is one short transaction holding the change, its outbox rows and its
-audit entry. State changes are claims: an UPDATE … WHERE status IN (…) that returns the row,
-so two processes (or a person and the scheduler) never both send or both cancel a broadcast.
+audit entry (making and sending are broadcasts.launch's). State changes are claims: an
+UPDATE … WHERE status IN (…) that returns the row, so two processes (or a person and the
+scheduler) never both send or both cancel a broadcast.
 
 Returned dicts are JSON-able: datetimes are ISO 8601 strings in UTC.
 """
@@ -14,25 +15,23 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, exists, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.vocabulary.errors import Conflict, NotFound
 from broadcasts import preview as preview_core
-from broadcasts.fanout import fan_out
-from broadcasts.model import Audience, Draft
+from broadcasts.launch import SCHEDULER, Delivery, draft_of, iso, target, waiting_status
+from broadcasts.launch import insert as insert_broadcast
+from broadcasts.launch import send as send_broadcast
+from broadcasts.model import Draft
 from storage import audit
-from storage.audience import allowed_channels
 from storage.database import Database
 from storage.models import Broadcast, Organisation, OutboxMessage
+from storage.outbox.fanout import cancel_queued
+from storage.outbox.states import CANCELLABLE, FAILURES, SENDABLE, BroadcastStatus, OutboxStatus
 from storage.types import utcnow
 
 broadcasts, outbox = Broadcast.__table__, OutboxMessage.__table__
 organisations = Organisation.__table__
-
-SENDABLE = ("draft", "scheduled")
-CANCELLABLE = ("draft", "scheduled", "sending")
-FAILED = ("failed", "undelivered")
-SCHEDULER = "scheduler"
 
 
 class BroadcastNotFound(NotFound):
@@ -41,25 +40,6 @@ class BroadcastNotFound(NotFound):
 
 class BroadcastStateError(Conflict):
     """The broadcast is in a state that does not allow this (e.g. sending a cancelled one)."""
-
-
-def _target(broadcast_id: int) -> str:
-    return f"broadcast:{broadcast_id}"
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def draft_of(row: Row) -> Draft:
-    """The draft a stored broadcast was made from."""
-    return Draft(
-        texts=dict(row.texts),
-        audience=Audience.from_json(row.audience),
-        send_at=row.send_at,
-        sms_gsm_safe=row.sms_gsm_safe,
-        title=row.title,
-    )
 
 
 async def known_organisations(database: Database) -> set[str]:
@@ -89,54 +69,12 @@ async def preview(
     )
 
 
-async def insert_broadcast(
-    connection: AsyncConnection,
-    draft: Draft,
-    *,
-    status: str,
-    created_by: str,
-    now: datetime,
-    **more: Any,
-) -> int:
-    """The broadcasts row for a draft (by hand or from a campaign); returns its id."""
-    return await connection.scalar(
-        broadcasts.insert()
-        .values(
-            title=draft.title,
-            texts=dict(draft.texts),
-            audience=draft.audience.to_json(),
-            sms_gsm_safe=draft.sms_gsm_safe,
-            send_at=draft.send_at,
-            status=status,
-            created_by=created_by,
-            created_at=now,
-            recipients=0,
-            **more,
-        )
-        .returning(broadcasts.c.id)
-    )
-
-
 async def create(database: Database, draft: Draft, actor: str) -> int:
-    status = "scheduled" if draft.send_at else "draft"
+    """Store a draft: "scheduled" when it has a send time, else a "draft" to send by hand."""
     async with database.transaction() as connection:
-        broadcast_id = await insert_broadcast(
-            connection, draft, status=status, created_by=actor, now=utcnow()
+        return await insert_broadcast(
+            connection, draft, actor, status=waiting_status(draft), now=utcnow()
         )
-        await audit.record(
-            connection,
-            actor,
-            "broadcast.create",
-            _target(broadcast_id),
-            {
-                "title": draft.title,
-                "status": status,
-                "send_at": _iso(draft.send_at),
-                "languages": sorted(draft.texts),
-                "audience": draft.audience.to_json(),
-            },
-        )
-    return broadcast_id
 
 
 async def _refusal(connection: AsyncConnection, broadcast_id: int, verb: str) -> Exception:
@@ -149,41 +87,6 @@ async def _refusal(connection: AsyncConnection, broadcast_id: int, verb: str) ->
     return BroadcastStateError(f"broadcast {broadcast_id} is {status}: cannot {verb} it")
 
 
-async def _claim_and_fan_out(
-    connection: AsyncConnection,
-    broadcast_id: int,
-    from_statuses: tuple[str, ...],
-    actor: str,
-    enabled_channels: Collection[str],
-    now: datetime,
-) -> int | None:
-    """Mark the broadcast "sending" and queue its rows; None when another claim came first."""
-    claimed = (
-        await connection.execute(
-            update(broadcasts)
-            .where(broadcasts.c.id == broadcast_id, broadcasts.c.status.in_(from_statuses))
-            .values(status="sending", fanned_out_at=now)
-            .returning(broadcasts)
-        )
-    ).one_or_none()
-    if claimed is None:
-        return None
-    draft = draft_of(claimed)
-    queued = await fan_out(connection, broadcast_id, draft, enabled_channels, now)
-    await connection.execute(
-        update(broadcasts).where(broadcasts.c.id == broadcast_id).values(recipients=queued)
-    )
-    channels = allowed_channels(draft.audience, enabled_channels)
-    await audit.record(
-        connection,
-        actor,
-        "broadcast.send",
-        _target(broadcast_id),
-        {"recipients": queued, "channels": list(channels), "was": claimed.status},
-    )
-    return queued
-
-
 async def send_now(
     database: Database,
     broadcast_id: int,
@@ -193,11 +96,9 @@ async def send_now(
     now: datetime | None = None,
 ) -> int:
     """Fan a draft or scheduled broadcast out now; returns the outbox rows queued."""
-    now = now or utcnow()
+    delivery = Delivery(enabled_channels, now or utcnow())
     async with database.transaction() as connection:
-        queued = await _claim_and_fan_out(
-            connection, broadcast_id, SENDABLE, actor, enabled_channels, now
-        )
+        queued = await send_broadcast(connection, broadcast_id, SENDABLE, actor, delivery)
         if queued is None:
             raise await _refusal(connection, broadcast_id, "send")
     return queued
@@ -215,21 +116,17 @@ async def cancel(database: Database, broadcast_id: int, actor: str) -> int:
             await connection.execute(
                 update(broadcasts)
                 .where(broadcasts.c.id == broadcast_id, broadcasts.c.status.in_(CANCELLABLE))
-                .values(status="cancelled", cancelled_at=now)
+                .values(status=BroadcastStatus.CANCELLED.value, cancelled_at=now)
                 .returning(broadcasts.c.status)
             )
         ).one_or_none()
         if claimed is None:
             raise await _refusal(connection, broadcast_id, "cancel")
-        result = await connection.execute(
-            update(outbox)
-            .where(outbox.c.broadcast_id == broadcast_id, outbox.c.status == "queued")
-            .values(status="cancelled", error_message="broadcast cancelled", updated_at=now)
-        )
+        rows = await cancel_queued(connection, broadcast_id, "broadcast cancelled", now)
         await audit.record(
-            connection, actor, "broadcast.cancel", _target(broadcast_id), {"rows": result.rowcount}
+            connection, actor, "broadcast.cancel", target(broadcast_id), {"rows": rows}
         )
-    return result.rowcount
+    return rows
 
 
 async def run_due(
@@ -238,21 +135,24 @@ async def run_due(
     """Fan out every scheduled broadcast whose time has come; returns the ids this call sent.
 
     Safe with several schedulers at once: each broadcast is claimed in its own transaction,
-    and a claim that finds it no longer "scheduled" leaves it to whoever got it.
+    and a claim that finds it no longer scheduled leaves it to whoever got it.
     """
     async with database.sessions() as session:
         due = list(
             await session.scalars(
                 select(broadcasts.c.id)
-                .where(broadcasts.c.status == "scheduled", broadcasts.c.send_at <= now)
+                .where(
+                    broadcasts.c.status == BroadcastStatus.SCHEDULED, broadcasts.c.send_at <= now
+                )
                 .order_by(broadcasts.c.send_at, broadcasts.c.id)
             )
         )
+    delivery = Delivery(enabled_channels, now)
     sent = []
     for broadcast_id in due:
         async with database.transaction() as connection:
-            queued = await _claim_and_fan_out(
-                connection, broadcast_id, ("scheduled",), SCHEDULER, enabled_channels, now
+            queued = await send_broadcast(
+                connection, broadcast_id, (BroadcastStatus.SCHEDULED,), SCHEDULER, delivery
             )
         if queued is not None:
             sent.append(broadcast_id)
@@ -260,19 +160,21 @@ async def run_due(
 
 
 async def finish_completed(database: Database, now: datetime) -> list[int]:
-    """Mark "sent" every sending broadcast with no row left waiting to go out."""
-    waiting = exists().where(outbox.c.broadcast_id == broadcasts.c.id, outbox.c.status == "queued")
+    """Mark sent every sending broadcast with no row left waiting to go out."""
+    waiting = exists().where(
+        outbox.c.broadcast_id == broadcasts.c.id, outbox.c.status == OutboxStatus.QUEUED
+    )
     async with database.transaction() as connection:
         finished = list(
             await connection.scalars(
                 update(broadcasts)
-                .where(broadcasts.c.status == "sending", ~waiting)
-                .values(status="sent", finished_at=now)
+                .where(broadcasts.c.status == BroadcastStatus.SENDING, ~waiting)
+                .values(status=BroadcastStatus.SENT.value, finished_at=now)
                 .returning(broadcasts.c.id)
             )
         )
         for broadcast_id in finished:
-            await audit.record(connection, SCHEDULER, "broadcast.finish", _target(broadcast_id))
+            await audit.record(connection, SCHEDULER, "broadcast.finish", target(broadcast_id))
     return sorted(finished)
 
 
@@ -281,24 +183,29 @@ def _summary(row: Row) -> dict[str, Any]:
         "id": row.id,
         "title": row.title,
         "status": row.status,
-        "send_at": _iso(row.send_at),
+        "send_at": iso(row.send_at),
         "created_by": row.created_by,
-        "created_at": _iso(row.created_at),
-        "fanned_out_at": _iso(row.fanned_out_at),
-        "finished_at": _iso(row.finished_at),
-        "cancelled_at": _iso(row.cancelled_at),
+        "created_at": iso(row.created_at),
+        "fanned_out_at": iso(row.fanned_out_at),
+        "finished_at": iso(row.finished_at),
+        "cancelled_at": iso(row.cancelled_at),
         "recipients": row.recipients,
     }
+
+
+async def _broadcast(session: AsyncSession, broadcast_id: int) -> Row[Any]:
+    row = (
+        await session.execute(select(broadcasts).where(broadcasts.c.id == broadcast_id))
+    ).one_or_none()
+    if row is None:
+        raise BroadcastNotFound(f"no broadcast {broadcast_id}")
+    return row
 
 
 async def get_status(database: Database, broadcast_id: int) -> dict[str, Any]:
     """The broadcast, and where its outbox rows are: per channel and status, and why some failed."""
     async with database.sessions() as session:
-        row = (
-            await session.execute(select(broadcasts).where(broadcasts.c.id == broadcast_id))
-        ).one_or_none()
-        if row is None:
-            raise BroadcastNotFound(f"no broadcast {broadcast_id}")
+        row = await _broadcast(session, broadcast_id)
         mine = outbox.c.broadcast_id == broadcast_id
         by_status = await session.execute(
             select(outbox.c.channel, outbox.c.status, func.count())
@@ -307,7 +214,7 @@ async def get_status(database: Database, broadcast_id: int) -> dict[str, Any]:
         )
         failures = await session.execute(
             select(outbox.c.channel, outbox.c.error_code, outbox.c.error_message, func.count())
-            .where(mine, outbox.c.status.in_(FAILED))
+            .where(mine, outbox.c.status.in_(FAILURES))
             .group_by(outbox.c.channel, outbox.c.error_code, outbox.c.error_message)
             .order_by(func.count().desc(), outbox.c.channel)
         )
@@ -351,9 +258,4 @@ async def list_broadcasts(database: Database, limit: int = 50) -> list[dict[str,
 async def get_draft(database: Database, broadcast_id: int) -> Draft:
     """The draft of a stored broadcast (to preview it again, or copy it)."""
     async with database.sessions() as session:
-        row = (
-            await session.execute(select(broadcasts).where(broadcasts.c.id == broadcast_id))
-        ).one_or_none()
-    if row is None:
-        raise BroadcastNotFound(f"no broadcast {broadcast_id}")
-    return draft_of(row)
+        return draft_of(await _broadcast(session, broadcast_id))

@@ -7,11 +7,10 @@ whenever it saves segments. Telegram and WhatsApp are not billed by segment: tex
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from bot.vocabulary.sms_text import cheapest_sms_text, gsm_friendly, sms_size
-from broadcasts.model import Draft
+from broadcasts.model import BodyRule, Draft
 
 
 def channel_text(draft: Draft, language: str, channel: str) -> str:
@@ -20,15 +19,6 @@ def channel_text(draft: Draft, language: str, channel: str) -> str:
     if channel == "sms" and draft.sms_gsm_safe:
         return cheapest_sms_text(text)
     return text
-
-
-@dataclass(frozen=True)
-class BodyRule:
-    """`body` for members whose language is `language` (None: any) on `channel` (None: any)."""
-
-    language: str | None
-    channel: str | None
-    body: str
 
 
 def body_rules(draft: Draft) -> list[BodyRule]:

@@ -10,17 +10,11 @@ from datetime import timedelta
 
 from aiohttp import web
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.service import ConversationService
-from broadcasts.campaigns.service import CampaignRunner
-from gateway import console, simulator
-from gateway.api import campaigns as api_campaigns
-from gateway.api import common as api
-from gateway.api import exports as api_exports
-from gateway.api import organisations as api_organisations
-from gateway.api import polls as api_polls
-from gateway.api import reports as api_reports
+from broadcasts.campaigns.runner import CampaignRunner
+from gateway import api, console, simulator
+from gateway.api.errors import error_middleware
 from gateway.channels import telegram, twilio
 from gateway.channels.base import Channel, Webhook
 from gateway.inbound import media, webhooks
@@ -76,24 +70,6 @@ def build_webhooks(settings: Settings) -> dict[str, Webhook]:
         token = settings.twilio_auth_token
         hooks += [twilio.MessagesWebhook(token), twilio.StatusWebhook(token)]
     return {hook.path: hook for hook in hooks}
-
-
-@web.middleware
-async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
-    """4xx stay as raised; a database failure is a 503 so providers deliver again; no tracebacks out."""
-    try:
-        return await handler(request)
-    except web.HTTPException:
-        raise
-    except Exception as error:
-        log.exception("unexpected error on %s", request.path)
-        if request.writer.output_size and request.transport is not None:
-            # A streamed export had begun: cut the connection so the client sees a broken
-            # download, rather than an error appended to the file (or a wait for the rest).
-            request.transport.close()
-        if isinstance(error, SQLAlchemyError):
-            return web.json_response({"error": "database unavailable"}, status=503)
-        return web.json_response({"error": "internal error"}, status=500)
 
 
 async def _storage(app: web.Application) -> AsyncIterator[None]:
@@ -178,7 +154,8 @@ async def running_dispatcher(database: Database, channels: dict[str, Channel], s
 async def healthz(request: web.Request) -> web.Response:
     async with request.app[DATABASE].sessions() as session:
         await session.execute(text("SELECT 1"))
-    return web.json_response({"status": "ok", "channels": sorted(request.app[CHANNELS])})
+    channels = request.app[CHANNELS]
+    return web.json_response({"status": "ok", "channels": sorted(channels)})
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -192,11 +169,6 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", healthz)
     webhooks.add_routes(app, WEBHOOK_PATHS)
     api.add_routes(app)
-    api_campaigns.add_routes(app)
-    api_reports.add_routes(app)
-    api_organisations.add_routes(app)
-    api_polls.add_routes(app)
-    api_exports.add_routes(app)
     console.add_routes(app)
     if settings.simulator:
         simulator.add_routes(app)

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from gateway.channels.base import Webhook
+    from bot.service import ConversationService
+    from gateway.channels.base import Channel, Webhook
+    from gateway.settings import Settings
+    from gateway.simulator import Simulator
+    from storage.database import Database
 
-SETTINGS = web.AppKey("settings", "Settings")
-DATABASE = web.AppKey("database", "Database")
-SERVICE = web.AppKey("service", "ConversationService")
-CHANNELS = web.AppKey("channels", "dict[str, Channel]")
-DISPATCHER = web.AppKey("dispatcher", "Dispatcher")
+
+class Waker(Protocol):
+    """The app's dispatcher as its users see it (in this process, a child's, or none)."""
+
+    def wake(self) -> None: ...
+
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+DATABASE: web.AppKey[Database] = web.AppKey("database")
+SERVICE: web.AppKey[ConversationService] = web.AppKey("service")
+CHANNELS: web.AppKey[dict[str, Channel]] = web.AppKey("channels")
+DISPATCHER: web.AppKey[Waker] = web.AppKey("dispatcher")  # woken when rows are queued
 WEBHOOKS: web.AppKey[dict[str, Webhook]] = web.AppKey("webhooks")  # configured ones, by path
-SIMULATOR = web.AppKey("simulator", "Simulator")
+SIMULATOR: web.AppKey[Simulator] = web.AppKey("simulator")

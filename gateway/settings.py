@@ -10,11 +10,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 if TYPE_CHECKING:
-    from broadcasts.campaigns.calendar import QuietHours
+    from broadcasts.quiet_hours import QuietHours
 
 DEFAULT_DATABASE_PATH = Path("var") / "benkadi.db"
 DEFAULT_MEDIA_DIR = Path("var") / "media"  # beside the default database: the data directory
@@ -72,13 +72,13 @@ class Settings:
 
     @property
     def quiet_hours(self) -> QuietHours | None:
-        from broadcasts.campaigns.calendar import parse_quiet_hours
+        from broadcasts.quiet_hours import parse_quiet_hours
 
         return parse_quiet_hours(self.sms_quiet_hours)
 
     @property
     def campaigns_directory(self) -> Path:
-        from broadcasts.campaigns.calendar import CAMPAIGNS_DIR
+        from broadcasts.campaigns.files import CAMPAIGNS_DIR
 
         return Path(self.campaigns_dir) if self.campaigns_dir else CAMPAIGNS_DIR
 
@@ -140,7 +140,7 @@ class Settings:
         twilio_api = get("TWILIO_API_URL") or TWILIO_DEFAULT_API
         _require_url("TWILIO_API_URL", twilio_api)
 
-        values = dict(
+        values: dict[str, Any] = dict(
             database_url=database_url,
             public_url=public_url.rstrip("/"),
             host=host,
@@ -176,7 +176,7 @@ class Settings:
             overrides.setdefault("currency", get("BENKADI_CURRENCY"))
         quiet = get("BENKADI_SMS_QUIET_HOURS")
         if quiet is not None:
-            from broadcasts.campaigns.calendar import parse_quiet_hours
+            from broadcasts.quiet_hours import parse_quiet_hours
 
             try:
                 parse_quiet_hours(quiet)

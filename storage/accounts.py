@@ -28,10 +28,6 @@ MIN_PASSWORD = 10
 _DUMMY_HASH = hasher.hash("not a password anybody has")
 
 
-class AccountFieldError(FieldError):
-    """A username, name, role or password that will not do; `field` names which."""
-
-
 class Account(NamedTuple):
     id: int
     username: str
@@ -42,15 +38,13 @@ class Account(NamedTuple):
 def clean_username(username: str) -> str:
     username = (username or "").strip().lower()
     if not USERNAME.match(username):
-        raise AccountFieldError(
-            "username", "2-64 of a-z 0-9 . _ -, starting with a letter or digit"
-        )
+        raise FieldError("username", "2-64 of a-z 0-9 . _ -, starting with a letter or digit")
     return username
 
 
 def check_password(password: str) -> str:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD or len(password) > 200:
-        raise AccountFieldError("password", f"must be {MIN_PASSWORD}-200 characters")
+        raise FieldError("password", f"must be {MIN_PASSWORD}-200 characters")
     return password
 
 
@@ -64,16 +58,16 @@ async def create_account(
     username = clean_username(username)
     name = (name or "").strip()
     if not name or len(name) > 100 or not name.isprintable():
-        raise AccountFieldError("name", "must be 1-100 printable characters")
+        raise FieldError("name", "must be 1-100 printable characters")
     if role not in ROLES:
-        raise AccountFieldError("role", f"must be one of {', '.join(ROLES)}")
+        raise FieldError("role", f"must be one of {', '.join(ROLES)}")
     password_hash = await _hash(check_password(password))
     async with database.transaction() as connection:
         taken = await connection.scalar(
             select(accounts.c.id).where(accounts.c.username == username)
         )
         if taken is not None:
-            raise AccountFieldError("username", "is already taken")
+            raise FieldError("username", "is already taken")
         now = utcnow()
         account_id = (
             await connection.execute(
@@ -105,7 +99,7 @@ async def set_password(database: Database, username: str, password: str, actor: 
             .values(password_hash=password_hash, password_changed_at=utcnow())
         )
         if changed.rowcount != 1:
-            raise AccountFieldError("username", f"no account {username!r}")
+            raise FieldError("username", f"no account {username!r}")
         await audit.record(connection, actor, "account.password", f"account:{username}")
 
 
@@ -120,7 +114,7 @@ async def set_disabled(database: Database, username: str, disabled: bool, actor:
             )
         ).one_or_none()
         if row is None:
-            raise AccountFieldError("username", f"no account {username!r}")
+            raise FieldError("username", f"no account {username!r}")
         if (row.disabled_at is not None) == disabled:
             return False
         await connection.execute(
@@ -144,7 +138,7 @@ async def verify(database: Database, username: str, password: str) -> Account | 
     """The account if the password is right and the account active; None otherwise."""
     try:
         username = clean_username(username)
-    except AccountFieldError:
+    except FieldError:
         username = ""
     async with database.sessions() as session:
         row = (

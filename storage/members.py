@@ -18,6 +18,7 @@ from storage.models import (
     Organisation,
     OutboxMessage,
 )
+from storage.outbox.states import OutboxStatus
 from storage.upsert import insert_ignore, upsert
 
 PHONE_CHANNELS = ("sms", "whatsapp")
@@ -56,13 +57,15 @@ async def organisation_id_named(connection: AsyncConnection, name: str) -> int:
     await connection.execute(
         insert_ignore(connection, organisations, ["name_key"]).values(name=name, name_key=key)
     )
-    return await connection.scalar(
+    found = await connection.execute(
         select(organisations.c.id).where(organisations.c.name_key == key)
     )
+    return int(found.scalar_one())
 
 
 async def create_member(connection: AsyncConnection, **values: Any) -> int:
-    return await connection.scalar(members.insert().values(**values).returning(members.c.id))
+    made = await connection.execute(members.insert().values(**values).returning(members.c.id))
+    return int(made.scalar_one())
 
 
 async def update_member(connection: AsyncConnection, member_id: int, **values: Any) -> None:
@@ -94,8 +97,8 @@ async def erase_member(connection: AsyncConnection, member_id: int, now: datetim
     theirs = or_(outbox.c.member_id == member_id, outbox.c.address_id.in_(address_ids))
     await connection.execute(
         update(outbox)
-        .where(theirs, outbox.c.status == "queued")
-        .values(status="cancelled", error_message="member erased")
+        .where(theirs, outbox.c.status == OutboxStatus.QUEUED)
+        .values(status=OutboxStatus.CANCELLED.value, error_message="member erased")
     )
     await connection.execute(
         update(outbox).where(theirs).values(body="", recipient="", choices=None)

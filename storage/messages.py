@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Row, Table, and_, bindparam, delete, select
+from sqlalchemy import Row, and_, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import (
@@ -20,9 +20,11 @@ from storage.models import (
 )
 from storage.upsert import insert_ignore, upsert
 
-conversations = cast(Table, Conversation.__table__)
-inbound = cast(Table, InboundMessage.__table__)
-outbox = cast(Table, OutboxMessage.__table__)
+conversations, inbound, outbox = (
+    Conversation.__table__,
+    InboundMessage.__table__,
+    OutboxMessage.__table__,
+)
 
 
 async def record_inbound(

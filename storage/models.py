@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -13,15 +13,19 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.outbox.states import BroadcastStatus, OutboxStatus, Priority
 from storage.types import UTCDateTime, utcnow
 
 
 class Base(DeclarativeBase):
+    # Every model here is mapped to one Table: say so, for the Core statements built on it.
+    __table__: ClassVar[Table]
     type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
         datetime: UTCDateTime(),
         dict[str, Any]: JSON,
@@ -143,8 +147,8 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
     choices: Mapped[list[str] | None] = mapped_column(JSON)  # [[key, label], …] for buttons
-    priority: Mapped[int] = mapped_column(default=0)  # 0 = conversational reply, 1 = bulk
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    priority: Mapped[int] = mapped_column(default=int(Priority.REPLY))  # lower goes first
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.QUEUED.value)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_until: Mapped[datetime | None]
@@ -167,8 +171,8 @@ class Broadcast(Base):
     audience: Mapped[dict[str, Any]] = mapped_column(default=dict)  # see broadcasts.model.Audience
     sms_gsm_safe: Mapped[bool] = mapped_column(default=True)  # GSM-friendly spelling over SMS
     send_at: Mapped[datetime | None]  # None: when someone says send
-    # draft → scheduled → sending → sent; or cancelled
-    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    # draft → scheduled → sending → sent; or cancelled (BroadcastStatus)
+    status: Mapped[str] = mapped_column(String(16), default=BroadcastStatus.DRAFT.value, index=True)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     fanned_out_at: Mapped[datetime | None]
@@ -284,7 +288,7 @@ class Poll(Base):
     opens_at: Mapped[datetime | None]
     closes_at: Mapped[datetime | None]
     reminder_days: Mapped[int | None]
-    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft → launched
+    status: Mapped[str] = mapped_column(String(16))  # draft → launched (storage.polls.PollStatus)
     broadcast_id: Mapped[int | None] = mapped_column(
         ForeignKey("broadcasts.id", ondelete="SET NULL", name="fk_poll_broadcast")
     )

@@ -2,8 +2,8 @@
 the kinds a broadcast can target.
 
 The secretariat keeps it as a CSV file (`nom,type`, UTF-8, `,` or `;`), imported with
-`benkadi organisations import`; a bad line is refused with FILE:LINE: FIELD: message and
-nothing is stored. Organisations members type in themselves stay, unlisted, until a file or
+`benkadi organisations import`; a file with bad lines is refused, each named as
+FILE:LINE: FIELD: message, and nothing is stored. Organisations members type in themselves stay, unlisted, until a file or
 `benkadi organisations add` lists them (and gives their kind).
 """
 
@@ -13,11 +13,12 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.vocabulary.errors import FieldError
+from bot.vocabulary.errors import FieldError, FieldErrors
 from bot.vocabulary.reference import ORGANISATION_KINDS
 from bot.vocabulary.text import fold
 from storage.models import Member, Organisation
@@ -27,14 +28,9 @@ organisations, members = Organisation.__table__, Member.__table__
 MAX_NAME = 200
 NAME_HEADERS = ("nom", "name", "organisation")
 KIND_HEADERS = ("type", "kind")
+MAX_WRONG = 50  # bad lines named at once; a file that has more is likely not this list at all
 # A kind may be written as its key ("ong_nationale") or its French label ("ONG nationale").
 _KIND_BY_WORD = {fold(word): key for key, label in ORGANISATION_KINDS for word in (key, label)}
-
-
-class OrganisationFileError(FieldError):
-    def __init__(self, where: str, field: str, message: str) -> None:
-        super().__init__(field, message, source=where)
-        self.where = where
 
 
 @dataclass(frozen=True)
@@ -52,24 +48,27 @@ def kinds_help() -> str:
     return ", ".join(key for key, _label in ORGANISATION_KINDS)
 
 
-def parse_entry(name: str, kind: str | None, where: str) -> Entry:
+def parse_entry(
+    name: str, kind: str | None, source: str | None = None, line: int | None = None
+) -> Entry:
+    """One organisation; a FieldError ("nom" or "type") placed at `source`:`line` if given."""
     name = " ".join(name.split())
     if not name:
-        raise OrganisationFileError(where, "nom", "is empty")
+        raise FieldError("nom", "is empty", source=source, line=line)
     if len(name) > MAX_NAME:
-        raise OrganisationFileError(where, "nom", f"is longer than {MAX_NAME} characters")
+        raise FieldError("nom", f"is longer than {MAX_NAME} characters", source=source, line=line)
     key = None
     if kind and kind.strip():
         key = kind_key(kind)
         if key is None:
-            raise OrganisationFileError(
-                where, "type", f"unknown kind {kind.strip()!r} (one of: {kinds_help()})"
-            )
+            message = f"unknown kind {kind.strip()!r} (one of: {kinds_help()})"
+            raise FieldError("type", message, source=source, line=line)
     return Entry(name, key)
 
 
 def parse_csv(text: str, filename: str) -> list[Entry]:
-    """The whole file, or an error naming its first bad line: nothing half-read."""
+    """The whole file, or FieldErrors naming every bad line (the first MAX_WRONG): nothing
+    half-read."""
     text = text.removeprefix("\ufeff")  # Excel writes a BOM
     try:
         dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;")
@@ -79,18 +78,27 @@ def parse_csv(text: str, filename: str) -> list[Entry]:
     header = [fold(cell) for cell in next(rows, [])]
     name_at = next((header.index(h) for h in NAME_HEADERS if h in header), None)
     if name_at is None:
-        raise OrganisationFileError(f"{filename}:1", "nom", "no `nom` column in the header")
+        missing = FieldError("nom", "no `nom` column in the header", source=filename, line=1)
+        raise FieldErrors([missing])
     kind_at = next((header.index(h) for h in KIND_HEADERS if h in header), None)
     entries: dict[str, Entry] = {}
+    wrong: list[FieldError] = []
     for line, row in enumerate(rows, start=2):
         if not any(cell.strip() for cell in row):
             continue
-        where = f"{filename}:{line}"
-        if name_at >= len(row):
-            raise OrganisationFileError(where, "nom", "missing")
-        kind = row[kind_at] if kind_at is not None and kind_at < len(row) else None
-        entry = parse_entry(row[name_at], kind, where)
-        entries[fold(entry.name)] = entry  # the same organisation twice: the last line wins
+        try:
+            if name_at >= len(row):
+                raise FieldError("nom", "missing", source=filename, line=line)
+            kind = row[kind_at] if kind_at is not None and kind_at < len(row) else None
+            entry = parse_entry(row[name_at], kind, filename, line)
+        except FieldError as error:
+            wrong.append(error)
+            if len(wrong) == MAX_WRONG:
+                break
+        else:
+            entries[fold(entry.name)] = entry  # the same organisation twice: the last line wins
+    if wrong:
+        raise FieldErrors(wrong)
     return list(entries.values())
 
 
@@ -103,7 +111,7 @@ async def list_entries(connection: AsyncConnection, entries: Sequence[Entry]) ->
                 name=entry.name, name_key=key
             )
         )
-        values: dict = {"listed": True, "name": entry.name}
+        values: dict[str, Any] = {"listed": True, "name": entry.name}
         if entry.kind:
             values["kind"] = entry.kind
         await connection.execute(
@@ -130,7 +138,7 @@ async def set_listed(connection: AsyncConnection, name: str, listed: bool) -> bo
     return bool(result.rowcount)
 
 
-async def with_member_counts(connection: AsyncConnection) -> list[dict]:
+async def with_member_counts(connection: AsyncConnection) -> list[dict[str, Any]]:
     """Every organisation, listed first, with how many members name it."""
     counts = (
         select(members.c.organisation_id, func.count().label("members"))

@@ -1,27 +1,36 @@
-"""Poll sessions and answers: what the poll dialogue reads and writes, in the message's
-transaction. Definitions are read once per poll id and cached (they never change after launch).
+"""Polls' rows: their state, the sessions their broadcasts open, and the answers the poll
+dialogue reads and writes in the message's transaction. Definitions are read once per poll id
+and cached (they never change after launch).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.model import MovePoll, PollView, RecordPollAnswer
 from broadcasts.polls.model import Poll
+from storage.models import OutboxMessage, PollChoice, PollResponse, PollSession
 from storage.models import Poll as PollRow
-from storage.models import PollChoice, PollResponse, PollSession
-from storage.upsert import upsert
+from storage.upsert import insert_ignore, upsert
 
 polls, sessions = PollRow.__table__, PollSession.__table__
+outbox = OutboxMessage.__table__
 responses, choices = PollResponse.__table__, PollChoice.__table__
 RESPONSE_COLUMNS = (
     "position", "skipped", "options", "number", "text", "score", "max_score", "dimension",
     "channel", "answered_at",
 )  # fmt: skip
+
+
+class PollStatus(StrEnum):
+    DRAFT = "draft"  # its definition may still change
+    LAUNCHED = "launched"  # invited: fixed for good (closing sets closes_at, not a status)
+
 
 _definitions: dict[tuple[str, int], Poll] = {}  # (database, poll id): several databases in tests
 
@@ -30,7 +39,9 @@ async def definition(connection: AsyncConnection, poll_id: int) -> Poll | None:
     key = (str(connection.engine.url), poll_id)
     if key not in _definitions:
         data = await connection.scalar(
-            select(polls.c.definition).where(polls.c.id == poll_id, polls.c.status == "launched")
+            select(polls.c.definition).where(
+                polls.c.id == poll_id, polls.c.status == PollStatus.LAUNCHED
+            )
         )
         if data is None:
             return None
@@ -39,7 +50,7 @@ async def definition(connection: AsyncConnection, poll_id: int) -> Poll | None:
 
 
 def is_open(row: Any, now: datetime) -> bool:
-    return row.status == "launched" and (row.closes_at is None or now < row.closes_at)
+    return row.status == PollStatus.LAUNCHED and (row.closes_at is None or now < row.closes_at)
 
 
 async def view(
@@ -50,7 +61,7 @@ async def view(
     query = (
         select(sessions, polls.c.status, polls.c.closes_at)
         .join(polls, polls.c.id == sessions.c.poll_id)
-        .where(sessions.c.member_id == member_id, polls.c.status == "launched")
+        .where(sessions.c.member_id == member_id, polls.c.status == PollStatus.LAUNCHED)
     )
     if poll_id is not None:
         query = query.where(sessions.c.poll_id == poll_id)
@@ -95,7 +106,7 @@ async def _newer_invitation(
             sessions.c.poll_id != row.poll_id,
             sessions.c.finished_at.is_(None),
             sessions.c.invited_at > row.current_at,
-            polls.c.status == "launched",
+            polls.c.status == PollStatus.LAUNCHED,
             (polls.c.closes_at.is_(None)) | (polls.c.closes_at > now),
         )
         .limit(1)
@@ -178,4 +189,66 @@ async def move(
         update(sessions)
         .where(sessions.c.id == session_id, sessions.c.started_at.is_(None))
         .values(started_at=now)
+    )
+
+
+# --- launch and reminder ---------------------------------------------------------------------
+async def claim_launch(connection: AsyncConnection, poll_id: int, now: datetime) -> bool:
+    """Mark a draft poll launched; False when it is launched already (by anyone)."""
+    claimed = await connection.scalar(
+        update(polls)
+        .where(polls.c.id == poll_id, polls.c.status == PollStatus.DRAFT)
+        .values(status=PollStatus.LAUNCHED.value, launched_at=now)
+        .returning(polls.c.id)
+    )
+    return claimed is not None
+
+
+async def open_sessions(
+    connection: AsyncConnection, poll_id: int, broadcast_id: int, now: datetime
+) -> None:
+    """A session for each member the invitation broadcast reached; the poll records it."""
+    invited = select(literal(poll_id), outbox.c.member_id, literal(now), literal(now)).where(
+        outbox.c.broadcast_id == broadcast_id, outbox.c.member_id.is_not(None)
+    )
+    await connection.execute(
+        insert_ignore(connection, sessions, ["poll_id", "member_id"]).from_select(
+            ["poll_id", "member_id", "invited_at", "current_at"], invited
+        )
+    )
+    await connection.execute(
+        update(polls).where(polls.c.id == poll_id).values(broadcast_id=broadcast_id)
+    )
+
+
+async def claim_reminder(connection: AsyncConnection, poll_id: int, now: datetime) -> bool:
+    """Mark the poll reminded; False when it was already (by another scheduler)."""
+    claimed = await connection.scalar(
+        update(polls)
+        .where(polls.c.id == poll_id, polls.c.reminded_at.is_(None))
+        .values(reminded_at=now)
+        .returning(polls.c.id)
+    )
+    return claimed is not None
+
+
+def unfinished_members(poll_id: int) -> Select[Any]:
+    """Members invited to the poll who have not finished it: whom a reminder is for."""
+    return select(sessions.c.member_id).where(
+        sessions.c.poll_id == poll_id, sessions.c.finished_at.is_(None)
+    )
+
+
+async def mark_reminded(
+    connection: AsyncConnection, poll_id: int, broadcast_id: int, now: datetime
+) -> None:
+    """The sessions the reminder broadcast reached are reminded; the poll records it."""
+    reminded = select(outbox.c.member_id).where(outbox.c.broadcast_id == broadcast_id)
+    await connection.execute(
+        update(sessions)
+        .where(sessions.c.poll_id == poll_id, sessions.c.member_id.in_(reminded))
+        .values(reminded_at=now)
+    )
+    await connection.execute(
+        update(polls).where(polls.c.id == poll_id).values(reminder_broadcast_id=broadcast_id)
     )

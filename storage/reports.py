@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,10 +24,8 @@ PAGE = 1000
 MEDIA_RETRY_BASE = timedelta(seconds=30)
 MEDIA_RETRY_MAX = timedelta(hours=6)
 STATUSES = ("submitted", "validated")
-
-
-class ReportNotFound(NotFound):
-    pass
+# The names of summary()'s columns, as the API's and the CLI's JSON give them.
+SUMMARY_HEADER = ("region", "type", "month", "women", "men", "girls", "boys", "total")
 
 
 @dataclass(frozen=True)
@@ -101,7 +99,7 @@ async def validate(database: Database, report_id: int, actor: str, now: datetime
     async with database.transaction() as connection:
         status = await connection.scalar(select(reports.c.status).where(reports.c.id == report_id))
         if status is None:
-            raise ReportNotFound(f"no report {report_id}")
+            raise NotFound(f"no report {report_id}", field="id")
         if status == "validated":
             return False
         await connection.execute(
@@ -160,7 +158,7 @@ async def get_report(database: Database, report_id: int) -> dict[str, Any]:
     async with database.sessions() as session:
         row = (await session.execute(query)).first()
     if row is None:
-        raise ReportNotFound(f"no report {report_id}")
+        raise NotFound(f"no report {report_id}", field="id")
     return _as_dict(row)
 
 
@@ -280,20 +278,16 @@ async def media_failed(
 
 
 # --- filters from the outside (API query, CLI options) ---------------------------------------
-class ReportFieldError(FieldError):
-    pass
-
-
 def _day(name: str, raw: str | None) -> date | None:
     if not raw:
         return None
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise ReportFieldError(name, "must be a date, YYYY-MM-DD") from None
+        raise FieldError(name, "must be a date, YYYY-MM-DD") from None
 
 
-def filter_from(values: dict[str, str | None]) -> ReportFilter:
+def filter_from(values: Mapping[str, str | None]) -> ReportFilter:
     """from, to, region, type, organisation, status: checked, named when wrong."""
     region = (values.get("region") or "").strip() or None
     if region is not None:
@@ -301,13 +295,13 @@ def filter_from(values: dict[str, str | None]) -> ReportFilter:
         region = next((key for key, label in REGION_LABELS.items() if fold(label) == region),
                       region)  # fmt: skip
         if region not in REGION_LABELS:
-            raise ReportFieldError("region", f"unknown region; one of {', '.join(REGION_LABELS)}")
+            raise FieldError("region", f"unknown region; one of {', '.join(REGION_LABELS)}")
     activity = (values.get("type") or "").strip() or None
     if activity is not None and activity not in ACTIVITY_LABELS:
-        raise ReportFieldError("type", f"unknown type; one of {', '.join(ACTIVITY_LABELS)}")
+        raise FieldError("type", f"unknown type; one of {', '.join(ACTIVITY_LABELS)}")
     status = (values.get("status") or "").strip() or None
     if status is not None and status not in STATUSES:
-        raise ReportFieldError("status", f"one of {', '.join(STATUSES)}")
+        raise FieldError("status", f"one of {', '.join(STATUSES)}")
     where = ReportFilter(
         date_from=_day("from", values.get("from")),
         date_to=_day("to", values.get("to")),
@@ -317,5 +311,5 @@ def filter_from(values: dict[str, str | None]) -> ReportFilter:
         status=status,
     )
     if where.date_from and where.date_to and where.date_from > where.date_to:
-        raise ReportFieldError("to", "must not be before from")
+        raise FieldError("to", "must not be before from")
     return where

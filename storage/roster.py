@@ -79,7 +79,7 @@ def _labels_of_json(raw: str | None) -> str:
     return _theme_labels(json.loads(raw) if raw else [])
 
 
-def _member_row(row: Any, found: list[Any], masked: bool) -> list[Any]:
+def _member_row(row: Any, found: Sequence[Any], masked: bool) -> list[Any]:
     """found: the member's addresses as (channel, address, opted_out_at, blocked_at)."""
     shown: dict[str, list[str]] = {"sms": [], "whatsapp": [], "telegram": []}
     opted_out: set[str] = set()

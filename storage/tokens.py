@@ -22,14 +22,6 @@ LAST_USED_GRANULARITY = timedelta(minutes=1)  # no write lock taken on every req
 tokens = AdminToken.__table__
 
 
-class TokenNotFound(NotFound):
-    """No token has this id."""
-
-
-class TokenFieldError(FieldError):
-    """A name or role that will not do; `field` names which."""
-
-
 class Principal(NamedTuple):
     id: int
     name: str
@@ -47,18 +39,21 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def check_name_and_role(name: str, role: str) -> str:
-    """The cleaned name, or TokenFieldError naming what is wrong."""
-    if role not in ROLES:
-        raise TokenFieldError("role", f"must be one of {', '.join(ROLES)}")
+def check_name_and_role(name: object, role: object) -> tuple[str, str]:
+    """The cleaned name and the role (as a form or a JSON body gave them, anything), or a
+    FieldError naming what is wrong."""
+    if not isinstance(role, str) or role not in ROLES:
+        raise FieldError("role", f"must be one of {', '.join(ROLES)}")
     name = name.strip() if isinstance(name, str) else ""
     if not name or len(name) > MAX_NAME or not name.isprintable():
-        raise TokenFieldError("name", f"must be 1-{MAX_NAME} printable characters")
-    return name
+        raise FieldError("name", f"must be 1-{MAX_NAME} printable characters")
+    return name, role
 
 
-async def issue_token(database: Database, name: str, role: str, actor: str = "cli") -> IssuedToken:
-    name = check_name_and_role(name, role)
+async def issue_token(
+    database: Database, name: object, role: object, actor: str = "cli"
+) -> IssuedToken:
+    name, role = check_name_and_role(name, role)
     token = PREFIX + secrets.token_urlsafe(32)
     async with database.transaction() as connection:
         token_id = (
@@ -109,7 +104,7 @@ async def authenticate(database: Database, token: str | None) -> Principal | Non
 
 
 async def revoke_token(database: Database, token_id: int, actor: str) -> bool:
-    """True if revoked now, False if it already was; TokenNotFound if there is no such token."""
+    """True if revoked now, False if it already was; NotFound if there is no such token."""
     async with database.transaction() as connection:
         row = (
             await connection.execute(
@@ -117,7 +112,7 @@ async def revoke_token(database: Database, token_id: int, actor: str) -> bool:
             )
         ).one_or_none()
         if row is None:
-            raise TokenNotFound(f"no token {token_id}")
+            raise NotFound(f"no token {token_id}", field="id")
         if row.revoked_at is not None:
             return False
         await connection.execute(

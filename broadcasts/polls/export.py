@@ -109,11 +109,11 @@ async def long_rows(database: Database, poll_id: int, poll: Poll) -> AsyncIterat
 async def wide_rows(database: Database, poll_id: int, poll: Poll) -> AsyncIterator[list]:
     columns = {q.key: n for n, q in enumerate(poll.questions)}
     labels = answer_labels(poll)
-    current: list | None = None
+    current: list = []  # the session's row, empty before the first
     session_id = None
     async for row in _stream(database, poll_id, wide=True):
         if row.session_id != session_id:
-            if current is not None:
+            if current:
                 yield current
             session_id = row.session_id
             base = [*_respondent(row), row.channel, row.started_at, row.finished_at]
@@ -121,7 +121,7 @@ async def wide_rows(database: Database, poll_id: int, poll: Poll) -> AsyncIterat
         if row.question in columns and not row.skipped:
             value = answer_text(labels.get(row.question), row.options, row.number, row.text)
             current[len(WIDE_BASE) + columns[row.question]] = value
-    if current is not None:
+    if current:
         yield current
 
 

@@ -1,23 +1,22 @@
 """Poll definitions from TOML files (or the API's JSON), checked, with file:line errors. Pure.
 
-The file format is in the README ("Polls"). Errors reuse the campaign files' machinery
-(`broadcasts.campaigns.calendar.key_lines`): `FILE:LINE: questions[3].options[2].text.bm: …`.
+The file format is in the README ("Polls"). Errors name file, line and field as campaign
+files' do (broadcasts/file_parser.py): `FILE:LINE: questions[3].options[2].text.bm: …`.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from bot.vocabulary.i18n import LANGUAGES
 from bot.vocabulary.sms_text import sms_size
-from broadcasts.campaigns.calendar import CampaignError, Path_, _Parser, key_lines
-from broadcasts.model import BAMAKO, TWILIO_BODY_LIMIT, Audience
+from broadcasts.file_parser import FileError, FileParser
+from broadcasts.model import BAMAKO, Audience
 from broadcasts.polls.model import DIMENSIONS, KINDS, YES_NO, Condition, Option, Poll, Question
+from broadcasts.toml_lines import Path_
 
 POLLS_DIR = Path(__file__).parent / "data"  # the polls shipped with Benkadi
 KEY = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
@@ -31,14 +30,12 @@ OPTION_KEYS = ("key", "text", "score")
 MAX_QUESTIONS = 40
 
 
-class PollError(CampaignError):
+class PollError(FileError):
     """A poll definition is wrong: file, line, field and what."""
 
 
-class _PollParser(_Parser):
-    def fail(self, path: Path_, message: str) -> PollError:
-        error = super().fail(path, message)
-        return PollError(error.file, error.line, error.field, error.message)
+class _PollParser(FileParser):
+    error = PollError
 
     def key(self, data: Mapping[str, Any], path: Path_, what: str) -> str:
         value = data.get("key")
@@ -48,27 +45,6 @@ class _PollParser(_Parser):
                 f"must be lower-case letters, digits, - or _ (at most {MAX_KEY}), e.g. {what}",
             )
         return value
-
-    def language_texts(self, value: Any, path: Path_, *, one_line: bool = False) -> dict[str, str]:
-        if isinstance(value, str):
-            value = {"fr": value}
-        if not isinstance(value, Mapping):
-            raise self.fail(path, 'must be text, or a table of texts: { fr = "…", bm = "…" }')
-        texts: dict[str, str] = {}
-        for language, text in value.items():
-            where = (*path, language)
-            if language not in LANGUAGES:
-                raise self.fail(where, f"unknown language (known: {', '.join(LANGUAGES)})")
-            if not isinstance(text, str) or not text.strip():
-                raise self.fail(where, "must be some text")
-            if one_line and "\n" in text.strip():
-                raise self.fail(where, "must be on one line")
-            if len(text.strip()) > TWILIO_BODY_LIMIT:
-                raise self.fail(where, f"is longer than {TWILIO_BODY_LIMIT} characters")
-            texts[language] = text.strip()
-        if "fr" not in texts:
-            raise self.fail(path, "a French text (fr) is required: it is the fallback")
-        return texts
 
     def moment(self, value: Any, path: Path_, end_of_day: bool) -> datetime | None:
         if value is None:
@@ -186,11 +162,7 @@ class _PollParser(_Parser):
 
     def poll(self, data: Mapping[str, Any], stem: str | None) -> Poll:
         self.unknown_keys(data, POLL_KEYS, ())
-        slug = data.get("slug")
-        if not isinstance(slug, str) or not re.match(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", slug):
-            raise self.fail(("slug",), 'must be lower-case letters, digits and dashes, "capacites"')
-        if stem is not None and slug != stem:
-            raise self.fail(("slug",), f"must be the file's name: {stem}.toml holds {slug!r}")
+        slug = self.name(data, "slug", stem, example="capacites")
         title = self.language_texts(data.get("title"), ("title",), one_line=True)
         invitation = self.language_texts(data.get("invitation"), ("invitation",))
         reminder = (
@@ -205,9 +177,6 @@ class _PollParser(_Parser):
         closes = self.moment(data.get("closes"), ("closes",), end_of_day=True)
         if opens and closes and closes <= opens:
             raise self.fail(("closes",), "must come after opens")
-        gsm_safe = data.get("sms_gsm_safe", True)
-        if not isinstance(gsm_safe, bool):
-            raise self.fail(("sms_gsm_safe",), "must be true or false")
         tables = data.get("questions")
         if not isinstance(tables, list) or not tables:
             raise self.fail(("questions",), "a poll needs at least one [[questions]] table")
@@ -228,7 +197,7 @@ class _PollParser(_Parser):
             reminder_days=days,
             opens_at=opens,
             closes_at=closes,
-            sms_gsm_safe=gsm_safe,
+            sms_gsm_safe=self.flag(data, "sms_gsm_safe", default=True),
             audience=self.audience(data.get("audience"), ("audience",), Audience()),
             questions=tuple(earlier.values()),
         )
@@ -243,16 +212,7 @@ def _option_languages(question: Question) -> set[str]:
 def parse_poll(text: str, file: str, stem: str | None = None) -> Poll:
     """A poll from a TOML file's text, or PollError naming file, line and field."""
     parser = _PollParser(file)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        message = str(error)
-        match = re.search(r"\(at line (\d+), column \d+\)$", message)
-        line = int(match[1]) if match else None
-        message = message[: match.start()].strip() if match else message
-        raise PollError(file, line, "toml", message) from None
-    parser.lines = key_lines(text)
-    return parser.poll(data, stem)
+    return parser.poll(parser.load(text), stem)
 
 
 def parse_poll_json(data: Any) -> Poll:

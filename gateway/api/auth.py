@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 
+from gateway.api.errors import json_error
 from gateway.keys import DATABASE
 from storage.tokens import ROLES, Principal, authenticate
 
 CHALLENGE = 'Bearer realm="benkadi"'
-
-
-def json_error(
-    error: type[web.HTTPException], message: str, headers: dict | None = None, **extra
-) -> web.HTTPException:
-    """An aiohttp HTTP error with a JSON body, so every API answer is JSON."""
-    return error(
-        text=json.dumps({"error": message, **extra}),
-        content_type="application/json",
-        headers=headers,
-    )
 
 
 def may(role: str, needed: str) -> bool:

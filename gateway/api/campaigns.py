@@ -8,40 +8,18 @@ POST /api/v1/campaigns/{name}/enable        {"year": 2026}   (disable likewise)
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from aiohttp import web
 
+from bot.vocabulary.errors import FieldError
 from broadcasts.campaigns import service as campaign_service
-from broadcasts.campaigns.service import Calendar, CampaignFieldError, CampaignNotFound
-from gateway.api import common as api
-from gateway.api.auth import json_error
+from broadcasts.campaigns.service import Calendar
+from gateway.api.common import PREFIX, actor, body, enabled_channels, endpoint, reply
 from gateway.keys import DATABASE, SETTINGS
 from storage.tokens import Principal
 
 NAME = r"{name:[a-z0-9][a-z0-9-]{0,59}}"
-Handler = Callable[[web.Request, Principal], Awaitable[web.StreamResponse]]
-
-
-def endpoint(role: str) -> Callable[[Handler], Callable[[web.Request], Awaitable[Any]]]:
-    """api.endpoint (token, role, its errors), and the campaigns' own errors as 400/404."""
-
-    def wrap(handler: Handler) -> Callable[[web.Request], Awaitable[Any]]:
-        @functools.wraps(handler)
-        async def run(request: web.Request, who: Principal) -> web.StreamResponse:
-            try:
-                return await handler(request, who)
-            except CampaignNotFound as error:
-                raise json_error(web.HTTPNotFound, str(error), field="name") from None
-            except CampaignFieldError as error:
-                raise json_error(web.HTTPBadRequest, error.message, field=error.field) from None
-
-        return api.endpoint(role)(run)
-
-    return wrap
 
 
 async def calendar_of(request: web.Request) -> Calendar:
@@ -57,7 +35,7 @@ def query_year(request: web.Request, now: datetime) -> int:
 @endpoint("viewer")
 async def list_campaigns(request: web.Request, who: Principal) -> web.Response:
     now = datetime.now(UTC)
-    return api.reply(
+    return reply(
         await campaign_service.list_campaigns(
             request.app[DATABASE], await calendar_of(request), now, query_year(request, now)
         )
@@ -67,13 +45,13 @@ async def list_campaigns(request: web.Request, who: Principal) -> web.Response:
 @endpoint("viewer")
 async def show(request: web.Request, who: Principal) -> web.Response:
     now = datetime.now(UTC)
-    return api.reply(
+    return reply(
         await campaign_service.show(
             request.app[DATABASE],
             await calendar_of(request),
             request.match_info["name"],
             query_year(request, now),
-            enabled_channels=api.enabled_channels(request),
+            enabled_channels=enabled_channels(request),
             quiet_hours=request.app[SETTINGS].quiet_hours,
             now=now,
         )
@@ -81,18 +59,18 @@ async def show(request: web.Request, who: Principal) -> web.Response:
 
 
 async def _switch(request: web.Request, who: Principal, enabled: bool) -> web.Response:
-    payload = await api.body(request)
+    payload = await body(request)
     if "year" not in payload:
-        raise CampaignFieldError("year", 'is required: {"year": 2026}')
+        raise FieldError("year", 'is required: {"year": 2026}')
     result = await campaign_service.set_enabled(
         request.app[DATABASE],
         await calendar_of(request),
         request.match_info["name"],
         payload["year"],
         enabled,
-        api.actor(who),
+        actor(who),
     )
-    return api.reply(result)
+    return reply(result)
 
 
 @endpoint("secretariat")
@@ -107,7 +85,7 @@ async def disable(request: web.Request, who: Principal) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     add = app.router
-    add.add_get(f"{api.PREFIX}/campaigns", list_campaigns, allow_head=False)
-    add.add_get(f"{api.PREFIX}/campaigns/{NAME}", show, allow_head=False)
-    add.add_post(f"{api.PREFIX}/campaigns/{NAME}/enable", enable)
-    add.add_post(f"{api.PREFIX}/campaigns/{NAME}/disable", disable)
+    add.add_get(f"{PREFIX}/campaigns", list_campaigns, allow_head=False)
+    add.add_get(f"{PREFIX}/campaigns/{NAME}", show, allow_head=False)
+    add.add_post(f"{PREFIX}/campaigns/{NAME}/enable", enable)
+    add.add_post(f"{PREFIX}/campaigns/{NAME}/disable", disable)

@@ -12,15 +12,24 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from typing import Any
 
-from gateway.cli.admin import actor, emit_json
-from gateway.cli.runner import ErrorTable, run_on_database
+from bot.vocabulary.errors import FieldError
+from gateway.cli.arguments import Commands, json_flag, noun
+from gateway.cli.common import actor
+from gateway.cli.tables import Column, print_rows
 from gateway.settings import Settings
 from storage import accounts
 from storage.database import Database
 from storage.tokens import ROLES
 
-COMMANDS = ("accounts",)
+COLUMNS = (
+    Column("username", 20),
+    Column("role", 12),
+    Column("state", 9),
+    Column("last sign-in", 16),
+    Column("name"),
+)
 
 
 def read_password(args: argparse.Namespace) -> str:
@@ -28,11 +37,11 @@ def read_password(args: argparse.Namespace) -> str:
         return sys.stdin.readline().rstrip("\r\n")
     first = getpass.getpass("Password: ")
     if getpass.getpass("Again: ") != first:
-        raise accounts.AccountFieldError("password", "the two entries differ")
+        raise FieldError("password", "the two entries differ")
     return first
 
 
-async def add(database: Database, args: argparse.Namespace) -> int:
+async def add(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     made = await accounts.create_account(
         database, args.username, args.name, args.role, read_password(args), actor()
     )
@@ -40,68 +49,62 @@ async def add(database: Database, args: argparse.Namespace) -> int:
     return 0
 
 
-async def passwd(database: Database, args: argparse.Namespace) -> int:
+async def passwd(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     await accounts.set_password(database, args.username, read_password(args), actor())
     print(f"password of {accounts.clean_username(args.username)} changed")
     return 0
 
 
-async def disable(database: Database, args: argparse.Namespace) -> int:
+async def disable(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     changed = await accounts.set_disabled(database, args.username, True, actor())
     print(f"{args.username}: {'disabled' if changed else 'was already disabled'}")
     return 0
 
 
-async def enable(database: Database, args: argparse.Namespace) -> int:
+async def enable(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     changed = await accounts.set_disabled(database, args.username, False, actor())
     print(f"{args.username}: {'enabled' if changed else 'was already enabled'}")
     return 0
 
 
-async def list_accounts(database: Database, args: argparse.Namespace) -> int:
+def _cells(row: dict[str, Any]) -> tuple[object, ...]:
+    last = row["last_login_at"]
+    return (
+        row["username"],
+        row["role"],
+        "disabled" if row["disabled_at"] else "active",
+        last.strftime("%Y-%m-%d %H:%M") if last else "never",
+        row["name"],
+    )
+
+
+async def list_accounts(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     rows = await accounts.list_accounts(database)
-    if args.json:
-        emit_json(rows)
-        return 0
-    for row in rows:
-        state = "disabled" if row["disabled_at"] else "active"
-        last = row["last_login_at"].strftime("%Y-%m-%d %H:%M") if row["last_login_at"] else "never"
-        print(
-            f"{row['username']:<20} {row['role']:<12} {state:<9} last sign-in {last}  {row['name']}"
-        )
-    return 0
+    empty = "No accounts. Create one: benkadi accounts add USERNAME --name NAME --role ROLE"
+    return print_rows(rows, args.json, COLUMNS, _cells, empty=empty)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `accounts` to the `benkadi` parser; run() does the rest."""
+def register(commands: Commands) -> None:
+    """Add `accounts` and its verbs to the `benkadi` parser."""
     stdin_flag = argparse.ArgumentParser(add_help=False)
     stdin_flag.add_argument(
         "--password-stdin", action="store_true", help="read the password from stdin"
     )
-    parser = subparsers.add_parser("accounts", help="web console accounts")
-    actions = parser.add_subparsers(dest="accounts_command", required=True)
-    command = actions.add_parser("add", parents=[stdin_flag], help="create an account")
+    verbs = noun(commands, "accounts", "web console accounts")
+    command = verbs.add_parser("add", parents=[stdin_flag], help="create an account")
     command.add_argument("username")
     command.add_argument("--name", required=True, help="the person's name, shown in the console")
     command.add_argument("--role", required=True, choices=ROLES)
     command.set_defaults(action=add)
-    command = actions.add_parser("passwd", parents=[stdin_flag], help="set a new password")
+    command = verbs.add_parser("passwd", parents=[stdin_flag], help="set a new password")
     command.add_argument("username")
     command.set_defaults(action=passwd)
     for name, action, meaning in (
         ("disable", disable, "stop an account signing in (its sessions end too)"),
         ("enable", enable, "let a disabled account sign in again"),
     ):
-        command = actions.add_parser(name, help=meaning)
+        command = verbs.add_parser(name, help=meaning)
         command.add_argument("username")
         command.set_defaults(action=action)
-    command = actions.add_parser("list", help="every account")
-    command.add_argument("--json", action="store_true", help="print JSON")
+    command = verbs.add_parser("list", parents=[json_flag()], help="every account")
     command.set_defaults(action=list_accounts)
-
-
-ERRORS: ErrorTable = ((accounts.AccountFieldError, lambda e: (e.field, e.message)),)
-
-
-async def run(args: argparse.Namespace, settings: Settings) -> int:
-    return await run_on_database(settings, lambda database: args.action(database, args), ERRORS)

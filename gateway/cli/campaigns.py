@@ -15,15 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.vocabulary.errors import FieldError
 from broadcasts.campaigns import service as campaign_service
-from broadcasts.campaigns.calendar import FIRST_YEAR, LAST_YEAR, CampaignError
-from broadcasts.campaigns.service import Calendar, CampaignFieldError, CampaignNotFound
-from gateway.cli.admin import actor, emit_json, enabled_channels
-from gateway.cli.runner import ErrorTable, run_on_database
+from broadcasts.campaigns.calendar import FIRST_YEAR, LAST_YEAR
+from broadcasts.campaigns.service import Calendar
+from gateway.cli.arguments import Commands, json_flag, names, noun
+from gateway.cli.common import actor, answer, emit_json, enabled_channels
 from gateway.settings import Settings
 from storage.database import Database
-
-COMMANDS = ("campaigns",)
 
 
 def year_type(raw: str) -> int:
@@ -61,8 +60,10 @@ def validate(args: argparse.Namespace, settings: Settings) -> int:
         shown = str(path) if args.files else _shown(path)
         try:
             campaign = campaign_service.load_file(path, shown)
-        except CampaignError as error:
-            results.append({"file": shown, "ok": False, "error": error.to_json()})
+        except FieldError as error:
+            where = {"file": error.source, "line": error.line}
+            problem = where | {"field": error.field, "message": error.message}
+            results.append({"file": shown, "ok": False, "error": problem})
             if not args.json:
                 print(error, file=sys.stderr)
             continue
@@ -184,11 +185,7 @@ def show_text(result: dict[str, Any]) -> list[str]:
 async def list_campaigns(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     result = await campaign_service.list_campaigns(database, _calendar(settings), _now(), args.year)
     result["directory"] = _shown(Path(result["directory"]))
-    if args.json:
-        emit_json(result)
-    else:
-        print("\n".join(list_text(result)))
-    return 0
+    return answer(args.json, result, list_text(result))
 
 
 async def show(database: Database, args: argparse.Namespace, settings: Settings) -> int:
@@ -203,11 +200,7 @@ async def show(database: Database, args: argparse.Namespace, settings: Settings)
         quiet_hours=settings.quiet_hours,
         now=now,
     )
-    if args.json:
-        emit_json({**result, **({"note": note} if note else {})})
-    else:
-        print("\n".join(([f"Note: {note}"] if note else []) + show_text(result)))
-    return 0
+    return answer(args.json, result, show_text(result), note)
 
 
 async def _switch(
@@ -234,49 +227,33 @@ async def disable(database: Database, args: argparse.Namespace, settings: Settin
 
 
 # --- wiring ----------------------------------------------------------------------------------
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `campaigns` to the `benkadi` parser; run() does the rest."""
-    json_flag = argparse.ArgumentParser(add_help=False)
-    json_flag.add_argument("--json", action="store_true", help="print JSON")
-    campaigns = subparsers.add_parser(
-        "campaigns", help="campaign calendars: 16 days of activism, 8 March and the others"
+def register(commands: Commands) -> None:
+    """Add `campaigns` and its verbs to the `benkadi` parser."""
+    as_json = json_flag()
+    verbs = noun(
+        commands, "campaigns", "campaign calendars: 16 days of activism, 8 March and the others"
     )
-    actions = campaigns.add_subparsers(dest="campaigns_command", required=True)
-    command = actions.add_parser("list", parents=[json_flag], help="every campaign, next dates")
+    command = verbs.add_parser("list", parents=[as_json], help="every campaign, next dates")
     command.add_argument("--year", type=year_type, help="the year to show (default: this one)")
     command.set_defaults(action=list_campaigns)
-    command = actions.add_parser(
-        "show", parents=[json_flag], help="a campaign's year: messages, audience, SMS sizes"
+    command = verbs.add_parser(
+        "show", parents=[as_json], help="a campaign's year: messages, audience, SMS sizes"
     )
-    command.add_argument("name", metavar="NAME")
+    names(command, "name", metavar="NAME")
     command.add_argument("--year", type=year_type, help="the year to show (default: this one)")
     command.set_defaults(action=show)
-    command = actions.add_parser(
-        "validate", parents=[json_flag], help="check campaign files (FILE:LINE: FIELD: error)"
+    command = verbs.add_parser(
+        "validate", parents=[as_json], help="check campaign files (FILE:LINE: FIELD: error)"
     )
     command.add_argument(
         "files", nargs="*", metavar="FILE", help="files to check (default: every campaign file)"
     )
-    command.set_defaults(action=None)
+    command.set_defaults(offline=validate)
     for name, action, meaning in (
         ("enable", enable, "send the campaign's messages in that year"),
         ("disable", disable, "send none of them in that year (those made stay made)"),
     ):
-        command = actions.add_parser(name, parents=[json_flag], help=meaning)
-        command.add_argument("name", metavar="NAME")
+        command = verbs.add_parser(name, parents=[as_json], help=meaning)
+        names(command, "name", metavar="NAME")
         command.add_argument("--year", type=year_type, required=True, help="e.g. 2026")
         command.set_defaults(action=action)
-
-
-ERRORS: ErrorTable = (
-    (CampaignNotFound, lambda e: ("name", str(e))),
-    (CampaignFieldError, lambda e: (e.field, e.message)),
-)
-
-
-async def run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.campaigns_command == "validate":  # the files only: no database needed
-        return validate(args, settings)
-    return await run_on_database(
-        settings, lambda database: args.action(database, args, settings), ERRORS
-    )

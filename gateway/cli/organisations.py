@@ -13,24 +13,29 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from gateway.cli.admin import actor, emit_json
-from gateway.cli.runner import ErrorTable, fail, run_on_database
+from bot.vocabulary.errors import FieldError, NotFound
+from gateway.cli.arguments import Commands, json_flag, noun
+from gateway.cli.common import actor, emit_json
+from gateway.cli.tables import Column, print_table
 from gateway.settings import Settings
 from storage import audit, organisation_list
 from storage.database import Database
-from storage.organisation_list import OrganisationFileError
 
-COMMANDS = ("organisations",)
-ERRORS: ErrorTable = ((OrganisationFileError, lambda e: (e.where, f"{e.field}: {e.message}")),)
+COLUMNS = (
+    Column("listed", 1),
+    Column("members", 6, right=True),
+    Column("kind", 20),
+    Column("name"),
+)
 
 
-async def import_file(database: Database, args: argparse.Namespace) -> int:
+async def import_file(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
     try:
         text = await asyncio.to_thread(path.read_text, encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        return fail("file", f"{path}: {error}")
-    entries = organisation_list.parse_csv(text, str(path))
+        raise FieldError("file", f"{path}: {error}") from None
+    entries = organisation_list.parse_csv(text, str(path))  # every bad line, or all of them
     async with database.transaction() as connection:
         listed = await organisation_list.list_entries(connection, entries)
         unlisted = (
@@ -44,8 +49,8 @@ async def import_file(database: Database, args: argparse.Namespace) -> int:
     return 0
 
 
-async def add(database: Database, args: argparse.Namespace) -> int:
-    entry = organisation_list.parse_entry(args.name, args.kind, "name")
+async def add(database: Database, args: argparse.Namespace, settings: Settings) -> int:
+    entry = organisation_list.parse_entry(args.name, args.kind)
     async with database.transaction() as connection:
         await organisation_list.list_entries(connection, [entry])
         details = {"name": entry.name, "kind": entry.kind}
@@ -54,50 +59,51 @@ async def add(database: Database, args: argparse.Namespace) -> int:
     return 0
 
 
-async def unlist(database: Database, args: argparse.Namespace) -> int:
+async def unlist(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     async with database.transaction() as connection:
         if not await organisation_list.set_listed(connection, args.name, False):
-            return fail("name", f"no organisation named {args.name!r}")
+            raise NotFound(f"no organisation named {args.name!r}", field="name")
         await audit.record(connection, actor(), "organisations.unlist", None, {"name": args.name})
     print(f"taken off the list: {args.name}")
     return 0
 
 
-async def show(database: Database, args: argparse.Namespace) -> int:
+async def show(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     async with database.transaction() as connection:
         rows = await organisation_list.with_member_counts(connection)
     if args.json:
         emit_json(rows)
         return 0
-    for row in rows:
-        mark = "*" if row["listed"] else " "
-        print(f"{mark} {row['members']:>6}  {row['kind'] or '-':<20} {row['name']}")
+    print_table(
+        COLUMNS,
+        [
+            ("*" if row["listed"] else " ", row["members"], row["kind"] or "-", row["name"])
+            for row in rows
+        ],
+    )
     print("(* listed: offered at registration)")
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "organisations", help="the coordination's list of organisations and their kinds"
+def register(commands: Commands) -> None:
+    """Add `organisations` and its verbs to the `benkadi` parser."""
+    verbs = noun(
+        commands, "organisations", "the coordination's list of organisations and their kinds"
     )
-    actions = parser.add_subparsers(dest="organisations_command", required=True)
-    command = actions.add_parser("import", help="list the organisations of a CSV file (nom,type)")
+    command = verbs.add_parser("import", help="list the organisations of a CSV file (nom,type)")
     command.add_argument("file", metavar="FILE")
     command.add_argument(
         "--unlist-others", action="store_true", help="take off the list those the file omits"
     )
     command.set_defaults(action=import_file)
-    command = actions.add_parser("add", help="list one organisation")
+    command = verbs.add_parser("add", help="list one organisation")
     command.add_argument("name", metavar="NAME")
     command.add_argument("--kind", help=f"one of: {organisation_list.kinds_help()}")
     command.set_defaults(action=add)
-    command = actions.add_parser("unlist", help="stop offering one at registration")
+    command = verbs.add_parser("unlist", help="stop offering one at registration")
     command.add_argument("name", metavar="NAME")
     command.set_defaults(action=unlist)
-    command = actions.add_parser("list", help="every organisation, with its member count")
-    command.add_argument("--json", action="store_true", help="print JSON")
+    command = verbs.add_parser(
+        "list", parents=[json_flag()], help="every organisation, with its member count"
+    )
     command.set_defaults(action=show)
-
-
-async def run(args: argparse.Namespace, settings: Settings) -> int:
-    return await run_on_database(settings, lambda database: args.action(database, args), ERRORS)

@@ -18,31 +18,39 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.vocabulary.errors import FieldError, NotFound
 from broadcasts.polls import charts, export, results
 from broadcasts.polls import service as poll_service
-from broadcasts.polls.model import Poll
-from broadcasts.polls.parse import PollError, load_poll_file, shipped_polls
-from gateway.cli.admin import actor, emit_json, enabled_channels
-from gateway.cli.runner import ErrorTable, fail, run_on_database
+from broadcasts.polls.parse import load_poll_file, shipped_polls
+from gateway.cli.arguments import Commands, json_flag, names, noun
+from gateway.cli.common import actor, answer, enabled_channels
+from gateway.cli.tables import Column, print_rows
+from gateway.exports.answers import answer_export
+from gateway.exports.output import to_file
 from gateway.settings import Settings
-from storage import audit
 from storage.database import Database
-from storage.tabular import write_tables
+from storage.tabular import FORMATS
 
-COMMANDS = ("polls",)
+COLUMNS = (
+    Column("slug", 24),
+    Column("status", 9),
+    Column("questions", 3, right=True),
+    Column("title"),
+)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def validate(args: argparse.Namespace) -> int:
+def validate(args: argparse.Namespace, settings: Settings) -> int:
+    """Each file: ok with its questions, or its error as FILE:LINE: FIELD: MESSAGE (exit 1)."""
     paths = [Path(name) for name in args.files] or shipped_polls()
     failed = 0
     for path in paths:
         try:
             poll = load_poll_file(path)
-        except PollError as error:
+        except FieldError as error:
             print(error, file=sys.stderr)
             failed += 1
         else:
@@ -60,13 +68,12 @@ async def load(database: Database, args: argparse.Namespace, settings: Settings)
 
 async def list_polls(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     polls = await poll_service.list_polls(database)
-    if args.json:
-        emit_json(polls)
-    for poll in [] if args.json else polls:
-        print(
-            f"{poll['slug']:24} {poll['status']:9} {poll['questions']:3} questions  {poll['title']}"
-        )
-    return 0
+    empty = "No polls. Store one: benkadi polls load FILE"
+    return print_rows(polls, args.json, COLUMNS, _cells, empty=empty)
+
+
+def _cells(poll: dict[str, Any]) -> tuple[object, ...]:
+    return (poll["slug"], poll["status"], poll["questions"], poll["title"])
 
 
 async def launch(database: Database, args: argparse.Namespace, settings: Settings) -> int:
@@ -114,92 +121,57 @@ def results_text(result: dict[str, Any]) -> list[str]:
 
 async def show_results(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     result = await results.compute(database, args.slug)
-    if args.json:
-        emit_json(result)
-    else:
-        print("\n".join(results_text(result)))
-    return 0
+    return answer(args.json, result, results_text(result))
 
 
 async def chart(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     result = await results.compute(database, args.slug)
     question = next((q for q in result["questions"] if q["key"] == args.question), None)
     if question is None or "options" not in question:
-        return fail("question", f"no choice question {args.question} in {args.slug}")
+        raise NotFound(f"no choice question {args.question} in {args.slug}", field="question")
     await asyncio.to_thread(Path(args.output).write_bytes, charts.question_chart(question))
     print(f"Chart of {args.question} written to {args.output}.")
     return 0
 
 
 async def export_answers(database: Database, args: argparse.Namespace, settings: Settings) -> int:
-    row = await poll_service.poll_row(database, args.slug)
-    poll = Poll.from_json(row.definition)
-    tables = [export.answer_table(database, row.id, poll, args.layout)]
-    if args.format == "xlsx":
-        tables += export.summary_tables(await results.compute(database, args.slug))
-    async with database.transaction() as connection:
-        await audit.record(
-            connection, actor(), "poll.export", poll_service.target(args.slug),
-            {"format": args.format, "layout": args.layout, "file": args.output},
-        )  # fmt: skip
-    handle = await asyncio.to_thread(open, args.output, "wb")
-    try:
-
-        async def sink(chunk: bytes) -> None:
-            await asyncio.to_thread(handle.write, chunk)
-
-        count = await write_tables(args.format, tables, sink)
-    finally:
-        handle.close()
+    details = {"file": args.output}
+    tables = await answer_export(database, actor(), args.slug, args.format, args.layout, details)
+    count = await to_file(args.output, args.format, tables)
     print(f"{count} rows written to {args.output}.")
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    json_flag = argparse.ArgumentParser(add_help=False)
-    json_flag.add_argument("--json", action="store_true", help="print JSON")
-    polls = subparsers.add_parser("polls", help="capacity polls: define, launch, results")
-    actions = polls.add_subparsers(dest="polls_command", required=True)
-    command = actions.add_parser("validate", help="check poll files (FILE:LINE: FIELD: error)")
+def register(commands: Commands) -> None:
+    """Add `polls` and its verbs to the `benkadi` parser."""
+    as_json = json_flag()
+    verbs = noun(commands, "polls", "capacity polls: define, launch, results")
+    command = verbs.add_parser("validate", help="check poll files (FILE:LINE: FIELD: error)")
     command.add_argument("files", nargs="*", metavar="FILE")
-    command = actions.add_parser("load", help="store poll files' definitions")
+    command.set_defaults(offline=validate)
+    command = verbs.add_parser("load", help="store poll files' definitions")
     command.add_argument("files", nargs="+", metavar="FILE")
     command.set_defaults(action=load)
-    command = actions.add_parser("list", parents=[json_flag], help="every poll")
+    command = verbs.add_parser("list", parents=[as_json], help="every poll")
     command.set_defaults(action=list_polls)
     for name, action, meaning in (
         ("launch", launch, "invite the poll's audience now"),
         ("close", close, "close the poll now"),
     ):
-        command = actions.add_parser(name, help=meaning)
-        command.add_argument("slug", metavar="SLUG")
+        command = verbs.add_parser(name, help=meaning)
+        names(command, "slug", metavar="SLUG")
         command.set_defaults(action=action)
-    command = actions.add_parser("results", parents=[json_flag], help="counts, rates, scores")
-    command.add_argument("slug", metavar="SLUG")
+    command = verbs.add_parser("results", parents=[as_json], help="counts, rates, scores")
+    names(command, "slug", metavar="SLUG")
     command.set_defaults(action=show_results)
-    command = actions.add_parser("chart", help="a choice question's bar chart as SVG")
-    command.add_argument("slug", metavar="SLUG")
+    command = verbs.add_parser("chart", help="a choice question's bar chart as SVG")
+    names(command, "slug", metavar="SLUG")
     command.add_argument("question", metavar="QUESTION")
     command.add_argument("-o", "--output", required=True, metavar="FILE.svg")
     command.set_defaults(action=chart)
-    command = actions.add_parser("export", help="the answers as CSV or XLSX")
-    command.add_argument("slug", metavar="SLUG")
-    command.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    command = verbs.add_parser("export", help="the answers as CSV or XLSX")
+    names(command, "slug", metavar="SLUG")
+    command.add_argument("--format", choices=tuple(FORMATS), default="csv")
     command.add_argument("--layout", choices=export.LAYOUTS, default="long")
     command.add_argument("-o", "--output", required=True, metavar="FILE")
     command.set_defaults(action=export_answers)
-
-
-ERRORS: ErrorTable = (
-    (PollError, lambda e: ("", str(e))),  # already FILE:LINE: FIELD: message
-    (poll_service.PollNotFound, lambda e: ("slug", str(e))),
-    (poll_service.PollStateError, lambda e: ("state", str(e))),
-)
-
-
-async def run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.polls_command == "validate":  # the files only: no database needed
-        return validate(args)
-    return await run_on_database(
-        settings, lambda database: args.action(database, args, settings), ERRORS
-    )

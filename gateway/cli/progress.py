@@ -1,4 +1,5 @@
-"""A terminal progress bar for a broadcast being sent, read from its status until nothing waits."""
+"""Progress on stderr while a broadcast goes out or an export is written: rich's bar in a
+terminal; elsewhere (a log file, CI) plain lines that say the same, `2/4  sent 2 · failed 1`."""
 
 from __future__ import annotations
 
@@ -7,12 +8,25 @@ import contextlib
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TextIO
 
-PENDING = ("queued",)  # outbox statuses still to be sent; every other one is an outcome
-SHOWN = ("sent", "delivered", "failed", "undelivered", "skipped", "cancelled")
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from storage.outbox.states import OutboxStatus
+
+PENDING = (OutboxStatus.QUEUED,)  # still to be sent; every other status is an outcome
+SHOWN = (  # the outcomes, in the order the line gives them
+    OutboxStatus.SENT,
+    OutboxStatus.DELIVERED,
+    OutboxStatus.FAILED,
+    OutboxStatus.UNDELIVERED,
+    OutboxStatus.SKIPPED,
+    OutboxStatus.CANCELLED,
+)
 STALL_HINT = 10.0  # seconds without change before suggesting that no dispatcher is running
+PLAIN_EVERY = 2.0  # seconds between plain lines of an export's count
 
 
 def counts(status: Mapping[str, Any]) -> tuple[int, int, dict[str, int]]:
@@ -23,15 +37,29 @@ def counts(status: Mapping[str, Any]) -> tuple[int, int, dict[str, int]]:
     return done, total, totals
 
 
-def line(status: Mapping[str, Any], width: int = 30) -> str:
+def outcomes(totals: Mapping[str, int]) -> str:
+    return " · ".join(f"{key} {totals[key]}" for key in SHOWN if totals.get(key))
+
+
+def line(status: Mapping[str, Any]) -> str:
+    """The plain line: `done/total  sent 2 · delivered 1 · failed 1`."""
     done, total, totals = counts(status)
-    filled = width if total == 0 else width * done // total
-    parts = [f"{key} {totals[key]}" for key in SHOWN if totals.get(key)]
-    return f"[{'#' * filled}{'-' * (width - filled)}] {done}/{total}  " + " · ".join(parts)
+    return f"{done}/{total}  {outcomes(totals)}".rstrip()
 
 
 def pending(status: Mapping[str, Any]) -> int:
     return sum(int((status.get("totals") or {}).get(key, 0)) for key in PENDING)
+
+
+def bar(stream: TextIO) -> Progress:
+    """rich's bar with done/total, elapsed time and a description, drawn on `stream`."""
+    return Progress(
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=Console(file=stream, highlight=False),
+    )
 
 
 async def follow(
@@ -39,7 +67,7 @@ async def follow(
     stream: TextIO = sys.stderr,
     interval: float = 0.5,
 ) -> Mapping[str, Any] | None:
-    """Redraw the bar until nothing is queued; the last status, or None after Ctrl-C.
+    """Show the sending until nothing is queued; the last status, or None after Ctrl-C.
 
     Ctrl-C stops the watching, not the sending: the outbox rows are already queued.
     """
@@ -47,31 +75,88 @@ async def follow(
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError, RuntimeError):  # no signal handlers there
         loop.add_signal_handler(signal.SIGINT, stop.set)
-    tty = stream.isatty()
+    drawn = bar(stream) if stream.isatty() else None
+    task = drawn.add_task("", total=None) if drawn else None
+
+    def say(text: str) -> None:
+        if drawn:
+            drawn.console.print(text, markup=False)
+        else:
+            stream.write(text + "\n")
+            stream.flush()
+
     last, changed_at, hinted = "", time.monotonic(), False
     try:
+        if drawn:
+            drawn.start()
         while True:
             status = await fetch()
             text = line(status)
             if text != last:
-                stream.write(("\r" + text + "\x1b[K") if tty else text + "\n")
-                stream.flush()
+                if drawn and task is not None:
+                    done, total, totals = counts(status)
+                    drawn.update(task, completed=done, total=total, description=outcomes(totals))
+                else:
+                    say(text)
                 last, changed_at = text, time.monotonic()
             if not pending(status):
-                if tty:
-                    stream.write("\n")
                 return status
             if not hinted and time.monotonic() - changed_at > STALL_HINT:
                 hinted = True
-                stream.write(
-                    ("\n" if tty else "")
-                    + "nothing sent for a while: is `benkadi serve` or `benkadi dispatch` running?\n"
-                )
+                say("nothing sent for a while: is `benkadi serve` or `benkadi dispatch` running?")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
             if stop.is_set():
-                stream.write(("\n" if tty else "") + "stopped watching; sending goes on\n")
+                say("stopped watching; sending goes on")
                 return None
     finally:
+        if drawn:
+            drawn.stop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGINT)
+
+
+class RowCount:
+    """The rows of an export as they are read: a bar in a terminal, else a line `done/total
+    members` every PLAIN_EVERY seconds and at the end; nothing at all unless `shown`."""
+
+    def __init__(self, total: int, stream: TextIO, what: str, shown: bool = True) -> None:
+        self.total, self.stream, self.what, self.shown = total, stream, what, shown
+        self.done, self.said_at = 0, 0.0
+        self.drawn = bar(stream) if shown and stream.isatty() else None
+        self.task = self.drawn.add_task(what, total=total) if self.drawn else None
+        if self.drawn:
+            self.drawn.start()
+
+    def advance(self, rows: int) -> None:
+        self.done += rows
+        if self.drawn and self.task is not None:
+            self.drawn.update(self.task, completed=self.done)
+            return
+        now = time.monotonic()
+        if self.shown and (now - self.said_at >= PLAIN_EVERY or self.done >= self.total):
+            self.said_at = now
+            self.stream.write(f"{self.done}/{self.total} {self.what}\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.drawn:
+            self.drawn.stop()
+
+    def counting(
+        self, rows: AsyncIterable[Sequence[Any]], batch: int
+    ) -> AsyncIterator[Sequence[Any]]:
+        """`rows` as they are, counted `batch` at a time."""
+
+        async def counted() -> AsyncIterator[Sequence[Any]]:
+            waiting = 0
+            async for row in rows:
+                yield row
+                waiting += 1
+                if waiting == batch:
+                    self.advance(waiting)
+                    waiting = 0
+            if waiting:
+                self.advance(waiting)
+
+        return counted()

@@ -5,18 +5,19 @@ A page group is one module of this package, named once in PAGES below (one line)
   from these, in PAGES order, each shown to `role` and above;
 - `add_routes(app)`: routes on the console sub-application (paths without the /console prefix),
   handlers wrapped in `auth.page(role)` (signed in, role checked, CSRF checked on POST; the
-  handler gets `(request, who)`), rendered with `aiohttp_jinja2.render_template("x.html", …)`
-  from a template that `{% extends "base.html" %}`; charts from `charts.py`; exports through
-  `storage.tabular` like `members.export`, recorded with `storage.audit`.
+  handler gets `(request, who)`; a domain refusal becomes an error page, see errors.py),
+  rendered with `aiohttp_jinja2.render_template("x.html", …)` from a template that
+  `{% extends "base.html" %}`; charts from `charts.py`; exports through `gateway/exports` like
+  `members.export`, so they are the API's, audited the same.
 The console is a sub-application, so its middlewares (sessions, HTML errors) touch nothing else.
 """
 
 from __future__ import annotations
 
 import importlib
-import logging
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import aiohttp_jinja2
 import jinja2
@@ -28,13 +29,13 @@ from cryptography.fernet import Fernet
 
 from gateway.api.auth import may
 from gateway.console import auth
+from gateway.console.errors import Handler, errors
 from gateway.console.i18n import catalog, label
 from gateway.console.keys import NAV, PREFIX, THROTTLE, WHO
 from gateway.console.secret import fernet_key
 from gateway.keys import SETTINGS
 from gateway.settings import Settings
 
-log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 # One line per page group (a module of this package), in the order of the navigation.
 PAGES = (
@@ -52,36 +53,25 @@ def page_groups() -> list[ModuleType]:
     return [importlib.import_module(f"{__name__}.{name}") for name in PAGES]
 
 
-async def _context(request: web.Request) -> dict:
+async def _context(request: web.Request) -> dict[str, Any]:
     who = request.get(WHO)
+    role = who.role if who else None
+
+    def allowed(needed: str) -> bool:
+        return role is not None and may(role, needed)
+
     return {
         "who": who,
         "csrf": await auth.csrf_token(request),
-        "nav": [entry for entry in request.app[NAV] if who and may(who.role, entry[2])],
+        "nav": [entry for entry in request.app[NAV] if allowed(entry[2])],
         "path": request.path,
         "prefix": PREFIX,
-        "may": (lambda role: bool(who) and may(who.role, role)),
+        "may": allowed,
     }
 
 
 @web.middleware
-async def errors(request: web.Request, handler) -> web.StreamResponse:
-    """Errors as a small French page, never a traceback; 4xx as raised."""
-    try:
-        return await handler(request)
-    except web.HTTPException as error:
-        if error.status < 400 or error.content_type == "application/json":
-            raise
-        context = {"message": error.text or error.reason}
-        return aiohttp_jinja2.render_template("error.html", request, context, status=error.status)
-    except Exception:
-        log.exception("console error on %s", request.path)
-        context = {"message": "Erreur interne : réessayez, ou prévenez l'administrateur."}
-        return aiohttp_jinja2.render_template("error.html", request, context, status=500)
-
-
-@web.middleware
-async def headers(request: web.Request, handler) -> web.StreamResponse:
+async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -120,7 +110,9 @@ def build(settings: Settings) -> web.Application:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.install_gettext_translations(catalog(), newstyle=True)
+    environment.install_gettext_translations(  # type: ignore[attr-defined]  # jinja2.ext.i18n's
+        catalog(), newstyle=True
+    )
     environment.filters["label"] = label
     console[THROTTLE] = auth.Throttle()
     groups = page_groups()

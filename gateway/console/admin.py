@@ -5,7 +5,9 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from bot.vocabulary.errors import Invalid
 from gateway.console.auth import page
+from gateway.console.errors import field_messages
 from gateway.console.i18n import C_
 from gateway.console.keys import PREFIX, Who
 from gateway.keys import DATABASE
@@ -59,8 +61,8 @@ async def add_account(request: web.Request, who: Who) -> web.StreamResponse:
             str(form["password"]),
             who.actor,
         )
-    except accounts.AccountFieldError as error:
-        errors = {error.field: error.message}
+    except Invalid as error:  # the form again, each bad field marked
+        errors = {field or "accounts": text for field, text in field_messages(error)}
         return await _admin_page(request, status=400, errors=errors, values=values)
     raise web.HTTPFound(f"{PREFIX}/admin")
 
@@ -77,8 +79,9 @@ async def switch_account(request: web.Request, who: Who) -> web.StreamResponse:
         )
     try:
         await accounts.set_disabled(request.config_dict[DATABASE], username, disabled, who.actor)
-    except accounts.AccountFieldError as error:
-        return await _admin_page(request, status=400, errors={"accounts": error.message})
+    except Invalid as error:
+        texts = [text for _field, text in field_messages(error)]
+        return await _admin_page(request, status=400, errors={"accounts": " ".join(texts)})
     raise web.HTTPFound(f"{PREFIX}/admin")
 
 
@@ -92,21 +95,16 @@ async def add_token(request: web.Request, who: Who) -> web.StreamResponse:
             str(form.get("token_role", "")),
             actor=who.actor,
         )
-    except tokens.TokenFieldError as error:
-        return await _admin_page(
-            request, status=400, errors={"token_" + error.field: error.message}
-        )
+    except Invalid as error:
+        errors = {f"token_{field}": text for field, text in field_messages(error)}
+        return await _admin_page(request, status=400, errors=errors)
     return await _admin_page(request, issued=issued)  # shown once, never again
 
 
-@page("admin")
+@page("admin", missing=C_("Ce jeton n'existe pas."))
 async def revoke_token(request: web.Request, who: Who) -> web.StreamResponse:
-    try:
-        await tokens.revoke_token(
-            request.config_dict[DATABASE], int(request.match_info["id"]), who.actor
-        )
-    except tokens.TokenNotFound:
-        raise web.HTTPNotFound(text=C_("Ce jeton n'existe pas.")) from None
+    token_id = int(request.match_info["id"])
+    await tokens.revoke_token(request.config_dict[DATABASE], token_id, who.actor)
     raise web.HTTPFound(f"{PREFIX}/admin")
 
 

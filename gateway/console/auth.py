@@ -13,7 +13,7 @@ import functools
 import hmac
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from urllib.parse import quote
 
 import aiohttp_jinja2
@@ -21,7 +21,9 @@ from aiohttp import web
 from aiohttp_session import get_session, new_session
 from sqlalchemy import select
 
+from bot.vocabulary.errors import DomainError
 from gateway.api.auth import may
+from gateway.console.errors import refusal_page
 from gateway.console.i18n import C_
 from gateway.console.keys import PREFIX, THROTTLE, WHO, Who
 from gateway.keys import DATABASE
@@ -64,9 +66,9 @@ class Throttle:
         self.failures.pop(key, None)
 
 
-def safe_next(target: str | None) -> str:
+def safe_next(target: object) -> str:
     """Only a page of the console: never another site (//evil, https://evil)."""
-    if target and target.startswith(PREFIX + "/") and not target.startswith("//"):
+    if isinstance(target, str) and target.startswith(PREFIX + "/") and not target.startswith("//"):
         if "\\" not in target and "\n" not in target and "\r" not in target:
             return target
     return PREFIX + "/"
@@ -124,10 +126,14 @@ async def identify(request: web.Request, handler) -> web.StreamResponse:
     return await handler(request)
 
 
-def page(role: str) -> Callable[[Handler], Callable[[web.Request], Awaitable[web.StreamResponse]]]:
+def page(
+    role: str, *, missing: str | None = None, labels: Mapping[str, str] | None = None
+) -> Callable[[Handler], Callable[[web.Request], Awaitable[web.StreamResponse]]]:
     """The handler runs for someone signed in with `role` or above; POSTs carry the CSRF token.
 
     Nobody signed in: a page goes to the sign-in page (and back after); a .json route is a 401.
+    A domain refusal is an error page (console/errors.py): `missing` is its sentence for a
+    NotFound ("Ce sondage n'existe pas."), `labels` its sentences for bad fields.
     """
 
     def wrap(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -153,7 +159,10 @@ def page(role: str) -> Callable[[Handler], Callable[[web.Request], Awaitable[web
                 )
             if request.method == "POST":
                 await check_csrf(request)
-            return await handler(request, who)
+            try:
+                return await handler(request, who)
+            except DomainError as error:
+                return refusal_page(request, error, missing, labels)
 
         return run
 
@@ -186,7 +195,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         if errors:
             context = {"next": target, "errors": errors, "values": values}
             return aiohttp_jinja2.render_template("login.html", request, context, status=400)
-    throttle: Throttle = request.app[THROTTLE]
+    throttle = request.app[THROTTLE]
     # Per address always; per username for passwords (a token has no name to guess at).
     keys = [f"ip:{request.remote}"] + ([f"user:{username}"] if not token else [])
     await asyncio.sleep(throttle.delay(keys))

@@ -13,6 +13,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from bot.vocabulary.errors import Invalid
 from bot.vocabulary.i18n import LANGUAGES
 from bot.vocabulary.reference import (
     LANGUAGE_LABELS,
@@ -21,15 +22,17 @@ from bot.vocabulary.reference import (
     THEME_LABELS,
 )
 from broadcasts import service
-from broadcasts.model import CHANNELS, DraftError, parse_draft
+from broadcasts.model import CHANNELS, parse_draft
 from gateway.console.auth import page
 from gateway.console.dashboard import delivery
+from gateway.console.errors import field_messages
 from gateway.console.i18n import C_, LABELS, label
 from gateway.console.keys import PREFIX, Who
 from gateway.keys import CHANNELS as ENABLED
 from gateway.keys import DATABASE, DISPATCHER, SETTINGS
 
 NAV = (C_("Diffusions"), "/broadcasts", "viewer")
+MISSING = C_("Cette diffusion n'existe pas.")
 ID = r"{id:[0-9]{1,9}}"
 # Form field → draft field, so an error on "texts.fr" marks the French text box.
 AUDIENCE_FIELDS = ("regions", "themes", "languages", "organisation_kinds", "channels")
@@ -66,8 +69,14 @@ def payload_from(form: MultiDictProxy) -> dict[str, Any]:
     }
 
 
+def form_field(draft_field: str | None) -> str:
+    """The form's input for a draft's field: "texts.fr" → "text_fr", "audience.regions" → …"""
+    return (draft_field or "form").replace("texts.", "text_").replace("audience.", "")
+
+
 def enabled(request: web.Request) -> list[str]:
-    return sorted(request.config_dict[ENABLED])
+    channels = request.config_dict[ENABLED]
+    return sorted(channels)
 
 
 def _compose(request: web.Request, form: Any, **extra: Any) -> web.StreamResponse:
@@ -103,10 +112,10 @@ async def compose(request: web.Request, who: Who) -> web.StreamResponse:
     try:
         known = await service.known_organisations(database)
         draft = parse_draft(payload_from(form), datetime.now(UTC), known)
-    except DraftError as error:
-        key = error.field.replace("texts.", "text_").replace("audience.", "")
-        message = FIELD_LABELS.get(error.field, f"{error.field} : {error.message}")
-        return _compose(request, form, errors={key: message, "form": message})
+    except Invalid as error:  # the form again, each bad field marked, the first above it too
+        marked = field_messages(error, FIELD_LABELS, named=True)
+        errors = {form_field(field): text for field, text in marked} | {"form": marked[0][1]}
+        return _compose(request, form, errors=errors)
     if action == "preview":
         settings = request.config_dict[SETTINGS]
         result = await service.preview(
@@ -131,23 +140,18 @@ def _wake(request: web.Request) -> None:
 
 
 async def _status(request: web.Request) -> dict[str, Any]:
-    try:
-        status = await service.get_status(
-            request.config_dict[DATABASE], int(request.match_info["id"])
-        )
-    except service.BroadcastNotFound:
-        raise web.HTTPNotFound(text=C_("Cette diffusion n'existe pas.")) from None
-    return delivery(status)
+    database, broadcast_id = request.config_dict[DATABASE], int(request.match_info["id"])
+    return delivery(await service.get_status(database, broadcast_id))
 
 
-@page("viewer")
+@page("viewer", missing=MISSING)
 async def show(request: web.Request, who: Who) -> web.StreamResponse:
     status = await _status(request)
     context = {"b": status, "channels": CHANNELS}
     return aiohttp_jinja2.render_template("broadcast.html", request, context)
 
 
-@page("viewer")
+@page("viewer", missing=MISSING)
 async def status_json(request: web.Request, who: Who) -> web.StreamResponse:
     """For the live view: the counts, polled every few seconds by a small script."""
     status = await _status(request)
@@ -158,30 +162,23 @@ async def status_json(request: web.Request, who: Who) -> web.StreamResponse:
     )
 
 
-@page("secretariat")
+@page("secretariat", missing=MISSING)
 async def send(request: web.Request, who: Who) -> web.StreamResponse:
     return await _act(request, who, "send")
 
 
-@page("secretariat")
+@page("secretariat", missing=MISSING)
 async def cancel(request: web.Request, who: Who) -> web.StreamResponse:
     return await _act(request, who, "cancel")
 
 
 async def _act(request: web.Request, who: Who, verb: str) -> web.StreamResponse:
     database, broadcast_id = request.config_dict[DATABASE], int(request.match_info["id"])
-    try:
-        if verb == "send":
-            await service.send_now(
-                database, broadcast_id, who.actor, enabled_channels=enabled(request)
-            )
-            _wake(request)
-        else:
-            await service.cancel(database, broadcast_id, who.actor)
-    except service.BroadcastNotFound:
-        raise web.HTTPNotFound(text=C_("Cette diffusion n'existe pas.")) from None
-    except service.BroadcastStateError as error:
-        raise web.HTTPConflict(text=str(error)) from None
+    if verb == "send":
+        await service.send_now(database, broadcast_id, who.actor, enabled_channels=enabled(request))
+        _wake(request)
+    else:
+        await service.cancel(database, broadcast_id, who.actor)
     raise web.HTTPFound(f"{PREFIX}/broadcasts/{broadcast_id}")
 
 

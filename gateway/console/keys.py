@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from aiohttp import web
 
-THROTTLE = web.AppKey("console_throttle", object)
-NAV = web.AppKey("console_nav", list)
-WHO = web.RequestKey("console_who", object)  # Who | None, set by auth.identify
+if TYPE_CHECKING:
+    from gateway.console.auth import Throttle
+
 PREFIX = "/console"
 
 
@@ -25,3 +25,8 @@ class Who(NamedTuple):
     def actor(self) -> str:
         """As the audit log names them (tokens as the API does)."""
         return f"console:{self.name}" if self.kind == "account" else f"token:{self.name}"
+
+
+THROTTLE: web.AppKey[Throttle] = web.AppKey("console_throttle")
+NAV: web.AppKey[list[tuple[str, str, str]]] = web.AppKey("console_nav")  # (label, path, role)
+WHO: web.RequestKey[Who | None] = web.RequestKey("console_who")  # set by auth.identify

@@ -2,7 +2,7 @@
 percentages, breakdowns, charts), capacity scores per organisation, and the answer exports.
 
 Everything comes from broadcasts.polls (results.compute, charts.question_chart) and the exports
-from gateway.api.polls.stream_answers, so the console shows and gives what the API does.
+from gateway.exports.answers, so the console shows and gives what the API does.
 """
 
 from __future__ import annotations
@@ -17,14 +17,16 @@ from bot.vocabulary.reference import LANGUAGE_LABELS, ORGANISATION_KINDS, REGION
 from broadcasts.polls import results
 from broadcasts.polls import service as poll_service
 from broadcasts.polls.charts import question_chart
-from gateway.api import polls as api_polls
+from gateway.api.polls import SLUG
 from gateway.console import charts
 from gateway.console.auth import page
 from gateway.console.i18n import C_
 from gateway.console.keys import Who
+from gateway.exports.answers import stream_answers
 from gateway.keys import DATABASE
 
 NAV = (C_("Sondages"), "/polls", "viewer")
+MISSING = C_("Ce sondage n'existe pas.")
 STATUS_LABELS = {"draft": C_("brouillon"), "launched": C_("lancé")}
 BREAKDOWNS = {
     "region": C_("Par région"),
@@ -82,13 +84,9 @@ def _scores(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@page("viewer")
+@page("viewer", missing=MISSING)
 async def show_poll(request: web.Request, who: Who) -> web.StreamResponse:
-    slug = request.match_info["slug"]
-    try:
-        result = await results.compute(request.config_dict[DATABASE], slug)
-    except poll_service.PollNotFound:
-        raise web.HTTPNotFound(text=C_("Ce sondage n'existe pas.")) from None
+    result = await results.compute(request.config_dict[DATABASE], request.match_info["slug"])
     for question in result["questions"]:
         if "options" in question and question["answered"]:
             svg = question_chart(question, standalone=False)
@@ -108,19 +106,13 @@ async def show_poll(request: web.Request, who: Who) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("poll.html", request, context)
 
 
-@page("viewer")
+@page("viewer", missing=MISSING)
 async def export(request: web.Request, who: Who) -> web.StreamResponse:
     """The answers as the API gives them (viewers may, as there), in the audit log."""
-    slug = request.match_info["slug"]
-    try:
-        return await api_polls.stream_answers(request, who.actor, slug, request.query)
-    except api_polls.ExportChoiceError as error:
-        raise web.HTTPBadRequest(text=f"{error.field} : {error.message}") from None
-    except poll_service.PollNotFound:
-        raise web.HTTPNotFound(text=C_("Ce sondage n'existe pas.")) from None
+    return await stream_answers(request, who.actor, request.match_info["slug"], request.query)
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/polls", list_polls, name="polls")
-    app.router.add_get(f"/polls/{api_polls.SLUG}", show_poll, name="poll")
-    app.router.add_get(f"/polls/{api_polls.SLUG}/export", export, name="poll_export")
+    app.router.add_get(f"/polls/{SLUG}", show_poll, name="poll")
+    app.router.add_get(f"/polls/{SLUG}/export", export, name="poll_export")

@@ -2,7 +2,7 @@
 report with its photo; validation (secretariat); the exports.
 
 The list, the totals and validation are storage.reports' (as the API's), the exports
-gateway.api.reports.stream_export, so the console and the API agree to the row. A photo is
+gateway.exports.reports', so the console and the API agree to the row. A photo is
 served by report id from the file its report names, and only from inside the media folder:
 nothing in the request is ever a path.
 """
@@ -20,20 +20,22 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.report_line import ACTIVITY_LABELS
+from bot.vocabulary.errors import Invalid
 from bot.vocabulary.reference import REGION_LABELS
-from gateway.api import reports as api_reports
 from gateway.console import charts
 from gateway.console.auth import page
+from gateway.console.errors import refusal_text
 from gateway.console.i18n import C_
 from gateway.console.keys import PREFIX, Who
+from gateway.exports.reports import FILTER_KEYS, report_filter, stream_reports
 from gateway.keys import DATABASE, SETTINGS
 from storage import reports as report_store
-from storage.reports import ReportFieldError, ReportNotFound
 
 NAV = (C_("Rapports"), "/reports", "viewer")
 ID = r"{id:[0-9]{1,18}}"
 PER_PAGE = 50
 STATUS_LABELS = {"submitted": C_("soumis"), "validated": C_("validé")}
+MISSING = C_("Ce rapport n'existe pas.")
 FIELD_ERRORS = {
     "from": C_("Date de début invalide (AAAA-MM-JJ)."),
     "to": C_("Date de fin invalide, ou avant la date de début."),
@@ -49,7 +51,7 @@ PHOTO_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
 
 
 def _chosen(request: web.Request) -> dict[str, str]:
-    return {key: request.query.get(key, "").strip() for key in api_reports.FILTER_KEYS}
+    return {key: request.query.get(key, "").strip() for key in FILTER_KEYS}
 
 
 def _totals(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
@@ -86,9 +88,9 @@ async def list_reports(request: web.Request, who: Who) -> web.StreamResponse:
         "error": None,
     }
     try:
-        where = report_store.filter_from(chosen)
-    except ReportFieldError as error:
-        context["error"] = FIELD_ERRORS.get(error.field, error.message)
+        where = report_filter(chosen)
+    except Invalid as error:  # the list again, the filter's problem above it
+        context["error"] = refusal_text(error, labels=FIELD_ERRORS)
         return aiohttp_jinja2.render_template("reports.html", request, context, status=400)
     rows = await report_store.list_reports(database, where, PER_PAGE + 1, before_id)
     filters = {key: value for key, value in chosen.items() if value}
@@ -103,12 +105,9 @@ async def list_reports(request: web.Request, who: Who) -> web.StreamResponse:
 
 
 async def _report(request: web.Request) -> dict[str, Any]:
-    try:
-        return await report_store.get_report(
-            request.config_dict[DATABASE], int(request.match_info["id"])
-        )
-    except ReportNotFound:
-        raise web.HTTPNotFound(text=C_("Ce rapport n'existe pas.")) from None
+    return await report_store.get_report(
+        request.config_dict[DATABASE], int(request.match_info["id"])
+    )
 
 
 def _photo_file(request: web.Request, report: dict[str, Any]) -> Path | None:
@@ -122,7 +121,7 @@ def _photo_file(request: web.Request, report: dict[str, Any]) -> Path | None:
     return path if path.suffix.lower() in PHOTO_TYPES else None
 
 
-@page("viewer")
+@page("viewer", missing=MISSING)
 async def show_report(request: web.Request, who: Who) -> web.StreamResponse:
     report = await _report(request)
     context = {
@@ -135,7 +134,7 @@ async def show_report(request: web.Request, who: Who) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("report.html", request, context)
 
 
-@page("viewer")
+@page("viewer", missing=MISSING)
 async def photo(request: web.Request, who: Who) -> web.StreamResponse:
     path = await asyncio.to_thread(_photo_file, request, await _report(request))
     if path is None:
@@ -144,25 +143,19 @@ async def photo(request: web.Request, who: Who) -> web.StreamResponse:
     return web.FileResponse(path, headers=headers)
 
 
-@page("secretariat")
+@page("secretariat", missing=MISSING)
 async def validate(request: web.Request, who: Who) -> web.StreamResponse:
     report_id = int(request.match_info["id"])
-    try:
-        await report_store.validate(
-            request.config_dict[DATABASE], report_id, who.actor, datetime.now(UTC)
-        )
-    except ReportNotFound:
-        raise web.HTTPNotFound(text=C_("Ce rapport n'existe pas.")) from None
+    await report_store.validate(
+        request.config_dict[DATABASE], report_id, who.actor, datetime.now(UTC)
+    )
     raise web.HTTPFound(f"{PREFIX}/reports/{report_id}")
 
 
-@page("secretariat")
+@page("secretariat", labels=FIELD_ERRORS)
 async def export(request: web.Request, who: Who) -> web.StreamResponse:
     """Reports or totals as the API gives them (secretariat, as there), in the audit log."""
-    try:
-        return await api_reports.stream_export(request, who.actor, request.query)
-    except ReportFieldError as error:
-        raise web.HTTPBadRequest(text=FIELD_ERRORS.get(error.field, error.message)) from None
+    return await stream_reports(request, who.actor, request.query)
 
 
 def add_routes(app: web.Application) -> None:

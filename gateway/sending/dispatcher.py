@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
 
-from broadcasts.campaigns.calendar import QuietHours
+from broadcasts.quiet_hours import QuietHours
 from gateway.channels.base import Channel, Outgoing, SendError
 from gateway.sending import policy
 from gateway.sending.pacing import Pacer, PerKeyPacer, WindowLimiter

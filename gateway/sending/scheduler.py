@@ -1,9 +1,11 @@
-"""Turns scheduled broadcasts into outbox rows when their time comes, and closes finished ones;
-makes broadcasts of the campaign calendars' due messages.
+"""Every tick: what is due becomes outbox rows, through the one launch (broadcasts/launch.py):
+the campaign calendars' messages, poll reminders, and scheduled broadcasts; then broadcasts
+with nothing left to send are marked sent.
 
 It runs beside the dispatcher (in whichever process sends). Several schedulers at once are
-safe: the broadcasts service claims each due broadcast with a conditional UPDATE first, and a
-campaign's message is claimed once per year by a unique row (broadcasts/campaign_service.py).
+safe: each launch is claimed first in its own transaction (a scheduled broadcast by a
+conditional UPDATE, a campaign message by a unique row per year, a poll reminder by its poll's
+reminded_at), and a claim someone else got is left to them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 
 from broadcasts import service as broadcasts
-from broadcasts.campaigns.service import CampaignRunner
+from broadcasts.campaigns.runner import CampaignRunner
 from broadcasts.polls import service as poll_service
 from storage.database import Database
 from storage.types import utcnow

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, case, literal, or_, select, update
+from sqlalchemy import bindparam, case, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import Address, Broadcast, CampaignBroadcast, OutboxMessage
@@ -25,10 +25,10 @@ from storage.outbox.states import (
     Priority,
 )
 
-outbox = cast(Table, OutboxMessage.__table__)
-addresses = cast(Table, Address.__table__)
-broadcasts = cast(Table, Broadcast.__table__)
-campaign_broadcasts = cast(Table, CampaignBroadcast.__table__)
+outbox = OutboxMessage.__table__
+addresses = Address.__table__
+broadcasts = Broadcast.__table__
+campaign_broadcasts = CampaignBroadcast.__table__
 
 # What a provider reported (a status callback may land before the send is recorded): the
 # recording of the send never writes over it. Plain literals: an expanding IN cannot go in an

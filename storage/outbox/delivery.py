@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import Address, OutboxMessage
 from storage.outbox.states import ADDRESS_COLUMN, STATUS_RANK, AddressState, OutboxStatus
 
-outbox = cast(Table, OutboxMessage.__table__)
-addresses = cast(Table, Address.__table__)
+outbox = OutboxMessage.__table__
+addresses = Address.__table__
 
 
 @dataclass(frozen=True)

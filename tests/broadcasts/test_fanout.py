@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 from bot.vocabulary.sms_text import gsm_friendly, sms_size
 from broadcasts import service
-from broadcasts.fanout import fan_out
 from broadcasts.model import Audience, Draft
+from broadcasts.sms import body_rules
 from storage.database import Database
+from storage.outbox.fanout import fan_out
 from tests.broadcasts.conftest import ALL_CHANNELS, BAMBARA, count_outbox, outbox_rows
 
 # One ê makes it UCS-2, but it fits one segment either way: the GSM-friendly spelling saves
@@ -94,22 +95,24 @@ async def test_rows_are_bulk_and_due_now(database, membership):
 async def test_fanning_out_again_adds_nothing(database, membership):
     draft = Draft(texts={"fr": "Bonjour"})
     broadcast_id = await service.create(database, draft, "test")
+    rules = (draft.audience, body_rules(draft))
     now = datetime.now(UTC)
     async with database.transaction() as connection:
-        assert await fan_out(connection, broadcast_id, draft, ALL_CHANNELS, now) == 7
+        assert await fan_out(connection, broadcast_id, *rules, ALL_CHANNELS, now) == 7
     async with database.transaction() as connection:
-        assert await fan_out(connection, broadcast_id, draft, ALL_CHANNELS, now) == 0
+        assert await fan_out(connection, broadcast_id, *rules, ALL_CHANNELS, now) == 0
     assert await count_outbox(database) == 7
 
 
 async def test_two_processes_fanning_out_at_once_make_each_row_once(database, membership):
     draft = Draft(texts={"fr": "Bonjour"})
     broadcast_id = await service.create(database, draft, "test")
+    rules = (draft.audience, body_rules(draft))
     other = Database(database.url)
 
     async def run(db: Database) -> int:
         async with db.transaction() as connection:
-            return await fan_out(connection, broadcast_id, draft, ALL_CHANNELS, datetime.now(UTC))
+            return await fan_out(connection, broadcast_id, *rules, ALL_CHANNELS, datetime.now(UTC))
 
     try:
         made = await asyncio.gather(run(database), run(other))

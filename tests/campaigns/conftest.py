@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from broadcasts.campaigns import service as campaign_service
-from broadcasts.campaigns.calendar import CAMPAIGNS_DIR, parse_quiet_hours
+from broadcasts.campaigns.files import CAMPAIGNS_DIR
+from broadcasts.quiet_hours import parse_quiet_hours
 from storage.database import Database
 from storage.models import Broadcast, CampaignBroadcast, OutboxMessage
 from tests.broadcasts.conftest import (  # noqa: F401 - fixtures, found by name

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from broadcasts.campaigns.calendar import CAMPAIGNS_DIR
+from broadcasts.campaigns.files import CAMPAIGNS_DIR
 from storage import audit
 from storage.models import CampaignBroadcast
 from storage.tokens import create_token

@@ -9,15 +9,12 @@ from datetime import date, time, timedelta
 import pytest
 
 from bot.vocabulary.sms_text import cheapest_sms_text, sms_size
-from broadcasts.campaigns import calendar
-from broadcasts.campaigns.calendar import (
-    CampaignError,
-    field_name,
-    key_lines,
-    parse_campaign,
-    parse_quiet_hours,
-    render,
-)
+from broadcasts.campaigns import schedule
+from broadcasts.campaigns.calendar import CampaignError, parse_campaign
+from broadcasts.campaigns.files import CAMPAIGNS_DIR
+from broadcasts.campaigns.texts import render
+from broadcasts.quiet_hours import parse_quiet_hours
+from broadcasts.toml_lines import field_name, key_lines
 from tests.campaigns.conftest import SHIPPED, SMALL, at
 
 
@@ -37,7 +34,7 @@ def test_the_shipped_campaigns_are_valid(shipped):
 
 
 def dates(campaign, year: int) -> list[tuple[str, date, time]]:
-    return [(slot.key, slot.day, slot.send_at.time()) for slot in calendar.schedule(campaign, year)]
+    return [(slot.key, slot.day, slot.send_at.time()) for slot in schedule.schedule(campaign, year)]
 
 
 @pytest.mark.parametrize("year", [2026, 2027, 2028])
@@ -66,7 +63,7 @@ def test_every_shipped_text_fits_in_two_sms_with_a_theme_or_without(shipped):
     for campaign in shipped.campaigns.values():
         themed = dataclasses.replace(campaign, themes={2026: {"fr": theme, "bm": theme}})
         for variant in (campaign, themed):
-            for item in calendar.occurrences(variant, 2026):
+            for item in schedule.occurrences(variant, 2026):
                 assert {"fr", "bm", "en"} <= set(item.texts), (campaign.name, item.key)
                 templates = item.slot.message.template(item.slot.number)
                 for language, text in item.texts.items():
@@ -82,7 +79,7 @@ def test_the_activity_report_keyword_is_in_the_texts(shipped):
     texts = [
         item.texts
         for campaign in shipped.campaigns.values()
-        for item in calendar.occurrences(campaign, 2026)
+        for item in schedule.occurrences(campaign, 2026)
     ]
     asking = [t for t in texts if "RAPPORT" in t["fr"]]
     assert len(asking) >= 6
@@ -90,8 +87,6 @@ def test_the_activity_report_keyword_is_in_the_texts(shipped):
 
 
 def test_every_bambara_text_is_marked_for_review():
-    from broadcasts.campaigns.calendar import CAMPAIGNS_DIR
-
     for path in CAMPAIGNS_DIR.glob("*.toml"):
         lines = path.read_text("utf-8").splitlines()
         for number, line in enumerate(lines):
@@ -113,7 +108,7 @@ def test_a_line_with_the_theme_is_left_out_without_one():
 
 def test_the_small_campaign():
     campaign = parse(SMALL)
-    items = calendar.occurrences(campaign, 2026)
+    items = schedule.occurrences(campaign, 2026)
     assert [(i.key, i.slot.day, i.send_at.hour) for i in items] == [
         ("rappel", date(2026, 3, 1), 10),
         ("jour", date(2026, 3, 8), 9),
@@ -128,7 +123,7 @@ def test_the_small_campaign():
     }
     assert items[3].texts == {"fr": "Jour 2 sur 3 après le 8 mars."}
     assert items[3].title == "Campagne d'essai 2026 — semaine 2/3"
-    no_theme = calendar.occurrences(campaign, 2027)[0]
+    no_theme = schedule.occurrences(campaign, 2027)[0]
     assert no_theme.texts["fr"] == "Le 8 mars approche."
     draft = items[0].draft()
     assert (draft.send_at, draft.text_for("ses")) == (at(2026, 3, 1, 10), items[0].texts["fr"])
@@ -139,7 +134,7 @@ def test_offsets_and_ranges_may_cross_the_new_year():
         '{ first = "03-09", last = "03-11" }', '{ first = "12-30", last = "01-02" }'
     )
     campaign = parse(text.replace('date = "03-08"\ntexts', 'date = "01-03"\ntexts'))
-    days = [slot.day for slot in calendar.schedule(campaign, 2026)]
+    days = [slot.day for slot in schedule.schedule(campaign, 2026)]
     assert days == [
         date(2025, 12, 27),  # 7 days before 3 January 2026: still the 2026 campaign
         date(2026, 1, 3),
@@ -154,7 +149,7 @@ def test_due_from_the_send_time_to_the_end_of_the_day():
     campaign = parse(SMALL)
 
     def due(moment):
-        return [slot.key for slot in calendar.due_slots([campaign], moment)]
+        return [slot.key for slot in schedule.due_slots([campaign], moment)]
 
     assert due(at(2026, 3, 8, 8, 59, 59)) == []
     assert due(at(2026, 3, 8, 9)) == ["jour"]
@@ -327,7 +322,7 @@ def test_quiet_hours_and_the_campaigns_directory_are_settings(tmp_path):
 
     default = Settings.from_env({})
     assert str(default.quiet_hours) == "21:00-08:00"
-    assert default.campaigns_directory == calendar.CAMPAIGNS_DIR
+    assert default.campaigns_directory == CAMPAIGNS_DIR
     chosen = Settings.from_env(
         {"BENKADI_SMS_QUIET_HOURS": "off", "BENKADI_CAMPAIGNS_DIR": str(tmp_path)}
     )

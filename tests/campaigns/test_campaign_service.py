@@ -9,16 +9,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from broadcasts.campaigns import runner as campaign_runner
 from broadcasts.campaigns import service as campaign_service
-from broadcasts.campaigns.service import (
-    CampaignFieldError,
-    CampaignNotFound,
-    CampaignRunner,
-    load_directory,
-)
+from broadcasts.campaigns.files import CampaignNotFound, load_directory
+from broadcasts.campaigns.runner import CampaignRunner
+from broadcasts.campaigns.service import CampaignFieldError
 from storage import audit
 from storage.database import Database
 from storage.models import Broadcast, CampaignBroadcast
+from storage.outbox import fanout
 from tests.campaigns.conftest import (
     ALL_CHANNELS,
     QUIET,
@@ -156,18 +155,18 @@ async def test_a_failure_half_way_leaves_nothing_and_the_next_tick_makes_it(
     database, membership, campaigns_dir, essai, monkeypatch
 ):
     await enable(database, essai, "essai", 2026)
-    real = campaign_service.fan_out
+    real = fanout.fan_out
 
     async def broken(*args, **kwargs):
         await real(*args, **kwargs)
         raise RuntimeError("the process died here")
 
-    monkeypatch.setattr(campaign_service, "fan_out", broken)
+    monkeypatch.setattr(fanout, "fan_out", broken)
     scheduler = runner(database, campaigns_dir)
     with pytest.raises(RuntimeError):
         await scheduler.run_due(RAPPEL, ALL_CHANNELS)
     assert await made(database) == [] and await broadcast_rows(database) == []
-    monkeypatch.setattr(campaign_service, "fan_out", real)
+    monkeypatch.setattr(fanout, "fan_out", real)
     [broadcast_id] = await scheduler.run_due(RAPPEL.replace(minute=1), ALL_CHANNELS)
     assert len(await outbox_of(database, broadcast_id)) == 7
 
@@ -228,13 +227,13 @@ async def test_nothing_is_done_until_the_next_send_time(
     database, membership, campaigns_dir, essai, monkeypatch
 ):
     calls = []
-    real = campaign_service.run_due
+    real = campaign_runner.run_due
 
     async def counted(*args, **kwargs):
         calls.append(args[2])
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(campaign_service, "run_due", counted)
+    monkeypatch.setattr(campaign_runner, "run_due", counted)
     await enable(database, essai, "essai", 2026)
     scheduler = runner(database, campaigns_dir)
     for hour in range(0, 24):  # 1 March: only the 10:00 reminder

@@ -3,7 +3,6 @@ as an operator would run it (which also shows that gateway/cli.py registers the 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -12,19 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from broadcasts.campaigns.calendar import CAMPAIGNS_DIR
-from gateway.cli import campaigns as cli_campaigns
+from broadcasts.campaigns.files import CAMPAIGNS_DIR
 from gateway.settings import Settings
 from storage import audit
+from tests import cli
 from tests.campaigns.conftest import SHIPPED, SMALL
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="benkadi")
-    cli_campaigns.register(parser.add_subparsers(dest="command", required=True))
-    return parser.parse_args(argv)
 
 
 @pytest.fixture
@@ -35,7 +28,7 @@ def benkadi(sqlite_database, capsys):
         settings = Settings.from_env(
             {"BENKADI_DATABASE_URL": sqlite_database.url, "BENKADI_CAMPAIGNS_DIR": str(directory)}
         )
-        code = await cli_campaigns.run(parse(list(argv)), settings)
+        code = await cli.run(settings, *argv)
         out, err = capsys.readouterr()
         return code, out, err
 
@@ -112,10 +105,10 @@ async def test_unknown_campaign_and_bad_year(benkadi, capsys):
     code, _, err = await benkadi("campaigns", "enable", "noel", "--year", "2026")
     assert code == 2 and err.startswith("benkadi: name: no campaign 'noel' (known: 16-jours, ")
     with pytest.raises(SystemExit):
-        parse(["campaigns", "enable", "8-mars", "--year", "26"])
+        cli.parse("campaigns", "enable", "8-mars", "--year", "26")
     assert "must be a year" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        parse(["campaigns", "disable", "8-mars"])  # the year is required to change anything
+        cli.parse("campaigns", "disable", "8-mars")  # the year is required to change anything
 
 
 def test_the_benkadi_command_validates_as_a_subprocess(tmp_path):

@@ -13,8 +13,8 @@ import asyncio
 from datetime import date, timedelta
 
 from bot.vocabulary.sms_text import cheapest_sms_text
-from broadcasts.campaigns.calendar import CAMPAIGNS_DIR
-from broadcasts.campaigns.service import CampaignRunner
+from broadcasts.campaigns.files import CAMPAIGNS_DIR
+from broadcasts.campaigns.runner import CampaignRunner
 from gateway.sending.scheduler import Scheduler
 from storage import audit
 from storage.database import Database

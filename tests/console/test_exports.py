@@ -149,17 +149,17 @@ def seeded_url(tmp_path):
 def test_cli_exports_roster(seeded_url, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("BENKADI_DATABASE_URL", seeded_url)
     target = tmp_path / "roster.xlsx"
-    code = cli.main(["export", "roster", "-o", str(target), "--region", "kayes", "--progress"])
+    code = cli.main(["members", "export", "-o", str(target), "--region", "kayes", "--progress"])
     assert code == 0
     err = capsys.readouterr().err
     assert "1/1 members" in err and "1 members exported" in err
     sheet = load_workbook(target)["Membres"]
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][1] == "Awa Traoré" and rows[1][8] == "'" + AWA_PHONE
-    code = cli.main(["export", "roster", "--format", "csv", "--mask", "--theme", "jeunesse"])
+    code = cli.main(["members", "export", "--format", "csv", "--mask", "--theme", "jeunesse"])
     out = capsys.readouterr()
     assert code == 0
     rows = parse_csv(out.out.encode())
     assert rows[1][1] == "Bintou Sɛgɔ Diarra" and rows[1][8] == "'+223 65 •• •• 56"
-    assert cli.main(["export", "roster", "--region", "atlantis"]) == 2
+    assert cli.main(["members", "export", "--region", "atlantis"]) == 2
     assert "audience.regions" in capsys.readouterr().err

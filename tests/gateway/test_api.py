@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from gateway.api import common as api
+from gateway.api.common import PREFIX
 from gateway.app import create_app
 from gateway.fakes import FakeTelegramAPI, FakeTwilioAPI
 from gateway.settings import Settings
@@ -23,16 +23,9 @@ from tests import harness as h
 AWA, BINTOU, CHAT = "+22376123456", "+22365432100", 4242
 
 
-def _has_api(app: web.Application) -> bool:
-    return any(
-        (route.resource and route.resource.canonical.startswith(api.PREFIX))
-        for route in app.router.routes()
-    )
-
-
 @pytest.fixture
 async def app_harness(tmp_path):
-    """tests.harness.start_harness, plus the API routes while create_app does not add them."""
+    """The whole app (create_app) with both channels on the fake providers."""
     telegram, twilio = FakeTelegramAPI(h.TOKEN), FakeTwilioAPI(h.ACCOUNT_SID, h.AUTH_TOKEN)
     await telegram.start()
     await twilio.start()
@@ -53,8 +46,6 @@ async def app_harness(tmp_path):
         dispatch_interval=0.05,
     )
     app = create_app(settings)
-    if not _has_api(app):
-        api.add_routes(app)
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -76,7 +67,7 @@ async def tokens(app_harness) -> dict[str, str]:
 async def call(harness, method: str, path: str, token: str | None = None, **kwargs):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with harness.http.request(
-        method, harness.url + api.PREFIX + path, headers=headers, **kwargs
+        method, harness.url + PREFIX + path, headers=headers, **kwargs
     ) as response:
         return response.status, await response.json(), response.headers
 
@@ -212,7 +203,7 @@ async def test_preview_then_create_and_send_to_the_providers(app_harness, tokens
         app_harness, "POST", "/broadcasts", secretariat, json={**DRAFT, "send": True}
     )
     assert status == 201 and created["queued"] == 2 and created["status"] == "sending"
-    assert headers["Location"] == f"{api.PREFIX}/broadcasts/{created['id']}"
+    assert headers["Location"] == f"{PREFIX}/broadcasts/{created['id']}"
     await app_harness.settle()
     [sms] = app_harness.twilio.messages_to(AWA)
     assert sms.body.startswith("Réunion de la coordination")

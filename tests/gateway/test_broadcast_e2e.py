@@ -144,7 +144,7 @@ async def test_campaign_sms_wait_out_quiet_hours_but_replies_and_hand_made_broad
 ):
     """A campaign still going out at 21:00 Bamako time stops until 08:00; the secretariat's own
     broadcast, sent at night on purpose, goes on."""
-    from broadcasts.campaigns.calendar import parse_quiet_hours
+    from broadcasts.quiet_hours import parse_quiet_hours
     from gateway.keys import CHANNELS
     from gateway.sending.dispatcher import Dispatcher
     from storage.models import CampaignBroadcast

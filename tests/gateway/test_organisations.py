@@ -3,14 +3,13 @@ at registration, with kinds a broadcast can target."""
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
 
-from gateway.cli import organisations as cli_organisations
+from bot.vocabulary.errors import FieldErrors
 from gateway.settings import Settings
 from storage import organisation_list
-from storage.organisation_list import Entry, OrganisationFileError, parse_csv
+from storage.organisation_list import Entry, parse_csv
+from tests import cli
 from tests.gateway.test_api import app_harness, call, tokens  # noqa: F401 - fixtures
 from tests.gateway.test_registration_e2e import converse_sms
 from tests.harness import start_harness, stop_harness
@@ -36,9 +35,21 @@ def test_csv_with_bom_semicolons_labels_and_keys():
     ],
 )
 def test_a_bad_line_is_named(text, where, field):
-    with pytest.raises(OrganisationFileError) as caught:
+    with pytest.raises(FieldErrors) as caught:
         parse_csv(text, "f.csv")
-    assert (caught.value.where, caught.value.field) == (where, field)
+    [error] = caught.value.errors
+    assert (error.place, error.field) == (where, field)
+
+
+def test_every_bad_line_is_named_at_once():
+    text = "nom,type\nAMSS,ong\n ,coalition\nKènèya,association\nX,club\n"
+    with pytest.raises(FieldErrors) as caught:
+        parse_csv(text, "f.csv")
+    assert [str(error) for error in caught.value.errors] == [
+        f"f.csv:2: type: unknown kind 'ong' (one of: {organisation_list.kinds_help()})",
+        "f.csv:3: nom: is empty",
+        f"f.csv:5: type: unknown kind 'club' (one of: {organisation_list.kinds_help()})",
+    ]
 
 
 async def test_listing_keeps_one_organisation_per_spelling(database):
@@ -55,23 +66,20 @@ async def test_listing_keeps_one_organisation_per_spelling(database):
     assert {row["members"] for row in rows} == {0}
 
 
-def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="benkadi")
-    cli_organisations.register(parser.add_subparsers(dest="command", required=True))
-    return parser.parse_args(argv)
-
-
 async def test_imported_list_is_offered_at_registration(tmp_path, capsys):
     harness, runner = await start_harness(f"sqlite:///{tmp_path / 'b.db'}")
     try:
         settings = Settings.from_env({"BENKADI_DATABASE_URL": harness.database.url})
         bad = tmp_path / "mauvaise.csv"
-        bad.write_text("nom,type\nAMSS,association\nKènèya,ONG\n", encoding="utf-8")
-        code = await cli_organisations.run(_parse(["organisations", "import", str(bad)]), settings)
-        assert code == 2 and f"{bad}:3: type: unknown kind 'ONG'" in capsys.readouterr().err
+        bad.write_text("nom,type\nAMSS,association\nKènèya,ONG\n ,reseau\n", encoding="utf-8")
+        code = await cli.run(settings, "organisations", "import", str(bad))
+        err = capsys.readouterr().err.splitlines()
+        assert code == 2 and len(err) == 2  # every bad line, one line each
+        assert err[0].startswith(f"{bad}:3: type: unknown kind 'ONG'")
+        assert err[1] == f"{bad}:4: nom: is empty"
         good = tmp_path / "liste.csv"
         good.write_text(LIST, encoding="utf-8")
-        code = await cli_organisations.run(_parse(["organisations", "import", str(good)]), settings)
+        code = await cli.run(settings, "organisations", "import", str(good))
         assert code == 0 and "3 organisations listed" in capsys.readouterr().out
         replies = await converse_sms(harness, "+22376000001", ["INSCRIPTION", "Awa"])
         assert "1 AMSS" in replies[-1] and "2 ONG Kènèya" in replies[-1]
@@ -94,6 +102,15 @@ async def test_api_lists_organisations_for_the_secretariat_only(app_harness, tok
         app_harness, "POST", "/organisations", tokens["secretariat"], json=bad
     )
     assert status == 400 and body["field"] == "type" and "organisations[1]" in body["error"]
+    worse = {"organisations": [{"name": " "}, {"name": "AMSS"}, {"name": "X", "kind": "ong"}]}
+    status, body, _ = await call(
+        app_harness, "POST", "/organisations", tokens["secretariat"], json=worse
+    )
+    assert status == 400 and body["error"].startswith("2 errors; the first: organisations[0]")
+    assert [(e["file"], e["field"]) for e in body["errors"]] == [
+        ("organisations[0]", "nom"),
+        ("organisations[2]", "type"),
+    ]
     async with app_harness.http.post(
         app_harness.url + "/api/v1/organisations?unlist=1",
         data=LIST.encode(),

@@ -3,11 +3,10 @@ drives it: the HTTP API against the running app (preview, create, send) and the 
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections import Counter
 
-from gateway.cli import admin as cli_admin
+from tests import cli
 from tests.broadcasts.conftest import ALL_CHANNELS, outbox_rows, seed_membership
 from tests.broadcasts.test_targeting import CASES
 from tests.gateway.test_api import app_harness, call, tokens  # noqa: F401 - fixtures
@@ -33,8 +32,6 @@ def _cli_flags(audience: dict) -> list[str]:
 
 async def test_each_audience_through_the_api_and_the_cli(app_harness, tokens, capsys):  # noqa: F811
     await seed_membership(app_harness.database)
-    parser = argparse.ArgumentParser(prog="benkadi")
-    cli_admin.register(parser.add_subparsers(dest="command", required=True))
     wrong = []
     for case in API_CASES:
         audience = case.audience.to_json()
@@ -52,8 +49,8 @@ async def test_each_audience_through_the_api_and_the_cli(app_harness, tokens, ca
         )
         assert status == 200, sent
         rows = await outbox_rows(app_harness.database, created["id"])
-        argv = ["broadcast", "preview", "--json", "--text=fr=Bonjour", *_cli_flags(audience)]
-        code = await cli_admin.run(parser.parse_args(argv), app_harness.settings)
+        argv = ["broadcasts", "preview", "--json", "--text=fr=Bonjour", *_cli_flags(audience)]
+        code = await cli.run(app_harness.settings, *argv)
         cli_preview = json.loads(capsys.readouterr().out)
         observed = {
             "reached": {row.name: row.channel for row in rows},

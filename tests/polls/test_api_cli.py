@@ -3,16 +3,15 @@ and the `benkadi polls` CLI on the same database."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
 
 import openpyxl
 
-from gateway.cli import polls as cli_polls
 from gateway.settings import Settings
 from storage import audit
+from tests import cli
 from tests.gateway.test_api import app_harness, call, tokens  # noqa: F401 - fixtures
 from tests.polls.conftest import CAPACITY, add_member
 from tests.polls.test_poll_e2e import sms_say
@@ -94,9 +93,7 @@ async def test_polls_over_the_api_and_the_cli(app_harness, tokens, tmp_path, cap
     settings = Settings.from_env({"BENKADI_DATABASE_URL": h.settings.database_url})
 
     async def benkadi(*argv: str) -> tuple[int, str, str]:
-        parser = argparse.ArgumentParser(prog="benkadi")
-        cli_polls.register(parser.add_subparsers(dest="command", required=True))
-        code = await cli_polls.run(parser.parse_args(list(argv)), settings)
+        code = await cli.run(settings, *argv)
         out, err = capsys.readouterr()
         return code, out, err
 

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from bot.model import MovePoll, RecordPollAnswer
 from broadcasts import service as broadcast_service
-from broadcasts.campaigns.calendar import parse_quiet_hours
 from broadcasts.polls import export, results
 from broadcasts.polls import service as poll_service
+from broadcasts.quiet_hours import parse_quiet_hours
 from storage import polls as poll_store
 from storage.models import OutboxMessage
 from storage.types import utcnow

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 import pytest
 from openpyxl import load_workbook
 
-from gateway.api import common as api
+from gateway.api.common import PREFIX
 from storage import audit
 from storage import members as member_store
 from storage import reports as report_store
@@ -65,7 +65,7 @@ async def h(request, tmp_path):
 
 async def call(h, method: str, path: str, role: str = "viewer", **kwargs):
     headers = {"Authorization": f"Bearer {h.tokens[role]}"}
-    async with h.http.request(method, h.url + api.PREFIX + path, headers=headers, **kwargs) as r:
+    async with h.http.request(method, h.url + PREFIX + path, headers=headers, **kwargs) as r:
         body = await r.read()
         return r.status, body, r.headers
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import io
 import json
@@ -14,27 +13,21 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 from telegram import Bot
 
-from gateway.cli import reports as cli_reports
 from gateway.fakes import FakeTelegramAPI
 from gateway.inbound.media import MediaFetcher
 from gateway.settings import Settings
 from storage import audit
 from storage.models import Report
+from tests import cli
 from tests.harness import TOKEN
 from tests.reports.test_api_reports import TOTALS, seed
-
-
-def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="benkadi")
-    cli_reports.register(parser.add_subparsers(dest="command", required=True))
-    return parser.parse_args(argv)
 
 
 @pytest.fixture
 def benkadi(sqlite_database, capsys):
     async def run(*argv: str) -> tuple[int, str, str]:
         settings = Settings.from_env({"BENKADI_DATABASE_URL": sqlite_database.url})
-        code = await cli_reports.run(parse(list(argv)), settings)
+        code = await cli.run(settings, *argv)
         out, err = capsys.readouterr()
         return code, out, err
 

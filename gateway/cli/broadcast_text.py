@@ -1,0 +1,105 @@
+"""What `benkadi broadcasts …` prints: a broadcast's status and a draft's preview, as text
+(--json prints the service's answers as they are)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.cli.common import when
+from gateway.cli.tables import Column
+
+LIST_COLUMNS = (
+    Column("id", 4, right=True),
+    Column("status", 10),
+    Column("recipients", 6, right=True),
+    Column("title", 24),
+    Column("send at", 20),
+    Column("outcomes"),
+)
+
+
+def list_row(row: dict[str, Any]) -> tuple[object, ...]:
+    totals = ", ".join(f"{k} {v}" for k, v in sorted((row.get("totals") or {}).items()))
+    return (
+        row["id"],
+        row["status"],
+        row.get("recipients", 0),
+        row.get("title") or "(untitled)",
+        when(row["send_at"]) if row.get("send_at") else "",
+        totals,
+    )
+
+
+def status_text(status: dict[str, Any]) -> list[str]:
+    title = f" «{status['title']}»" if status.get("title") else ""
+    lines = [f"Broadcast {status['id']}{title}: {status['status']}"]
+    history = [f"created {when(status.get('created_at'))} by {status.get('created_by')}"]
+    for key, label in (
+        ("send_at", "to send at"),
+        ("fanned_out_at", "queued"),
+        ("finished_at", "finished"),
+        ("cancelled_at", "cancelled"),
+    ):
+        if status.get(key):
+            history.append(f"{label} {when(status[key])}")
+    lines.append("  " + "; ".join(history))
+    filters = [
+        f"{key.replace('_', ' ')} {', '.join(value) if isinstance(value, list) else value}"
+        for key, value in (status.get("audience") or {}).items()
+        if value
+    ]
+    lines.append(f"  audience: {'; '.join(filters) or 'every member'}")
+    for language, text in (status.get("texts") or {}).items():
+        lines.append(f"  text {language}: {text}")
+    lines.append(f"  recipients: {status.get('recipients', 0)}")
+    for channel, by_status in sorted((status.get("counts") or {}).items()):
+        counts = ", ".join(f"{key} {value}" for key, value in sorted(by_status.items()))
+        lines.append(f"  {channel:<9} {counts}")
+    for failure in status.get("failures") or []:
+        lines.append(
+            f"  failed on {failure['channel']} ×{failure['count']}: "
+            f"{failure.get('code') or ''} {failure.get('message') or ''}".rstrip()
+        )
+    if "queued" in status:
+        lines.append(f"{status['queued']} messages queued now.")
+    if "cancelled" in status and isinstance(status["cancelled"], int):
+        lines.append(f"{status['cancelled']} queued messages cancelled.")
+    if status.get("note"):
+        lines.append(f"Note: {status['note']}")
+    return lines
+
+
+def _join(counts: dict[str, int]) -> str:
+    return ", ".join(f"{key.replace('_', ' ')} {n}" for key, n in counts.items() if n) or "none"
+
+
+def preview_text(result: dict[str, Any]) -> list[str]:
+    """The preview in a few lines; --json has every detail."""
+    reached, excluded, sms = result["reached"], result["excluded"], result["sms"]
+    lines = [
+        f"Reached: {result['recipients']} members ({_join(reached['by_channel'])})",
+        f"  by language: {_join(reached['by_language'])}",
+        f"Left out: {excluded['total']} ({_join(excluded['by_reason'])})",
+    ]
+    for language, text in result["texts"].items():
+        source = (
+            "" if text["text_language"] == language else f", gets the {text['text_language']} text"
+        )
+        lines.append(f"Text {language}: {text['members']} members{source}")
+        for channel, info in text["channels"].items():
+            if channel != "sms":
+                lines.append(f"  {channel}: {info['members']} members")
+                continue
+            sent = info[info["sent"]]
+            spelling = "GSM-friendly spelling" if info["sent"] == "gsm_friendly" else "as written"
+            lines.append(
+                f"  sms: {info['members']} members, {sent['encoding']}, {sent['characters']} "
+                f"characters, {info['segments']} segment(s) each, {spelling}"
+            )
+            if info["sent"] == "gsm_friendly":
+                lines.append(f"    {sent['text']}")
+    lines.append(
+        f"SMS cost: {sms['segments']} segments × {sms['price_per_segment']} {sms['currency']}"
+        f" ≈ {sms['estimated_cost']:.2f} {sms['currency']}"
+    )
+    return lines
