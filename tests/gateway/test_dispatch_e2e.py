@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from gateway.keys import CHANNELS
+from tests.conftest import BACKENDS, database_url_for
 from tests.gateway.test_registration_e2e import AWA
+from tests.harness import start_harness, stop_harness
 
 BOUBA = "+22366554433"
 
@@ -280,3 +284,25 @@ async def test_wrong_twilio_credentials_keep_the_rows_and_pause_the_channel(harn
     assert (row.status, row.attempts, row.error_code) == ("queued", 0, "20003")
     assert row.next_attempt_at >= utcnow() + timedelta(seconds=50)
     assert harness.twilio.sent == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_sending_and_early_callbacks_on_every_backend(backend, tmp_path):
+    """The whole path on each database: a webhook in, the claim (FOR UPDATE SKIP LOCKED on
+    PostgreSQL), the send, callbacks that land before the send is recorded, the recording."""
+    async for url in database_url_for(backend, tmp_path):
+        harness, runner = await start_harness(url)
+        try:
+            harness.twilio.auto_callbacks = True
+            harness.twilio.callbacks_before_answer = True
+            await harness.sms(AWA, "AIDE")
+            await harness.tg(5001, "AIDE")
+            await harness.settle()
+            rows = {row.channel: row for row in await harness.outbox()}
+            assert (rows["sms"].status, rows["sms"].provider_id) == (
+                "delivered",
+                harness.twilio.sent[0].sid,
+            )
+            assert rows["telegram"].status == "sent"  # Telegram reports nothing back
+        finally:
+            await stop_harness(harness, runner)
