@@ -120,7 +120,7 @@ class Webhook(Protocol):
     content_type: ClassVar[str | None]  # the only content type it can be genuine with, if any
 
     def verify(self, request: WebhookRequest) -> bool:
-        """Signed by the provider, or carrying its secret. Checked before anything is read."""
+        """Signed by the provider, or carrying its secret: checked before anything is parsed."""
         ...
 
     def parse(self, request: WebhookRequest) -> Parsed:
