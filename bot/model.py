@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
+
+from bot.vocabulary.channels import ChannelTraits, Style, traits
 
 if TYPE_CHECKING:
     from broadcasts.polls.model import Poll
-
-Style = Literal["sms", "buttons"]  # numbered lists over SMS/WhatsApp, buttons in Telegram
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,13 @@ class Inbound:
     media: str | None = None  # a photo: Telegram file_id, or Twilio MediaUrl0 (WhatsApp/MMS)
 
     @property
+    def traits(self) -> ChannelTraits:
+        return traits(self.channel)
+
+    @property
     def style(self) -> Style:
-        return "buttons" if self.channel == "telegram" else "sms"
+        """Numbered lists, or buttons: what the channel shows choices as."""
+        return self.traits.style
 
 
 @dataclass(frozen=True)

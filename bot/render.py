@@ -1,8 +1,9 @@
-"""Turning a reply into what a channel shows: a numbered list over SMS, buttons in Telegram."""
+"""Turning a reply into what a channel shows: buttons, or a numbered list paged to fit an SMS."""
 
 from __future__ import annotations
 
 from bot.model import Reply
+from bot.vocabulary.channels import traits
 from bot.vocabulary.i18n import _
 from bot.vocabulary.sms_text import GSM7_SINGLE, cheapest_sms_text, sms_size
 
@@ -43,10 +44,11 @@ def sms_page(reply: Reply, start: int = 0, limit: int = GSM7_SINGLE) -> tuple[st
 
 
 def render_for_channel(reply: Reply, channel: str) -> tuple[str, list[list[str]] | None]:
-    """(body, buttons): Telegram gets buttons; SMS and WhatsApp a numbered list in the text."""
-    if channel == "telegram":
+    """(body, buttons): buttons where the channel has them, else a numbered list in the text."""
+    shown = traits(channel)
+    if shown.buttons:
         return reply.text, [[key, label] for key, label in reply.choices] or None
-    if channel == "whatsapp":  # not billed by segment: no paging, letters as written
+    if not shown.billed_by_segment:  # no paging, letters as written
         lines = _choice_lines(reply, 0, len(reply.choices))
         return "\n".join([reply.text, *lines]), None
     return sms_page(reply, reply.page)[0], None

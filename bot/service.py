@@ -18,6 +18,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import overload
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -185,7 +186,10 @@ class ConversationService:
             organisations = await self._listed_organisations(connection)
 
             results: dict[int, Handled] = {}
-            kept, ended, rows, erased = [], [], [], []
+            kept: list[dict] = []  # dialogues that go on
+            ended: list[int] = []  # addresses whose dialogue ended
+            rows: list[dict] = []  # outbox rows
+            erased: list[int] = []  # addresses erased with their member
             for pending in new:
                 address = addresses[pending.received.key]
                 dialogue = dialogues[address.id]
@@ -290,6 +294,10 @@ class ConversationService:
         return self._organisations
 
 
+@overload
+def _member_id(member: Row) -> int: ...
+@overload
+def _member_id(member: Row | None) -> int | None: ...
 def _member_id(member: Row | None) -> int | None:
     """Member rows come from two queries: as `member_id` (joined) or `id` (alone)."""
     if member is None:

@@ -15,11 +15,10 @@ from bot.service import ConversationService
 from broadcasts.campaigns.runner import CampaignRunner
 from gateway import api, console, simulator
 from gateway.api.errors import error_middleware
-from gateway.channels.base import Channel
-from gateway.channels.telegram import TelegramChannel
-from gateway.channels.twilio import TwilioChannel
+from gateway.channels import telegram, twilio
+from gateway.channels.base import Channel, Webhook
 from gateway.inbound import media, webhooks
-from gateway.keys import CHANNELS, DATABASE, DISPATCHER, SERVICE, SETTINGS
+from gateway.keys import CHANNELS, DATABASE, DISPATCHER, SERVICE, SETTINGS, WEBHOOKS
 from gateway.sending.dispatcher import Dispatcher
 from gateway.sending.process import ChildDispatcher, NoDispatcher
 from gateway.sending.scheduler import Scheduler
@@ -30,26 +29,47 @@ from storage.migrate import upgrade
 log = logging.getLogger(__name__)
 
 
+# The public webhook paths, whether their provider is configured or not (404 when it is not).
+WEBHOOK_PATHS = {
+    twilio.MESSAGES_PATH: "Twilio",
+    twilio.STATUS_PATH: "Twilio",
+    telegram.WEBHOOK_PATH: "Telegram",
+}
+
+
 def build_channels(settings: Settings) -> dict[str, Channel]:
+    """The sending side of every configured provider, by channel name."""
     channels: dict[str, Channel] = {}
-    if settings.telegram_enabled:
-        channels["telegram"] = TelegramChannel(
+    if settings.telegram_bot_token:  # telegram_enabled, spelt out for the type checker
+        channels["telegram"] = telegram.TelegramChannel(
             settings.telegram_bot_token, settings.telegram_api_url, settings.telegram_file_url
         )
-    if settings.twilio_enabled:
-        callback = settings.public_url + "/webhooks/twilio/status"
-        common = dict(
-            account_sid=settings.twilio_account_sid,
-            auth_token=settings.twilio_auth_token,
-            api_url=settings.twilio_api_url,
-            status_callback=callback,
-            messaging_service_sid=settings.twilio_messaging_service_sid,
-        )
-        channels["sms"] = TwilioChannel("sms", from_=settings.twilio_from, **common)
-        channels["whatsapp"] = TwilioChannel(
-            "whatsapp", from_=settings.twilio_whatsapp_from or settings.twilio_from, **common
-        )
+    if settings.twilio_account_sid and settings.twilio_auth_token:  # twilio_enabled
+        for name, from_ in (
+            ("sms", settings.twilio_from),
+            ("whatsapp", settings.twilio_whatsapp_from or settings.twilio_from),
+        ):
+            channels[name] = twilio.TwilioChannel(
+                name,
+                account_sid=settings.twilio_account_sid,
+                auth_token=settings.twilio_auth_token,
+                api_url=settings.twilio_api_url,
+                status_callback=settings.public_url + twilio.STATUS_PATH,
+                from_=from_,
+                messaging_service_sid=settings.twilio_messaging_service_sid,
+            )
     return channels
+
+
+def build_webhooks(settings: Settings) -> dict[str, Webhook]:
+    """The receiving side of every configured provider, by public path."""
+    hooks: list[Webhook] = []
+    if settings.telegram_bot_token and settings.telegram_webhook_secret:
+        hooks.append(telegram.UpdatesWebhook(settings.telegram_webhook_secret))
+    if settings.twilio_account_sid and settings.twilio_auth_token:
+        token = settings.twilio_auth_token
+        hooks += [twilio.MessagesWebhook(token), twilio.StatusWebhook(token)]
+    return {hook.path: hook for hook in hooks}
 
 
 async def _storage(app: web.Application) -> AsyncIterator[None]:
@@ -66,6 +86,7 @@ async def _sending(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     channels = build_channels(settings)
     app[CHANNELS] = channels
+    app[WEBHOOKS] = build_webhooks(settings)
     app[SERVICE] = ConversationService(
         app[DATABASE],
         sms_available="sms" in channels,
@@ -146,7 +167,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_sending)
     app.cleanup_ctx.append(media.fetching)
     app.router.add_get("/healthz", healthz)
-    webhooks.add_routes(app)
+    webhooks.add_routes(app, WEBHOOK_PATHS)
     api.add_routes(app)
     console.add_routes(app)
     if settings.simulator:

@@ -8,7 +8,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from bot.service import ConversationService
-    from gateway.channels.base import Channel
+    from gateway.channels.base import Channel, Webhook
     from gateway.settings import Settings
     from gateway.simulator import Simulator
     from storage.database import Database
@@ -25,4 +25,5 @@ DATABASE: web.AppKey[Database] = web.AppKey("database")
 SERVICE: web.AppKey[ConversationService] = web.AppKey("service")
 CHANNELS: web.AppKey[dict[str, Channel]] = web.AppKey("channels")
 DISPATCHER: web.AppKey[Waker] = web.AppKey("dispatcher")  # woken when rows are queued
+WEBHOOKS: web.AppKey[dict[str, Webhook]] = web.AppKey("webhooks")  # configured ones, by path
 SIMULATOR: web.AppKey[Simulator] = web.AppKey("simulator")

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ class Settings:
         twilio_api = get("TWILIO_API_URL") or TWILIO_DEFAULT_API
         _require_url("TWILIO_API_URL", twilio_api)
 
-        values = dict(
+        values: dict[str, Any] = dict(
             database_url=database_url,
             public_url=public_url.rstrip("/"),
             host=host,

@@ -84,11 +84,6 @@ async def enqueue(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -
         await connection.execute(outbox.insert(), list(rows))
 
 
-async def outbox_by_provider_id(connection: AsyncConnection, provider_id: str) -> Row | None:
-    query = select(outbox).where(outbox.c.provider_id == provider_id)
-    return (await connection.execute(query)).one_or_none()
-
-
 async def record_inbound_many(
     connection: AsyncConnection, rows: Sequence[dict[str, Any]]
 ) -> set[tuple[str, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.model import Context, LinkPhone, Outcome, Reply, SendSms, State
 from bot.vocabulary.i18n import _
@@ -20,7 +21,7 @@ def code_digest(phone: str, code: str) -> str:
 
 
 def start(ctx: Context) -> Outcome:
-    if ctx.inbound.channel != "telegram":
+    if not ctx.inbound.traits.starts_link:
         return Outcome(
             (
                 Reply(
@@ -63,7 +64,7 @@ def answer(ctx: Context, state: State) -> Outcome:
             why = _("Ce numéro n'est pas valide.")
             return Outcome((Reply(f"{why}\n{_ask_phone().text}"),), state)
         expires = ctx.now + CODE_VALID_FOR
-        data = {
+        data: dict[str, Any] = {
             "phone": phone,
             "digest": code_digest(phone, ctx.fresh_code),
             "expires": expires.isoformat(),

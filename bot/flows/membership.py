@@ -31,7 +31,7 @@ def unknown(ctx: Context) -> Outcome:
 
 
 def stop(ctx: Context) -> Outcome:
-    if ctx.inbound.channel == "telegram":
+    if not ctx.inbound.traits.phone_number:
         text = _("Vous ne recevrez plus les messages de Benkadi ici. Envoyez START pour revenir.")
     else:
         text = _(

@@ -266,7 +266,13 @@ def tap(ctx: Context) -> Outcome:
     state = ctx.state
     asked = state is not None and state.flow == FLOW and state.data.get("poll_id") == poll_id
     waiting = key == view.question  # else an earlier question: a change, the session stays
-    if asked and state.data.get("question") == key and waiting and not ctx.state_expired:
+    if (
+        state is not None
+        and asked
+        and state.data.get("question") == key
+        and waiting
+        and not ctx.state_expired
+    ):
         return answer(ctx, state)
     question = view.poll.question(key)
     if question is None:

@@ -89,7 +89,7 @@ def _summary(ctx: Context, data: dict[str, Any]) -> str:
         beneficiaries + f" (= {sum(counts)})",
         _("Description") + f" : {data.get('description') or '-'}",
     ]
-    if ctx.inbound.channel == "telegram" or data.get("photo"):
+    if ctx.inbound.traits.asks_for_photo or data.get("photo"):
         photo = _("oui") if data.get("photo") else _("non")
         lines.append(_("Photo") + f" : {photo}")
     return "\n".join(lines)
@@ -104,7 +104,7 @@ def _edit_choices(ctx: Context) -> tuple[tuple[str, str], ...]:
         ("beneficiaries", _("Bénéficiaires")),
         ("description", _("Description")),
     ]
-    if ctx.inbound.channel == "telegram":
+    if ctx.inbound.traits.asks_for_photo:
         choices.append(("photo", _("Photo")))
     return tuple(choices)
 
@@ -124,7 +124,7 @@ def ask_current(ctx: Context, state: State) -> Reply:
             _("Quand a eu lieu l'activité ? Choisissez, ou écrivez la date (ex. 12/11)."), choices
         )
     if step == "region_keep":
-        region = REGION_LABELS.get(ctx.member.region if ctx.member else "", "")
+        region = REGION_LABELS.get((ctx.member.region if ctx.member else None) or "", "")
         choices = (("keep", region), ("change", _("Une autre région")))
         return Reply(_("Dans quelle région ?"), choices)
     if step == "region":
@@ -158,7 +158,7 @@ def _done(ctx: Context, data: dict[str, Any], step: str) -> bool:
     if step == "region_keep":
         return "region" in data
     if step in ("commune", "description", "photo"):
-        return step in data or (step == "photo" and ctx.inbound.channel != "telegram")
+        return step in data or (step == "photo" and not ctx.inbound.traits.asks_for_photo)
     return "women" in data  # beneficiaries
 
 
@@ -188,8 +188,7 @@ def _go(ctx: Context, data: dict[str, Any], prefix: str | None = None) -> Outcom
 def _with_media(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
     media = ctx.inbound.media
     if media:
-        kind = "telegram" if ctx.inbound.channel == "telegram" else "url"
-        return {**data, "photo": media, "media_kind": kind}
+        return {**data, "photo": media, "media_kind": ctx.inbound.traits.media_kind}
     return data
 
 

@@ -1,13 +1,45 @@
-"""The one small contract every channel adapter keeps, and how send failures are told apart."""
+"""The channel contract: one module per provider behind these few types.
+
+Out: a `Channel` sends one `Outgoing` message and returns the provider's id for it, or raises a
+`SendError` that the adapter classified once, from its module-level tables: retryable or not, a
+pause for the whole channel, what it says about the address.
+
+In: a `Webhook` is one URL a provider posts to. It says whether a request is genuine, parses it
+into events (a member's message, a status report on a row sent, an address that changed), and
+shapes the answer. gateway/inbound/webhooks.py runs every webhook the same way.
+
+Adapters are plain classes; gateway/app.py builds and wires them (nothing registers on import).
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+from multidict import MultiDict
+
+from bot.service import Received
+from storage.outbox.delivery import StatusReport
+from storage.outbox.states import AddressState
 
 # Wrong credentials are the operator's to fix, not the message's fault: the channel waits this
 # long between tries and the rows keep their attempts, however long the fix takes.
 CREDENTIALS_PAUSE = 60.0  # seconds
+
+
+# --- out --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Outgoing:
+    """One outbox row to send. Its id goes into the status callback URL the send asks for."""
+
+    outbox_id: int
+    recipient: str
+    body: str
+    choices: list[list[str]] | None = None  # [[key, label], …]: buttons, where there are any
 
 
 @dataclass(frozen=True)
@@ -22,7 +54,7 @@ class SendError(Exception):
     message: str
     retryable: bool
     retry_after: float | None = None  # the provider said when: pause the channel, no attempt lost
-    address_state: str | None = None  # "blocked" | "opted_out" | "invalid"
+    address_state: AddressState | None = None
     pause: float | None = None  # slow the whole channel down a moment (the row still backs off)
 
     def __str__(self) -> str:
@@ -36,6 +68,73 @@ class Channel(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def send(self, recipient: str, body: str, choices: list[list[str]] | None) -> str:
+    async def send(self, message: Outgoing) -> str:
         """Send one message; return the provider's id for it, or raise SendError."""
         ...
+
+
+# --- in ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WebhookRequest:
+    """What a provider posted, read once, so parsing needs no web server."""
+
+    url: str  # as the provider called it: the public URL, path and query (what Twilio signs)
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+
+    @functools.cached_property
+    def form(self) -> MultiDict[str]:
+        """The body as a form, every value kept (Twilio signs repeated ones too)."""
+        try:
+            text = self.body.decode()
+        except UnicodeDecodeError:
+            raise Malformed("the form is not UTF-8") from None
+        return MultiDict(parse_qsl(text, keep_blank_values=True))
+
+
+@dataclass(frozen=True)
+class AddressChange:
+    """The member blocked the bot, or came back to it."""
+
+    channel: str
+    address: str
+    blocked: bool
+
+
+Event = Received | StatusReport | AddressChange  # StatusReport: storage/outbox/delivery.py
+
+
+@dataclass(frozen=True)
+class Parsed:
+    events: tuple[Event, ...] = ()  # empty: nothing for us (a sticker, an edit, "queued"…)
+    acknowledge: str | None = None  # what the answer must acknowledge (a Telegram button press)
+
+
+class Malformed(ValueError):
+    """A genuine request that does not say what it must: 400, nothing stored."""
+
+
+class Webhook(Protocol):
+    path: ClassVar[str]  # the public URL's path: operators configured it, it never changes
+    content_type: ClassVar[str | None]  # the only content type it can be genuine with, if any
+
+    def verify(self, request: WebhookRequest) -> bool:
+        """Signed by the provider, or carrying its secret: checked before anything is parsed."""
+        ...
+
+    def parse(self, request: WebhookRequest) -> Parsed:
+        """The request's events; raises Malformed (never anything else) when it is not one."""
+        ...
+
+    def answer(self, parsed: Parsed, notice: str | None) -> web.Response:
+        """What the provider expects back once the events are stored."""
+        ...
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Secrets (a bot token sits in Telegram's URLs) never go into an error message or a log."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text

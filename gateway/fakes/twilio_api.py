@@ -121,11 +121,15 @@ class FakeTwilioAPI:
         rate_per_second: float | None = None,
         auto_callbacks: bool = False,
         callback_delay: float = 0.0,
+        callbacks_before_answer: bool = False,
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.auto_callbacks = auto_callbacks
         self.callback_delay = callback_delay  # seconds before each automatic callback
+        # Post the automatic callbacks, and wait for their answers, before answering the send
+        # itself: Twilio's callbacks can reach the sender before its own REST answer does.
+        self.callbacks_before_answer = callbacks_before_answer
         self.sent: list[SentTwilioMessage] = []
         self.requests: list[dict] = []  # {"method", "path", "params"} for every request
         self.callbacks: list[tuple[str, str, int]] = []  # (sid, status, HTTP status) posted
@@ -300,7 +304,9 @@ class FakeTwilioAPI:
             if err.status == 429:
                 self.throttled_count += 1
             return err.response()
-        if self.auto_callbacks and msg.status_callback:
+        if self.auto_callbacks and msg.status_callback and self.callbacks_before_answer:
+            await self._auto_callbacks(msg)
+        elif self.auto_callbacks and msg.status_callback:
             task = asyncio.create_task(self._auto_callbacks(msg))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

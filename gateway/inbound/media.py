@@ -27,7 +27,7 @@ from storage.database import Database
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
-MEDIA = web.AppKey("media", "MediaFetcher")
+MEDIA: web.AppKey[MediaFetcher] = web.AppKey("media")
 
 
 class MediaFetcher:
@@ -94,11 +94,12 @@ class MediaFetcher:
 async def fetching(app: web.Application) -> AsyncIterator[None]:
     """The fetcher's lifecycle in the web app (only where Telegram is configured)."""
     settings = app[SETTINGS]
-    if not settings.telegram_enabled:
+    token = settings.telegram_bot_token  # telegram_enabled, spelt out for the type checker
+    if not token:
         yield
         return
     bot = Bot(
-        settings.telegram_bot_token,
+        token,
         base_url=settings.telegram_api_url + "/bot",
         base_file_url=settings.telegram_file_url,
         request=HTTPXRequest(read_timeout=30, connect_timeout=10),

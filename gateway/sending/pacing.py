@@ -5,10 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
+
+Clock = Callable[[], float]  # seconds, monotonic
 
 # The Pacer spaces sends evenly a little under the limit; the WindowLimiter below is what
 # guarantees the provider never counts more than the limit, whatever the jitter.
 MARGIN = 0.99
+# An answer leaves the window this much early: a timer set for that moment can fire a hair
+# before it (float sums, the loop's clock resolution), and would otherwise be set again, and
+# again, for less than the clock can tell apart. A microsecond is nothing to a provider's count.
+TOLERANCE = 1e-6  # seconds
 
 
 class Pacer:
@@ -18,7 +25,7 @@ class Pacer:
     the returned delay, then sends.
     """
 
-    def __init__(self, rate: float, clock=time.monotonic) -> None:
+    def __init__(self, rate: float, clock: Clock = time.monotonic) -> None:
         self.interval = 1.0 / (rate * MARGIN)
         self.clock = clock
         self._next = 0.0
@@ -41,7 +48,7 @@ class PerKeyPacer:
     """Per recipient: Telegram allows about one message per second to one chat, and tolerates a
     short burst (a reply in two messages should not make the member wait a second)."""
 
-    def __init__(self, rate: float, burst: int = 3, clock=time.monotonic) -> None:
+    def __init__(self, rate: float, burst: int = 3, clock: Clock = time.monotonic) -> None:
         self.rate, self.burst, self.clock = rate, burst, clock
         self._buckets: dict[str, tuple[float, float]] = {}  # key → (tokens, at)
 
@@ -71,10 +78,12 @@ class WindowLimiter:
     limit / (1 + latency), close to the limit on a fast link.
     """
 
-    def __init__(self, limit: float, window: float = 1.0, clock=time.monotonic) -> None:
+    def __init__(self, limit: float, window: float = 1.0, clock: Clock | None = None) -> None:
         self.window = max(window, 1.0 / limit)  # below 1/s, one request per 1/limit seconds
         self.capacity = max(1, int(limit * self.window))
-        self.clock = clock
+        # Its timers run on the event loop, so by default it reads the loop's clock (which is
+        # time.monotonic, unless a test runs the loop in virtual time).
+        self._clock = clock
         self._answered: deque[float] = deque()  # answer times within the last window
         self._in_flight = 0
         # Waiters are served first come, first served by one timer, not woken all at once:
@@ -82,8 +91,11 @@ class WindowLimiter:
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._timer: asyncio.TimerHandle | None = None
 
+    def clock(self) -> float:
+        return self._clock() if self._clock else asyncio.get_running_loop().time()
+
     def _occupied(self, now: float) -> int:
-        while self._answered and now - self._answered[0] >= self.window:
+        while self._answered and now - self._answered[0] >= self.window - TOLERANCE:
             self._answered.popleft()
         return len(self._answered) + self._in_flight
 

@@ -37,4 +37,6 @@ connection = config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:
-    asyncio.run(_run_on_url(config.get_main_option("sqlalchemy.url")))
+    url = config.get_main_option("sqlalchemy.url")
+    assert url, "set sqlalchemy.url (storage/migrate.py does)"
+    asyncio.run(_run_on_url(url))

@@ -231,3 +231,21 @@ async def test_auto_callbacks(receiver: Receiver) -> None:
 async def test_wait_for_messages_times_out(fake: FakeTwilioAPI) -> None:
     with pytest.raises(TimeoutError):
         await fake.wait_for_messages(1, timeout=0.05, to=TO)
+
+
+async def test_callbacks_can_come_before_the_answer_to_the_send(receiver: Receiver) -> None:
+    async with FakeTwilioAPI(SID, TOKEN, auto_callbacks=True, callbacks_before_answer=True) as api:
+        http = AsyncTwilioHttpClient()
+        try:
+            client = Client(SID, TOKEN, http_client=http)
+            client.api.base_url = api.base_url
+            msg = await client.messages.create_async(
+                to=TO, from_=FROM, body="a", status_callback=receiver.url
+            )
+            # Answered only now: both callbacks were already posted, and answered.
+            assert [(f["MessageSid"], f["MessageStatus"]) for f, _ in receiver.calls] == [
+                (msg.sid, "sent"),
+                (msg.sid, "delivered"),
+            ]
+        finally:
+            await http.close()

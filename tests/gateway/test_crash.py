@@ -113,13 +113,13 @@ def in_flight(path: Path, broadcast_id: int) -> dict[str, int]:
 
 async def wait_until_sent(database: Database, broadcast_id: int, timeout: float) -> dict:
     deadline = time.monotonic() + timeout
-    while True:
+    status: dict = {}
+    while time.monotonic() < deadline:
         status = await service.get_status(database, broadcast_id)
         if "queued" not in status["totals"] and status["status"] == "sent":
             return status
-        if time.monotonic() > deadline:
-            raise AssertionError(f"broadcast not finished within {timeout} s: {status['totals']}")
         await asyncio.sleep(0.1)
+    raise AssertionError(f"broadcast not finished within {timeout} s: {status.get('totals')}")
 
 
 async def test_sigkill_mid_broadcast_sends_everyone_once_but_what_was_in_flight(tmp_path):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
+import pytest
+
 from gateway.keys import CHANNELS
+from tests.conftest import BACKENDS, database_url_for
 from tests.gateway.test_registration_e2e import AWA
+from tests.harness import start_harness, stop_harness
 
 BOUBA = "+22366554433"
 
@@ -203,22 +206,56 @@ def harness_now():
     return utcnow()
 
 
-async def test_status_callbacks_that_overtake_the_recording_of_the_send_still_land(harness):
-    """Twilio may call back before the dispatcher has written the message's SID down."""
-    harness.twilio.auto_callbacks = True  # "sent" then "delivered", posted at once after the send
+async def test_a_status_callback_that_arrives_before_its_send_is_recorded_still_lands(harness):
+    """Twilio may call back before its answer to the send reaches us: here the fake posts
+    "sent" then "delivered" and waits for our answers before it answers the send itself, so
+    each row is delivered before the dispatcher records it as sent. The recording keeps the
+    later status, and still writes the SID, the time and the attempt."""
+    harness.twilio.auto_callbacks = True
+    harness.twilio.callbacks_before_answer = True
     for member in (AWA, BOUBA):
         await harness.sms(member, "AIDE")
     await harness.settle()
-    for _ in range(100):
-        if len(harness.twilio.callbacks) == 4:
-            break
-        await asyncio.sleep(0.05)
-    assert (
-        sorted(status for _, status, _ in harness.twilio.callbacks)
-        == ["delivered"] * 2 + ["sent"] * 2
+    assert sorted(harness.twilio.callbacks) == sorted(
+        (message.sid, status, 204)
+        for message in harness.twilio.sent
+        for status in ("sent", "delivered")
     )
     rows = await harness.outbox()
     assert [row.status for row in rows] == ["delivered", "delivered"]
+    sids = {message.to: message.sid for message in harness.twilio.sent}
+    assert {row.recipient: row.provider_id for row in rows} == sids
+    assert all(row.attempts == 1 and row.sent_at is not None for row in rows)
+
+
+async def test_each_send_asks_for_a_status_callback_carrying_its_row(harness):
+    await harness.sms(AWA, "AIDE")
+    await harness.settle()
+    [row] = await harness.outbox()
+    [message] = harness.twilio.sent
+    assert message.status_callback == (
+        f"{harness.settings.public_url}/webhooks/twilio/status?id={row.id}"
+    )
+
+
+async def test_a_callback_without_a_row_id_finds_its_row_by_sid_once(harness):
+    """Rows sent before the callback URL carried their id are found by their SID, at once; a
+    SID that is not ours is answered without waiting for it."""
+    await harness.sms(AWA, "AIDE")
+    await harness.settle()
+    [message] = harness.twilio.sent
+    path = "/webhooks/twilio/status"
+
+    async def callback(sid: str, status: str) -> int:
+        params = {"MessageSid": sid, "MessageStatus": status, "AccountSid": "AC" + "1" * 32}
+        return (await harness.post_form(path, params, harness.sign(path, params))).status
+
+    assert await callback(message.sid, "delivered") == 204
+    [row] = await harness.outbox()
+    assert row.status == "delivered"
+    started = time.monotonic()
+    assert await callback("SM" + "0" * 32, "delivered") == 204
+    assert time.monotonic() - started < 1.0  # the old lookup waited about 3 s for it
 
 
 async def test_wrong_twilio_credentials_keep_the_rows_and_pause_the_channel(harness):
@@ -247,3 +284,25 @@ async def test_wrong_twilio_credentials_keep_the_rows_and_pause_the_channel(harn
     assert (row.status, row.attempts, row.error_code) == ("queued", 0, "20003")
     assert row.next_attempt_at >= utcnow() + timedelta(seconds=50)
     assert harness.twilio.sent == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_sending_and_early_callbacks_on_every_backend(backend, tmp_path):
+    """The whole path on each database: a webhook in, the claim (FOR UPDATE SKIP LOCKED on
+    PostgreSQL), the send, callbacks that land before the send is recorded, the recording."""
+    async for url in database_url_for(backend, tmp_path):
+        harness, runner = await start_harness(url)
+        try:
+            harness.twilio.auto_callbacks = True
+            harness.twilio.callbacks_before_answer = True
+            await harness.sms(AWA, "AIDE")
+            await harness.tg(5001, "AIDE")
+            await harness.settle()
+            rows = {row.channel: row for row in await harness.outbox()}
+            assert (rows["sms"].status, rows["sms"].provider_id) == (
+                "delivered",
+                harness.twilio.sent[0].sid,
+            )
+            assert rows["telegram"].status == "sent"  # Telegram reports nothing back
+        finally:
+            await stop_harness(harness, runner)

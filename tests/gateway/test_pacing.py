@@ -7,6 +7,7 @@ import bisect
 import itertools
 import random
 
+from aiotools import VirtualClock
 from sqlalchemy import insert
 
 from gateway.sending.pacing import MARGIN, Pacer, PerKeyPacer, WindowLimiter
@@ -34,43 +35,61 @@ def test_pacer_spaces_slots_strictly():
 
 async def test_window_limiter_holds_the_limit_as_the_provider_counts_it():
     """A provider counts on arrival; stalls bunch arrivals. Sends go as fast as the limiter
-    lets them; no sliding second of arrivals may exceed the limit, yet the rate stays near it."""
-    limit, duration = 40, 1.6
-    limiter = WindowLimiter(limit)
-    arrivals: list[float] = []
-    rng = random.Random(7)
+    lets them; no sliding second of arrivals may exceed the limit, yet the rate stays near it.
+    In virtual time: the loop's clock jumps to the next timer instead of sleeping."""
+    limit, duration = 40, 5.0
     loop = asyncio.get_running_loop()
+    with VirtualClock().patch_loop():
+        limiter = WindowLimiter(limit)  # on the loop's clock, as in production
+        arrivals: list[float] = []
+        rng = random.Random(7)
 
-    async def one_request() -> None:
-        await limiter.acquire()
-        try:
-            await asyncio.sleep(rng.choice([0, 0.001, 0.003, 0.08]))  # on the way, or stalled
-            arrivals.append(loop.time())
-            await asyncio.sleep(rng.uniform(0, 0.004))  # the answer coming back
-        finally:
-            limiter.release()
+        async def one_request() -> None:
+            await limiter.acquire()
+            try:
+                await asyncio.sleep(rng.choice([0, 0.001, 0.003, 0.08]))  # on the way, or stalled
+                arrivals.append(loop.time())
+                await asyncio.sleep(rng.uniform(0, 0.004))  # the answer coming back
+            finally:
+                limiter.release()
 
-    start = loop.time()
-    tasks = []
-    while loop.time() - start < duration:
-        tasks.append(asyncio.create_task(one_request()))
-        await asyncio.sleep(0.002)  # offered at 500/s, far above the limit
-    await asyncio.gather(*tasks)
+        start = loop.time()
+        tasks = []
+        while loop.time() - start < duration:
+            tasks.append(asyncio.create_task(one_request()))
+            await asyncio.sleep(0.002)  # offered at 500/s, far above the limit
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=duration * 100)
     arrivals.sort()
     busiest = max(bisect.bisect_left(arrivals, t + 1.0) - i for i, t in enumerate(arrivals))
     assert busiest <= limit
     assert len([t for t in arrivals if t < start + 1.0]) >= limit * 0.9  # not starved
+    assert len(arrivals) >= limit * duration * 0.8  # and kept near the limit throughout
 
 
 async def test_window_limiter_forgets_a_cancelled_waiter():
-    limiter = WindowLimiter(20, window=0.05)  # one request per 50 ms
+    with VirtualClock().patch_loop():
+        limiter = WindowLimiter(20, window=0.05)  # one request per 50 ms
+        await limiter.acquire()
+        waiting = asyncio.create_task(limiter.acquire())
+        await asyncio.sleep(0)
+        waiting.cancel()
+        limiter.release()
+        await asyncio.sleep(0.06)
+        await asyncio.wait_for(limiter.acquire(), 0.5)  # the cancelled waiter took nothing
+
+
+async def test_window_limiter_on_an_injected_clock():
+    """Given a clock, it reads that one: slots come back `window` after the answers."""
+    clock = FakeClock()
+    limiter = WindowLimiter(2, window=1.0, clock=clock)
     await limiter.acquire()
-    waiting = asyncio.create_task(limiter.acquire())
-    await asyncio.sleep(0)
-    waiting.cancel()
+    await limiter.acquire()
     limiter.release()
-    await asyncio.sleep(0.06)
-    await asyncio.wait_for(limiter.acquire(), 0.5)  # the cancelled waiter took nothing
+    limiter.release()
+    assert limiter._occupied(clock()) == 2  # both answers still in the window
+    clock.now += 1.0
+    assert limiter._occupied(clock()) == 0
+    await asyncio.wait_for(limiter.acquire(), 0.5)
 
 
 def test_per_chat_allows_a_burst_then_one_per_second():
