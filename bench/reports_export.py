@@ -30,8 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.report_line import ACTIVITY_TYPES  # noqa: E402
-from bot.vocabulary.reference import REGIONS  # noqa: E402
+from bot.vocabulary.reference import ACTIVITY_TYPES, REGIONS  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Organisation, Report  # noqa: E402

@@ -19,43 +19,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from bot.vocabulary.i18n import N_
-from bot.vocabulary.reference import REGION_ALIASES, REGIONS
+from bot.vocabulary.reference import (
+    ACTIVITY_ALIASES,
+    ACTIVITY_TYPES,
+    REGION_ALIASES,
+    REGIONS,
+)
 from bot.vocabulary.text import KEYWORDS, fold, match_choice
 
-ACTIVITY_TYPES: tuple[tuple[str, str], ...] = (
-    ("sensibilisation", N_("Sensibilisation")),
-    ("formation", N_("Formation")),
-    ("plaidoyer", N_("Plaidoyer")),
-    ("accompagnement", N_("Accompagnement/référencement de survivantes")),
-    ("campagne", N_("Campagne")),
-    ("reunion", N_("Réunion de coordination")),
-    ("autre", N_("Autre")),
-)
-# English and Bambara words members use (Bambara: kalan "learning", lasɔmi "awaken",
-# lajɛ "meeting", wɛrɛ "other").
-ACTIVITY_ALIASES: dict[str, str] = {
-    "awareness": "sensibilisation",
-    "sensitisation": "sensibilisation",
-    "sensitization": "sensibilisation",
-    "lasomi": "sensibilisation",
-    "training": "formation",
-    "atelier": "formation",
-    "workshop": "formation",
-    "kalan": "formation",
-    "advocacy": "plaidoyer",
-    "referencement": "accompagnement",
-    "referral": "accompagnement",
-    "support": "accompagnement",
-    "campaign": "campagne",
-    "marche": "campagne",
-    "meeting": "reunion",
-    "coordination": "reunion",
-    "laje": "reunion",
-    "other": "autre",
-    "were": "autre",
-}
-ACTIVITY_LABELS = dict(ACTIVITY_TYPES)
 COUNT_FIELDS = ("women", "men", "girls", "boys")
 COUNT_LETTERS = {"f": "women", "h": "men", "fi": "girls", "g": "boys"}
 TODAY_WORDS = frozenset({"today", "aujourd'hui", "aujourdhui", "auj", "bi"})

@@ -10,9 +10,8 @@ from typing import Any
 from sqlalchemy import Row, and_, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.report_line import ACTIVITY_LABELS
 from bot.vocabulary.errors import FieldError, NotFound
-from bot.vocabulary.reference import REGION_LABELS
+from bot.vocabulary.reference import ACTIVITY_LABELS, REGION_LABELS
 from bot.vocabulary.text import fold
 from storage import audit
 from storage.database import Database

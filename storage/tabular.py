@@ -99,12 +99,12 @@ def xlsx_cell(value: Any) -> Any:
 
 
 def _utc_naive(moment: datetime) -> datetime:
-    """Excel has no time zones: exports are in UTC (Mali's time, GMT, all year)."""
-    if moment.tzinfo is None:
-        return moment
-    if moment.tzinfo is not UTC:  # what the database gives is UTC already
+    """Excel has no time zones: exports are in UTC (Mali's time, GMT, all year). Whole seconds,
+    as the CSV writes them: a fraction kept in the cell would round up to the next second in
+    some readers, and the two files would not say the same time."""
+    if moment.tzinfo is not None and moment.tzinfo is not UTC:  # the database gives UTC already
         moment = moment.astimezone(UTC)
-    return moment.replace(tzinfo=None)
+    return moment.replace(tzinfo=None, microsecond=0)
 
 
 async def _batches(rows: AsyncIterable[Sequence[Any]]) -> AsyncIterable[list[Sequence[Any]]]:

@@ -15,8 +15,6 @@ from bot.fields import Value
 from bot.flows.common import ask, read, reprompt
 from bot.model import Context, Outcome, Reply, SaveReport, State
 from bot.report_line import (
-    ACTIVITY_LABELS,
-    ACTIVITY_TYPES,
     COUNT_FIELDS,
     Problem,
     activity_of,
@@ -26,7 +24,7 @@ from bot.report_line import (
     parse_line,
 )
 from bot.vocabulary.i18n import _
-from bot.vocabulary.reference import REGION_LABELS
+from bot.vocabulary.reference import ACTIVITY_LABELS, ACTIVITY_TYPES, REGION_LABELS
 from bot.vocabulary.text import SKIP, fold, match_choice
 
 FLOW = "report"

@@ -77,3 +77,38 @@ ORGANISATION_KINDS: tuple[tuple[str, str], ...] = (
 REGION_LABELS = dict(REGIONS)
 THEME_LABELS = dict(THEMES)
 LANGUAGE_LABELS = dict(LANGUAGE_NAMES)
+
+# Kinds of activity a member reports (bot/report_line.py, storage/reports.py).
+ACTIVITY_TYPES: tuple[tuple[str, str], ...] = (
+    ("sensibilisation", N_("Sensibilisation")),
+    ("formation", N_("Formation")),
+    ("plaidoyer", N_("Plaidoyer")),
+    ("accompagnement", N_("Accompagnement/référencement de survivantes")),
+    ("campagne", N_("Campagne")),
+    ("reunion", N_("Réunion de coordination")),
+    ("autre", N_("Autre")),
+)
+# English and Bambara words members use (Bambara: kalan "learning", lasɔmi "awaken",
+# lajɛ "meeting", wɛrɛ "other").
+ACTIVITY_ALIASES: dict[str, str] = {
+    "awareness": "sensibilisation",
+    "sensitisation": "sensibilisation",
+    "sensitization": "sensibilisation",
+    "lasomi": "sensibilisation",
+    "training": "formation",
+    "atelier": "formation",
+    "workshop": "formation",
+    "kalan": "formation",
+    "advocacy": "plaidoyer",
+    "referencement": "accompagnement",
+    "referral": "accompagnement",
+    "support": "accompagnement",
+    "campaign": "campagne",
+    "marche": "campagne",
+    "meeting": "reunion",
+    "coordination": "reunion",
+    "laje": "reunion",
+    "other": "autre",
+    "were": "autre",
+}
+ACTIVITY_LABELS = dict(ACTIVITY_TYPES)

@@ -19,9 +19,8 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.report_line import ACTIVITY_LABELS
 from bot.vocabulary.errors import Invalid
-from bot.vocabulary.reference import REGION_LABELS
+from bot.vocabulary.reference import ACTIVITY_LABELS, REGION_LABELS
 from gateway.console import charts
 from gateway.console.auth import page
 from gateway.console.errors import refusal_text

@@ -12,6 +12,8 @@ from babel.messages.pofile import read_po
 
 from bot.vocabulary.sms_text import cheapest_sms_text, sms_size
 
+pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
+
 ROOT = Path(__file__).resolve().parents[2]
 LOCALES = ROOT / "locales"
 PLACEHOLDER = re.compile(r"\{\w+\}")

@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.engine import handle
 from bot.flows.link import code_digest
 from bot.model import Context, Inbound, LinkPhone, OptOut, Profile, SaveRegistration, SendSms, State
+
+pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 AWA = Profile(1, "Awa", "AMSS", "kayes", None, ("vbg",), "fr")

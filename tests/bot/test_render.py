@@ -12,6 +12,8 @@ from bot.render import render_for_channel, sms_page
 from bot.vocabulary.i18n import use_locale
 from bot.vocabulary.sms_text import cheapest_sms_text, is_gsm7, sms_size
 
+pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
+
 
 def sms_context(organisations=()) -> Context:
     return Context(

@@ -4,6 +4,8 @@ from bot.vocabulary.phones import mask_phone, normalise_phone
 from bot.vocabulary.reference import REGION_ALIASES, REGIONS, THEMES
 from bot.vocabulary.text import fold, keyword, match_choice, match_many
 
+pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
+
 
 @pytest.mark.parametrize(
     ("typed", "command"),

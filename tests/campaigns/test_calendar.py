@@ -17,6 +17,8 @@ from broadcasts.quiet_hours import parse_quiet_hours
 from broadcasts.toml_lines import field_name, key_lines
 from tests.campaigns.conftest import SHIPPED, SMALL, at
 
+pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
+
 
 def parse(text: str):
     return parse_campaign(text, "essai.toml", stem="essai")

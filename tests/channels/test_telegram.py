@@ -29,6 +29,8 @@ from tests.channels.runner import (
     run_send_case,
 )
 
+pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
+
 TOKEN = "123456789:AAE-recorded_token_abcdefghijklmnop"
 SECRET = "s3cret-webhook_token"
 SECRETS = (TOKEN, SECRET)

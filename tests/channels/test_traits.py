@@ -9,6 +9,8 @@ from bot.render import render_for_channel
 from bot.vocabulary.channels import CHANNEL_TRAITS, SMS, traits
 from gateway.channels.telegram import CALLBACK_DATA_MAX_BYTES
 
+pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
+
 CHOICES = tuple((f"k{n}", f"Choix numéro {n} — ɛɔ") for n in range(1, 13))
 REPLY = Reply("Quelle région ?", CHOICES)
 

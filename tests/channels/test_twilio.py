@@ -30,6 +30,8 @@ from tests.channels.runner import (
     run_send_case,
 )
 
+pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
+
 ACCOUNT = "AC" + "1" * 32
 AUTH_TOKEN = "9f" * 16
 SECRETS = (AUTH_TOKEN,)

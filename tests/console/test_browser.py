@@ -26,7 +26,7 @@ from sqlalchemy import select, text
 
 from bench.seed import seed_members
 from bot.model import MovePoll, RecordPollAnswer
-from bot.report_line import ACTIVITY_LABELS
+from bot.vocabulary.reference import ACTIVITY_LABELS
 from broadcasts.polls import service as poll_service
 from broadcasts.polls.model import CHOICE_KINDS
 from gateway.app import create_app

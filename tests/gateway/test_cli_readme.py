@@ -11,6 +11,8 @@ import pytest
 
 from tests import cli
 
+pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 SYNOPSIS = re.compile(r"\[|\||…")
 

@@ -11,6 +11,8 @@ from bot.vocabulary.errors import Conflict, FieldError, FieldErrors, Invalid, No
 from gateway.cli import runner
 from gateway.settings import Settings
 
+pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
+
 
 async def refused(error, capsys, **args) -> tuple[int, list[str]]:
     def offline(_args, _settings):

@@ -26,6 +26,8 @@ from gateway.sending.policy import (
 from storage.outbox.claims import GONE, AddressSnapshot, Claimed, RowUpdate
 from storage.outbox.states import AddressState, OutboxStatus, Priority
 
+pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
+
 NOW = datetime(2025, 11, 25, 9, 0, tzinfo=UTC)
 MAX_ATTEMPTS, RETRY_BASE, SEED = 5, 2.0, 11
 

@@ -14,6 +14,8 @@ from bot.vocabulary.errors import Conflict, DomainError, FieldError, FieldErrors
 from gateway.api.errors import error_middleware
 from tests.harness import free_port
 
+pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
+
 
 async def _serve(handler, path: str = "/") -> tuple[web.AppRunner, str]:
     app = web.Application(middlewares=[error_middleware])

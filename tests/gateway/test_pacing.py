@@ -7,6 +7,7 @@ import bisect
 import itertools
 import random
 
+import pytest
 from aiotools import VirtualClock
 from sqlalchemy import insert
 
@@ -23,6 +24,7 @@ class FakeClock:
         return self.now
 
 
+@pytest.mark.unit
 def test_pacer_spaces_slots_strictly():
     clock = FakeClock()
     pacer = Pacer(10, clock=clock)
@@ -33,6 +35,7 @@ def test_pacer_spaces_slots_strictly():
     assert pacer.reserve() >= 5
 
 
+@pytest.mark.unit
 async def test_window_limiter_holds_the_limit_as_the_provider_counts_it():
     """A provider counts on arrival; stalls bunch arrivals. Sends go as fast as the limiter
     lets them; no sliding second of arrivals may exceed the limit, yet the rate stays near it.
@@ -66,6 +69,7 @@ async def test_window_limiter_holds_the_limit_as_the_provider_counts_it():
     assert len(arrivals) >= limit * duration * 0.8  # and kept near the limit throughout
 
 
+@pytest.mark.unit
 async def test_window_limiter_forgets_a_cancelled_waiter():
     with VirtualClock().patch_loop():
         limiter = WindowLimiter(20, window=0.05)  # one request per 50 ms
@@ -78,6 +82,7 @@ async def test_window_limiter_forgets_a_cancelled_waiter():
         await asyncio.wait_for(limiter.acquire(), 0.5)  # the cancelled waiter took nothing
 
 
+@pytest.mark.unit
 async def test_window_limiter_on_an_injected_clock():
     """Given a clock, it reads that one: slots come back `window` after the answers."""
     clock = FakeClock()
@@ -92,6 +97,7 @@ async def test_window_limiter_on_an_injected_clock():
     await asyncio.wait_for(limiter.acquire(), 0.5)
 
 
+@pytest.mark.unit
 def test_per_chat_allows_a_burst_then_one_per_second():
     clock = FakeClock()
     chats = PerKeyPacer(1.0, burst=3, clock=clock)

@@ -2,6 +2,8 @@ import pytest
 
 from gateway.settings import Settings, SettingsError
 
+pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
+
 
 def test_defaults_need_no_credentials():
     settings = Settings.from_env({})

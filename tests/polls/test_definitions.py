@@ -8,6 +8,8 @@ from broadcasts.polls.model import DIMENSIONS, Poll
 from broadcasts.polls.parse import PollError, parse_poll, parse_poll_json
 from tests.polls.conftest import CAPACITY, capacity_poll
 
+pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
+
 SMALL = """\
 slug = "essai"
 title = "Essai"

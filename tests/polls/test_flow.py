@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.engine import handle
 from bot.model import Context, Inbound, MovePoll, PollView, Profile, RecordPollAnswer
 from tests.polls.conftest import capacity_poll
+
+pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 AWA = Profile(1, "Awa", "AMSS", "kayes", None, ("vbg",), "fr")

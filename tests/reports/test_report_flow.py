@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.engine import handle
 from bot.model import Context, Inbound, Profile, SaveReport
 from bot.vocabulary.i18n import in_language
+
+pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
 
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 AWA = Profile(1, "Awa", "AMSS", "kayes", None, ("vbg",), "fr")

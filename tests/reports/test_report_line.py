@@ -8,6 +8,8 @@ import pytest
 
 from bot.report_line import Problem, line_rest, parse_counts, parse_date, parse_line
 
+pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
+
 TODAY = date(2026, 11, 29)
 
 

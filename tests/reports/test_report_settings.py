@@ -6,6 +6,8 @@ import pytest
 
 from gateway.settings import DEFAULT_MEDIA_DIR, Settings, SettingsError, settings_env
 
+pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
+
 
 def test_defaults_and_values(tmp_path):
     settings = Settings.from_env({})

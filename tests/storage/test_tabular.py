@@ -11,6 +11,8 @@ from openpyxl import load_workbook
 
 from storage.tabular import Table, write_csv, write_tables, write_xlsx
 
+pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
+
 INJECTIONS = ["=1+1", "+223 76", "-2+3", "@SUM(A1)", "\tx", "\rx", "\0x", '=HYPERLINK("http://x")']
 
 
