@@ -108,6 +108,7 @@ async def _run_fake(kind: str, port: int, control_port: int, rate: float | None,
     """
     from aiohttp import web
 
+    from gateway.cli.signals import stop_event
     from gateway.fakes import FakeTelegramAPI, FakeTwilioAPI
 
     if kind == "twilio":
@@ -168,10 +169,7 @@ async def _run_fake(kind: str, port: int, control_port: int, rate: float | None,
     runner = web.AppRunner(control, access_log=None, shutdown_timeout=0.2)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", control_port).start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_event()
     await stop.wait()
     watcher.cancel()
     await runner.cleanup()

@@ -78,6 +78,7 @@ TARGET_RATE, TARGET_P99_AT, TARGET_P99_MS = 500, 200, 100.0
 async def _run_fake_twilio(port: int, control_port: int, sid: str, token: str) -> None:
     from aiohttp import web
 
+    from gateway.cli.signals import stop_event
     from gateway.fakes import FakeTwilioAPI
 
     fake = FakeTwilioAPI(sid, token)
@@ -91,10 +92,7 @@ async def _run_fake_twilio(port: int, control_port: int, sid: str, token: str) -
     runner = web.AppRunner(control, access_log=None, shutdown_timeout=0.2)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", control_port).start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_event()
     await stop.wait()
     await runner.cleanup()
     await fake.stop()

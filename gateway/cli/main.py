@@ -10,7 +10,6 @@ import asyncio
 import dataclasses
 import logging
 import os
-import signal
 import sys
 
 import aiohttp
@@ -27,6 +26,7 @@ from gateway.cli import (
     runner,
     tokens,
 )
+from gateway.cli.signals import stop_event
 from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
@@ -137,10 +137,7 @@ async def _dispatch(settings: Settings, wake_stdin: bool) -> int:
         print("benkadi: no channel is configured: nothing to send with", file=sys.stderr)
         return 2
     database = Database(settings.database_url)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_event()
     try:
         async with running_dispatcher(database, channels, settings) as dispatcher:
             if wake_stdin:
@@ -208,10 +205,7 @@ async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
         )
     else:
         print(f"Benkadi is running on {where}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_event()
     await stop.wait()
     await runner.cleanup()
     return 0

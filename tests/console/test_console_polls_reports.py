@@ -19,11 +19,11 @@ from broadcasts.polls import service as poll_service
 from gateway.console import reports as console_reports
 from gateway.keys import SETTINGS
 from storage import audit
-from storage import members as member_store
 from storage import polls as poll_store
 from storage import reports as report_store
 from storage.models import Report
 from tests.console.test_console import account, csrf_of, get_page, sign_in
+from tests.factories import add_report
 from tests.polls.conftest import ALL_CHANNELS, add_member, capacity_poll
 
 SLUG = "capacites-osc"
@@ -79,17 +79,10 @@ async def seed_reports(database) -> None:
     now = datetime.now(UTC)
     async with database.transaction() as connection:
         for organisation, region, activity, day, *counts in REPORTS:
-            org_id = await member_store.organisation_id_named(connection, organisation)
-            member_id = await member_store.create_member(
-                connection, name="Kadi", organisation_id=org_id, region=region, themes=[],
-                language="fr", consent_at=now, registered_at=now, updated_at=now,
+            await add_report(
+                connection, organisation=organisation, region=region, activity=activity,
+                day=day, counts=counts, now=now, member="Kadi", commune="Kita", channel="telegram",
             )  # fmt: skip
-            data = dict(
-                activity=activity, date=day.isoformat(), region=region, commune="Kita",
-                women=counts[0], men=counts[1], girls=counts[2], boys=counts[3],
-                description=f"Atelier {activity}", channel="telegram",
-            )  # fmt: skip
-            await report_store.insert_report(connection, member_id, data, now)
 
 
 def place_files(inside: Path, outside: Path) -> None:

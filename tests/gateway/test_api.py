@@ -16,9 +16,10 @@ from gateway.api.common import PREFIX
 from gateway.app import create_app
 from gateway.fakes import FakeTelegramAPI, FakeTwilioAPI
 from gateway.settings import Settings
-from storage.models import Address, AdminToken, Broadcast, Member, Organisation
+from storage.models import AdminToken, Broadcast, Organisation
 from storage.tokens import authenticate, create_token, list_tokens
 from tests import harness as h
+from tests.factories import add_member
 
 AWA, BINTOU, CHAT = "+22376123456", "+22365432100", 4242
 
@@ -87,25 +88,10 @@ async def add_members(database) -> None:
             ("Sans accord", "kayes", "fr", None, "sms", BINTOU),
         ]
         for name, region, language, consent, channel, address in people:
-            member_id = await connection.scalar(
-                Member.__table__.insert()
-                .values(
-                    name=name,
-                    organisation_id=org,
-                    region=region,
-                    themes=["vbg"],
-                    language=language,
-                    consent_at=consent,
-                    registered_at=now,
-                    updated_at=now,
-                )
-                .returning(Member.__table__.c.id)
-            )
-            await connection.execute(
-                Address.__table__.insert().values(
-                    channel=channel, address=address, member_id=member_id, created_at=now
-                )
-            )
+            await add_member(
+                connection, name=name, region=region, language=language, now=now,
+                organisation_id=org, addresses=[(channel, address)], consented=consent is not None,
+            )  # fmt: skip
 
 
 async def broadcast_count(harness) -> int:

@@ -6,7 +6,8 @@ import dataclasses
 from datetime import UTC, datetime
 
 from broadcasts.polls.parse import POLLS_DIR, load_poll_file
-from storage.models import Address, Member, Organisation
+from storage.models import Organisation
+from tests import factories
 
 CAPACITY = POLLS_DIR / "capacites-osc.toml"
 ALL_CHANNELS = ("sms", "telegram", "whatsapp")
@@ -41,23 +42,8 @@ async def add_member(
                 .values(name=organisation, name_key=key, kind=kind, listed=True)
                 .returning(orgs.c.id)
             )
-        member_id = await connection.scalar(
-            Member.__table__.insert()
-            .values(
-                name=name,
-                organisation_id=org_id,
-                region=region,
-                themes=["vbg"],
-                language=language,
-                consent_at=now,
-                registered_at=now,
-                updated_at=now,
-            )
-            .returning(Member.__table__.c.id)
-        )
-        await connection.execute(
-            Address.__table__.insert().values(
-                channel=channel, address=address, member_id=member_id, created_at=now
-            )
-        )
+        member_id = await factories.add_member(
+            connection, name=name, region=region, language=language, now=now,
+            organisation_id=org_id, addresses=[(channel, address)],
+        )  # fmt: skip
     return member_id

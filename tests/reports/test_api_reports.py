@@ -12,10 +12,9 @@ from openpyxl import load_workbook
 
 from gateway.api.common import PREFIX
 from storage import audit
-from storage import members as member_store
-from storage import reports as report_store
 from storage.tokens import create_token
 from tests.conftest import BACKENDS, database_url_for
+from tests.factories import add_report
 from tests.harness import start_harness, stop_harness
 
 SEED = [  # organisation, region, type, day, women, men, girls, boys
@@ -35,17 +34,10 @@ async def seed(database) -> None:
     now = datetime.now(UTC)
     async with database.transaction() as connection:
         for organisation, region, activity, day, *counts in SEED:
-            org_id = await member_store.organisation_id_named(connection, organisation)
-            member_id = await member_store.create_member(
-                connection, name="Awa", organisation_id=org_id, region=region, themes=[],
-                language="fr", consent_at=now, registered_at=now, updated_at=now,
+            await add_report(
+                connection, organisation=organisation, region=region, activity=activity,
+                day=day, counts=counts, now=now, description=f"=HYPERLINK(\"x\") {activity}",
             )  # fmt: skip
-            data = dict(
-                activity=activity, date=day.isoformat(), region=region, commune=None,
-                women=counts[0], men=counts[1], girls=counts[2], boys=counts[3],
-                description=f"=HYPERLINK(\"x\") {activity}", channel="sms",
-            )  # fmt: skip
-            await report_store.insert_report(connection, member_id, data, now)
 
 
 @pytest.fixture(params=BACKENDS)
