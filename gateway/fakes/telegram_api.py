@@ -10,156 +10,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import re
 import time
 import zlib
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-# --- Provider quirks -----------------------------------------------------------------------------
-
-# PTB (httpx) posts form-encoded data where every non-str value is JSON-dumped, so a server has
-# to know which parameters are typed; Telegram decodes these the same way.
-_JSON_FIELDS = frozenset(
-    {
-        "reply_markup",
-        "entities",
-        "caption_entities",
-        "link_preview_options",
-        "reply_parameters",
-        "allowed_updates",
-        "media",
-        "commands",
-        "scope",
-        "suggested_post_parameters",
-    }
+from gateway.fakes.limits import SlidingWindow
+from gateway.fakes.telegram_wire import (
+    BOT_USERNAME,
+    ERR_BAD_WEBHOOK,
+    ERR_BLOCKED,
+    ERR_CHAT_ID_EMPTY,
+    ERR_INVALID_FILE_ID,
+    ERR_NOT_FOUND,
+    ERR_QUERY_ID_INVALID,
+    ERR_TEXT_EMPTY,
+    ERR_TEXT_TOO_LONG,
+    ERR_UNAUTHORIZED,
+    ERR_WEBHOOK_ACTIVE,
+    MAX_TEXT_LENGTH,
+    Reject,
+    SentTelegramMessage,
+    StoredFile,
+    decode_param,
+    monotonic_now,
+    normalize_chat_id,
 )
-_INT_FIELDS = frozenset(
-    {
-        "message_id",
-        "message_thread_id",
-        "reply_to_message_id",
-        "direct_messages_topic_id",
-        "user_id",
-        "cache_time",
-        "max_connections",
-        "offset",
-        "limit",
-        "timeout",
-    }
-)
-_BOOL_FIELDS = frozenset(
-    {
-        "disable_notification",
-        "protect_content",
-        "allow_paid_broadcast",
-        "allow_sending_without_reply",
-        "disable_web_page_preview",
-        "show_alert",
-        "drop_pending_updates",
-    }
-)
-
-MAX_TEXT_LENGTH = 4096  # characters after entity parsing; we count the raw text
-# Descriptions exactly as the Bot API words them (PTB strips the "Bad Request: " prefix).
-ERR_UNAUTHORIZED = (401, "Unauthorized")
-ERR_NOT_FOUND = (404, "Not Found")
-ERR_BLOCKED = (403, "Forbidden: bot was blocked by the user")
-ERR_CHAT_ID_EMPTY = (400, "Bad Request: chat_id is empty")
-ERR_TEXT_EMPTY = (400, "Bad Request: message text is empty")
-ERR_TEXT_TOO_LONG = (400, "Bad Request: message is too long")
-ERR_INVALID_FILE_ID = (400, "Bad Request: invalid file_id")
-ERR_QUERY_ID_INVALID = (
-    400,
-    "Bad Request: query is too old and response timeout expired or query ID is invalid",
-)
-ERR_WEBHOOK_ACTIVE = (
-    409,
-    "Conflict: can't use getUpdates method while webhook is active; "
-    "use deleteWebhook to delete the webhook first",
-)
-ERR_BAD_WEBHOOK = (400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
-
-BOT_USERNAME = "benkadi_fake_bot"
-
-
-def _now() -> float:
-    return time.monotonic()
-
-
-def normalize_chat_id(chat_id: Any) -> int | str:
-    """Telegram accepts ``123``, ``"123"`` and ``"@channel"``; numeric ids compare as ints."""
-    if isinstance(chat_id, str):
-        with contextlib.suppress(ValueError):
-            return int(chat_id)
-    return chat_id
-
-
-def _decode_param(name: str, value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        if name in _JSON_FIELDS:
-            return json.loads(value)
-        if name in _INT_FIELDS:
-            return int(value)
-    except ValueError:
-        return value
-    if name in _BOOL_FIELDS:
-        return value.lower() == "true"
-    if name == "chat_id":
-        return normalize_chat_id(value)
-    return value
-
-
-class _SlidingWindow:
-    """Admits at most `rate` events per second; rates below 1/s widen the window instead."""
-
-    def __init__(self, rate: float) -> None:
-        self.window = max(1.0, 1.0 / rate)
-        self.capacity = max(1, int(rate * self.window))
-        self._hits: deque[float] = deque()
-
-    def retry_after(self, now: float) -> int:
-        """0 if an event is admitted now, else whole seconds until one would be."""
-        while self._hits and now - self._hits[0] >= self.window:
-            self._hits.popleft()
-        if len(self._hits) < self.capacity:
-            return 0
-        return max(1, math.ceil(self._hits[0] + self.window - now))
-
-    def hit(self, now: float) -> None:
-        self._hits.append(now)
-
-
-class _Reject(Exception):
-    def __init__(self, status: int, description: str, parameters: dict | None = None) -> None:
-        super().__init__(description)
-        self.status, self.description, self.parameters = status, description, parameters
-
-
-@dataclass
-class SentTelegramMessage:
-    """One accepted sendMessage."""
-
-    message_id: int
-    chat_id: int | str
-    text: str
-    reply_markup: dict | None
-    params: dict
-    at: float  # time.monotonic()
-
-
-@dataclass
-class _StoredFile:
-    content: bytes
-    file_path: str
-    file_unique_id: str
 
 
 class FakeTelegramAPI:
@@ -177,13 +57,13 @@ class FakeTelegramAPI:
         self.throttled_count = 0
         self.webhook: dict | None = None  # last setWebhook params
         self.bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 1
-        self._rate = _SlidingWindow(rate_per_second) if rate_per_second else None
+        self._rate = SlidingWindow(rate_per_second) if rate_per_second else None
         self._per_chat_rate = per_chat_per_second
-        self._chat_windows: dict[int | str, _SlidingWindow] = {}
+        self._chat_windows: dict[int | str, SlidingWindow] = {}
         self._throttle_queue: deque[int] = deque()
         self._fail_queue: deque[tuple[int, str]] = deque()
         self._blocked: set[int | str] = set()
-        self._files: dict[str, _StoredFile] = {}
+        self._files: dict[str, StoredFile] = {}
         self._next_message_id = 1
         self._next_update_id = 1
         self._updates: list[dict] = []  # pending for getUpdates
@@ -252,7 +132,7 @@ class FakeTelegramAPI:
         self._blocked.discard(normalize_chat_id(chat_id))
 
     def add_file(self, file_id: str, content: bytes, file_path: str = "photos/file_0.jpg") -> None:
-        self._files[file_id] = _StoredFile(content, file_path, f"u{zlib.crc32(file_id.encode())}")
+        self._files[file_id] = StoredFile(content, file_path, f"u{zlib.crc32(file_id.encode())}")
 
     def messages_to(self, chat_id: int | str) -> list[SentTelegramMessage]:
         chat_id = normalize_chat_id(chat_id)
@@ -307,13 +187,13 @@ class FakeTelegramAPI:
         self.requests.append((method, params))
         try:
             if request.match_info["token"] != self.token:
-                raise _Reject(*ERR_UNAUTHORIZED)
+                raise Reject(*ERR_UNAUTHORIZED)
             # Telegram matches method names case-insensitively.
             handler = self._methods.get(method.lower())
             if handler is None:
-                raise _Reject(*ERR_NOT_FOUND)
+                raise Reject(*ERR_NOT_FOUND)
             result = await handler(self, params)
-        except _Reject as rej:
+        except Reject as rej:
             body: dict[str, Any] = {
                 "ok": False,
                 "error_code": rej.status,
@@ -334,7 +214,7 @@ class FakeTelegramAPI:
             else:  # form-urlencoded or multipart; uploaded files are kept as bytes
                 for name, value in (await request.post()).items():
                     raw[name] = value.file.read() if isinstance(value, web.FileField) else value
-        return {name: _decode_param(name, value) for name, value in raw.items()}
+        return {name: decode_param(name, value) for name, value in raw.items()}
 
     async def _handle_file(self, request: web.Request) -> web.Response:
         self.requests.append(("file", {"file_path": request.match_info["file_path"]}))
@@ -384,31 +264,31 @@ class FakeTelegramAPI:
         if self._throttle_queue:
             self.throttled_count += 1
             n = self._throttle_queue.popleft()
-            raise _Reject(429, f"Too Many Requests: retry after {n}", {"retry_after": n})
+            raise Reject(429, f"Too Many Requests: retry after {n}", {"retry_after": n})
         if self._fail_queue:
             status, description = self._fail_queue.popleft()
             if status == 429:  # without parameters.retry_after PTB would not raise RetryAfter
                 self.throttled_count += 1
                 found = re.search(r"retry after (\d+)", description)
-                raise _Reject(429, description, {"retry_after": int(found[1]) if found else 1})
-            raise _Reject(status, description)
+                raise Reject(429, description, {"retry_after": int(found[1]) if found else 1})
+            raise Reject(status, description)
         chat_id = params.get("chat_id")
         if chat_id in (None, ""):
-            raise _Reject(*ERR_CHAT_ID_EMPTY)
+            raise Reject(*ERR_CHAT_ID_EMPTY)
         text = params.get("text")
         if not isinstance(text, str) or not text.strip():
-            raise _Reject(*ERR_TEXT_EMPTY)
+            raise Reject(*ERR_TEXT_EMPTY)
         if len(text) > MAX_TEXT_LENGTH:
-            raise _Reject(*ERR_TEXT_TOO_LONG)
+            raise Reject(*ERR_TEXT_TOO_LONG)
         if chat_id in self._blocked:
-            raise _Reject(*ERR_BLOCKED)
+            raise Reject(*ERR_BLOCKED)
         self._check_rate(chat_id)
 
         message_id = self._next_message_id
         self._next_message_id += 1
         reply_markup = params.get("reply_markup")
         self.sent.append(
-            SentTelegramMessage(message_id, chat_id, text, reply_markup, params, _now())
+            SentTelegramMessage(message_id, chat_id, text, reply_markup, params, monotonic_now())
         )
         self._changed.set()
         message: dict[str, Any] = {
@@ -426,22 +306,22 @@ class FakeTelegramAPI:
         return message
 
     def _check_rate(self, chat_id: int | str) -> None:
-        now = _now()
+        now = monotonic_now()
         windows = [self._rate] if self._rate else []
         if self._per_chat_rate:
             windows.append(
-                self._chat_windows.setdefault(chat_id, _SlidingWindow(self._per_chat_rate))
+                self._chat_windows.setdefault(chat_id, SlidingWindow(self._per_chat_rate))
             )
         wait = max((w.retry_after(now) for w in windows), default=0)
         if wait:
             self.throttled_count += 1
-            raise _Reject(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
+            raise Reject(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
         for w in windows:
             w.hit(now)
 
     async def _answer_callback_query(self, params: dict) -> bool:
         if not params.get("callback_query_id"):
-            raise _Reject(*ERR_QUERY_ID_INVALID)
+            raise Reject(*ERR_QUERY_ID_INVALID)
         self.callback_answers.append(params)
         return True
 
@@ -451,7 +331,7 @@ class FakeTelegramAPI:
             self.webhook = None
             return True, "Webhook was deleted"
         if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            raise _Reject(*ERR_BAD_WEBHOOK)  # local http is allowed here for the simulator
+            raise Reject(*ERR_BAD_WEBHOOK)  # local http is allowed here for the simulator
         self.webhook = params
         return True, "Webhook was set"
 
@@ -472,7 +352,7 @@ class FakeTelegramAPI:
         file_id = params.get("file_id")
         stored = self._files.get(file_id) if isinstance(file_id, str) else None
         if stored is None:
-            raise _Reject(*ERR_INVALID_FILE_ID)
+            raise Reject(*ERR_INVALID_FILE_ID)
         return {
             "file_id": file_id,
             "file_unique_id": stored.file_unique_id,
@@ -482,7 +362,7 @@ class FakeTelegramAPI:
 
     async def _get_updates(self, params: dict) -> list[dict]:
         if self.webhook:  # Telegram refuses polling while a webhook is set
-            raise _Reject(*ERR_WEBHOOK_ACTIVE)
+            raise Reject(*ERR_WEBHOOK_ACTIVE)
         offset = params.get("offset") or 0
         # A non-zero offset confirms (drops) every earlier update, as in the real API.
         self._updates = [u for u in self._updates if u["update_id"] >= offset]

@@ -24,6 +24,8 @@ import gsm0338  # noqa: F401 - registers the "gsm03.38" codec used to count segm
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
+from gateway.fakes.limits import SlidingWindow
+
 log = logging.getLogger(__name__)
 
 # --- Provider quirks -----------------------------------------------------------------------------
@@ -63,23 +65,6 @@ def count_segments(body: str) -> int:
 
 def _rfc2822(at: datetime) -> str:
     return format_datetime(at)  # "Thu, 24 Aug 2023 05:01:45 +0000", as Twilio writes dates
-
-
-class _SlidingWindow:
-    """At most `rate` admissions per second (sliding); rates below 1/s widen the window."""
-
-    def __init__(self, rate: float) -> None:
-        self.window = max(1.0, 1.0 / rate)
-        self.capacity = max(1, int(rate * self.window))
-        self._hits: deque[float] = deque()
-
-    def admit(self, now: float) -> bool:
-        while self._hits and now - self._hits[0] >= self.window:
-            self._hits.popleft()
-        if len(self._hits) >= self.capacity:
-            return False
-        self._hits.append(now)
-        return True
 
 
 class _TwilioError(Exception):
@@ -134,7 +119,7 @@ class FakeTwilioAPI:
         self.requests: list[dict] = []  # {"method", "path", "params"} for every request
         self.callbacks: list[tuple[str, str, int]] = []  # (sid, status, HTTP status) posted
         self.throttled_count = 0
-        self._rate = _SlidingWindow(rate_per_second) if rate_per_second else None
+        self._rate = SlidingWindow(rate_per_second) if rate_per_second else None
         self._fail_queue: deque[_TwilioError] = deque()
         self._unsubscribed: set[str] = set()
         self._undeliverable: dict[str, int] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -298,7 +299,14 @@ async def test_sending_and_early_callbacks_on_every_backend(backend, tmp_path):
             await harness.sms(AWA, "AIDE")
             await harness.tg(5001, "AIDE")
             await harness.settle()
-            rows = {row.channel: row for row in await harness.outbox()}
+            # The early "sent" callback leaves no row queued before the send is recorded: wait
+            # for the recording itself (the dispatcher records a batch at its end).
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                rows = {row.channel: row for row in await harness.outbox()}
+                if rows["sms"].provider_id is not None:
+                    break
+                await asyncio.sleep(0.05)
             assert (rows["sms"].status, rows["sms"].provider_id) == (
                 "delivered",
                 harness.twilio.sent[0].sid,
