@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from twilio.request_validator import RequestValidator
 
 from gateway.app import create_app
@@ -19,6 +19,7 @@ from gateway.fakes import FakeTelegramAPI, FakeTwilioAPI
 from gateway.keys import DATABASE, DISPATCHER
 from gateway.settings import Settings
 from storage.models import Address, Member, OutboxMessage
+from storage.outbox.states import OutboxStatus
 
 TOKEN = "123456:TEST-token_abc"
 ACCOUNT_SID = "AC" + "1" * 32
@@ -143,12 +144,20 @@ class Harness:
         return await self.telegram.wait_for_messages(count, timeout=timeout, chat_id=chat_id)
 
     async def settle(self, timeout: float = 5.0) -> None:
-        """Wait until the outbox holds nothing more to send now."""
+        """Wait until the outbox holds nothing more to send now and every send is recorded
+        (recording ends a row's lease; a status callback can come first and leave it "sent")."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             async with self.database.sessions() as session:
                 pending = await session.scalar(
-                    select(OutboxMessage.id).where(OutboxMessage.status == "queued").limit(1)
+                    select(OutboxMessage.id)
+                    .where(
+                        or_(
+                            OutboxMessage.status == OutboxStatus.QUEUED,
+                            OutboxMessage.lease_until.is_not(None),
+                        )
+                    )
+                    .limit(1)
                 )
             if pending is None:
                 return

@@ -159,9 +159,11 @@ class Dispatcher:
     async def _send_batch(self, rows: list[Claimed], states: dict[int, AddressSnapshot]) -> None:
         # A broadcast batch lasts about a second (two are in flight): a STOP that lands meanwhile
         # must still stop what has not gone out. Replies go out at once and need no refresh.
-        refresher = None
+        helpers = []
         if states and any(row.bulk for row in rows):
-            refresher = asyncio.create_task(self._keep_fresh(states))
+            helpers.append(asyncio.create_task(self._keep_fresh(states)))
+        unrecorded = {row.id for row in rows}
+        helpers.append(asyncio.create_task(self._keep_leased(unrecorded)))
         done: list[Result] = []
         flushed = time.monotonic()
         try:
@@ -172,14 +174,29 @@ class Dispatcher:
                 if time.monotonic() - flushed >= RECORD_EVERY:
                     flushed = time.monotonic()
                     await self._record(done)
+                    unrecorded.difference_update(result.row.id for result in done)
                     done = []
         finally:
-            if refresher is not None:
-                refresher.cancel()
+            for helper in helpers:
+                helper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await refresher
+                    await helper
         if done:
             await self._record(done)
+
+    async def _keep_leased(self, unrecorded: set[int]) -> None:
+        """Renew the lease of the batch's rows not yet recorded, at a third of the lease: only a
+        dead sender's rows come back to be claimed again, however long a batch takes."""
+        every = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                async with self.database.transaction() as connection:
+                    await claims.extend_leases(
+                        connection, sorted(unrecorded), self.clock(), self.lease
+                    )
+            except Exception:  # a busy database: the next renewal or the lease itself decides
+                log.warning("renewing the leases of a batch failed", exc_info=True)
 
     async def _keep_fresh(self, states: dict[int, AddressSnapshot]) -> None:
         ids = sorted(states)

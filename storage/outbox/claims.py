@@ -137,6 +137,19 @@ async def claim_due(
     return sorted(rows, key=lambda row: (row.priority, row.id))
 
 
+async def extend_leases(
+    connection: AsyncConnection, ids: Sequence[int], now: datetime, lease: timedelta
+) -> None:
+    """Keep rows still going out leased to us: a slow batch must not outlive its lease and be
+    claimed again (and sent twice) while we are still sending it."""
+    if ids:
+        await connection.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(list(ids)), outbox.c.lease_until.is_not(None))
+            .values(lease_until=now + lease)
+        )
+
+
 async def address_states(
     connection: AsyncConnection, ids: Sequence[int]
 ) -> dict[int, AddressSnapshot]:

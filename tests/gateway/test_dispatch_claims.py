@@ -3,10 +3,12 @@ lease, recording that never lowers a status a provider reported, reports found b
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
 
+from gateway.sending.dispatcher import Dispatcher
 from storage import members as member_store
 from storage.models import OutboxMessage
 from storage.outbox import claims
@@ -206,3 +208,40 @@ async def test_cancelled_broadcasts(database):
         session.add_all([kept, cancelled])
     async with database.transaction() as connection:
         assert await claims.cancelled_broadcasts(connection) == frozenset({cancelled.id})
+
+
+class SlowChannel:
+    """A provider that takes longer to answer than the dispatcher's lease lasts."""
+
+    name = "sms"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.sent = seconds, []
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, message) -> str:
+        self.sent.append(message.outbox_id)
+        await asyncio.sleep(self.seconds)
+        return f"SM{message.outbox_id}"
+
+
+async def test_a_batch_slower_than_its_lease_is_not_claimed_again(database):
+    """Two senders on one database; the first one's batch outlasts the lease by far. It keeps
+    its rows leased while it sends, so the second finds nothing to take: nobody gets it twice."""
+    ids = await queue(database, *({"recipient": f"+2237612345{i}"} for i in range(3)))
+    channel = SlowChannel(seconds=0.7)
+    first = Dispatcher(database, {"sms": channel}, lease=timedelta(seconds=0.15), linger=0)
+    second = Dispatcher(database, {"sms": channel}, lease=timedelta(seconds=0.15), linger=0)
+    sending = asyncio.create_task(first.dispatch_channel("sms"))
+    await asyncio.sleep(0.4)  # over two leases long: without renewal the rows would be free again
+    assert await second.dispatch_channel("sms") == 0
+    assert await sending == 3
+    assert sorted(channel.sent) == sorted(ids)
+    async with database.sessions() as session:
+        rows = (
+            await session.execute(select(OutboxMessage.status, OutboxMessage.lease_until))
+        ).all()
+    assert rows == [(OutboxStatus.SENT, None)] * 3

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -298,15 +297,8 @@ async def test_sending_and_early_callbacks_on_every_backend(backend, tmp_path):
             harness.twilio.callbacks_before_answer = True
             await harness.sms(AWA, "AIDE")
             await harness.tg(5001, "AIDE")
-            await harness.settle()
-            # The early "sent" callback leaves no row queued before the send is recorded: wait
-            # for the recording itself (the dispatcher records a batch at its end).
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline:
-                rows = {row.channel: row for row in await harness.outbox()}
-                if rows["sms"].provider_id is not None:
-                    break
-                await asyncio.sleep(0.05)
+            await harness.settle()  # waits for the recording too, not only for the callbacks
+            rows = {row.channel: row for row in await harness.outbox()}
             assert (rows["sms"].status, rows["sms"].provider_id) == (
                 "delivered",
                 harness.twilio.sent[0].sid,
