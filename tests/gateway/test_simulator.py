@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
 
 import aiohttp
@@ -15,6 +17,45 @@ from aiohttp import web
 from gateway.app import create_app
 from gateway.settings import Settings
 from tests.harness import free_port
+
+
+class Output:
+    """A process's output read as it comes, so a test can wait for a line without hanging when
+    the process exits first, and still read all of it at the end."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.process, self.lines = process, []
+        self._arrived: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            self._arrived.put(line)
+        self._arrived.put("")  # end of output
+
+    def wait_for(self, needle: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._arrived.get(timeout=left)
+            except queue.Empty:
+                break
+            if not line:
+                raise AssertionError(f"exited ({self.process.wait()}) before printing {needle!r}")
+            if needle in line:
+                return line
+        raise AssertionError(f"no {needle!r} within {timeout} s")
+
+    def text(self, timeout: float = 15.0) -> str:
+        """Everything, once the process has ended."""
+        self.process.wait(timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while self._arrived.get(timeout=max(0.01, deadline - time.monotonic())) != "":
+            pass
+        return "".join(self.lines)
+
 
 
 @pytest.fixture
@@ -105,10 +146,7 @@ def test_benkadi_serve_and_chat_from_a_fresh_directory(tmp_path):
         text=True,
     )
     try:
-        line = ""
-        deadline = time.monotonic() + 30
-        while "running" not in line and time.monotonic() < deadline:
-            line = server.stdout.readline()
+        line = Output(server).wait_for("running")
         assert "simulator" in line
         assert (tmp_path / "var" / "benkadi.db").exists()
         chat = subprocess.run(
@@ -185,10 +223,9 @@ def test_provider_tokens_never_reach_the_logs(tmp_path):
         [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), "--dispatch", "inline"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+    output = Output(server)
     try:
-        line = ""
-        while "running" not in line:
-            line = server.stdout.readline()
+        output.wait_for("running")
         for channel, sender in (("sms", "76 00 00 02"), ("telegram", "1002")):
             subprocess.run(
                 [sys.executable, "-m", "gateway.cli", "chat", "--url", f"http://127.0.0.1:{port}", "--channel", channel, "--from", sender],
@@ -196,6 +233,7 @@ def test_provider_tokens_never_reach_the_logs(tmp_path):
             )  # fmt: skip
     finally:
         server.terminate()
-        output = server.communicate(timeout=15)[0]
-    assert "SIMULATOR-token" not in output and "Authorization" not in output
-    assert "twilio.async_http_client" not in output
+    logged = output.text()
+    assert "running" in logged  # the check below reads the whole output
+    assert "SIMULATOR-token" not in logged and "Authorization" not in logged
+    assert "twilio.async_http_client" not in logged
