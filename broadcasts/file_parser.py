@@ -30,9 +30,14 @@ class FileError(FieldError):
 
     def __init__(self, file: str, line: int | None, field_name: str, message: str) -> None:
         super().__init__(field_name, message, source=file, line=line or None)
-        self.file = file
+
+    @property
+    def file(self) -> str:
+        return self.source or ""
 
     def to_json(self) -> dict[str, Any]:
+        """As a file's validation lists it (`benkadi campaigns validate --json`, the API's
+        campaign list): where first, then what."""
         return {"file": self.file, "line": self.line, "field": self.field, "message": self.message}
 
 

@@ -12,13 +12,13 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.vocabulary.channels import CHANNELS
 from bot.vocabulary.errors import FieldError
 from bot.vocabulary.i18n import LANGUAGES
 from bot.vocabulary.reference import ORGANISATION_KINDS, REGION_LABELS, THEME_LABELS
 from bot.vocabulary.sms_text import cheapest_sms_text
 
 BAMAKO = ZoneInfo("Africa/Bamako")
-CHANNELS = ("sms", "whatsapp", "telegram")
 TWILIO_BODY_LIMIT = 1600
 TELEGRAM_TEXT_LIMIT = 4096
 ORGANISATION_KIND_KEYS = tuple(key for key, _label in ORGANISATION_KINDS)

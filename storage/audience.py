@@ -25,13 +25,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 
+from bot.vocabulary.channels import PREFERENCE
 from broadcasts.model import BAMAKO, Audience
 from storage.models import Address, Member, Organisation
 
 members, addresses, organisations = Member.__table__, Address.__table__, Organisation.__table__
 
 # Most preferred first: Telegram costs nothing, WhatsApp little, SMS the most.
-CHANNEL_PREFERENCE = ("telegram", "whatsapp", "sms")
 # One reason per excluded member; the order in which they are considered.
 EXCLUSION_REASONS = ("no_consent", "opted_out", "blocked", "invalid", "no_channel")
 
@@ -40,7 +40,7 @@ def allowed_channels(audience: Audience, enabled_channels: Collection[str]) -> t
     """The channels this broadcast may use: enabled, and asked for (all when none asked for)."""
     return tuple(
         channel
-        for channel in CHANNEL_PREFERENCE
+        for channel in PREFERENCE
         if channel in enabled_channels and (not audience.channels or channel in audience.channels)
     )
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Row, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.vocabulary.channels import PHONE_CHANNELS
 from bot.vocabulary.text import fold
 from storage.models import (
     Address,
@@ -21,7 +22,6 @@ from storage.models import (
 from storage.outbox.states import OutboxStatus
 from storage.upsert import insert_ignore, upsert
 
-PHONE_CHANNELS = ("sms", "whatsapp")
 addresses, members, organisations = Address.__table__, Member.__table__, Organisation.__table__
 outbox, inbound = OutboxMessage.__table__, InboundMessage.__table__
 

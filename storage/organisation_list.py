@@ -139,9 +139,10 @@ async def set_listed(connection: AsyncConnection, name: str, listed: bool) -> bo
 
 
 async def with_member_counts(connection: AsyncConnection) -> list[dict[str, Any]]:
-    """Every organisation, listed first, with how many members name it."""
+    """Every organisation, listed first, with how many members name it (erased ones do not)."""
     counts = (
         select(members.c.organisation_id, func.count().label("members"))
+        .where(members.c.erased_at.is_(None))
         .group_by(members.c.organisation_id)
         .subquery()
     )

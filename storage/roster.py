@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import String, and_, exists, func, select, type_coerce
 
+from bot.vocabulary.channels import CHANNELS, traits
 from bot.vocabulary.phones import mask_phone
 from bot.vocabulary.reference import LANGUAGE_LABELS, REGION_LABELS, THEME_LABELS
 from broadcasts.model import Audience
@@ -26,7 +27,6 @@ from storage.models import Address, Member, Organisation
 from storage.tabular import Table
 
 PAGE = 1000
-CHANNELS = ("sms", "whatsapp", "telegram")
 members, addresses, organisations = Member.__table__, Address.__table__, Organisation.__table__
 
 MEMBER_HEADER = (
@@ -39,7 +39,7 @@ ORGANISATION_HEADER = ("N°", "Organisation", "Type", "Membres")
 
 def mask_address(channel: str, address: str) -> str:
     """+22376123456 → +223 76 •• •• 56; a Telegram id keeps its last two digits only."""
-    if channel in ("sms", "whatsapp"):
+    if traits(channel).phone_number:
         return mask_phone(address)
     return "•" * max(len(address) - 2, 0) + address[-2:]
 
@@ -81,7 +81,7 @@ def _labels_of_json(raw: str | None) -> str:
 
 def _member_row(row: Any, found: Sequence[Any], masked: bool) -> list[Any]:
     """found: the member's addresses as (channel, address, opted_out_at, blocked_at)."""
-    shown: dict[str, list[str]] = {"sms": [], "whatsapp": [], "telegram": []}
+    shown: dict[str, list[str]] = {channel: [] for channel in CHANNELS}
     opted_out: set[str] = set()
     blocked: set[str] = set()
     for channel, address, opted_out_at, blocked_at in found:

@@ -52,6 +52,11 @@ TELEGRAM = ChannelTraits(
 )
 
 CHANNEL_TRAITS: dict[str, ChannelTraits] = {"sms": SMS, "whatsapp": WHATSAPP, "telegram": TELEGRAM}
+CHANNELS = tuple(CHANNEL_TRAITS)  # every channel a member can be reached on
+PHONE_CHANNELS = tuple(name for name, kind in CHANNEL_TRAITS.items() if kind.phone_number)
+# A broadcast takes one address per member, the first usable in this order: Telegram and WhatsApp
+# cost the coordination nothing per message, SMS is billed by the segment.
+PREFERENCE = ("telegram", "whatsapp", "sms")
 
 
 def traits(channel: str) -> ChannelTraits:

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.vocabulary.errors import FieldError
 from broadcasts.campaigns import service as campaign_service
 from broadcasts.campaigns.calendar import FIRST_YEAR, LAST_YEAR
 from broadcasts.campaigns.service import Calendar
+from broadcasts.file_parser import FileError
 from gateway.cli.arguments import Commands, json_flag, names, noun
 from gateway.cli.common import actor, answer, emit_json, enabled_channels
 from gateway.settings import Settings
@@ -60,10 +60,8 @@ def validate(args: argparse.Namespace, settings: Settings) -> int:
         shown = str(path) if args.files else _shown(path)
         try:
             campaign = campaign_service.load_file(path, shown)
-        except FieldError as error:
-            where = {"file": error.source, "line": error.line}
-            problem = where | {"field": error.field, "message": error.message}
-            results.append({"file": shown, "ok": False, "error": problem})
+        except FileError as error:
+            results.append({"file": shown, "ok": False, "error": error.to_json()})
             if not args.json:
                 print(error, file=sys.stderr)
             continue
