@@ -32,6 +32,20 @@ class Inbound:
 
 
 @dataclass(frozen=True)
+class Received:
+    """A normalised inbound message from any channel."""
+
+    channel: str
+    address: str  # "+22376123456" for sms/whatsapp, the chat id for telegram
+    provider_id: str  # MessageSid, update_id: what makes a replay recognisable
+    inbound: Inbound
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.channel, self.address)
+
+
+@dataclass(frozen=True)
 class Profile:
     """What is stored about a member, as the dialogues need it."""
 

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot import engine
 from bot.effects import Applier
 from bot.flows import poll as poll_flow
-from bot.model import Context, Inbound, Profile, State
+from bot.model import Context, Profile, Received, State
 from bot.outbox_rows import outbox_row
 from bot.vocabulary.i18n import SOURCE_LANGUAGE
 from storage import members as member_store
@@ -39,20 +39,6 @@ log = logging.getLogger(__name__)
 CONVERSATION_TTL = timedelta(hours=24)
 ORGANISATIONS_CACHE_SECONDS = 30.0
 MAX_BATCH = 64
-
-
-@dataclass(frozen=True)
-class Received:
-    """A normalised inbound message from any channel."""
-
-    channel: str
-    address: str  # "+22376123456" for sms/whatsapp, the chat id for telegram
-    provider_id: str  # MessageSid, update_id: what makes a replay recognisable
-    inbound: Inbound
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.channel, self.address)
 
 
 @dataclass(frozen=True)

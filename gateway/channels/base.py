@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from multidict import MultiDict
 
-from bot.service import Received
+from bot.model import Received
 from storage.outbox.delivery import StatusReport
 from storage.outbox.states import AddressState
 

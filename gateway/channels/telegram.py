@@ -26,8 +26,7 @@ from telegram.error import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.model import Inbound
-from bot.service import Received
+from bot.model import Inbound, Received
 from bot.vocabulary.channels import TELEGRAM
 from gateway.channels.base import (
     CREDENTIALS_PAUSE,

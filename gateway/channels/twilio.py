@@ -24,8 +24,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot.model import Inbound
-from bot.service import Received
+from bot.model import Inbound, Received
 from bot.vocabulary.phones import normalise_phone
 from gateway.channels.base import (
     CREDENTIALS_PAUSE,

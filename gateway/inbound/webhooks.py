@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from bot.service import Received
+from bot.model import Received
 from bot.vocabulary.channels import traits
 from gateway.channels.base import AddressChange, Malformed, Parsed, Webhook, WebhookRequest
 from gateway.inbound import media

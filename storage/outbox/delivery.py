@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import Address, OutboxMessage
@@ -41,7 +41,12 @@ def later_than(status: OutboxStatus) -> list[str]:
 async def record_status(connection: AsyncConnection, report: StatusReport, now: datetime) -> bool:
     """Record a provider's report; False when no row is found (not ours, or erased since)."""
     if report.outbox_id is not None:
-        key = outbox.c.id == report.outbox_id
+        # The row the callback URL names, unless a later attempt of it went out under another
+        # provider id (a resend after a crash): then the report is about the earlier one.
+        key = and_(
+            outbox.c.id == report.outbox_id,
+            or_(outbox.c.provider_id.is_(None), outbox.c.provider_id == report.provider_id),
+        )
     else:
         key = outbox.c.provider_id == report.provider_id
     row = (await connection.execute(select(outbox.c.id, outbox.c.address_id).where(key))).first()

@@ -9,8 +9,7 @@ import pytest
 from multidict import CIMultiDict
 from telegram.error import TimedOut
 
-from bot.model import Inbound
-from bot.service import Received
+from bot.model import Inbound, Received
 from gateway.channels.base import (
     CREDENTIALS_PAUSE,
     AddressChange,

@@ -9,8 +9,7 @@ import pytest
 from multidict import CIMultiDict
 from twilio.request_validator import RequestValidator
 
-from bot.model import Inbound
-from bot.service import Received
+from bot.model import Inbound, Received
 from gateway.channels.base import CREDENTIALS_PAUSE, Malformed, Outgoing, SendError, WebhookRequest
 from gateway.channels.twilio import (
     MESSAGES_PATH,

@@ -156,10 +156,16 @@ async def test_recording_writes_each_kind_of_verdict(database):
 
 
 async def test_a_status_report_finds_its_row_by_id_then_by_sid(database):
-    by_id, by_sid = await queue(database, {"provider_id": "SM-other"}, {"provider_id": "SM-old"})
+    by_id, by_sid, resent = await queue(
+        database, {"provider_id": None}, {"provider_id": "SM-old"}, {"provider_id": "SM-second"}
+    )
     async with database.transaction() as connection:
-        # By primary key, whatever the row's SID says (it may not be recorded yet).
+        # By primary key, before the send is recorded (no SID on the row yet).
         assert await record_status(connection, StatusReport("SM-x", OutboxStatus.SENT, by_id), NOW)
+        # A row sent again after a crash went out under another SID: a late failure of the first
+        # attempt is not about what was delivered since.
+        first = StatusReport("SM-first", OutboxStatus.FAILED, resent, error_code="30003")
+        assert not await record_status(connection, first, NOW)
         # A row sent before callbacks carried ids: by its SID.
         old = StatusReport("SM-old", OutboxStatus.DELIVERED, None)
         assert await record_status(connection, old, NOW)
@@ -171,6 +177,7 @@ async def test_a_status_report_finds_its_row_by_id_then_by_sid(database):
         assert await record_status(connection, late, NOW)
     rows = await outbox(database)
     assert (rows[by_id].status, rows[by_sid].status) == ("sent", "delivered")
+    assert (rows[resent].status, rows[resent].error_code) == ("queued", None)
 
 
 async def test_a_status_report_marks_the_address(database):
