@@ -19,6 +19,7 @@ from gateway.channels import telegram, twilio
 from gateway.channels.base import Channel, Webhook
 from gateway.inbound import media, webhooks
 from gateway.keys import CHANNELS, DATABASE, DISPATCHER, SERVICE, SETTINGS, WEBHOOKS
+from gateway.logs import quiet_bad_requests
 from gateway.sending.dispatcher import Dispatcher
 from gateway.sending.process import ChildDispatcher, NoDispatcher
 from gateway.sending.scheduler import Scheduler
@@ -159,6 +160,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def create_app(settings: Settings) -> web.Application:
+    quiet_bad_requests()
     app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
     app[SETTINGS] = settings
     if settings.simulator:
