@@ -153,16 +153,34 @@ async def running_dispatcher(database: Database, channels: dict[str, Channel], s
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Public: says the process answers and its database reads, nothing about what is configured."""
     async with request.app[DATABASE].sessions() as session:
         await session.execute(text("SELECT 1"))
-    channels = request.app[CHANNELS]
-    return web.json_response({"status": "ok", "channels": sorted(channels)})
+    return web.json_response({"status": "ok"})
+
+
+SERVER = "Benkadi"  # every answer's Server header: not the framework and its version
+
+
+async def _neutral_server(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = SERVER
+
+
+def _neutral_server_before_the_app() -> None:
+    """A request aiohttp cannot parse is answered before any application sees it, with the
+    module's default header: the one lever for those is that default."""
+    from aiohttp import web_response
+
+    if hasattr(web_response, "SERVER_SOFTWARE"):
+        web_response.SERVER_SOFTWARE = SERVER
 
 
 def create_app(settings: Settings) -> web.Application:
     quiet_bad_requests()
+    _neutral_server_before_the_app()
     app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
     app[SETTINGS] = settings
+    app.on_response_prepare.append(_neutral_server)
     if settings.simulator:
         app.cleanup_ctx.append(simulator.providers)  # replaces SETTINGS before channels start
     app.cleanup_ctx.append(_storage)
