@@ -27,6 +27,7 @@ from gateway.cli import (
     tokens,
 )
 from gateway.cli.signals import stop_event
+from gateway.logs import LOG_FORMAT, quiet_noisy_libraries, redact_secrets
 from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
@@ -89,17 +90,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(spelled_now(sys.argv[1:] if argv is None else argv))
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # Their INFO lines carry the bot token in URLs and every request's headers: keep them out.
-    for noisy in ("httpx", "httpcore", "twilio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    quiet_noisy_libraries()
     try:
         settings = Settings.from_env()
     except SettingsError as error:
         print(f"benkadi: configuration error: {error}", file=sys.stderr)
         return 2
+    redact_secrets(settings)  # from here on, no configured secret reaches the log
     if "action" in args or "offline" in args:  # a noun's verb
         return asyncio.run(runner.run(args, settings))
     if args.command == "serve":
