@@ -127,8 +127,8 @@ async def _db(settings: Settings, action: str) -> int:
 
 
 async def _dispatch(settings: Settings, wake_stdin: bool) -> int:
-    from gateway.app import build_channels, running_dispatcher
-    from gateway.sending.process import wake_from_stdin
+    from gateway.app import build_channels, supervised_dispatcher
+    from gateway.sending.process import heartbeat, wake_from_stdin
 
     channels = build_channels(settings)
     if not channels:
@@ -137,12 +137,16 @@ async def _dispatch(settings: Settings, wake_stdin: bool) -> int:
     database = Database(settings.database_url)
     stop = stop_event()
     try:
-        async with running_dispatcher(database, channels, settings) as dispatcher:
-            if wake_stdin:
-                listener = asyncio.create_task(wake_from_stdin(dispatcher.wake, stop.set))
+        async with supervised_dispatcher(database, channels, settings) as running:
+            helpers = []
+            if wake_stdin:  # a child of `benkadi serve`: woken by, and reporting to, its parent
+                helpers.append(asyncio.create_task(wake_from_stdin(running.wake, stop.set)))
+                helpers.append(
+                    asyncio.create_task(heartbeat(running.report, settings.heartbeat_seconds))
+                )
             await stop.wait()
-            if wake_stdin:
-                listener.cancel()
+            for helper in helpers:
+                helper.cancel()
     finally:
         await database.dispose()
     return 0
