@@ -65,6 +65,7 @@ class Dispatcher:
         concurrency: int = 64,
         idle_interval: float = 5.0,  # the longest idle wait: rows queued by other processes
         available: Mapping[str, asyncio.Event] | None = None,  # set once the channel is up
+        stall: float = STALL,
         retry_base: float = 2.0,
         linger: float = 0.005,
         clock: Callable[[], datetime] = utcnow,
@@ -93,7 +94,7 @@ class Dispatcher:
         self._cancelled: frozenset[int] = frozenset()  # broadcasts cancelled, as last looked up
         self._cancelled_at = float("-inf")
         self._cancelled_lookup: asyncio.Task[None] | None = None
-        self._available = available or {}
+        self._available, self.stall = available or {}, stall
         self._turned = {name: time.monotonic() for name in self.channels}  # last time round
         self._resting: dict[str, str] = {}  # channel → why its loop waits: idle, paused, down
 
@@ -121,7 +122,7 @@ class Dispatcher:
             resting = self._resting.get(name)
             busy = 0.0 if resting else now - self._turned[name]
             loops[name] = {"loop": resting or "busy", "busy_for": round(busy, 1)}
-        stalled = [name for name, loop in loops.items() if float(loop["busy_for"]) > STALL]  # type: ignore[arg-type]
+        stalled = [name for name, loop in loops.items() if float(loop["busy_for"]) > self.stall]  # type: ignore[arg-type]
         return {"loops": loops, "stalled": stalled}
 
     def _rest(self, name: str, why: str | None) -> None:

@@ -24,6 +24,7 @@ from gateway.settings import Settings, settings_env
 
 log = logging.getLogger(__name__)
 SILENT_BEATS = 6  # heartbeats missed in a row after which the child is taken for hung
+STARTUP = 30.0  # seconds a fresh child has for its first heartbeat (imports, migrations' check)
 
 
 class ChildDispatcher:
@@ -80,8 +81,9 @@ class ChildDispatcher:
     async def _listen(self, stdout: asyncio.StreamReader) -> None:
         """Heartbeats until the child's output ends or falls silent."""
         while True:
+            silence = self.silent if self._last else self.silent + STARTUP
             try:
-                line = await asyncio.wait_for(stdout.readline(), self.silent)
+                line = await asyncio.wait_for(stdout.readline(), silence)
             except TimeoutError:
                 return
             if not line:
@@ -96,7 +98,7 @@ class ChildDispatcher:
     def report(self) -> dict[str, object]:
         process = self._process
         running = process is not None and process.returncode is None
-        fresh = time.monotonic() - self._beat_at < self.silent
+        fresh = time.monotonic() - self._beat_at < self.silent  # before the first: not alive
         beat = self._last
         return {
             "alive": running and fresh and bool(beat.get("alive", False)),
