@@ -25,6 +25,7 @@ from gateway.sending.process import ChildDispatcher, NoDispatcher
 from gateway.sending.scheduler import Scheduler
 from gateway.sending.supervision import ChannelStarter, InlineHealth, backoff_of, supervised
 from gateway.settings import Settings
+from gateway.slow_clients import read_body_in_time
 from storage.database import Database
 from storage.migrate import upgrade
 
@@ -197,7 +198,9 @@ def _neutral_server_before_the_app() -> None:
 def create_app(settings: Settings) -> web.Application:
     quiet_bad_requests()
     _neutral_server_before_the_app()
-    app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
+    app = web.Application(
+        middlewares=[error_middleware, read_body_in_time], client_max_size=1024**2
+    )
     app[SETTINGS] = settings
     app.on_response_prepare.append(_neutral_server)
     if settings.simulator:

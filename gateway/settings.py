@@ -54,6 +54,10 @@ class Settings:
     restart_backoff_max: float = 60.0
     # A child dispatcher's heartbeat (seconds); silent for 6 of them, it is killed and restarted.
     heartbeat_seconds: float = 5.0
+    # Slow clients (gateway/slow_clients.py): seconds a connection has to send its request
+    # line and headers (also how long an idle keep-alive connection stays open), and its body.
+    header_timeout: float = 20.0
+    body_timeout: float = 30.0
     lease_seconds: float = 60.0  # a crashed sender's claimed rows come back after this long
     # Sending rates (messages per second): Telegram's bulk limit is about 30/s and 1/s per chat;
     # Twilio's depends on the sender (a long code about 1/s, a short code or service more).
@@ -173,6 +177,8 @@ class Settings:
             ("BENKADI_RESTART_BACKOFF", "restart_backoff"),
             ("BENKADI_RESTART_BACKOFF_MAX", "restart_backoff_max"),
             ("BENKADI_HEARTBEAT_SECONDS", "heartbeat_seconds"),
+            ("BENKADI_HEADER_TIMEOUT", "header_timeout"),
+            ("BENKADI_BODY_TIMEOUT", "body_timeout"),
         ):
             raw = get(key)
             if raw is not None:
@@ -237,6 +243,8 @@ ENV_KEYS = {
     "restart_backoff": "BENKADI_RESTART_BACKOFF",
     "restart_backoff_max": "BENKADI_RESTART_BACKOFF_MAX",
     "heartbeat_seconds": "BENKADI_HEARTBEAT_SECONDS",
+    "header_timeout": "BENKADI_HEADER_TIMEOUT",
+    "body_timeout": "BENKADI_BODY_TIMEOUT",
     "sms_quiet_hours": "BENKADI_SMS_QUIET_HOURS",
     "campaigns_dir": "BENKADI_CAMPAIGNS_DIR",
     "media_dir": "BENKADI_MEDIA_DIR",

@@ -14,6 +14,7 @@ from bot.vocabulary.errors import FieldError, FieldErrors
 from gateway.api.common import PREFIX, actor, body, endpoint, reply
 from gateway.api.errors import json_error
 from gateway.keys import DATABASE
+from gateway.slow_clients import streams_body
 from storage import audit, organisation_list
 from storage.organisation_list import Entry
 from storage.tokens import Principal
@@ -28,6 +29,7 @@ async def list_organisations(request: web.Request, who: Principal) -> web.Respon
     return reply({"organisations": rows})
 
 
+@streams_body  # a CSV up to MAX_BODY, above the app's client_max_size
 @endpoint("secretariat")
 async def list_more(request: web.Request, who: Principal) -> web.Response:
     if request.content_type == "text/csv":

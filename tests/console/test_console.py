@@ -242,7 +242,10 @@ async def test_every_route_refuses_a_missing_session_or_token(console):
     """Each API route answers 401 without a token, and each console page sends to sign-in (a
     .json route: 401); only the sign-in page, static files and webhooks (which check their own
     signatures) are open, and "/" and "/console", which only redirect."""
-    open_paths = ("/console/login", "/console/static", "/healthz", "/webhooks/", "/simulator")
+    open_paths = (
+        "/console/login", "/console/static", "/healthz", "/livez", "/readyz", "/webhooks/",
+        "/simulator",
+    )  # fmt: skip
     checked = 0
     async with aiohttp.ClientSession() as stranger:
         for path, route in _routes(console.app):
