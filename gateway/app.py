@@ -143,20 +143,23 @@ async def supervised_dispatcher(
         interval=settings.schedule_interval,
         campaigns=campaigns,
     )
-    stopping = False
+    # Each is restarted after an error, until it was asked to stop (by us, or by a test).
     tasks = [
         asyncio.create_task(
             supervised(
                 "the dispatcher",
                 dispatcher.run,
-                lambda: stopping,
+                lambda: dispatcher.stopped,
                 backoff=backoff_of(settings),
             ),
             name="dispatcher",
         ),
         asyncio.create_task(
             supervised(
-                "the scheduler", scheduler.run, lambda: stopping, backoff=backoff_of(settings)
+                "the scheduler",
+                scheduler.run,
+                lambda: scheduler.stopped,
+                backoff=backoff_of(settings),
             ),
             name="scheduler",
         ),
@@ -164,7 +167,6 @@ async def supervised_dispatcher(
     try:
         yield InlineHealth(dispatcher, starter, tasks)
     finally:
-        stopping = True
         dispatcher.stop()
         scheduler.stop()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
