@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -60,7 +60,7 @@ async def read_body_in_time(request: web.Request, handler: Handler) -> web.Strea
     return await handler(request)
 
 
-def runner(app: web.Application, **kwargs: object) -> web.AppRunner:
+def runner(app: web.Application, **kwargs: Any) -> web.AppRunner:
     """The application's runner, with the time a client has for its headers."""
     settings = app[SETTINGS]
-    return web.AppRunner(app, keepalive_timeout=settings.header_timeout, **kwargs)  # type: ignore[arg-type]
+    return web.AppRunner(app, keepalive_timeout=settings.header_timeout, **kwargs)
