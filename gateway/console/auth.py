@@ -1,8 +1,9 @@
 """Signing in and out, sessions, roles on every page, CSRF on every form, slowed failures.
 
-The session (an encrypted, signed cookie) holds who signed in and a CSRF token. Each page looks
-the account or token up again, so a disabled account or a revoked token is out at the next
-click. A session idle for IDLE_SECONDS, or older than MAX_SECONDS, sends to the sign-in page,
+The session (kept in the database, the cookie holds a random id: console/sessions.py) holds who
+signed in and a CSRF token. Signing out, a new password, disabling the account or revoking the
+token delete it, so a copied cookie is worth nothing after; each page also looks the account or
+token up again. A session idle for IDLE_SECONDS, or older than MAX_SECONDS, sends to the sign-in page,
 which comes back to the page asked for.
 """
 
