@@ -31,6 +31,7 @@ from gateway.console import auth
 from gateway.console.errors import Handler, errors
 from gateway.console.i18n import catalog, label
 from gateway.console.keys import NAV, PREFIX, THROTTLE, WHO
+from gateway.console.secret import known_browser_key
 from gateway.console.sessions import DatabaseStorage
 from gateway.keys import SETTINGS
 from gateway.settings import Settings
@@ -115,6 +116,7 @@ def build(settings: Settings) -> web.Application:
     )
     environment.filters["label"] = label
     console[THROTTLE] = auth.Throttle()
+    console[THROTTLE].key = known_browser_key(settings)
     groups = page_groups()
     console[NAV] = [
         entry for group in groups for entry in getattr(group, "NAVS", None) or [group.NAV]
