@@ -262,9 +262,8 @@ class FakeAndroidGateway:
 
     async def reports_done(self, timeout: float = 5.0) -> None:
         """Every webhook the sends caused has been posted."""
-        deadline = time.monotonic() + timeout
-        while self._tasks and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)
 
     # --- the API -----------------------------------------------------------------------------
     def _authorised(self, request: web.Request) -> bool:
