@@ -148,7 +148,7 @@ class FakeAndroidGateway:
         if not self.port:
             server = self._site._server
             assert server is not None
-            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
 
     async def stop(self) -> None:
         self._answering.set()  # hung requests end, so the server can close
