@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.vocabulary.errors import FieldError, NotFound
 from bot.vocabulary.operators import OPERATORS
 from bot.vocabulary.phones import normalise_phone
-from storage import audit
+from storage import audit, members
 from storage.database import Database
 from storage.models import Address, OutboxMessage, SmsGateway, SmsGatewaySim, SmsStickyRoute
 from storage.outbox.states import OutboxStatus
@@ -274,16 +274,11 @@ async def record_health(
 async def set_sticky(
     connection: AsyncConnection, address: str, sim_id: int, now: datetime, channel: str = "sms"
 ) -> None:
-    """The member texted this SIM: it answers them from now on."""
-    address_id = await connection.scalar(
-        select(addresses.c.id).where(addresses.c.channel == channel, addresses.c.address == address)
-    )
-    if address_id is None:
-        return
+    """The member texted this SIM: it answers them from now on (the address is made here on
+    first contact, so the very first reply already goes out from that SIM)."""
+    row = await members.address_for(connection, channel, address)
     statement = upsert(connection, sticky, ("address_id",), ("sim_id", "updated_at"))
-    await connection.execute(
-        statement, {"address_id": address_id, "sim_id": sim_id, "updated_at": now}
-    )
+    await connection.execute(statement, {"address_id": row.id, "sim_id": sim_id, "updated_at": now})
 
 
 async def sticky_sim(
