@@ -17,11 +17,13 @@ from gateway import api, console, simulator
 from gateway.api.errors import error_middleware
 from gateway.channels import telegram, twilio
 from gateway.channels.base import Channel, Webhook
+from gateway.inbound import android as android_webhooks
 from gateway.inbound import media, webhooks
 from gateway.keys import CHANNELS, DATABASE, DISPATCHER, SERVICE, SETTINGS, WEBHOOKS
 from gateway.logs import quiet_bad_requests
 from gateway.sending.dispatcher import Dispatcher
 from gateway.sending.process import ChildDispatcher, NoDispatcher
+from gateway.sending.routes import with_routes
 from gateway.sending.scheduler import Scheduler
 from gateway.settings import Settings
 from storage.database import Database
@@ -85,7 +87,8 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
 
 async def _sending(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    channels = build_channels(settings)
+    # SMS goes through the route layer: Android gateways' SIMs, then Twilio (sending/routes.py).
+    channels = await with_routes(app[DATABASE], build_channels(settings), settings)
     app[CHANNELS] = channels
     app[WEBHOOKS] = build_webhooks(settings)
     app[SERVICE] = ConversationService(
@@ -188,6 +191,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(media.fetching)
     app.router.add_get("/healthz", healthz)
     webhooks.add_routes(app, WEBHOOK_PATHS)
+    android_webhooks.add_routes(app)  # /webhooks/android/{gateway}: one per phone
     api.add_routes(app)
     console.add_routes(app)
     if settings.simulator:

@@ -19,6 +19,7 @@ from gateway.cli import (
     accounts,
     broadcasts,
     campaigns,
+    gateways,
     members,
     organisations,
     polls,
@@ -32,7 +33,7 @@ from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
 
-NOUNS = (broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts)
+NOUNS = (broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, gateways)
 # The spellings before the nouns above, kept so that scripts do not break; in no help.
 ALIASES = {
     ("admin", "create-token"): ("tokens", "create"),
@@ -129,12 +130,14 @@ async def _db(settings: Settings, action: str) -> int:
 async def _dispatch(settings: Settings, wake_stdin: bool) -> int:
     from gateway.app import build_channels, running_dispatcher
     from gateway.sending.process import wake_from_stdin
+    from gateway.sending.routes import with_routes
 
-    channels = build_channels(settings)
+    database = Database(settings.database_url)
+    channels = await with_routes(database, build_channels(settings), settings)
     if not channels:
+        await database.dispose()
         print("benkadi: no channel is configured: nothing to send with", file=sys.stderr)
         return 2
-    database = Database(settings.database_url)
     stop = stop_event()
     try:
         async with running_dispatcher(database, channels, settings) as dispatcher:
