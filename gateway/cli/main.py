@@ -39,6 +39,7 @@ ALIASES = {
     ("admin", "create-token"): ("tokens", "create"),
     ("admin", "list-tokens"): ("tokens", "list"),
     ("admin", "revoke-token"): ("tokens", "revoke"),
+    ("admin",): ("tokens",),  # `benkadi admin --help`: today's verbs, each with its help
     ("broadcast",): ("broadcasts",),
     ("export", "roster"): ("members", "export"),
 }
@@ -117,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _db(settings: Settings, action: str) -> int:
+    # Alembic's INFO lines ("Context impl SQLiteImpl.") say nothing to whoever runs this.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     database = Database(settings.database_url)
     try:
         if action == "upgrade":
