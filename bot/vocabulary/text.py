@@ -6,8 +6,11 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-# Bambara letters have no decomposition; fold them to the older spelling people also type.
-_LETTER_FOLDS = str.maketrans({"ɛ": "e", "ɔ": "o", "ɲ": "ny", "ŋ": "ng", "œ": "oe", "æ": "ae"})
+# Bambara and Fulfulde letters have no decomposition; fold them to the spelling people also
+# type (ɛ→e, ɲ→ny; Fulfulde's hooked ɓ ɗ ƴ → b d y). Accents and tildes (Songhay's õ, š) go below.
+_LETTER_FOLDS = str.maketrans(
+    {"ɛ": "e", "ɔ": "o", "ɲ": "ny", "ŋ": "ng", "œ": "oe", "æ": "ae", "ɓ": "b", "ɗ": "d", "ƴ": "y"}
+)
 _EDGE_PUNCTUATION = re.compile(r"^[\s\W_]+|[\s\W_]+$", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 
