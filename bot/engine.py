@@ -22,8 +22,15 @@ ALWAYS = frozenset({"stop", "cancel", "help"})
 # the flows' sight, and is offered back when it ends: no draft is silently lost.
 PARKED = "parked_report"
 
-# Words that also say which language the member wants (SƐBƐN is Bambara).
-KEYWORD_LANGUAGE = {"inscription": "fr", "inscrire": "fr", "seben": "bm"}
+# Words that also say which language the member wants (SƐBƐN is Bambara, WINNDITO Fulfulde,
+# HANTUM Songhay).
+KEYWORD_LANGUAGE = {
+    "inscription": "fr",
+    "inscrire": "fr",
+    "seben": "bm",
+    "winndito": "ff",
+    "hantum": "ses",
+}
 
 FLOW_ANSWERS: dict[str, Callable[[Context, State], Outcome]] = {
     "registration": registration.answer,
