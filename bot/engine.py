@@ -23,13 +23,16 @@ ALWAYS = frozenset({"stop", "cancel", "help"})
 # the flows' sight, and is offered back when it ends: no draft is silently lost.
 PARKED = "parked_report"
 
-# Words that also say which language the member wants (SƐBƐN is Bambara, JOIN English).
+# Words that also say which language the member wants (SƐBƐN is Bambara, JOIN English,
+# WINNDITO Fulfulde, HANTUM Songhay).
 KEYWORD_LANGUAGE = {
     "inscription": "fr",
     "inscrire": "fr",
     "seben": "bm",
     "join": "en",
     "register": "en",
+    "winndito": "ff",
+    "hantum": "ses",
 }
 
 FLOW_ANSWERS: dict[str, Callable[[Context, State], Outcome]] = {

@@ -381,7 +381,6 @@ class ConsoleAccount(Base):
     disabled_at: Mapped[datetime | None]
 
 
-<<<<<<< HEAD
 class ConsoleSession(Base):
     """A console session, kept here so that signing out, a new password, a disabled account or
     a revoked token end it everywhere. The cookie holds a random id; only its SHA-256 is kept."""
@@ -417,7 +416,8 @@ class RateCount(Base):
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(primary_key=True, index=True)
     count: Mapped[int] = mapped_column(default=0)
-=======
+
+
 class SmsGateway(Base):
     """An Android phone running SMS Gateway for Android: its API, its secrets, its health.
 
@@ -466,4 +466,3 @@ class SmsStickyRoute(Base):
     )
     sim_id: Mapped[int] = mapped_column(ForeignKey("sms_gateway_sims.id", ondelete="CASCADE"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
->>>>>>> i13
