@@ -28,6 +28,7 @@ from bot.effects import Applier
 from bot.flows import poll as poll_flow
 from bot.model import Context, Profile, Received, State
 from bot.outbox_rows import outbox_row
+from bot.sms_limits import SmsLimits, may_reply
 from bot.vocabulary.i18n import SOURCE_LANGUAGE
 from storage import members as member_store
 from storage import messages as message_store
@@ -62,8 +63,10 @@ class ConversationService:
         sms_available: bool = True,
         ttl: timedelta = CONVERSATION_TTL,
         report_max_beneficiaries: int = 100_000,
+        limits: SmsLimits | None = None,
     ) -> None:
         self.database = database
+        self.limits = limits or SmsLimits()
         self.report_max_beneficiaries = report_max_beneficiaries
         self.sms_available = sms_available
         self.ttl = ttl
@@ -245,7 +248,7 @@ class ConversationService:
             poll=poll_view,
         )
         outcome = engine.handle(ctx)
-        applier = Applier(connection, address, _member_id(member), now)
+        applier = Applier(connection, address, _member_id(member), now, self.limits)
         outcome = await applier.apply(outcome, ctx)
         state = outcome.state
         if state is not None:
@@ -266,6 +269,9 @@ class ConversationService:
             outbox_row(address, applier.member_id, reply, language, now)
             for reply in outcome.replies
         ]
+        if replies and inbound.traits.billed_by_segment:  # a flood from one number costs
+            if not await may_reply(connection, self.limits, address, now):
+                replies = []
         rows += replies + applier.extra_rows
         erased += applier.erased_address_ids
         return Handled(

@@ -171,3 +171,13 @@ async def sibling_phone_members(
         other = "whatsapp" if channel == "sms" else "sms"
         found[(other, address)] = member_id
     return found
+
+
+async def phone_members(connection: AsyncConnection, number: str) -> set[int]:
+    """The members a phone number already belongs to, on any phone channel (nothing created)."""
+    query = select(addresses.c.member_id).where(
+        addresses.c.address == number,
+        addresses.c.channel.in_(PHONE_CHANNELS),
+        addresses.c.member_id.is_not(None),
+    )
+    return set(await connection.scalars(query))
