@@ -25,7 +25,7 @@ from bot.model import (
     UpdateProfile,
 )
 from bot.outbox_rows import outbox_row
-from bot.sms_limits import SmsLimits, refuse_link_code
+from bot.sms_limits import SmsLimits, forget_counts, refuse_link_code
 from bot.vocabulary.i18n import _, use_locale
 from bot.vocabulary.phones import mask_phone
 from storage import members as member_store
@@ -53,6 +53,7 @@ class Applier:
         )
         self.extra_rows: list[dict] = []
         self.erased_address_ids: list[int] = []
+        self.erased_photos: list[str] = []  # removed from disk once the erasure is committed
         self.language: str | None = None
 
     async def apply(self, outcome: Outcome, ctx: Context) -> Outcome:
@@ -81,9 +82,12 @@ class Applier:
                     await member_store.update_address(connection, address.id, opted_out_at=None)
                 case EraseMember():
                     if self.member_id:
-                        self.erased_address_ids = list(
-                            await member_store.erase_member(connection, self.member_id, self.now)
+                        erased = await member_store.erase_member(
+                            connection, self.member_id, self.now
                         )
+                        self.erased_address_ids = erased.address_ids
+                        self.erased_photos = erased.photos
+                        await forget_counts(connection, erased.addresses)
                 case SendSms(phone=phone, text=text):
                     refused = await refuse_link_code(
                         connection, self.limits, phone, address, self.member_id, self.now

@@ -12,7 +12,9 @@ round trips to the database per message into a dozen per batch; alone, a message
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import secrets
 import time
 from collections import deque
@@ -179,6 +181,7 @@ class ConversationService:
             ended: list[int] = []  # addresses whose dialogue ended
             rows: list[dict] = []  # outbox rows
             erased: list[int] = []  # addresses erased with their member
+            photos: list[str] = []  # their report photos, removed once this commits
             for pending in new:
                 address = addresses[pending.received.key]
                 dialogue = dialogues[address.id]
@@ -199,12 +202,15 @@ class ConversationService:
                     ended,
                     rows,
                     erased,
+                    photos,
                 )
                 results[id(pending)] = handled
             await message_store.save_conversations(connection, kept, ended)
             await message_store.enqueue(connection, rows)
             if erased:
                 await member_store.delete_addresses(connection, erased)
+        if photos:
+            await asyncio.to_thread(_remove_files, photos)
         return [results.get(id(p), Handled(duplicate=True)) for p in batch]
 
     async def _converse(
@@ -219,6 +225,7 @@ class ConversationService:
         ended: list[int],
         rows: list[dict],
         erased: list[int],
+        photos: list[str],
     ) -> Handled:
         """One message: context in, engine, effects, state and replies out (into the lists)."""
         now = pending.now
@@ -269,11 +276,13 @@ class ConversationService:
             outbox_row(address, applier.member_id, reply, language, now)
             for reply in outcome.replies
         ]
-        if replies and inbound.traits.billed_by_segment:  # a flood from one number costs
+        # A flood from one number costs; the goodbye of an erasure always goes, uncounted.
+        if replies and inbound.traits.billed_by_segment and not applier.erased_address_ids:
             if not await may_reply(connection, self.limits, address, now):
                 replies = []
         rows += replies + applier.extra_rows
         erased += applier.erased_address_ids
+        photos += applier.erased_photos
         return Handled(
             duplicate=False, notice=outcome.notice, queued=len(replies) + len(applier.extra_rows)
         )
@@ -295,6 +304,12 @@ def _member_id(member: Row | None) -> int | None:
     if member is None:
         return None
     return member.member_id if "member_id" in member._fields else member.id
+
+
+def _remove_files(paths: list[str]) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
 
 
 def _profile(member: Row) -> Profile:

@@ -82,3 +82,15 @@ async def may_reply(
         return True
     await rate_counts.count(connection, f"{rate_counts.REFUSED}reply.sender", now)
     return False
+
+
+async def forget_counts(connection: AsyncConnection, addresses: list[tuple[str, str]]) -> None:
+    """An erased member's counts go with them (their keys are hashes of their numbers)."""
+    keys: list[str] = []
+    for channel, address in addresses:
+        keys += [
+            rate_counts.hashed(f"reply:{channel}", address),
+            rate_counts.hashed(f"link:user:{channel}", address),
+            number_key(address),
+        ]
+    await rate_counts.forget(connection, keys)
