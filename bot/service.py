@@ -280,6 +280,14 @@ class ConversationService:
         if replies and inbound.traits.billed_by_segment and not applier.erased_address_ids:
             if not await may_reply(connection, self.limits, address, now):
                 replies = []
+        if outcome.keyboard is not None and inbound.message_id and inbound.traits.buttons:
+            # A multi-select tap: the pressed message's buttons show the ticks (✓) now.
+            replies.append(
+                outbox_row(
+                    address, applier.member_id, outcome.keyboard, language, now,
+                    edits=inbound.message_id,
+                )
+            )  # fmt: skip
         rows += replies + applier.extra_rows
         erased += applier.erased_address_ids
         photos += applier.erased_photos

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -415,3 +416,53 @@ class RateCount(Base):
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(primary_key=True, index=True)
     count: Mapped[int] = mapped_column(default=0)
+
+
+class SmsGateway(Base):
+    """An Android phone running SMS Gateway for Android: its API, its secrets, its health.
+
+    The password and signing key are never shown back (lists and status leave them out)."""
+
+    __tablename__ = "sms_gateways"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)  # in the webhook URL
+    base_url: Mapped[str] = mapped_column(String(500))
+    login: Mapped[str | None] = mapped_column(String(200))  # None: a bearer token (cloud)
+    password: Mapped[str] = mapped_column(Text)
+    signing_key: Mapped[str] = mapped_column(Text)
+    device_id: Mapped[str | None] = mapped_column(String(64))  # cloud: which phone of the account
+    rate_per_minute: Mapped[float | None] = mapped_column(Float)  # the whole phone, if limited
+    enabled: Mapped[bool] = mapped_column(default=True)
+    last_seen_at: Mapped[datetime | None]  # a webhook (ping, SMS, report) or a send answered
+    down_at: Mapped[datetime | None]  # marked down (failures, health check) since then
+    failures: Mapped[int] = mapped_column(default=0)  # consecutive failed sends or checks
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SmsGatewaySim(Base):
+    """A SIM in a gateway phone: its slot, number, operator, price and sending rate."""
+
+    __tablename__ = "sms_gateway_sims"
+    __table_args__ = (UniqueConstraint("gateway_id", "slot", name="uq_sms_gateway_sims_slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gateway_id: Mapped[int] = mapped_column(ForeignKey("sms_gateways.id", ondelete="CASCADE"))
+    slot: Mapped[int]  # simNumber: 1, 2 (or 3)
+    number: Mapped[str] = mapped_column(String(20))
+    operator: Mapped[str] = mapped_column(String(16))
+    price_per_segment: Mapped[float] = mapped_column(Float, default=0.0)
+    rate_per_minute: Mapped[float] = mapped_column(Float)
+
+
+class SmsStickyRoute(Base):
+    """The SIM a member texted last: their replies and broadcasts go out from it."""
+
+    __tablename__ = "sms_sticky_routes"
+
+    address_id: Mapped[int] = mapped_column(
+        ForeignKey("addresses.id", ondelete="CASCADE"), primary_key=True
+    )
+    sim_id: Mapped[int] = mapped_column(ForeignKey("sms_gateway_sims.id", ondelete="CASCADE"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

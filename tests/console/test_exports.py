@@ -152,7 +152,7 @@ def test_cli_exports_roster(seeded_url, tmp_path, monkeypatch, capsys):
     code = cli.main(["members", "export", "-o", str(target), "--region", "kayes", "--progress"])
     assert code == 0
     err = capsys.readouterr().err
-    assert "1/1 members" in err and "1 members exported" in err
+    assert "1/1 members" in err and "1 member exported" in err
     sheet = load_workbook(target)["Membres"]
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][1] == "Awa Traoré" and rows[1][8] == AWA_PHONE  # XLSX: no apostrophe
