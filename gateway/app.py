@@ -12,6 +12,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.service import ConversationService
+from bot.sms_limits import SmsLimits
 from broadcasts.campaigns.runner import CampaignRunner
 from gateway import api, console, simulator
 from gateway.api.errors import error_middleware
@@ -95,6 +96,13 @@ async def _sending(app: web.Application) -> AsyncIterator[None]:
         app[DATABASE],
         sms_available="sms" in channels,
         report_max_beneficiaries=settings.report_max_beneficiaries,
+        limits=SmsLimits(
+            countries=settings.sms_countries,
+            link_per_user=settings.link_codes_per_user,
+            link_per_number=settings.link_codes_per_number,
+            link_per_hour=settings.link_codes_per_hour,
+            replies_per_sender=settings.sms_replies_per_sender,
+        ),
     )
     if settings.dispatch == "process":
         child = ChildDispatcher(settings)

@@ -66,9 +66,16 @@ class Settings:
     media_dir: str = str(DEFAULT_MEDIA_DIR)  # report photos downloaded from Telegram
     report_max_beneficiaries: int = 100_000  # a count above this is refused as a typo
     media_interval: float = 1.0  # how often photos still to download are looked for
-    # Signs and encrypts the console's session cookies. None: generated once and kept in the
-    # data directory (gateway.console.secrets), which suits the embedded single-machine setup.
+    # Signs the console's known-browser marks (sessions are in the database). None: generated
+    # once and kept in the data directory (gateway.console.secret), for the embedded setup.
     secret_key: str | None = None
+    # LIER sends a code by SMS to a number a Telegram user types: only to these countries
+    # (calling codes), at most so many per hour per Telegram user, per number and in all.
+    sms_countries: tuple[str, ...] = ("223",)
+    link_codes_per_user: int = 3
+    link_codes_per_number: int = 3
+    link_codes_per_hour: int = 30
+    sms_replies_per_sender: int = 30  # replies to one SMS number per hour (a flood costs)
 
     @property
     def quiet_hours(self) -> QuietHours | None:
@@ -205,6 +212,25 @@ class Settings:
                     "BENKADI_REPORT_MAX_BENEFICIARIES must be a whole number, 1-10000000"
                 )
             overrides.setdefault("report_max_beneficiaries", int(maximum))
+        countries = get("BENKADI_SMS_COUNTRIES")
+        if countries is not None:
+            codes = tuple(code.strip().lstrip("+") for code in countries.split(",") if code.strip())
+            if not codes or not all(code.isdigit() and 1 <= len(code) <= 3 for code in codes):
+                raise SettingsError(
+                    "BENKADI_SMS_COUNTRIES must be calling codes separated by commas (e.g. +223,+221)"
+                )
+            overrides.setdefault("sms_countries", codes)
+        for key, field_name in (
+            ("BENKADI_LINK_CODES_PER_USER", "link_codes_per_user"),
+            ("BENKADI_LINK_CODES_PER_NUMBER", "link_codes_per_number"),
+            ("BENKADI_LINK_CODES_PER_HOUR", "link_codes_per_hour"),
+            ("BENKADI_SMS_REPLIES_PER_SENDER", "sms_replies_per_sender"),
+        ):
+            raw = get(key)
+            if raw is not None:
+                if not raw.isdigit() or int(raw) > 1_000_000:
+                    raise SettingsError(f"{key} must be a whole number, 0-1000000")
+                overrides.setdefault(field_name, int(raw))
         dispatch = get("BENKADI_DISPATCH") or "inline"
         if dispatch not in ("inline", "process", "off", "auto"):
             raise SettingsError("BENKADI_DISPATCH must be auto, inline, process or off")

@@ -91,6 +91,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Every file Benkadi makes (database and WAL, photos, exports, keys) is its user's only.
+    previous = os.umask(0o077)
+    try:
+        return _main(argv)
+    finally:
+        os.umask(previous)
+
+
+def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(spelled_now(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     quiet_noisy_libraries()

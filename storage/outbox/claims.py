@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.database import mark_erasure
 from storage.models import Address, Broadcast, CampaignBroadcast, OutboxMessage
 from storage.outbox.states import (
     ADDRESS_COLUMN,
@@ -176,6 +177,8 @@ async def cancelled_broadcasts(connection: AsyncConnection) -> frozenset[int]:
 
 async def record(connection: AsyncConnection, updates: Sequence[RowUpdate], now: datetime) -> None:
     """Write what became of claimed rows, in a few statements for the whole lot."""
+    if any(row.forget_recipient for row in updates):
+        mark_erasure(connection)  # an erased member's goodbye went: its number leaves the WAL too
     values = [_values(row, now) for row in updates]
     for group in _by_keys(values):
         columns = [key for key in group[0] if key != "row_id"]
