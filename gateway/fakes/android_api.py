@@ -162,7 +162,8 @@ class FakeAndroidGateway:
 
     # --- what tests make the phone do --------------------------------------------------------
     async def go_offline(self) -> None:
-        """The phone leaves the network: connections are refused, no webhook goes out."""
+        """The phone leaves the network: new connections are refused, open ones dropped
+        unanswered, no webhook goes out."""
         if self._site is not None:
             await self._site.stop()
             self._site = None
@@ -277,6 +278,10 @@ class FakeAndroidGateway:
 
     async def _guard(self, request: web.Request) -> None:
         await self._answering.wait()
+        if not self.online:  # a kept-alive connection to a phone that left: dropped
+            if request.transport is not None:
+                request.transport.close()
+            raise web.HTTPServiceUnavailable()
         if not self._authorised(request):
             raise _error(401, "Unauthorized")
 
