@@ -278,6 +278,8 @@ class FakeAndroidGateway:
 
     async def _guard(self, request: web.Request) -> None:
         await self._answering.wait()
+        if request.transport is None or request.transport.is_closing():
+            raise web.HTTPServiceUnavailable()  # the caller gave up while the phone hung
         if not self.online:  # a kept-alive connection to a phone that left: dropped
             if request.transport is not None:
                 request.transport.close()

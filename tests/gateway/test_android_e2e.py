@@ -268,3 +268,44 @@ async def test_with_no_phone_up_twilio_takes_over(fast_phones):
     await all_sent(phones, 50, timeout=30)
     assert sorted(m.to for m in phones.harness.twilio.sent) == sorted(numbers)
     assert phones.sent() == []
+
+
+# --- a phone failing --------------------------------------------------------------------------
+def router(phones: Phones):
+    from gateway.keys import CHANNELS
+
+    return phones.harness.app[CHANNELS]["sms"]
+
+
+async def test_a_phone_answering_5xx_is_passed_over_at_once_with_the_reason_recorded(phones):
+    await phones.b.text(AWA, "AIDE")  # sticky: phone B
+    await phones.b.wait_for(1, to=AWA)
+    phones.b.fail_next(1, 503, "Service Unavailable")
+    await phones.b.text(AWA, "AIDE")
+    [reply] = await phones.a.wait_for(1, to=AWA)  # not taken by B: sent by A (on-net) at once
+    assert phones.a.sims[reply.sim] == ORANGE_A
+    await phones.harness.settle()
+    rows = await phones.harness.outbox()
+    assert [row.attempts for row in rows] == [1, 1] and len(phones.b.sent) == 1
+    async with phones.harness.database.sessions() as session:
+        error = await session.scalar(select(store.gateways.c.last_error).where(
+            store.gateways.c.name == "phone-b"))  # fmt: skip
+    assert "503" in error
+
+
+async def test_a_hung_phone_times_out_and_its_row_goes_out_elsewhere_once(phones):
+    phones.harness.dispatcher.retry_base = 0.01
+    for sender in router(phones).senders.values():
+        sender.timeout = 0.2
+    await phones.b.text(AWA, "AIDE")
+    await phones.b.wait_for(1, to=AWA)
+    phones.b.hang()
+    await phones.b.text(AWA, "AIDE")  # the webhook still comes: only the API hangs
+    await phones.a.wait_for(1, to=AWA, timeout=10)
+    await phones.harness.settle(timeout=10)
+    rows = await phones.harness.outbox()
+    assert rows[-1].status in ("sent", "delivered") and rows[-1].attempts == 4  # 3 timeouts, A
+    assert rows[-1].provider_id == f"phone-a/bk-{rows[-1].id}"
+    [_, b] = await store.status(phones.harness.database)
+    assert not b["up"] and "timeout" in b["last_error"]
+    phones.b.hang(False)
