@@ -208,14 +208,18 @@ def _sim(row: Any) -> Sim:
 async def load_gateways(database: Database) -> list[Gateway]:
     """Every gateway with its SIMs and its secrets, for the sender."""
     async with database.read_engine.connect() as connection:
-        rows = (await connection.execute(select(gateways).order_by(gateways.c.id))).all()
-        sim_rows = (
-            await connection.execute(
-                select(sims, gateways.c.name.label("gateway"))
-                .join(gateways, gateways.c.id == sims.c.gateway_id)
-                .order_by(sims.c.gateway_id, sims.c.slot)
-            )
-        ).all()
+        return await load_gateways_on(connection)
+
+
+async def load_gateways_on(connection: AsyncConnection) -> list[Gateway]:
+    rows = (await connection.execute(select(gateways).order_by(gateways.c.id))).all()
+    sim_rows = (
+        await connection.execute(
+            select(sims, gateways.c.name.label("gateway"))
+            .join(gateways, gateways.c.id == sims.c.gateway_id)
+            .order_by(sims.c.gateway_id, sims.c.slot)
+        )
+    ).all()
     by_gateway: dict[int, list[Sim]] = {}
     for row in sim_rows:
         by_gateway.setdefault(row.gateway_id, []).append(_sim(row))

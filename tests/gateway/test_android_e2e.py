@@ -309,3 +309,25 @@ async def test_a_hung_phone_times_out_and_its_row_goes_out_elsewhere_once(phones
     [_, b] = await store.status(phones.harness.database)
     assert not b["up"] and "timeout" in b["last_error"]
     phones.b.hang(False)
+
+
+# --- the preview ------------------------------------------------------------------------------
+async def test_preview_shows_members_segments_cost_and_duration_per_route(phones):
+    database = phones.harness.database
+    await seed(database, orange=30, moov=10)
+    await phones.a.text("+22366000000", "AIDE", sim=1)  # a Moov member who texted Orange A
+    await phones.harness.settle()
+    draft = Draft(texts={"fr": "Atelier VBG jeudi."}, audience=Audience())
+    result = await service.preview(
+        database, draft, enabled_channels=["sms"], price_per_segment=0.05
+    )
+    plan = result["sms"]["by_route"]
+    by_route = {r["route"]: r for r in plan["routes"]}
+    assert by_route["phone-a/sim2 (moov)"]["members"] == 9  # the tenth is sticky to Orange A
+    orange = (
+        by_route["phone-a/sim1 (orange)"]["members"] + by_route["phone-b/sim1 (orange)"]["members"]
+    )
+    assert orange == 31 and "twilio" not in by_route
+    assert plan["cost"] == pytest.approx(40 * 0.01)
+    assert plan["duration"].endswith("on 2 phones") and plan["duration_minutes"] > 0
+    assert result["sms"]["recipients"] == 40  # the rest of the preview unchanged
