@@ -136,6 +136,7 @@ class FakeAndroidGateway:
         app.router.add_post(prefix + "/webhooks", self._add_hook)
         app.router.add_delete(prefix + "/webhooks/{id}", self._delete_hook)
         app.router.add_get(prefix + "/health", self._health)
+        app.router.add_get("/_fake/stats", self._stats)  # not the app's: for bench/android.py
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await self._listen()
@@ -408,6 +409,11 @@ class FakeAndroidGateway:
                 },
             },
         }
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {"sent": len(self.sent), "refused": self.refused, "to": [m.to for m in self.sent]}
+        )
 
     async def _health(self, request: web.Request) -> web.Response:
         await self._guard(request)
