@@ -157,7 +157,7 @@ async def aggregate(phones: int, per_minute: float, seconds: float, kill: bool) 
                 before = await stats(http, ports[-1])
                 victim.kill()
                 killed = time.perf_counter()
-                while victim_id not in router._down:
+                while victim_id not in router._down:  # noqa: ASYNC110 - polling its state
                     await asyncio.sleep(0.01)
                 result["victim_sent_before_kill"] = before["sent"]
                 result["failover_seconds"] = round(time.perf_counter() - killed, 3)
@@ -205,7 +205,7 @@ async def cpu(count: int) -> dict[str, Any]:
         process.kill()
 
     port = free_port()
-    fake = subprocess.Popen(
+    fake = subprocess.Popen(  # noqa: ASYNC220 - started before the measure, as the phones
         [sys.executable, "-c", FAKE_TWILIO.format(sid=SID, token=TOKEN), str(port), str(HERE)]
     )
     wait_for(port)
