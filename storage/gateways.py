@@ -198,6 +198,29 @@ async def remove_gateway(database: Database, name: str, actor: str = "cli") -> N
         await audit.record(connection, actor, "gateway.remove", f"gateway:{name}")
 
 
+async def set_sim_rate(
+    database: Database, name: str, slot: int, per_minute: float, actor: str = "cli"
+) -> None:
+    """A SIM's new rate, once Android's limit was raised on the phone (README)."""
+    if not per_minute > 0:
+        raise FieldError("rate", "must be more than zero SMS per minute")
+    async with database.transaction() as connection:
+        gateway_id = await connection.scalar(select(gateways.c.id).where(gateways.c.name == name))
+        if gateway_id is None:
+            raise NotFound(f"no gateway {name!r}", field="name")
+        result = await connection.execute(
+            update(sims)
+            .where(sims.c.gateway_id == gateway_id, sims.c.slot == slot)
+            .values(rate_per_minute=per_minute)
+        )
+        if not result.rowcount:
+            raise FieldError("slot", f"{name} has no SIM in slot {slot}")
+        await audit.record(
+            connection, actor, "gateway.rate", f"gateway:{name}",
+            {"slot": slot, "per_minute": per_minute},
+        )  # fmt: skip
+
+
 def _sim(row: Any) -> Sim:
     return Sim(
         row.id, row.gateway_id, row.gateway, row.slot, row.number, row.operator,
