@@ -308,6 +308,18 @@ async def set_sticky(
     await connection.execute(statement, {"address_id": row.id, "sim_id": sim_id, "updated_at": now})
 
 
+async def sticky_sims(
+    connection: AsyncConnection, recipients: Sequence[str], channel: str = "sms"
+) -> dict[str, int]:
+    """Recipient → sticky SIM id, for those that have one (one query for many sends)."""
+    rows = await connection.execute(
+        select(addresses.c.address, sticky.c.sim_id)
+        .join(addresses, addresses.c.id == sticky.c.address_id)
+        .where(addresses.c.channel == channel, addresses.c.address.in_(list(recipients)))
+    )
+    return {address: sim_id for address, sim_id in rows}
+
+
 async def sticky_sim(
     connection: AsyncConnection, recipient: str, channel: str = "sms"
 ) -> int | None:

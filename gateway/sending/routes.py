@@ -70,6 +70,8 @@ class SmsRouter:
         self._down: set[int] = set()
         self._seen_at: dict[int, float] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._sticky_wanted: dict[str, asyncio.Future[int | None]] = {}
+        self._sticky_lookup: asyncio.Task[None] | None = None
         self.sent_by: dict[str, int] = {}  # route label → SMS sent since start (bench, status)
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -191,10 +193,32 @@ class SmsRouter:
                 limiter.release()
 
     async def _sticky(self, recipient: str) -> int | None:
+        """The recipient's sticky SIM, read when the send starts (so the first reply to someone
+        who just texted already has it); the sends of one batch share one query."""
         if not self.gateways:
             return None
-        async with self.database.read_engine.connect() as connection:
-            return await store.sticky_sim(connection, recipient)
+        future = self._sticky_wanted.get(recipient)
+        if future is None:
+            future = self._sticky_wanted[recipient] = asyncio.get_running_loop().create_future()
+            if self._sticky_lookup is None or self._sticky_lookup.done():
+                self._sticky_lookup = asyncio.create_task(self._look_up_sticky())
+        return await asyncio.shield(future)
+
+    async def _look_up_sticky(self) -> None:
+        await asyncio.sleep(0)  # let the sends started together ask first
+        while self._sticky_wanted:
+            wanted, self._sticky_wanted = self._sticky_wanted, {}
+            try:
+                async with self.database.read_engine.connect() as connection:
+                    found = await store.sticky_sims(connection, sorted(wanted))
+            except Exception as error:  # the sends fail retryably; the next lookup tries again
+                for future in wanted.values():
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for recipient, future in wanted.items():
+                if not future.done():
+                    future.set_result(found.get(recipient))
 
     # --- the channel contract ----------------------------------------------------------------
     async def send(self, message: Outgoing) -> str:
