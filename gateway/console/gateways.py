@@ -23,7 +23,7 @@ FIELDS = ("name", "url", "login", "sims")
 async def _page(request: web.Request, *, status: int = 200, **extra) -> web.StreamResponse:
     context = {
         "gateways": await store.status(request.config_dict[DATABASE]),
-        "webhook": request.config_dict[SETTINGS].public_url + WEBHOOK_PATH,
+        "webhook": request.config_dict[SETTINGS].public_url + WEBHOOK_PATH.format(gateway="NOM"),
         "errors": {},
         "values": {"login": "sms"},
         **extra,
