@@ -195,6 +195,8 @@ def create_app(settings: Settings) -> web.Application:
     if settings.simulator:
         app.cleanup_ctx.append(simulator.providers)  # replaces SETTINGS before channels start
     app.cleanup_ctx.append(_storage)
+    if settings.simulator:
+        app.cleanup_ctx.append(simulator.android_gateway)  # its fake phone, in the database
     app.cleanup_ctx.append(_sending)
     app.cleanup_ctx.append(media.fetching)
     app.router.add_get("/healthz", healthz)
