@@ -44,8 +44,16 @@ class Settings:
     twilio_whatsapp_from: str | None = None
     twilio_api_url: str = TWILIO_DEFAULT_API
     simulator: bool = False  # no credentials at all: in-process fake providers stand in
-    dispatch_interval: float = 0.5
-    schedule_interval: float = 1.0  # how often scheduled broadcasts are looked for
+    # The longest an idle dispatcher sleeps: a wake (a reply queued by this service) or the
+    # next row coming due ends it sooner; rows queued by another process wait at most this.
+    dispatch_interval: float = 5.0
+    schedule_interval: float = 5.0  # how often scheduled broadcasts are looked for
+    # Supervision: a channel that cannot start, a dispatcher that stops, are tried again after
+    # a wait that doubles from restart_backoff up to restart_backoff_max (seconds).
+    restart_backoff: float = 1.0
+    restart_backoff_max: float = 60.0
+    # A child dispatcher's heartbeat (seconds); silent for 6 of them, it is killed and restarted.
+    heartbeat_seconds: float = 5.0
     lease_seconds: float = 60.0  # a crashed sender's claimed rows come back after this long
     # Sending rates (messages per second): Telegram's bulk limit is about 30/s and 1/s per chat;
     # Twilio's depends on the sender (a long code about 1/s, a short code or service more).
@@ -169,6 +177,9 @@ class Settings:
             ("BENKADI_WHATSAPP_RATE", "whatsapp_rate"),
             ("BENKADI_SMS_PRICE_PER_SEGMENT", "sms_price_per_segment"),
             ("BENKADI_LEASE_SECONDS", "lease_seconds"),
+            ("BENKADI_RESTART_BACKOFF", "restart_backoff"),
+            ("BENKADI_RESTART_BACKOFF_MAX", "restart_backoff_max"),
+            ("BENKADI_HEARTBEAT_SECONDS", "heartbeat_seconds"),
         ):
             raw = get(key)
             if raw is not None:
@@ -249,6 +260,9 @@ ENV_KEYS = {
     "sms_price_per_segment": "BENKADI_SMS_PRICE_PER_SEGMENT",
     "currency": "BENKADI_CURRENCY",
     "lease_seconds": "BENKADI_LEASE_SECONDS",
+    "restart_backoff": "BENKADI_RESTART_BACKOFF",
+    "restart_backoff_max": "BENKADI_RESTART_BACKOFF_MAX",
+    "heartbeat_seconds": "BENKADI_HEARTBEAT_SECONDS",
     "sms_quiet_hours": "BENKADI_SMS_QUIET_HOURS",
     "campaigns_dir": "BENKADI_CAMPAIGNS_DIR",
     "media_dir": "BENKADI_MEDIA_DIR",
