@@ -28,7 +28,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
 from gateway.api.auth import may
-from gateway.console import auth
+from gateway.console import auth, formats
 from gateway.console.errors import Handler, errors
 from gateway.console.i18n import catalog, label
 from gateway.console.keys import NAV, PREFIX, THROTTLE, WHO
@@ -114,6 +114,7 @@ def build(settings: Settings) -> web.Application:
         catalog(), newstyle=True
     )
     environment.filters["label"] = label
+    formats.install(environment)  # number, percent, when, day, details, action (Babel, French)
     console[THROTTLE] = auth.Throttle()
     groups = page_groups()
     console[NAV] = [

@@ -87,7 +87,7 @@ async def test_filters_like_a_broadcast_audience(console):
     _, data, _ = await get(console, EXPORT, "secretariat", table="organisations", language="bm")
     rows = parse_csv(data)
     assert rows[0] == ["N°", "Organisation", "Type", "Membres"]
-    assert [row[1:] for row in rows[1:]] == [["ONG Kènèya", "ong_nationale", "1"]]
+    assert [row[1:] for row in rows[1:]] == [["ONG Kènèya", "ONG nationale", "1"]]
     status, data, _ = await get(console, EXPORT, "secretariat", region="atlantis")
     assert status == 400 and b"audience.regions" in data
     status, data, _ = await get(console, EXPORT, "secretariat", format="pdf")
@@ -152,7 +152,7 @@ def test_cli_exports_roster(seeded_url, tmp_path, monkeypatch, capsys):
     code = cli.main(["members", "export", "-o", str(target), "--region", "kayes", "--progress"])
     assert code == 0
     err = capsys.readouterr().err
-    assert "1/1 members" in err and "1 members exported" in err
+    assert "1/1 members" in err and "1 member exported" in err
     sheet = load_workbook(target)["Membres"]
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][1] == "Awa Traoré" and rows[1][8] == "'" + AWA_PHONE
