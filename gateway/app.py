@@ -135,6 +135,8 @@ async def running_dispatcher(database: Database, channels: dict[str, Channel], s
         dispatcher.wake,
         interval=settings.schedule_interval,
         campaigns=campaigns,
+        retention_schedule=settings.retention_schedule,
+        media_dir=settings.media_dir,
     )
     tasks = [
         asyncio.create_task(dispatcher.run(), name="dispatcher"),

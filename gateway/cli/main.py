@@ -22,6 +22,7 @@ from gateway.cli import (
     members,
     organisations,
     polls,
+    privacy,
     reports,
     runner,
     tokens,
@@ -31,7 +32,7 @@ from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
 
-NOUNS = (broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts)
+NOUNS = (broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, privacy)
 # The spellings before the nouns above, kept so that scripts do not break; in no help.
 ALIASES = {
     ("admin", "create-token"): ("tokens", "create"),

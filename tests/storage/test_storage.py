@@ -17,7 +17,7 @@ from storage.models import Address, Base, Broadcast, Conversation, Member, Outbo
 
 
 async def test_migrated_to_head(database):
-    assert await current_revision(database.engine) == "0008"
+    assert await current_revision(database.engine) == "0014"
 
 
 async def test_migrations_build_exactly_the_models(database):
