@@ -24,7 +24,7 @@ def fold(text: str) -> str:
 # Keywords per command, in French, Bambara and English (folded). Bambara choices are documented
 # in the README: sɛbɛn "write (one's name)", dɛmɛ "help", kan "language", jɔ "stop",
 # daminɛ "begin", jɔsi "wipe", siri "tie", kunnafoni "information", bila "leave it",
-# baara "work" (an activity report).
+# baara "work" (an activity report), n ka kunnafoniw "my information" (what is held about me).
 KEYWORDS: dict[str, frozenset[str]] = {
     "register": frozenset({"inscription", "inscrire", "join", "register", "seben"}),
     "help": frozenset({"aide", "help", "info", "deme", "?"}),
@@ -39,6 +39,9 @@ KEYWORDS: dict[str, frozenset[str]] = {
     "cancel": frozenset({"annuler", "cancel", "bila"}),
     "report": frozenset({"rapport", "report", "baara"}),
     "poll": frozenset({"sondage", "poll", "survey", "nyininkali"}),
+    "my_data": frozenset(
+        {"mes donnees", "donnees", "my data", "mydata", "n ka kunnafoniw", "kunnafoniw"}
+    ),
 }
 _COMMAND_BY_WORD = {word: command for command, words in KEYWORDS.items() for word in words}
 

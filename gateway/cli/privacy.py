@@ -2,16 +2,21 @@
 
 benkadi privacy purge --dry-run     what the retention schedule (BENKADI_RETENTION) would remove
 benkadi privacy purge               remove it now (the scheduler does it daily), audited
+benkadi privacy export MEMBER       everything held about one person (id, phone number or
+                                    Telegram id): MEMBER.html and MEMBER.json, audited
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from gateway.cli.arguments import Commands, json_flag, noun
+from gateway.cli.arguments import Commands, json_flag, names, noun
 from gateway.cli.common import actor, answer
+from gateway.exports import access
 from gateway.settings import Settings
-from storage import retention
+from storage import access_export, retention
 from storage.database import Database
 from storage.types import utcnow
 
@@ -49,6 +54,19 @@ async def purge(database: Database, args: argparse.Namespace, settings: Settings
     return answer(args.json, {**data, "schedule_days": schedule.days()}, lines)
 
 
+async def export(database: Database, args: argparse.Namespace, settings: Settings) -> int:
+    member_id = await access_export.find_member(database, args.member)
+    held = await access_export.collect(database, member_id, actor(), "cli")
+    base = Path(args.output or f"donnees-membre-{member_id}")
+    html, json_ = base.with_name(base.name + ".html"), base.with_name(base.name + ".json")
+    html.write_text(access.as_html(held, utcnow().isoformat(timespec="minutes")), "utf-8")
+    json_.write_text(access.as_json(held), "utf-8")
+    for path in (html, json_):
+        path.chmod(0o600)  # a copy of someone's personal data: for the one who made it
+    print(f"member {member_id}: {html} and {json_}", file=sys.stderr)
+    return 0
+
+
 def register(commands: Commands) -> None:
     """Add `privacy` and its verbs to the `benkadi` parser."""
     as_json = json_flag()
@@ -58,3 +76,14 @@ def register(commands: Commands) -> None:
     )
     command.add_argument("--dry-run", action="store_true", help="say what would go; change nothing")
     command.set_defaults(action=purge)
+    command = verbs.add_parser(
+        "export", help="a copy of everything held about one person (access request)"
+    )
+    names(command, "member", metavar="MEMBER", help="member id, phone number or Telegram id")
+    command.add_argument(
+        "-o",
+        "--output",
+        metavar="NAME",
+        help="files NAME.html and NAME.json (default: donnees-membre-ID in this directory)",
+    )
+    command.set_defaults(action=export)
