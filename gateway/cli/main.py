@@ -17,6 +17,7 @@ from aiohttp import web
 
 from gateway.cli import (
     accounts,
+    backup,
     broadcasts,
     campaigns,
     members,
@@ -33,6 +34,7 @@ from storage.database import Database
 from storage.migrate import current_revision, upgrade
 
 NOUNS = (broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, privacy)
+COMMANDS = (backup,)  # verbs of their own, no noun
 # The spellings before the nouns above, kept so that scripts do not break; in no help.
 ALIASES = {
     ("admin", "create-token"): ("tokens", "create"),
@@ -85,6 +87,8 @@ def parser() -> argparse.ArgumentParser:
     )
     for noun in NOUNS:
         noun.register(commands)
+    for command in COMMANDS:
+        command.register(commands)
     return parser
 
 
