@@ -21,6 +21,7 @@ from aiohttp import web
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from gateway.inbound.photos import clean_photo
 from gateway.keys import DATABASE, SETTINGS
 from storage import reports as report_store
 from storage.database import Database
@@ -87,7 +88,9 @@ class MediaFetcher:
         # Unique per attempt: two processes on one PostgreSQL may fetch the same photo at once.
         partial = target.with_name(f"{target.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
         await telegram_file.download_to_drive(partial)
-        partial.replace(target)  # never a half-written file under the recorded name
+        cleaned = await asyncio.to_thread(clean_photo, partial)  # no EXIF/GPS kept (photos.py)
+        target = target.with_suffix(cleaned.suffix)
+        cleaned.replace(target)  # never a half-written file under the recorded name
         return target.resolve()
 
 
