@@ -26,6 +26,7 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 PURGE_LOOK_EVERY = timedelta(hours=1)
+PURGE_FIRST_LOOK = timedelta(minutes=10)
 
 
 class Scheduler:
@@ -44,7 +45,9 @@ class Scheduler:
         self.database, self.enabled_channels, self.wake = database, tuple(enabled_channels), wake
         self.interval, self.clock, self.campaigns = interval, clock, campaigns
         self.retention_schedule, self.media_dir = retention_schedule, media_dir
-        self._purge_checked: datetime | None = None  # the daily purge: looked for at most hourly
+        # The daily purge: looked for at most hourly, the first time a while after the start
+        # (a service starting has webhooks and broadcasts to catch up on first).
+        self._purge_checked: datetime = clock() - PURGE_LOOK_EVERY + PURGE_FIRST_LOOK
         self._stopped = asyncio.Event()
 
     async def tick(self) -> list[int]:
@@ -81,7 +84,7 @@ class Scheduler:
         """The retention schedule, applied once a day (storage/retention.py)."""
         if self.retention_schedule is None:
             return
-        if self._purge_checked is not None and now - self._purge_checked < PURGE_LOOK_EVERY:
+        if now - self._purge_checked < PURGE_LOOK_EVERY:
             return
         self._purge_checked = now
         try:
