@@ -152,6 +152,8 @@ async def supervised_dispatcher(
         dispatcher.wake,
         interval=settings.schedule_interval,
         campaigns=campaigns,
+        retention_schedule=settings.retention_schedule,
+        media_dir=settings.media_dir,
     )
     stopping = False
     tasks = [

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 if TYPE_CHECKING:
     from broadcasts.quiet_hours import QuietHours
+    from storage.retention import Schedule
 
 DEFAULT_DATABASE_PATH = Path("var") / "benkadi.db"
 DEFAULT_MEDIA_DIR = Path("var") / "media"  # beside the default database: the data directory
@@ -84,6 +85,14 @@ class Settings:
     link_codes_per_number: int = 3
     link_codes_per_hour: int = 30
     sms_replies_per_sender: int = 30  # replies to one SMS number per hour (a flood costs)
+    # How long personal data is kept (storage.retention.parse_schedule); "": the defaults.
+    retention: str = ""
+
+    @property
+    def retention_schedule(self) -> Schedule:
+        from storage.retention import parse_schedule
+
+        return parse_schedule(self.retention)
 
     @property
     def quiet_hours(self) -> QuietHours | None:
@@ -209,6 +218,15 @@ class Settings:
                     '(e.g. python3 -c "import secrets; print(secrets.token_urlsafe(32))")'
                 )
             overrides.setdefault("secret_key", secret_key)
+        retention = get("BENKADI_RETENTION")
+        if retention is not None:
+            from storage.retention import parse_schedule
+
+            try:
+                parse_schedule(retention)
+            except ValueError as error:
+                raise SettingsError(f"BENKADI_RETENTION {error}") from None
+            overrides.setdefault("retention", retention)
         if get("BENKADI_CAMPAIGNS_DIR"):
             overrides.setdefault("campaigns_dir", get("BENKADI_CAMPAIGNS_DIR"))
         media_dir = get("BENKADI_MEDIA_DIR")
@@ -268,6 +286,7 @@ ENV_KEYS = {
     "media_dir": "BENKADI_MEDIA_DIR",
     "report_max_beneficiaries": "BENKADI_REPORT_MAX_BENEFICIARIES",
     "secret_key": "BENKADI_SECRET_KEY",
+    "retention": "BENKADI_RETENTION",
     "database_url": "BENKADI_DATABASE_URL",
     "public_url": "BENKADI_PUBLIC_URL",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",

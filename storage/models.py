@@ -182,6 +182,25 @@ class Broadcast(Base):
     recipients: Mapped[int] = mapped_column(default=0)  # outbox rows made at fan-out
 
 
+class BroadcastDeliveryCount(Base):
+    """Outbox rows of a broadcast counted before retention deleted them (storage/retention):
+    a broadcast's totals are these plus the rows still held."""
+
+    __tablename__ = "broadcast_delivery_counts"
+    __table_args__ = (Index("ix_broadcast_delivery_counts_broadcast", "broadcast_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE", name="fk_delivery_counts_broadcast")
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    rows: Mapped[int]
+    purged_at: Mapped[datetime]
+
+
 class CampaignBroadcast(Base):
     """The broadcast a campaign's message became in a year: the unique key makes it once only,
     across restarts and processes (the scheduler inserts here first, and fans out only if it
@@ -275,6 +294,8 @@ class Report(Base):
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     validated_at: Mapped[datetime | None]
     validated_by: Mapped[str | None] = mapped_column(String(200))
+    # Past the retention period the free text and photo go and the figures stay (storage/retention).
+    text_purged_at: Mapped[datetime | None]
 
 
 class Poll(Base):

@@ -20,12 +20,14 @@ from aiohttp import web
 
 from gateway.cli import (
     accounts,
+    backup,
     broadcasts,
     campaigns,
     gateways,
     members,
     organisations,
     polls,
+    privacy,
     reports,
     runner,
     tokens,
@@ -36,7 +38,11 @@ from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
 
-NOUNS = (broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, gateways)
+NOUNS = (
+    broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, gateways,
+    privacy,
+)
+COMMANDS = (backup,)  # verbs of their own, no noun
 # The spellings before the nouns above, kept so that scripts do not break; in no help.
 ALIASES = {
     ("admin", "create-token"): ("tokens", "create"),
@@ -93,6 +99,8 @@ def parser() -> argparse.ArgumentParser:
     )
     for noun in NOUNS:
         noun.register(commands)
+    for command in COMMANDS:
+        command.register(commands)
     return parser
 
 
