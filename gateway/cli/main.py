@@ -19,6 +19,7 @@ from gateway.cli import (
     accounts,
     broadcasts,
     campaigns,
+    i18n,
     members,
     organisations,
     polls,
@@ -31,7 +32,7 @@ from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
 
-NOUNS = (broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts)
+NOUNS = (broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, i18n)
 # The spellings before the nouns above, kept so that scripts do not break; in no help.
 ALIASES = {
     ("admin", "create-token"): ("tokens", "create"),
