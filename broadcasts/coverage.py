@@ -66,8 +66,8 @@ def catalog_coverage(domain: str, locales: Path = LOCALES_DIR) -> list[Coverage]
     return rows
 
 
-def _has_text(string: str | tuple[str, ...] | list[str]) -> bool:
-    strings = [string] if isinstance(string, str) else list(string)
+def _has_text(string: str | tuple[str, ...] | list[str] | None) -> bool:
+    strings = [string] if isinstance(string, str) else list(string or ())
     return bool(strings) and all(text.strip() for text in strings)
 
 
