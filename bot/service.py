@@ -266,6 +266,14 @@ class ConversationService:
             outbox_row(address, applier.member_id, reply, language, now)
             for reply in outcome.replies
         ]
+        if outcome.keyboard is not None and inbound.message_id and inbound.traits.buttons:
+            # A multi-select tap: the pressed message's buttons show the ticks (✓) now.
+            replies.append(
+                outbox_row(
+                    address, applier.member_id, outcome.keyboard, language, now,
+                    edits=inbound.message_id,
+                )
+            )  # fmt: skip
         rows += replies + applier.extra_rows
         erased += applier.erased_address_ids
         return Handled(

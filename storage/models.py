@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -378,3 +379,90 @@ class ConsoleAccount(Base):
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
+
+
+class ConsoleSession(Base):
+    """A console session, kept here so that signing out, a new password, a disabled account or
+    a revoked token end it everywhere. The cookie holds a random id; only its SHA-256 is kept."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie id
+    principal: Mapped[str | None] = mapped_column(String(40), index=True)  # "account:3" | "token:5"
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # who, since, seen, csrf
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class SignInThrottle(Base):
+    """Failed (and in-flight) console sign-ins per key (account, address, both), hashed: the
+    next attempt under a key may be checked no earlier than `not_before`."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[datetime]
+    last_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RateCount(Base):
+    """How many times something happened per key and clock hour: link-code SMS per Telegram
+    user, per number and overall, replies per SMS sender, and the refusals themselves. Keys
+    that would name a person (a number, a chat) are hashed."""
+
+    __tablename__ = "rate_counts"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(primary_key=True, index=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class SmsGateway(Base):
+    """An Android phone running SMS Gateway for Android: its API, its secrets, its health.
+
+    The password and signing key are never shown back (lists and status leave them out)."""
+
+    __tablename__ = "sms_gateways"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)  # in the webhook URL
+    base_url: Mapped[str] = mapped_column(String(500))
+    login: Mapped[str | None] = mapped_column(String(200))  # None: a bearer token (cloud)
+    password: Mapped[str] = mapped_column(Text)
+    signing_key: Mapped[str] = mapped_column(Text)
+    device_id: Mapped[str | None] = mapped_column(String(64))  # cloud: which phone of the account
+    rate_per_minute: Mapped[float | None] = mapped_column(Float)  # the whole phone, if limited
+    enabled: Mapped[bool] = mapped_column(default=True)
+    last_seen_at: Mapped[datetime | None]  # a webhook (ping, SMS, report) or a send answered
+    down_at: Mapped[datetime | None]  # marked down (failures, health check) since then
+    failures: Mapped[int] = mapped_column(default=0)  # consecutive failed sends or checks
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SmsGatewaySim(Base):
+    """A SIM in a gateway phone: its slot, number, operator, price and sending rate."""
+
+    __tablename__ = "sms_gateway_sims"
+    __table_args__ = (UniqueConstraint("gateway_id", "slot", name="uq_sms_gateway_sims_slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gateway_id: Mapped[int] = mapped_column(ForeignKey("sms_gateways.id", ondelete="CASCADE"))
+    slot: Mapped[int]  # simNumber: 1, 2 (or 3)
+    number: Mapped[str] = mapped_column(String(20))
+    operator: Mapped[str] = mapped_column(String(16))
+    price_per_segment: Mapped[float] = mapped_column(Float, default=0.0)
+    rate_per_minute: Mapped[float] = mapped_column(Float)
+
+
+class SmsStickyRoute(Base):
+    """The SIM a member texted last: their replies and broadcasts go out from it."""
+
+    __tablename__ = "sms_sticky_routes"
+
+    address_id: Mapped[int] = mapped_column(
+        ForeignKey("addresses.id", ondelete="CASCADE"), primary_key=True
+    )
+    sim_id: Mapped[int] = mapped_column(ForeignKey("sms_gateway_sims.id", ondelete="CASCADE"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

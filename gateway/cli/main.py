@@ -19,6 +19,7 @@ from gateway.cli import (
     accounts,
     broadcasts,
     campaigns,
+    gateways,
     i18n,
     members,
     organisations,
@@ -28,16 +29,20 @@ from gateway.cli import (
     tokens,
 )
 from gateway.cli.signals import stop_event
+from gateway.logs import LOG_FORMAT, quiet_noisy_libraries, redact_secrets
 from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
 
-NOUNS = (broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, i18n)
+NOUNS = (
+    broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, gateways, i18n,
+)  # fmt: skip
 # The spellings before the nouns above, kept so that scripts do not break; in no help.
 ALIASES = {
     ("admin", "create-token"): ("tokens", "create"),
     ("admin", "list-tokens"): ("tokens", "list"),
     ("admin", "revoke-token"): ("tokens", "revoke"),
+    ("admin",): ("tokens",),  # `benkadi admin --help`: today's verbs, each with its help
     ("broadcast",): ("broadcasts",),
     ("export", "roster"): ("members", "export"),
 }
@@ -90,17 +95,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(spelled_now(sys.argv[1:] if argv is None else argv))
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # Their INFO lines carry the bot token in URLs and every request's headers: keep them out.
-    for noisy in ("httpx", "httpcore", "twilio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    quiet_noisy_libraries()
     try:
         settings = Settings.from_env()
     except SettingsError as error:
         print(f"benkadi: configuration error: {error}", file=sys.stderr)
         return 2
+    redact_secrets(settings)  # from here on, no configured secret reaches the log
     if "action" in args or "offline" in args:  # a noun's verb
         return asyncio.run(runner.run(args, settings))
     if args.command == "serve":
@@ -119,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _db(settings: Settings, action: str) -> int:
+    # Alembic's INFO lines ("Context impl SQLiteImpl.") say nothing to whoever runs this.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     database = Database(settings.database_url)
     try:
         if action == "upgrade":
@@ -132,12 +136,14 @@ async def _db(settings: Settings, action: str) -> int:
 async def _dispatch(settings: Settings, wake_stdin: bool) -> int:
     from gateway.app import build_channels, running_dispatcher
     from gateway.sending.process import wake_from_stdin
+    from gateway.sending.routes import with_routes
 
-    channels = build_channels(settings)
+    database = Database(settings.database_url)
+    channels = await with_routes(database, build_channels(settings), settings)
     if not channels:
+        await database.dispose()
         print("benkadi: no channel is configured: nothing to send with", file=sys.stderr)
         return 2
-    database = Database(settings.database_url)
     stop = stop_event()
     try:
         async with running_dispatcher(database, channels, settings) as dispatcher:

@@ -109,4 +109,6 @@ async def test_the_table(capsys):
     assert await cli.run(settings, "i18n", "status", "--language", "ses") == 0
     lines = capsys.readouterr().out.splitlines()  # not a terminal: plain padded lines
     assert [line.split()[:2] for line in lines] == [["ses", domain] for domain in DOMAINS]
-    assert lines[0].split()[2:] == ["148", "148", "0", "148"]
+    ses = next(row for row in status(CAMPAIGNS_DIR) if row.language == "ses")
+    assert ses.domain == "benkadi" and ses.total > 140
+    assert lines[0].split()[2:] == [str(ses.total), str(ses.total), "0", str(ses.total)]
