@@ -10,6 +10,7 @@ the overrides written in, the `# REVIEW` comment kept on what no native speaker 
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,6 +61,11 @@ def template_ids(locales: Path = LOCALES_DIR) -> list[str]:
         return sorted(
             message.id for message in read_po(handle) if isinstance(message.id, str) and message.id
         )
+
+
+def anchor(msgid: str) -> str:
+    """A short, stable name for a text (its row in the console page, a link to it)."""
+    return hashlib.sha1(msgid.encode()).hexdigest()[:12]
 
 
 def check_language(language: str) -> str:
