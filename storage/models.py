@@ -394,12 +394,13 @@ class ConsoleAccount(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)  # lower case
     name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(16))  # admin | secretariat | viewer
+    role: Mapped[str] = mapped_column(String(16))  # admin | secretariat | viewer | translator
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
+    languages: Mapped[str | None] = mapped_column(String(40))  # a translator's: "ff,ses"
 
 
 class ConsoleSession(Base):
@@ -486,4 +487,20 @@ class SmsStickyRoute(Base):
         ForeignKey("addresses.id", ondelete="CASCADE"), primary_key=True
     )
     sim_id: Mapped[int] = mapped_column(ForeignKey("sms_gateway_sims.id", ondelete="CASCADE"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Translation(Base):
+    """A member-facing text as edited in the console: it overrides the shipped catalog's entry
+    for its language (without a restart), reviewed or not by a native speaker."""
+
+    __tablename__ = "translations"
+    __table_args__ = (UniqueConstraint("language", "msgid", name="uq_translations_language_msgid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(String(8))
+    msgid: Mapped[str] = mapped_column(Text)  # the French source
+    msgstr: Mapped[str] = mapped_column(Text)
+    reviewed: Mapped[bool] = mapped_column(default=False)
+    updated_by: Mapped[str] = mapped_column(String(200))  # as the audit log names them
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

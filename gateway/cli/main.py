@@ -24,6 +24,7 @@ from gateway.cli import (
     broadcasts,
     campaigns,
     gateways,
+    i18n,
     members,
     organisations,
     polls,
@@ -40,7 +41,7 @@ from storage.migrate import current_revision, upgrade
 
 NOUNS = (
     broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, gateways,
-    privacy,
+    privacy, i18n,
 )
 COMMANDS = (backup,)  # verbs of their own, no noun
 # The spellings before the nouns above, kept so that scripts do not break; in no help.

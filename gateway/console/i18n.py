@@ -52,6 +52,7 @@ LABELS = {
     "viewer": C_("lecture"),
     "secretariat": C_("secrétariat"),
     "admin": C_("administration"),
+    "translator": C_("traduction"),
     "no_consent": C_("sans consentement"),
     "opted_out": C_("désinscrits"),
     "blocked": C_("ont bloqué le bot"),
