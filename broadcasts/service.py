@@ -95,8 +95,11 @@ async def send_now(
     enabled_channels: Collection[str],
     now: datetime | None = None,
 ) -> int:
-    """Fan a draft or scheduled broadcast out now; returns the outbox rows queued."""
-    delivery = Delivery(enabled_channels, now or utcnow())
+    """Fan a draft or scheduled broadcast out now; returns the outbox rows queued.
+
+    Refused (naming each language) when WhatsApp members outside the 24 h window have no
+    approved template in their language, unless the draft sends those to their next channel."""
+    delivery = Delivery(enabled_channels, now or utcnow(), refuse_missing_templates=True)
     async with database.transaction() as connection:
         queued = await send_broadcast(connection, broadcast_id, SENDABLE, actor, delivery)
         if queued is None:

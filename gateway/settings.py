@@ -20,6 +20,7 @@ DEFAULT_DATABASE_PATH = Path("var") / "benkadi.db"
 DEFAULT_MEDIA_DIR = Path("var") / "media"  # beside the default database: the data directory
 TELEGRAM_DEFAULT_API = "https://api.telegram.org"
 TWILIO_DEFAULT_API = "https://api.twilio.com"
+TWILIO_DEFAULT_CONTENT_API = "https://content.twilio.com"  # WhatsApp templates (Content API)
 MIN_SECRET_KEY = 32
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -43,6 +44,7 @@ class Settings:
     twilio_messaging_service_sid: str | None = None
     twilio_whatsapp_from: str | None = None
     twilio_api_url: str = TWILIO_DEFAULT_API
+    twilio_content_url: str = TWILIO_DEFAULT_CONTENT_API
     simulator: bool = False  # no credentials at all: in-process fake providers stand in
     dispatch_interval: float = 0.5
     schedule_interval: float = 1.0  # how often scheduled broadcasts are looked for
@@ -139,6 +141,8 @@ class Settings:
             raise SettingsError("TWILIO_MESSAGING_SERVICE_SID must start with MG")
         twilio_api = get("TWILIO_API_URL") or TWILIO_DEFAULT_API
         _require_url("TWILIO_API_URL", twilio_api)
+        content_api = get("TWILIO_CONTENT_URL") or TWILIO_DEFAULT_CONTENT_API
+        _require_url("TWILIO_CONTENT_URL", content_api)
 
         values: dict[str, Any] = dict(
             database_url=database_url,
@@ -154,6 +158,7 @@ class Settings:
             twilio_messaging_service_sid=service,
             twilio_whatsapp_from=get("TWILIO_WHATSAPP_FROM"),
             twilio_api_url=twilio_api.rstrip("/"),
+            twilio_content_url=content_api.rstrip("/"),
         )
         for key, field_name in (
             ("BENKADI_TELEGRAM_RATE", "telegram_rate"),
@@ -239,6 +244,7 @@ ENV_KEYS = {
     "twilio_messaging_service_sid": "TWILIO_MESSAGING_SERVICE_SID",
     "twilio_whatsapp_from": "TWILIO_WHATSAPP_FROM",
     "twilio_api_url": "TWILIO_API_URL",
+    "twilio_content_url": "TWILIO_CONTENT_URL",
 }
 
 

@@ -212,6 +212,7 @@ async def start_harness(
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "TWILIO_FROM": BENKADI_NUMBER,
             "TWILIO_API_URL": twilio.base_url,
+            "TWILIO_CONTENT_URL": twilio.base_url,
         },
         **{
             "migrate_on_start": True,

@@ -26,6 +26,7 @@ from gateway.cli import (
     reports,
     runner,
     tokens,
+    whatsapp,
 )
 from gateway.cli.signals import stop_event
 from gateway.logs import LOG_FORMAT, quiet_noisy_libraries, redact_secrets
@@ -33,7 +34,10 @@ from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
 
-NOUNS = (broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, gateways)
+NOUNS = (
+    broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, gateways,
+    whatsapp,
+)  # fmt: skip
 # The spellings before the nouns above, kept so that scripts do not break; in no help.
 ALIASES = {
     ("admin", "create-token"): ("tokens", "create"),

@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
 
 from broadcasts.quiet_hours import QuietHours
-from gateway.channels.base import Channel, Outgoing, SendError
+from gateway.channels.base import Channel, SendError
 from gateway.sending import policy
 from gateway.sending.pacing import Pacer, PerKeyPacer, WindowLimiter
 from gateway.sending.policy import Result
@@ -245,8 +245,10 @@ class Dispatcher:
             return Result(row, skipped=policy.CANCELLED)  # cancelled while it waited its turn
         if self._paused_until.get(row.channel, 0) > time.monotonic():
             return Result(row, error=policy.PAUSED)  # throttled while this row waited
+        message = policy.outgoing(row, states.get(row.address_id or 0), self.clock())
+        if isinstance(message, SendError):  # outside WhatsApp's window without a template
+            return Result(row, error=message)
         limiter = self._limiters.get(row.channel)
-        message = Outgoing(row.id, row.recipient, row.body, row.choices)
         async with self._semaphores[row.channel], _occupying(limiter):
             try:
                 provider_id = await channel.send(message)

@@ -11,7 +11,8 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gateway.channels.base import SendError
+from bot.vocabulary.channels import traits
+from gateway.channels.base import Outgoing, SendError
 from storage.outbox.claims import AddressSnapshot, Claimed, RowUpdate
 from storage.outbox.states import AddressState, OutboxStatus
 
@@ -92,6 +93,40 @@ def skip_reason(row: Claimed, address: AddressSnapshot | None) -> str | None:
     if row.bulk and AddressState.OPTED_OUT in address.states:
         return AddressState.OPTED_OUT.value
     return None
+
+
+OUTSIDE_WINDOW = SendError(
+    "outside-window",
+    "outside the channel's free-text window, and no approved template in the member's language",
+    retryable=False,
+    fall_back=True,
+)
+
+
+def inside_window(channel: str, address: AddressSnapshot | None, now: datetime) -> bool:
+    """Free text may go: the channel has no window, or the member wrote within it."""
+    hours = traits(channel).free_text_hours
+    if hours is None:
+        return True
+    last = address.last_inbound_at if address is not None else None
+    return last is not None and now - last < timedelta(hours=hours)
+
+
+def outgoing(row: Claimed, address: AddressSnapshot | None, now: datetime) -> Outgoing | SendError:
+    """What goes out for a row: its text inside the window (and every reply: the member just
+    wrote); outside it, a broadcast row's approved template, or nothing (OUTSIDE_WINDOW)."""
+    text = Outgoing(row.id, row.recipient, row.body, row.choices)
+    if not row.bulk or inside_window(row.channel, address, now):
+        return text
+    if row.content_sid:
+        return Outgoing(
+            row.id,
+            row.recipient,
+            row.body,
+            content_sid=row.content_sid,
+            content_variables=row.content_variables or {},
+        )
+    return OUTSIDE_WINDOW
 
 
 def channel_pause(error: SendError) -> float | None:
