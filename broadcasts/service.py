@@ -26,6 +26,7 @@ from broadcasts.model import Draft
 from storage import audit
 from storage.database import Database
 from storage.models import Broadcast, Organisation, OutboxMessage
+from storage.outbox.fallback import fallen_back
 from storage.outbox.fanout import cancel_queued
 from storage.outbox.states import CANCELLABLE, FAILURES, SENDABLE, BroadcastStatus, OutboxStatus
 from storage.types import utcnow
@@ -221,6 +222,16 @@ async def get_status(database: Database, broadcast_id: int) -> dict[str, Any]:
             .group_by(outbox.c.channel, outbox.c.error_code, outbox.c.error_message)
             .order_by(func.count().desc(), outbox.c.channel)
         )
+        moved = await session.execute(
+            select(outbox.c.fallback_from, outbox.c.channel, outbox.c.fallback_reason, func.count())
+            .where(fallen_back(broadcast_id))
+            .group_by(outbox.c.fallback_from, outbox.c.channel, outbox.c.fallback_reason)
+            .order_by(func.count().desc(), outbox.c.fallback_from, outbox.c.channel)
+        )
+    fallbacks = [
+        {"from": source, "to": channel, "reason": reason, "count": n}
+        for source, channel, reason, n in moved
+    ]
     counts: dict[str, dict[str, int]] = {}
     totals: dict[str, int] = {}
     for channel, status, n in by_status:
@@ -237,6 +248,11 @@ async def get_status(database: Database, broadcast_id: int) -> dict[str, Any]:
             {"channel": channel, "code": code, "message": message, "count": n}
             for channel, code, message, n in failures
         ],
+        # Rows a channel could not carry, gone once on the member's next one (counted in
+        # `counts` under the channel they went on).
+        "fallback": row.fallback,
+        "fallbacks": {"total": sum(f["count"] for f in fallbacks), "by_reason": fallbacks},
+        "whatsapp": row.whatsapp,
     }
 
 

@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
 
+from broadcasts import fallback
 from broadcasts.quiet_hours import QuietHours
 from gateway.channels.base import Channel, SendError
 from gateway.sending import policy
@@ -298,8 +299,20 @@ class Dispatcher:
             policy.judge(result, now, max_attempts=self.max_attempts, retry_base=self.retry_base)
             for result in results
         ]
+        reasons = {
+            verdict.row.id: reason
+            for verdict in verdicts
+            if (reason := policy.fall_back_reason(verdict)) is not None
+        }
         async with self.database.transaction() as connection:
             await claims.record(connection, [policy.row_update(v) for v in verdicts], now)
+            # In the same transaction: a row that fails here is never left failed by a crash
+            # between the two, and never moved without its failure recorded.
+            moved = (
+                await fallback.fall_back(connection, reasons, self.channels, now) if reasons else 0
+            )
+        if moved:
+            self.wake()  # their next channel's loop may be idle
 
 
 @contextlib.asynccontextmanager

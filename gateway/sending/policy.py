@@ -129,6 +129,27 @@ def outgoing(row: Claimed, address: AddressSnapshot | None, now: datetime) -> Ou
     return OUTSIDE_WINDOW
 
 
+# What says the channel, not the member, stands in the way: a broadcast row goes on their next
+# address instead. An opt-out is the member's no, never a reason to try elsewhere.
+FALL_BACK_STATES = frozenset({AddressState.BLOCKED, AddressState.INVALID})
+
+
+def fall_back_reason(verdict: Verdict) -> str | None:
+    """Why a broadcast row's channel could not carry it, when it may go on the member's next
+    address (broadcasts/fallback.py decides where, and whether the broadcast allows it)."""
+    row = verdict.row
+    if not row.bulk or row.broadcast_id is None or row.member_id is None:
+        return None
+    match verdict:
+        case Failed(error=error) if not error.retryable and (
+            error.fall_back or error.address_state in FALL_BACK_STATES
+        ):
+            return f"{error.code}: {error.message}"[:300]
+        case Skipped(reason=reason) if reason in {state.value for state in FALL_BACK_STATES}:
+            return f"address {reason}"
+    return None
+
+
 def channel_pause(error: SendError) -> float | None:
     """Seconds the whole channel waits after this error: the provider said when, or a 429."""
     return error.retry_after or error.pause or None

@@ -58,7 +58,7 @@ async def test_sync_reads_name_language_variables_status_and_replaces_what_was_t
     assert [r["path"] for r in twilio.requests] == ["/v1/ContentAndApprovals"]
 
     # Approved since, one deleted at Twilio: the next sync says so.
-    twilio.set_template_status([t.sid for t in stored if t.language == "en"][0], "approved")
+    twilio.set_template_status(next(t.sid for t in stored if t.language == "en"), "approved")
     del twilio._contents[fr]
     assert await cli.run(settings, "whatsapp", "templates", "sync", "--json") == 0
     answer = json.loads(capsys.readouterr().out)
