@@ -19,11 +19,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.vocabulary.errors import Conflict, NotFound
 from broadcasts import preview as preview_core
-from broadcasts.launch import SCHEDULER, Delivery, draft_of, iso, target, waiting_status
+from broadcasts import whatsapp_preview
+from broadcasts.launch import (
+    SCHEDULER,
+    Delivery,
+    draft_of,
+    iso,
+    target,
+    template_rules,
+    waiting_status,
+)
 from broadcasts.launch import insert as insert_broadcast
 from broadcasts.launch import send as send_broadcast
 from broadcasts.model import Draft
 from storage import audit
+from storage import whatsapp as templates_store
 from storage.database import Database
 from storage.models import Broadcast, Organisation, OutboxMessage
 from storage.outbox.fallback import fallen_back
@@ -57,10 +67,19 @@ async def preview(
     price_per_segment: float,
     currency: str = "USD",
 ) -> dict[str, Any]:
+    now = utcnow()
     async with database.sessions() as session:
         connection = await session.connection()
         reached, excluded = await preview_core.counts(connection, draft, enabled_channels)
-    return preview_core.summarise(
+        windows = await templates_store.window_counts(
+            connection, draft.audience, enabled_channels, now
+        )
+        outside_next = await templates_store.outside_window_next(
+            connection, draft.audience, enabled_channels, now
+        )
+        rules = await template_rules(connection, draft)
+        names = {t.sid: t.name for t in await templates_store.load_templates(connection)}
+    summary = preview_core.summarise(
         draft,
         reached,
         excluded,
@@ -68,6 +87,11 @@ async def preview(
         price_per_segment=price_per_segment,
         currency=currency,
     )
+    if "whatsapp" in summary["channels"]:
+        summary["whatsapp"] = whatsapp_preview.summarise(
+            draft, windows, outside_next, rules, names, price_per_segment=price_per_segment
+        )
+    return summary
 
 
 async def create(database: Database, draft: Draft, actor: str) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.vocabulary.channels import traits
 from broadcasts.model import Audience, TemplateRule, WhatsAppPlan
-from storage.audience import reachable
+from storage.audience import ranked_addresses, reachable
 from storage.models import Address, WhatsAppTemplate
 from storage.upsert import upsert
 
@@ -79,15 +79,14 @@ async def load_templates(connection: AsyncConnection) -> list[Template]:
     ]
 
 
-def template_for(
-    name: str, language: str, known: Sequence[Template], *, approved_only: bool = True
-) -> Template | None:
-    """The template a plan names for members speaking `language`: by name, in that language if
-    the name exists in several (WhatsApp knows few of Mali's languages: a Bambara text may sit
-    in a template filed under another language)."""
-    named = [t for t in known if t.name == name and (t.approved or not approved_only)]
+def template_for(name: str, language: str, known: Sequence[Template]) -> Template | None:
+    """The approved template a plan names for members speaking `language`: the one of that name
+    in that language when there is one (approved, or none); else, WhatsApp knowing few of
+    Mali's languages, the approved one of that name filed under another language (a Bambara
+    text may sit in a template filed as French)."""
+    named = [t for t in known if t.name == name]
     same = [t for t in named if primary_language(t.language) == language]
-    chosen = same or named
+    chosen = [t for t in (same or named) if t.approved]
     return chosen[0] if chosen else None
 
 
@@ -136,3 +135,32 @@ async def window_counts(
         inside_count = int(inside_count or 0)
         result[language] = (inside_count, int(total) - inside_count)
     return result
+
+
+async def outside_window_next(
+    connection: AsyncConnection,
+    audience: Audience,
+    enabled_channels: Collection[str],
+    now: datetime,
+) -> list[tuple[str, str | None, int]]:
+    """The broadcast's WhatsApp members outside the window: (language, their next usable
+    channel or None, members), for the preview of who gets a template and who falls back."""
+    dialect = connection.dialect.name
+    first = ranked_addresses(audience, enabled_channels, dialect)
+    second = ranked_addresses(audience, enabled_channels, dialect).element.subquery("next")
+    query = (
+        select(first.c.language, second.c.channel, func.count())
+        .select_from(
+            first.join(addresses, addresses.c.id == first.c.address_id).outerjoin(
+                second, (second.c.member_id == first.c.member_id) & (second.c.choice == 2)
+            )
+        )
+        .where(
+            first.c.choice == 1,
+            first.c.channel == CHANNEL,
+            ~func.coalesce(inside_window(now), False),
+        )
+        .group_by(first.c.language, second.c.channel)
+        .order_by(first.c.language, second.c.channel)
+    )
+    return [(language, channel, int(n)) for language, channel, n in await connection.execute(query)]
