@@ -161,6 +161,9 @@ class ConversationService:
             new = [p for p in batch if (p.received.channel, p.received.provider_id) in fresh]
             if not new:
                 return [Handled(duplicate=True) for _ in batch]
+            await member_store.record_last_inbound(
+                connection, [(addresses[p.received.key].id, p.now) for p in new]
+            )
             dialogues = await message_store.load_dialogues(
                 connection, [addresses[p.received.key].id for p in new]
             )

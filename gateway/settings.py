@@ -21,6 +21,7 @@ DEFAULT_DATABASE_PATH = Path("var") / "benkadi.db"
 DEFAULT_MEDIA_DIR = Path("var") / "media"  # beside the default database: the data directory
 TELEGRAM_DEFAULT_API = "https://api.telegram.org"
 TWILIO_DEFAULT_API = "https://api.twilio.com"
+TWILIO_DEFAULT_CONTENT_API = "https://content.twilio.com"  # WhatsApp templates (Content API)
 MIN_SECRET_KEY = 32
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -44,6 +45,7 @@ class Settings:
     twilio_messaging_service_sid: str | None = None
     twilio_whatsapp_from: str | None = None
     twilio_api_url: str = TWILIO_DEFAULT_API
+    twilio_content_url: str = TWILIO_DEFAULT_CONTENT_API
     simulator: bool = False  # no credentials at all: in-process fake providers stand in
     # The longest an idle dispatcher sleeps: a wake (a reply queued by this service) or the
     # next row coming due ends it sooner; rows queued by another process wait at most this.
@@ -163,6 +165,8 @@ class Settings:
             raise SettingsError("TWILIO_MESSAGING_SERVICE_SID must start with MG")
         twilio_api = get("TWILIO_API_URL") or TWILIO_DEFAULT_API
         _require_url("TWILIO_API_URL", twilio_api)
+        content_api = get("TWILIO_CONTENT_URL") or TWILIO_DEFAULT_CONTENT_API
+        _require_url("TWILIO_CONTENT_URL", content_api)
 
         values: dict[str, Any] = dict(
             database_url=database_url,
@@ -178,6 +182,7 @@ class Settings:
             twilio_messaging_service_sid=service,
             twilio_whatsapp_from=get("TWILIO_WHATSAPP_FROM"),
             twilio_api_url=twilio_api.rstrip("/"),
+            twilio_content_url=content_api.rstrip("/"),
         )
         for key, field_name in (
             ("BENKADI_TELEGRAM_RATE", "telegram_rate"),
@@ -298,6 +303,7 @@ ENV_KEYS = {
     "twilio_messaging_service_sid": "TWILIO_MESSAGING_SERVICE_SID",
     "twilio_whatsapp_from": "TWILIO_WHATSAPP_FROM",
     "twilio_api_url": "TWILIO_API_URL",
+    "twilio_content_url": "TWILIO_CONTENT_URL",
 }
 
 

@@ -87,6 +87,8 @@ class Address(Base):
     opted_out_at: Mapped[datetime | None]
     blocked_at: Mapped[datetime | None]
     invalid_at: Mapped[datetime | None]
+    # The member's last message here: on WhatsApp, free text may go for 24 h after it.
+    last_inbound_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     member: Mapped[Member | None] = relationship(back_populates="addresses", lazy="raise")
@@ -156,6 +158,13 @@ class OutboxMessage(Base):
     provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
     error_code: Mapped[str | None] = mapped_column(String(32))
     error_message: Mapped[str | None] = mapped_column(Text)
+    # WhatsApp outside the 24 h window: the approved template (Twilio Content SID) and its
+    # variables, sent instead of the body.
+    content_sid: Mapped[str | None] = mapped_column(String(34))
+    content_variables: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Re-queued once on the member's next address: the channel that failed, and why.
+    fallback_from: Mapped[str | None] = mapped_column(String(16))
+    fallback_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -180,6 +189,10 @@ class Broadcast(Base):
     finished_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     recipients: Mapped[int] = mapped_column(default=0)  # outbox rows made at fan-out
+    # WhatsApp templates per language, their variables, and what happens outside the window
+    # without one (broadcasts.whatsapp.WhatsAppPlan as JSON); None: none named.
+    whatsapp: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    fallback: Mapped[bool] = mapped_column(default=True)  # a channel's failure tries the next
 
 
 class BroadcastDeliveryCount(Base):
@@ -504,3 +517,19 @@ class Translation(Base):
     reviewed: Mapped[bool] = mapped_column(default=False)
     updated_by: Mapped[str] = mapped_column(String(200))  # as the audit log names them
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WhatsAppTemplate(Base):
+    """A template of the Twilio account (Content API), as `benkadi whatsapp templates sync`
+    last read it: only "approved" ones may go outside the 24 h window."""
+
+    __tablename__ = "whatsapp_templates"
+    __table_args__ = (Index("ix_whatsapp_templates_name_language", "name", "language"),)
+
+    sid: Mapped[str] = mapped_column(String(34), primary_key=True)  # HX…
+    name: Mapped[str] = mapped_column(String(200))  # the friendly name
+    language: Mapped[str] = mapped_column(String(16))
+    variables: Mapped[dict[str, Any]] = mapped_column(default=dict)  # "1" → sample value
+    body: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32))  # approved | pending | rejected | unsubmitted…
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -32,6 +32,7 @@ from gateway.cli import (
     reports,
     runner,
     tokens,
+    whatsapp,
 )
 from gateway.cli.signals import stop_event
 from gateway.logs import LOG_FORMAT, quiet_noisy_libraries, redact_secrets
@@ -41,7 +42,7 @@ from storage.migrate import current_revision, upgrade
 
 NOUNS = (
     broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, gateways,
-    privacy, i18n,
+    privacy, i18n, whatsapp,
 )
 COMMANDS = (backup,)  # verbs of their own, no noun
 # The spellings before the nouns above, kept so that scripts do not break; in no help.
