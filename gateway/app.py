@@ -139,6 +139,8 @@ async def running_dispatcher(database: Database, channels: dict[str, Channel], s
         dispatcher.wake,
         interval=settings.schedule_interval,
         campaigns=campaigns,
+        invitation_reminder=timedelta(days=settings.invitation_reminder_days),
+        data_holder=settings.data_holder,
     )
     tasks = [
         asyncio.create_task(dispatcher.run(), name="dispatcher"),

@@ -65,6 +65,10 @@ class Settings:
     campaigns_dir: str | None = None  # campaign calendars; None: broadcasts/campaigns/data
     media_dir: str = str(DEFAULT_MEDIA_DIR)  # report photos downloaded from Telegram
     report_max_beneficiaries: int = 100_000  # a count above this is refused as a typo
+    # Directory imports: who holds the data, as the invitation SMS says it (None: "the
+    # coordination's secretariat", translated), and the days before the one reminder.
+    data_holder: str | None = None
+    invitation_reminder_days: int = 7
     media_interval: float = 1.0  # how often photos still to download are looked for
     # Signs and encrypts the console's session cookies. None: generated once and kept in the
     # data directory (gateway.console.secrets), which suits the embedded single-machine setup.
@@ -205,6 +209,16 @@ class Settings:
                     "BENKADI_REPORT_MAX_BENEFICIARIES must be a whole number, 1-10000000"
                 )
             overrides.setdefault("report_max_beneficiaries", int(maximum))
+        holder = get("BENKADI_DATA_HOLDER")
+        if holder is not None and holder.strip():
+            overrides.setdefault("data_holder", holder.strip())
+        days = get("BENKADI_INVITATION_REMINDER_DAYS")
+        if days is not None:
+            if not days.isdigit() or not 1 <= int(days) <= 365:
+                raise SettingsError(
+                    "BENKADI_INVITATION_REMINDER_DAYS must be a whole number, 1-365"
+                )
+            overrides.setdefault("invitation_reminder_days", int(days))
         dispatch = get("BENKADI_DISPATCH") or "inline"
         if dispatch not in ("inline", "process", "off", "auto"):
             raise SettingsError("BENKADI_DISPATCH must be auto, inline, process or off")
@@ -227,6 +241,8 @@ ENV_KEYS = {
     "campaigns_dir": "BENKADI_CAMPAIGNS_DIR",
     "media_dir": "BENKADI_MEDIA_DIR",
     "report_max_beneficiaries": "BENKADI_REPORT_MAX_BENEFICIARIES",
+    "data_holder": "BENKADI_DATA_HOLDER",
+    "invitation_reminder_days": "BENKADI_INVITATION_REMINDER_DAYS",
     "secret_key": "BENKADI_SECRET_KEY",
     "database_url": "BENKADI_DATABASE_URL",
     "public_url": "BENKADI_PUBLIC_URL",

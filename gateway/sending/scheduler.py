@@ -14,8 +14,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from bot import invitations
 from broadcasts import service as broadcasts
 from broadcasts.campaigns.runner import CampaignRunner
 from broadcasts.polls import service as poll_service
@@ -35,9 +36,12 @@ class Scheduler:
         interval: float = 1.0,
         clock: Callable[[], datetime] = utcnow,
         campaigns: CampaignRunner | None = None,
+        invitation_reminder: timedelta | None = None,
+        data_holder: str | None = None,
     ) -> None:
         self.database, self.enabled_channels, self.wake = database, tuple(enabled_channels), wake
         self.interval, self.clock, self.campaigns = interval, clock, campaigns
+        self.invitation_reminder, self.data_holder = invitation_reminder, data_holder
         self._stopped = asyncio.Event()
 
     async def tick(self) -> list[int]:
@@ -59,6 +63,17 @@ class Scheduler:
             )
         except Exception:  # likewise for poll reminders
             log.exception("poll reminders: tick failed; trying again")
+        if self.invitation_reminder is not None:
+            try:
+                async with self.database.transaction() as connection:
+                    reminded = await invitations.remind(
+                        connection, now, self.invitation_reminder, self.data_holder
+                    )
+                if reminded:
+                    log.info("invitation reminders: %d queued", len(reminded))
+                    self.wake()
+            except Exception:  # likewise for the directory's invitation reminders
+                log.exception("invitation reminders: tick failed; trying again")
         started = await broadcasts.run_due(
             self.database, now, enabled_channels=self.enabled_channels
         )
