@@ -305,7 +305,7 @@ async def test_profil_changes_a_field_and_the_themes(harness):
     await say("PROFIL", 2)
     await say("8")  # Âge
     [saved] = await say("36+")
-    assert "Âge : 36+ ans" in saved and "Sexe : Femme" in saved
+    assert "Age : 36+ ans" in saved and "Sexe : Femme" in saved  # GSM spelling: Â → A
     [member] = await harness.members()
     assert member.age_band == "36+"
     await say("PROFIL", 2)
