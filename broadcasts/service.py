@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.vocabulary.errors import Conflict, NotFound
 from broadcasts import preview as preview_core
+from broadcasts import route_preview
 from broadcasts.launch import SCHEDULER, Delivery, draft_of, iso, target, waiting_status
 from broadcasts.launch import insert as insert_broadcast
 from broadcasts.launch import send as send_broadcast
@@ -59,14 +60,26 @@ async def preview(
     async with database.sessions() as session:
         connection = await session.connection()
         reached, excluded = await preview_core.counts(connection, draft, enabled_channels)
-    return preview_core.summarise(
-        draft,
-        reached,
-        excluded,
-        enabled_channels=enabled_channels,
-        price_per_segment=price_per_segment,
-        currency=currency,
-    )
+        result = preview_core.summarise(
+            draft,
+            reached,
+            excluded,
+            enabled_channels=enabled_channels,
+            price_per_segment=price_per_segment,
+            currency=currency,
+        )
+        if "sms" in result["channels"]:  # Android gateways: the SMS per route, when any
+            segments = {
+                language: text["channels"]["sms"]["segments"]
+                for language, text in result["texts"].items()
+                if "sms" in text["channels"]
+            }
+            routes = await route_preview.sms_routes(
+                connection, draft, enabled_channels, segments, twilio_price=price_per_segment
+            )
+            if routes is not None:
+                result["sms"]["by_route"] = routes
+    return result
 
 
 async def create(database: Database, draft: Draft, actor: str) -> int:

@@ -2,7 +2,9 @@
 
 With no provider configured, `benkadi serve` starts the fake Telegram and Twilio servers in
 process and points the real SDKs at them, so the simulator runs the very code production runs:
-signed webhooks in, the outbox, the dispatcher, python-telegram-bot and twilio out.
+signed webhooks in, the outbox, the dispatcher, python-telegram-bot and twilio out. A fake
+Android phone (an Orange and a Moov SIM, SMS Gateway for Android) is registered as the gateway
+"simulateur": "SMS to the Orange/Moov SIM" texts it, and SMS replies go out by the route layer.
 """
 
 from __future__ import annotations
@@ -19,13 +21,22 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from bot.vocabulary.phones import normalise_phone
-from gateway.fakes import FakeTelegramAPI, FakeTwilioAPI
-from gateway.keys import SETTINGS, SIMULATOR
+from gateway.channels.android import EVENTS, WEBHOOK_PATH
+from gateway.fakes import FakeAndroidGateway, FakeTelegramAPI, FakeTwilioAPI
+from gateway.fakes.android_api import Hook
+from gateway.keys import DATABASE, SETTINGS, SIMULATOR
+from storage import gateways as gateway_store
+from storage.gateways import SimSpec
 
 PAGE = Path(__file__).parent / "static" / "simulator.html"
 BENKADI_NUMBER = "+22320000000"
 SIM_TOKEN = "123456789:SIMULATOR-token"
 SIM_ACCOUNT = "AC" + "0" * 32
+PHONE_NAME = "simulateur"
+PHONE_SIMS = {1: ("+22370000000", "orange"), 2: ("+22365000000", "moov")}
+# The simulator's channels: the providers' own, and texting one SIM of the fake phone.
+SIM_CHANNELS = {"sms-orange": 1, "sms-moov": 2}
+CHANNELS = ("sms", "whatsapp", "telegram", *SIM_CHANNELS)
 
 
 class Simulator:
@@ -36,8 +47,9 @@ class Simulator:
         public_url: str,
         secret: str,
         auth_token: str,
+        phone: FakeAndroidGateway | None = None,
     ) -> None:
-        self.telegram, self.twilio = telegram, twilio
+        self.telegram, self.twilio, self.phone = telegram, twilio, phone
         self.public_url, self.secret, self.auth_token = public_url, secret, auth_token
         self._ids = itertools.count(int(time.time() * 1000) % 1_000_000_000)
         self._http: aiohttp.ClientSession | None = None
@@ -54,6 +66,10 @@ class Simulator:
         """Deliver a message to Benkadi's own webhook, exactly as the provider would."""
         assert self._http is not None
         self._said.append((channel, sender, f"[{text}]" if button else text, time.monotonic()))
+        if channel in SIM_CHANNELS:
+            assert self.phone is not None
+            posted = await self.phone.text(sender, text, sim=SIM_CHANNELS[channel])
+            return posted[0].status if posted else 503
         if channel == "telegram":
             chat = {"id": int(sender), "type": "private", "first_name": "Simulateur"}
             user = {"id": int(sender), "is_bot": False, "first_name": "Simulateur"}
@@ -125,9 +141,16 @@ class Simulator:
         else:
             to = ("whatsapp:" if channel == "whatsapp" else "") + address
             sent = [
-                {"from": "benkadi", "text": m.body, "buttons": [], "at": m.at}
+                {"from": "benkadi", "text": m.body, "buttons": [], "at": m.at, "via": "Twilio"}
                 for m in self.twilio.messages_to(to)
             ]
+            if channel != "whatsapp" and self.phone is not None:  # SMS: whichever route took it
+                sent += [
+                    {"from": "benkadi", "text": m.text, "buttons": [], "at": m.at,
+                     "via": f"SIM {PHONE_SIMS[m.sim][1].title()} {PHONE_SIMS[m.sim][0]}"}
+                    for m in self.phone.sent
+                    if m.to == address
+                ]  # fmt: skip
         return sorted(said + sent, key=lambda message: message["at"])
 
 
@@ -149,13 +172,46 @@ async def providers(app: web.Application) -> AsyncIterator[None]:
         twilio_from=BENKADI_NUMBER,
         twilio_api_url=twilio.base_url,
     )
-    simulator = Simulator(telegram, twilio, settings.public_url, secret, auth_token)
+    phone = FakeAndroidGateway(
+        password=secrets.token_urlsafe(12),
+        signing_key=secrets.token_urlsafe(24),
+        sims={slot: number for slot, (number, _) in PHONE_SIMS.items()},
+    )
+    await phone.start()
+    hook_url = settings.public_url + WEBHOOK_PATH.format(gateway=PHONE_NAME)
+    for event in EVENTS:
+        phone.hooks[event.value] = Hook(event.value, hook_url, event.value)
+    simulator = Simulator(telegram, twilio, settings.public_url, secret, auth_token, phone)
     await simulator.start()
     app[SIMULATOR] = simulator
     yield
     await simulator.stop()
+    await phone.stop()
     await telegram.stop()
     await twilio.stop()
+
+
+async def android_gateway(app: web.Application) -> AsyncIterator[None]:
+    """Register the fake phone (its port is new each run) once the database is there."""
+    phone = app[SIMULATOR].phone
+    assert phone is not None
+    database = app[DATABASE]
+    if any(g.name == PHONE_NAME for g in await gateway_store.load_gateways(database)):
+        await gateway_store.remove_gateway(database, PHONE_NAME, actor="simulator")
+    await gateway_store.add_gateway(
+        database,
+        name=PHONE_NAME,
+        base_url=phone.base_url,
+        login=phone.login,
+        password=phone.password,
+        signing_key=phone.signing_key,
+        sims_=[
+            SimSpec(slot, number, operator, 0.01, 30.0)
+            for slot, (number, operator) in PHONE_SIMS.items()
+        ],
+        actor="simulator",
+    )
+    yield
 
 
 def _address(channel: str, raw: str) -> str:
@@ -181,8 +237,8 @@ async def api_send(request: web.Request) -> web.Response:
     try:
         body = await request.json()
         channel = body["channel"]
-        if channel not in ("sms", "whatsapp", "telegram"):
-            raise ValueError("channel must be sms, whatsapp or telegram")
+        if channel not in CHANNELS:
+            raise ValueError(f"channel must be one of {', '.join(CHANNELS)}")
         address = _address(channel, str(body["from"]))
         text, button = str(body.get("text", "")), body.get("button")
     except (ValueError, KeyError, TypeError) as error:
@@ -193,8 +249,8 @@ async def api_send(request: web.Request) -> web.Response:
 
 async def api_messages(request: web.Request) -> web.Response:
     channel = request.query.get("channel", "sms")
-    if channel not in ("sms", "whatsapp", "telegram"):
-        raise web.HTTPBadRequest(text="channel must be sms, whatsapp or telegram")
+    if channel not in CHANNELS:
+        raise web.HTTPBadRequest(text=f"channel must be one of {', '.join(CHANNELS)}")
     address = _address(channel, request.query.get("from", ""))
     return web.json_response({"messages": request.app[SIMULATOR].messages(channel, address)})
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import errno
 import logging
 import os
+import socket
 import sys
 
 import aiohttp
@@ -91,6 +93,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Every file Benkadi makes (database and WAL, photos, exports, keys) is its user's only.
+    previous = os.umask(0o077)
+    try:
+        return _main(argv)
+    finally:
+        os.umask(previous)
+
+
+def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(spelled_now(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     quiet_noisy_libraries()
@@ -131,8 +142,8 @@ async def _db(settings: Settings, action: str) -> int:
 
 
 async def _dispatch(settings: Settings, wake_stdin: bool) -> int:
-    from gateway.app import build_channels, running_dispatcher
-    from gateway.sending.process import wake_from_stdin
+    from gateway.app import build_channels, supervised_dispatcher
+    from gateway.sending.process import heartbeat, wake_from_stdin
     from gateway.sending.routes import with_routes
 
     database = Database(settings.database_url)
@@ -143,12 +154,16 @@ async def _dispatch(settings: Settings, wake_stdin: bool) -> int:
         return 2
     stop = stop_event()
     try:
-        async with running_dispatcher(database, channels, settings) as dispatcher:
-            if wake_stdin:
-                listener = asyncio.create_task(wake_from_stdin(dispatcher.wake, stop.set))
+        async with supervised_dispatcher(database, channels, settings) as running:
+            helpers = []
+            if wake_stdin:  # a child of `benkadi serve`: woken by, and reporting to, its parent
+                helpers.append(asyncio.create_task(wake_from_stdin(running.wake, stop.set)))
+                helpers.append(
+                    asyncio.create_task(heartbeat(running.report, settings.heartbeat_seconds))
+                )
             await stop.wait()
-            if wake_stdin:
-                listener.cancel()
+            for helper in helpers:
+                helper.cancel()
     finally:
         await database.dispose()
     return 0
@@ -197,10 +212,20 @@ async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
             return 2
     if not (settings.telegram_enabled or settings.twilio_enabled):
         settings = dataclasses.replace(settings, simulator=True)
+    # Before anything starts (a child dispatcher, the channels): a port in use is one line.
+    if not _can_listen(settings.host, settings.port):
+        print(f"benkadi: port {settings.port} is in use (on {settings.host})", file=sys.stderr)
+        return 2
     runner = web.AppRunner(create_app(settings), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as error:  # taken meanwhile, or not ours to listen on
+        await runner.cleanup()
+        print(f"benkadi: cannot listen on {settings.host}:{settings.port}: {error.strerror}",
+              file=sys.stderr)  # fmt: skip
+        return 2
     where = f"http://{settings.host}:{settings.port}"
     if settings.simulator:
         print(
@@ -213,6 +238,23 @@ async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     await stop.wait()
     await runner.cleanup()
     return 0
+
+
+def _can_listen(host: str, port: int) -> bool:
+    """Whether this address and port are free to listen on (as the server will: reuse_address)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError:
+        return True  # a name that does not resolve: the server's own error says so
+    for family, kind, proto, _name, address in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    return False
+    return True
 
 
 async def _replies_after(

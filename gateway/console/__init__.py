@@ -45,6 +45,7 @@ PAGES = (
     "broadcasts",
     "polls",
     "reports",
+    "gateways",
     "admin",
 )
 
