@@ -16,6 +16,8 @@ from storage.models import Member, OutboxMessage
 from storage.types import utcnow
 from tests import cli
 from tests.broadcasts.conftest import ALL_CHANNELS
+from tests.gateway.test_api import app_harness, call, tokens  # noqa: F401 - fixtures
+from tests.storage.test_directory import SAMPLE
 
 AWA, BINTA, COUMBA, DADO = "+22376000101", "+22376000102", "+22366000103", "+22370000104"
 DIRECTORY = (
@@ -116,3 +118,26 @@ async def test_imported_people_are_invited_and_only_those_who_say_oui_are_reache
     await scheduler.tick()
     await h.settle()
     assert len(h.twilio.messages_to(COUMBA)) == 3 and len(h.twilio.messages_to(DADO)) == 2
+
+
+async def test_the_api_plans_then_imports_and_names_every_bad_line(app_harness, tokens):  # noqa: F811
+    sample = SAMPLE.read_bytes()
+    path = "/members/import?dry_run=1&filename=annuaire-osc.csv"
+    status, plan, _ = await call(app_harness, "POST", path, tokens["viewer"], data=sample)
+    assert status == 403  # viewers read; they do not bring people in
+    status, plan, _ = await call(app_harness, "POST", path, tokens["secretariat"], data=sample)
+    assert status == 200 and plan["dry_run"] is True
+    assert [(p["line"], p["field"]) for p in plan["problems"]] == [
+        (101, "region"),
+        (202, "telephone"),
+        (202, "telephone"),
+    ]
+    assert await app_harness.members() == []
+    status, done, _ = await call(
+        app_harness, "POST", "/members/import?filename=a.csv", tokens["secretariat"], data=sample
+    )
+    assert status == 200 and (done["created"], done["invited"]) == (293, 293)
+    status, error, _ = await call(
+        app_harness, "POST", "/members/import", tokens["secretariat"], data=b"ville\nKayes\n"
+    )
+    assert status == 400 and error["field"] == "nom" and error["errors"][0]["line"] == 1
