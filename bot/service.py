@@ -334,4 +334,13 @@ def _profile(member: Row) -> Profile:
         cercle=member.cercle,
         themes=tuple(member.themes or ()),
         language=member.language,
+        sex=member.sex,
+        age_band=member.age_band,
+        invitation=_invitation(member),
     )
+
+
+def _invitation(member: Row) -> str | None:
+    if member.consent_at is not None or member.imported_at is None:
+        return None
+    return "refused" if member.refused_at is not None else "invited"

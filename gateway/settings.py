@@ -76,6 +76,10 @@ class Settings:
     campaigns_dir: str | None = None  # campaign calendars; None: broadcasts/campaigns/data
     media_dir: str = str(DEFAULT_MEDIA_DIR)  # report photos downloaded from Telegram
     report_max_beneficiaries: int = 100_000  # a count above this is refused as a typo
+    # Directory imports: who holds the data, as the invitation SMS says it (None: "the
+    # coordination's secretariat", translated), and the days before the one reminder.
+    data_holder: str | None = None
+    invitation_reminder_days: int = 7
     media_interval: float = 1.0  # how often photos still to download are looked for
     # Signs the console's known-browser marks (sessions are in the database). None: generated
     # once and kept in the data directory (gateway.console.secret), for the embedded setup.
@@ -246,6 +250,16 @@ class Settings:
                     "BENKADI_REPORT_MAX_BENEFICIARIES must be a whole number, 1-10000000"
                 )
             overrides.setdefault("report_max_beneficiaries", int(maximum))
+        holder = get("BENKADI_DATA_HOLDER")
+        if holder is not None and holder.strip():
+            overrides.setdefault("data_holder", holder.strip())
+        days = get("BENKADI_INVITATION_REMINDER_DAYS")
+        if days is not None:
+            if not days.isdigit() or not 1 <= int(days) <= 365:
+                raise SettingsError(
+                    "BENKADI_INVITATION_REMINDER_DAYS must be a whole number, 1-365"
+                )
+            overrides.setdefault("invitation_reminder_days", int(days))
         countries = get("BENKADI_SMS_COUNTRIES")
         if countries is not None:
             codes = tuple(code.strip().lstrip("+") for code in countries.split(",") if code.strip())
@@ -290,6 +304,8 @@ ENV_KEYS = {
     "campaigns_dir": "BENKADI_CAMPAIGNS_DIR",
     "media_dir": "BENKADI_MEDIA_DIR",
     "report_max_beneficiaries": "BENKADI_REPORT_MAX_BENEFICIARIES",
+    "data_holder": "BENKADI_DATA_HOLDER",
+    "invitation_reminder_days": "BENKADI_INVITATION_REMINDER_DAYS",
     "secret_key": "BENKADI_SECRET_KEY",
     "retention": "BENKADI_RETENTION",
     "database_url": "BENKADI_DATABASE_URL",

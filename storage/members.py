@@ -58,6 +58,15 @@ async def listed_organisations(connection: AsyncConnection) -> tuple[str, ...]:
 async def organisation_id_named(connection: AsyncConnection, name: str) -> int:
     """The organisation of that name, whatever the spelling ("ONG Kènèya" = "ong keneya")."""
     key = fold(name)
+    # A name merged into another organisation (organisation_records.merge) finds that one.
+    merged = await connection.execute(
+        select(organisations.c.id, organisations.c.aliases).where(
+            organisations.c.aliases.is_not(None), organisations.c.name_key != key
+        )
+    )
+    for organisation_id, aliases in merged:
+        if key in (aliases or ()):
+            return int(organisation_id)
     await connection.execute(
         insert_ignore(connection, organisations, ["name_key"]).values(name=name, name_key=key)
     )

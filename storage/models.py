@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -44,6 +45,17 @@ class Organisation(Base):
     kind: Mapped[str | None] = mapped_column(String(40))
     listed: Mapped[bool] = mapped_column(default=False)  # offered as a choice at registration
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    region: Mapped[str | None] = mapped_column(String(40))
+    cercle: Mapped[str | None] = mapped_column(String(200))
+    themes: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Folded names of the duplicates merged into this one ("a f e m"): a later import that
+    # spells it so finds this record.
+    aliases: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    # The member who reports for it. No foreign key on purpose: a second path between members
+    # and organisations would make every plain join of the two ambiguous; members are never
+    # deleted (erasure keeps a tombstone), and organisation_records checks the id.
+    focal_member_id: Mapped[int | None]
 
 
 class Member(Base):
@@ -59,6 +71,19 @@ class Member(Base):
     themes: Mapped[list[str]] = mapped_column(default=list)
     language: Mapped[str] = mapped_column(String(8), default="fr")
     consent_at: Mapped[datetime | None]
+    consent_channel: Mapped[str | None] = mapped_column(String(16))  # where they said yes
+    # Optional, asked at registration and in PROFIL (bot/vocabulary/reference.py's SEXES and
+    # AGE_BANDS): None when not said.
+    sex: Mapped[str | None] = mapped_column(String(8))
+    age_band: Mapped[str | None] = mapped_column(String(8))
+    role: Mapped[str | None] = mapped_column(String(60))  # in the organisation: focal point…
+    email: Mapped[str | None] = mapped_column(String(200))
+    telegram_username: Mapped[str | None] = mapped_column(String(64), index=True)  # lower, no @
+    # Brought in by a directory import: not a member until they say OUI (consent_at).
+    imported_at: Mapped[datetime | None]
+    invited_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    refused_at: Mapped[datetime | None]  # said STOP to the invitation: never written to again
     registered_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     erased_at: Mapped[datetime | None]
