@@ -12,16 +12,19 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.service import ConversationService
+from bot.sms_limits import SmsLimits
 from broadcasts.campaigns.runner import CampaignRunner
 from gateway import api, console, health, simulator
 from gateway.api.errors import error_middleware
 from gateway.channels import telegram, twilio
 from gateway.channels.base import Channel, Webhook
+from gateway.inbound import android as android_webhooks
 from gateway.inbound import media, webhooks
 from gateway.keys import CHANNELS, DATABASE, DISPATCHER, HEALTH, SERVICE, SETTINGS, WEBHOOKS
 from gateway.logs import quiet_bad_requests
 from gateway.sending.dispatcher import Dispatcher
 from gateway.sending.process import ChildDispatcher, NoDispatcher
+from gateway.sending.routes import with_routes
 from gateway.sending.scheduler import Scheduler
 from gateway.sending.supervision import ChannelStarter, InlineHealth, backoff_of, supervised
 from gateway.settings import Settings
@@ -87,13 +90,21 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
 
 async def _sending(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    channels = build_channels(settings)
+    # SMS goes through the route layer: Android gateways' SIMs, then Twilio (sending/routes.py).
+    channels = await with_routes(app[DATABASE], build_channels(settings), settings)
     app[CHANNELS] = channels
     app[WEBHOOKS] = build_webhooks(settings)
     app[SERVICE] = ConversationService(
         app[DATABASE],
         sms_available="sms" in channels,
         report_max_beneficiaries=settings.report_max_beneficiaries,
+        limits=SmsLimits(
+            countries=settings.sms_countries,
+            link_per_user=settings.link_codes_per_user,
+            link_per_number=settings.link_codes_per_number,
+            link_per_hour=settings.link_codes_per_hour,
+            replies_per_sender=settings.sms_replies_per_sender,
+        ),
     )
     if settings.dispatch == "process":
         child = ChildDispatcher(settings)
@@ -142,6 +153,10 @@ async def supervised_dispatcher(
         dispatcher.wake,
         interval=settings.schedule_interval,
         campaigns=campaigns,
+        retention_schedule=settings.retention_schedule,
+        media_dir=settings.media_dir,
+        invitation_reminder=timedelta(days=settings.invitation_reminder_days),
+        data_holder=settings.data_holder,
     )
     # Each is restarted after an error, until it was asked to stop (by us, or by a test).
     tasks = [
@@ -208,11 +223,14 @@ def create_app(settings: Settings) -> web.Application:
     if settings.simulator:
         app.cleanup_ctx.append(simulator.providers)  # replaces SETTINGS before channels start
     app.cleanup_ctx.append(_storage)
+    if settings.simulator:
+        app.cleanup_ctx.append(simulator.android_gateway)  # its fake phone, in the database
     app.cleanup_ctx.append(_sending)
     app.cleanup_ctx.append(media.fetching)
     app.router.add_get("/healthz", healthz)
     health.add_routes(app)
     webhooks.add_routes(app, WEBHOOK_PATHS)
+    android_webhooks.add_routes(app)  # /webhooks/android/{gateway}: one per phone
     api.add_routes(app)
     console.add_routes(app)
     if settings.simulator:

@@ -8,8 +8,8 @@
   the body of every request that has one within body_timeout, before any handler (which then
   gets it from the request's cache): too slow is 408 and the connection is closed. A route
   that reads its body as a stream (larger than client_max_size, behind a token, so checked
-  before reading) is marked with `@streams_body` and left to its handler. Benkadi takes no
-  multipart form: one would arrive read, so `request.post()` could not parse it.
+  before reading) is marked with `@streams_body` and left to its handler, and so is a
+  multipart form to the console (its session is checked before the body is read).
 
 A reverse proxy in front (docs/deploy/Caddyfile, README "Exposing Benkadi") adds HTTPS and its
 own limits; these hold without one.
@@ -41,8 +41,7 @@ def streams_body(handler: H) -> H:
 
 @web.middleware
 async def read_body_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
-    streamed = request.match_info.handler in _STREAMED
-    if request.method in BODIED and request.can_read_body and not streamed:
+    if request.method in BODIED and request.can_read_body and not _streamed(request):
         try:
             async with asyncio.timeout(request.app[SETTINGS].body_timeout):
                 await request.read()  # kept by the request: handlers read it again for free
@@ -58,6 +57,14 @@ async def read_body_in_time(request: web.Request, handler: Handler) -> web.Strea
                 request.transport.close()
             return response
     return await handler(request)
+
+
+def _streamed(request: web.Request) -> bool:
+    """Left to the handler: a route marked so, or a multipart form to the console (a sub-app,
+    whose session check answers before the body is read; read here, it could not be parsed)."""
+    if request.match_info.handler in _STREAMED:
+        return True
+    return request.content_type == "multipart/form-data" and len(request.match_info.apps) > 1
 
 
 def runner(app: web.Application, **kwargs: Any) -> web.AppRunner:

@@ -82,6 +82,8 @@ class Harness:
         self, sender: str, text: str, *, sid: str | None = None, whatsapp: bool = False
     ) -> aiohttp.ClientResponse:
         sid = sid or "SM" + secrets.token_hex(16)
+        if whatsapp:  # Twilio saw the member write: WhatsApp's 24 h window opens
+            self.twilio.declare_inbound(sender)
         params = self.sms_params(sender, text, sid, whatsapp)
         for key in ("SmsMessageSid", "SmsSid", "MessageSid"):
             params[key] = sid
@@ -122,10 +124,16 @@ class Harness:
     async def tg(self, chat_id: int, text: str) -> aiohttp.ClientResponse:
         return await self.post_update(self.text_update(chat_id, text))
 
-    async def press(self, chat_id: int, data: str) -> aiohttp.ClientResponse:
+    async def press(
+        self, chat_id: int, data: str, message_id: int | None = None
+    ) -> aiohttp.ClientResponse:
+        """A button pressed, by default in the last message the chat received."""
         update_id = next(self._ids)
+        if message_id is None:
+            sent = self.telegram.messages_to(chat_id)
+            message_id = sent[-1].message_id if sent else 1
         bot_message = {
-            "message_id": 1, "date": int(time.time()), "text": "…",
+            "message_id": message_id, "date": int(time.time()), "text": "…",
             "chat": {"id": chat_id, "type": "private", "first_name": "Awa"},
             "from": {"id": 123456, "is_bot": True, "first_name": "Benkadi"},
         }  # fmt: skip
@@ -207,6 +215,7 @@ async def start_harness(
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "TWILIO_FROM": BENKADI_NUMBER,
             "TWILIO_API_URL": twilio.base_url,
+            "TWILIO_CONTENT_URL": twilio.base_url,
         },
         **{
             "migrate_on_start": True,

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.database import mark_erasure
 from storage.models import Address, Broadcast, CampaignBroadcast, OutboxMessage
 from storage.outbox.states import (
     ADDRESS_COLUMN,
@@ -49,6 +50,9 @@ class Claimed:
     address_id: int | None
     priority: int
     broadcast_id: int | None = None
+    member_id: int | None = None
+    content_sid: str | None = None  # WhatsApp's template for outside the window, if any
+    content_variables: dict[str, str] | None = None
 
     @property
     def bulk(self) -> bool:
@@ -61,6 +65,7 @@ class AddressSnapshot:
 
     states: frozenset[AddressState] = frozenset()
     gone: bool = False  # erased with its member (OUBLIER) since the row was made
+    last_inbound_at: datetime | None = None  # the member's last message on it (the window)
 
 
 GONE = AddressSnapshot(gone=True)
@@ -126,6 +131,9 @@ async def claim_due(
             outbox.c.address_id,
             outbox.c.priority,
             outbox.c.broadcast_id,
+            outbox.c.member_id,
+            outbox.c.content_sid,
+            outbox.c.content_variables,
         )
     )
     rows = (Claimed(*row) for row in await connection.execute(claim))
@@ -190,12 +198,15 @@ async def address_states(
     if not ids:
         return {}
     columns = {state: addresses.c[column] for state, column in ADDRESS_COLUMN.items()}
-    query = select(addresses.c.id, *columns.values()).where(addresses.c.id.in_(ids))
+    query = select(addresses.c.id, addresses.c.last_inbound_at, *columns.values()).where(
+        addresses.c.id.in_(ids)
+    )
     found = {
         row.id: AddressSnapshot(
             frozenset(
                 state for state, column in columns.items() if row._mapping[column] is not None
-            )
+            ),
+            last_inbound_at=row.last_inbound_at,
         )
         for row in await connection.execute(query)
     }
@@ -209,6 +220,8 @@ async def cancelled_broadcasts(connection: AsyncConnection) -> frozenset[int]:
 
 async def record(connection: AsyncConnection, updates: Sequence[RowUpdate], now: datetime) -> None:
     """Write what became of claimed rows, in a few statements for the whole lot."""
+    if any(row.forget_recipient for row in updates):
+        mark_erasure(connection)  # an erased member's goodbye went: its number leaves the WAL too
     values = [_values(row, now) for row in updates]
     for group in _by_keys(values):
         columns = [key for key in group[0] if key != "row_id"]
