@@ -2,7 +2,9 @@
 
 With no provider configured, `benkadi serve` starts the fake Telegram and Twilio servers in
 process and points the real SDKs at them, so the simulator runs the very code production runs:
-signed webhooks in, the outbox, the dispatcher, python-telegram-bot and twilio out.
+signed webhooks in, the outbox, the dispatcher, python-telegram-bot and twilio out. A fake
+Android phone (an Orange and a Moov SIM, SMS Gateway for Android) is registered as the gateway
+"simulateur": "SMS to the Orange/Moov SIM" texts it, and SMS replies go out by the route layer.
 """
 
 from __future__ import annotations
@@ -25,14 +27,24 @@ from twilio.request_validator import RequestValidator
 
 from bot.vocabulary.i18n import LOCALES_DIR
 from bot.vocabulary.phones import normalise_phone
-from gateway.fakes import FakeTelegramAPI, FakeTwilioAPI
+from gateway.channels.android import EVENTS, WEBHOOK_PATH
+from gateway.fakes import FakeAndroidGateway, FakeTelegramAPI, FakeTwilioAPI
+from gateway.fakes.android_api import Hook
 from gateway.keys import DATABASE, SETTINGS, SIMULATOR
+from storage import gateways as gateway_store
 from storage.address_log import address_log
+from storage.gateways import PROVIDER_ID_SEPARATOR, SimSpec
 
 PAGE = Path(__file__).parent / "static" / "simulator.html"
 BENKADI_NUMBER = "+22320000000"
 SIM_TOKEN = "123456789:SIMULATOR-token"
 SIM_ACCOUNT = "AC" + "0" * 32
+PHONE_NAME = "simulateur"
+PHONE_SIMS = {1: ("+22370000000", "orange"), 2: ("+22365000000", "moov")}
+# The simulator's channels: the providers' own, and texting one SIM of the fake phone.
+SIM_CHANNELS = {"sms-orange": 1, "sms-moov": 2}
+CHANNELS = ("sms", "whatsapp", "telegram", *SIM_CHANNELS)
+
 PHOTO_MAX_BYTES = 5_000_000  # what the page may upload as a report's photo
 
 
@@ -62,8 +74,9 @@ class Simulator:
         public_url: str,
         secret: str,
         auth_token: str,
+        phone: FakeAndroidGateway | None = None,
     ) -> None:
-        self.telegram, self.twilio = telegram, twilio
+        self.telegram, self.twilio, self.phone = telegram, twilio, phone
         self.public_url, self.secret, self.auth_token = public_url, secret, auth_token
         self._ids = itertools.count(int(time.time() * 1000) % 1_000_000_000)
         self._http: aiohttp.ClientSession | None = None
@@ -87,6 +100,10 @@ class Simulator:
         """Deliver a message to Benkadi's own webhook, exactly as the provider would: a button
         pressed in message `message_id`, or a photo (Telegram) with `text` as its caption."""
         assert self._http is not None
+        if channel in SIM_CHANNELS:
+            assert self.phone is not None
+            posted = await self.phone.text(sender, text, sim=SIM_CHANNELS[channel])
+            return Sent(posted[0].status if posted else 503)
         if channel == "telegram":
             chat = {"id": int(sender), "type": "private", "first_name": "Simulateur"}
             user = {"id": int(sender), "is_bot": False, "first_name": "Simulateur"}
@@ -146,6 +163,16 @@ class Simulator:
         ) as response:
             return Sent(response.status)
 
+    def via(self, message_id: str | None) -> str | None:
+        """Which SIM of the simulator's phone carried an SMS (by the id the phone was given)."""
+        if self.phone is None or not message_id or PROVIDER_ID_SEPARATOR not in message_id:
+            return None
+        ours = message_id.split(PROVIDER_ID_SEPARATOR, 1)[1]
+        for sent in self.phone.sent:
+            if sent.id == ours:
+                number, operator = PHONE_SIMS[sent.sim]
+                return f"SIM {operator.title()} {number}"
+        return None
 
 def _toast(body: bytes) -> str | None:
     """The text of an answerCallbackQuery given in the webhook's answer, if any."""
@@ -178,14 +205,48 @@ async def providers(app: web.Application) -> AsyncIterator[None]:
         twilio_auth_token=auth_token,
         twilio_from=BENKADI_NUMBER,
         twilio_api_url=twilio.base_url,
+        twilio_content_url=twilio.base_url,
     )
-    simulator = Simulator(telegram, twilio, settings.public_url, secret, auth_token)
+    phone = FakeAndroidGateway(
+        password=secrets.token_urlsafe(12),
+        signing_key=secrets.token_urlsafe(24),
+        sims={slot: number for slot, (number, _) in PHONE_SIMS.items()},
+    )
+    await phone.start()
+    hook_url = settings.public_url + WEBHOOK_PATH.format(gateway=PHONE_NAME)
+    for event in EVENTS:
+        phone.hooks[event.value] = Hook(event.value, hook_url, event.value)
+    simulator = Simulator(telegram, twilio, settings.public_url, secret, auth_token, phone)
     await simulator.start()
     app[SIMULATOR] = simulator
     yield
     await simulator.stop()
+    await phone.stop()
     await telegram.stop()
     await twilio.stop()
+
+
+async def android_gateway(app: web.Application) -> AsyncIterator[None]:
+    """Register the fake phone (its port is new each run) once the database is there."""
+    phone = app[SIMULATOR].phone
+    assert phone is not None
+    database = app[DATABASE]
+    if any(g.name == PHONE_NAME for g in await gateway_store.load_gateways(database)):
+        await gateway_store.remove_gateway(database, PHONE_NAME, actor="simulator")
+    await gateway_store.add_gateway(
+        database,
+        name=PHONE_NAME,
+        base_url=phone.base_url,
+        login=phone.login,
+        password=phone.password,
+        signing_key=phone.signing_key,
+        sims_=[
+            SimSpec(slot, number, operator, 0.01, 30.0)
+            for slot, (number, operator) in PHONE_SIMS.items()
+        ],
+        actor="simulator",
+    )
+    yield
 
 
 def _address(channel: str, raw: str) -> str:
@@ -204,8 +265,8 @@ def _bad(text: str) -> web.HTTPBadRequest:
 
 
 def _channel(raw: object) -> str:
-    if raw not in ("sms", "whatsapp", "telegram"):
-        raise _bad(C_("Le canal est sms, whatsapp ou telegram."))
+    if raw not in CHANNELS:
+        raise _bad(C_("Le canal est sms, sms-orange, sms-moov, whatsapp ou telegram."))
     return str(raw)
 
 
@@ -239,8 +300,14 @@ async def api_messages(request: web.Request) -> web.Response:
     """The conversation as stored: it survives a restart of `benkadi serve`."""
     channel = _channel(request.query.get("channel", "sms"))
     address = _address(channel, request.query.get("from", ""))
+    stored = "sms" if channel in SIM_CHANNELS else channel  # texting a SIM is an SMS address
     async with request.app[DATABASE].transaction() as connection:
-        messages = await address_log(connection, channel, address)
+        messages = await address_log(connection, stored, address)
+    if stored == "sms":  # say which SIM of the simulator's phone carried each reply
+        simulator = request.app[SIMULATOR]
+        for message in messages:
+            if message["from"] == "benkadi" and (via := simulator.via(message.get("id"))):
+                message["via"] = via
     return web.json_response({"messages": messages})
 
 

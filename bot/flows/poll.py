@@ -32,7 +32,8 @@ from broadcasts.polls.model import Question, text_in
 FLOW = "poll"
 TEXT_STEP = "poll_text"  # free text: keywords other than STOP/ANNULER/AIDE are answers
 CHOICE_STEP = "poll_answer"
-BACK = frozenset({"retour", "back", "precedent", "ko"})
+# "Back" in French, English, Bambara (kɔ), Fulfulde (rutto "go back") and Songhay (yee "return").
+BACK = frozenset({"retour", "back", "precedent", "ko", "rutto", "yee"})
 TEXT_MAX = 500
 # How long after its close an unfinished poll still explains a member's reply (else "not
 # understood": a message weeks later is about something else).

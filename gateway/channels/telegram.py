@@ -106,6 +106,8 @@ def parse_update(data: object) -> Parsed:
         return _meaning(Update.de_json(data, None))
     except (ValueError, TypeError, KeyError, AttributeError, TelegramError) as error:
         raise Malformed(f"malformed update: {error}") from None
+    except RecursionError:
+        raise Malformed("malformed update: nested too deep") from None
 
 
 def _meaning(update: Update) -> Parsed:
@@ -142,10 +144,12 @@ class UpdatesWebhook:
     def verify(self, request: WebhookRequest) -> bool:
         """Constant-time comparison of the secret Telegram sends back with every update."""
         given = request.headers.get(SECRET_HEADER)
+        # Headers arrive as bytes decoded with surrogateescape: a stray non-ASCII byte must
+        # compare unequal, not fail to encode.
         return (
             bool(self._secret)
             and given is not None
-            and hmac.compare_digest(self._secret, given.encode())
+            and hmac.compare_digest(self._secret, given.encode("utf-8", "surrogateescape"))
         )
 
     def parse(self, request: WebhookRequest) -> Parsed:
@@ -153,6 +157,8 @@ class UpdatesWebhook:
             data = json.loads(request.body)
         except (ValueError, UnicodeDecodeError) as error:
             raise Malformed(f"malformed update: {error}") from None
+        except RecursionError:  # JSON nested thousands deep: no update is
+            raise Malformed("malformed update: nested too deep") from None
         return parse_update(data)
 
     def answer(self, parsed: Parsed, notice: str | None) -> web.Response:

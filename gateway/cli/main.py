@@ -9,8 +9,10 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import errno
 import logging
 import os
+import socket
 import sys
 
 import aiohttp
@@ -18,21 +20,31 @@ from aiohttp import web
 
 from gateway.cli import (
     accounts,
+    backup,
     broadcasts,
     campaigns,
+    gateways,
+    i18n,
     members,
     organisations,
     polls,
+    privacy,
     reports,
     runner,
     tokens,
+    whatsapp,
 )
 from gateway.cli.signals import stop_event
+from gateway.logs import LOG_FORMAT, quiet_noisy_libraries, redact_secrets
 from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
 
-NOUNS = (broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts)
+NOUNS = (
+    broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, gateways,
+    privacy, i18n, whatsapp,
+)
+COMMANDS = (backup,)  # verbs of their own, no noun
 # The spellings before the nouns above, kept so that scripts do not break; in no help.
 ALIASES = {
     ("admin", "create-token"): ("tokens", "create"),
@@ -89,22 +101,30 @@ def parser() -> argparse.ArgumentParser:
     )
     for noun in NOUNS:
         noun.register(commands)
+    for command in COMMANDS:
+        command.register(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Every file Benkadi makes (database and WAL, photos, exports, keys) is its user's only.
+    previous = os.umask(0o077)
+    try:
+        return _main(argv)
+    finally:
+        os.umask(previous)
+
+
+def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(spelled_now(sys.argv[1:] if argv is None else argv))
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # Their INFO lines carry the bot token in URLs and every request's headers: keep them out.
-    for noisy in ("httpx", "httpcore", "twilio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    quiet_noisy_libraries()
     try:
         settings = Settings.from_env()
     except SettingsError as error:
         print(f"benkadi: configuration error: {error}", file=sys.stderr)
         return 2
+    redact_secrets(settings)  # from here on, no configured secret reaches the log
     if "action" in args or "offline" in args:  # a noun's verb
         return asyncio.run(runner.run(args, settings))
     if args.command == "serve":
@@ -137,22 +157,28 @@ async def _db(settings: Settings, action: str) -> int:
 
 
 async def _dispatch(settings: Settings, wake_stdin: bool) -> int:
-    from gateway.app import build_channels, running_dispatcher
-    from gateway.sending.process import wake_from_stdin
+    from gateway.app import build_channels, supervised_dispatcher
+    from gateway.sending.process import heartbeat, wake_from_stdin
+    from gateway.sending.routes import with_routes
 
-    channels = build_channels(settings)
+    database = Database(settings.database_url)
+    channels = await with_routes(database, build_channels(settings), settings)
     if not channels:
+        await database.dispose()
         print("benkadi: no channel is configured: nothing to send with", file=sys.stderr)
         return 2
-    database = Database(settings.database_url)
     stop = stop_event()
     try:
-        async with running_dispatcher(database, channels, settings) as dispatcher:
-            if wake_stdin:
-                listener = asyncio.create_task(wake_from_stdin(dispatcher.wake, stop.set))
+        async with supervised_dispatcher(database, channels, settings) as running:
+            helpers = []
+            if wake_stdin:  # a child of `benkadi serve`: woken by, and reporting to, its parent
+                helpers.append(asyncio.create_task(wake_from_stdin(running.wake, stop.set)))
+                helpers.append(
+                    asyncio.create_task(heartbeat(running.report, settings.heartbeat_seconds))
+                )
             await stop.wait()
-            if wake_stdin:
-                listener.cancel()
+            for helper in helpers:
+                helper.cancel()
     finally:
         await database.dispose()
     return 0
@@ -201,10 +227,20 @@ async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
             return 2
     if not (settings.telegram_enabled or settings.twilio_enabled):
         settings = dataclasses.replace(settings, simulator=True)
+    # Before anything starts (a child dispatcher, the channels): a port in use is one line.
+    if not _can_listen(settings.host, settings.port):
+        print(f"benkadi: port {settings.port} is in use (on {settings.host})", file=sys.stderr)
+        return 2
     runner = web.AppRunner(create_app(settings), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as error:  # taken meanwhile, or not ours to listen on
+        await runner.cleanup()
+        print(f"benkadi: cannot listen on {settings.host}:{settings.port}: {error.strerror}",
+              file=sys.stderr)  # fmt: skip
+        return 2
     where = f"http://{settings.host}:{settings.port}"
     if settings.simulator:
         print(
@@ -217,6 +253,23 @@ async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     await stop.wait()
     await runner.cleanup()
     return 0
+
+
+def _can_listen(host: str, port: int) -> bool:
+    """Whether this address and port are free to listen on (as the server will: reuse_address)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError:
+        return True  # a name that does not resolve: the server's own error says so
+    for family, kind, proto, _name, address in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    return False
+    return True
 
 
 CHAT_POLL = 0.5  # seconds between looks at the conversation: broadcasts show as they come

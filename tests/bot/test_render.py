@@ -12,7 +12,7 @@ from bot.fields import FIELDS
 from bot.flows.common import help_text
 from bot.model import Context, Inbound, Profile, Reply
 from bot.render import render_for_channel, sms_page
-from bot.vocabulary.i18n import use_locale
+from bot.vocabulary.i18n import LANGUAGES, use_locale
 from bot.vocabulary.sms_text import cheapest_sms_text, gsm_friendly, is_gsm7, sms_size
 from bot.vocabulary.text import keyword, match_choice
 
@@ -26,7 +26,7 @@ def sms_context(organisations=()) -> Context:
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("language", ["fr", "bm"])
+@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("field", sorted(FIELDS))
 def test_every_field_prompt_page_is_one_gsm7_sms(language, field):
     ctx = sms_context(organisations=[f"Organisation numéro {n}" for n in range(12)])
@@ -67,6 +67,18 @@ def test_bambara_letters_take_the_gsm_spelling_when_it_saves_segments():
     text = "Aw bisimila Benkadi kɔnɔ. Ɲɛnajɛ ŋɔni, aw ka tɔgɔ sɛbɛn ka kunnafoni sɔrɔ tɔnw ka baara kan."
     assert is_gsm7(cheapest_sms_text(text)) and "ɛ" not in cheapest_sms_text(text)
     assert sms_size(text).encoding == "UCS-2"
+
+
+@pytest.mark.parametrize(
+    ("written", "friendly"),
+    [
+        ("Neldee HAƁƁU ngam haɓɓude, ƊEMNGAL ɗemngal, moƴƴaani", "Neldee HABBU ngam habbude, DEMNGAL demngal, moyyaani"),
+        ("Hõo, hãayan, šennoy, Žanwiye", "Hoo, haayan, shennoy, Janwiye"),
+    ],
+)  # fmt: skip
+def test_fulfulde_and_songhay_letters_have_a_gsm_spelling(written, friendly):
+    assert not is_gsm7(written)
+    assert cheapest_sms_text(written * 3) == friendly * 3 and is_gsm7(friendly)
 
 
 def test_telegram_keeps_the_text_and_gets_buttons():
