@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.model import Context, Reply
-from bot.render import sms_page
+from bot.render import choice_hint, many_hint, sms_page
 from bot.vocabulary.i18n import _
 from bot.vocabulary.reference import (
     LANGUAGE_ALIASES,
@@ -73,8 +73,8 @@ def _page_or_invalid(ctx: Context, reply: Reply, data: dict[str, Any], why: str)
     return Invalid(why)
 
 
-def _range_hint(count: int) -> str:
-    return _("Répondez par un numéro de 1 à {count}.").format(count=count)
+def _range_hint(ctx: Context, count: int) -> str:
+    return choice_hint(ctx.inbound.style, count)
 
 
 # name ---------------------------------------------------------------------------------------
@@ -111,7 +111,9 @@ def read_organisation(ctx: Context, text: str, data: dict[str, Any]) -> Parsed:
         if fold(name) == "0" and choices:
             return _page_or_invalid(ctx, ask_organisation(ctx, data), data, "")
         return Invalid(
-            _range_hint(len(choices)) if choices else _("Écrivez le nom de votre organisation.")
+            _range_hint(ctx, len(choices))
+            if choices
+            else _("Écrivez le nom de votre organisation.")
         )
     if len(name) < 2 or len(name) > 200:
         return Invalid(_("Écrivez le nom de votre organisation."))
@@ -127,7 +129,7 @@ def read_region(ctx: Context, text: str, data: dict[str, Any]) -> Parsed:
     key = match_choice(text, REGIONS, REGION_ALIASES)
     if key is not None:
         return Value(key)
-    why = _("Je n'ai pas reconnu cette région.") + " " + _range_hint(len(REGIONS))
+    why = _("Je n'ai pas reconnu cette région.") + " " + _range_hint(ctx, len(REGIONS))
     return _page_or_invalid(ctx, ask_region(ctx, data), data, why)
 
 
@@ -180,13 +182,7 @@ def read_themes(ctx: Context, text: str, data: dict[str, Any]) -> Parsed:
     keys = match_many(text, themes, THEME_ALIASES)
     if keys:
         return Value(keys)
-    why = (
-        _("Je n'ai pas compris.")
-        + " "
-        + _("Répondez par un ou plusieurs numéros de 1 à {count}, ex. 1 3").format(
-            count=len(themes)
-        )
-    )
+    why = _("Je n'ai pas compris.") + " " + many_hint(ctx.inbound.style, len(themes))
     return _page_or_invalid(ctx, ask_themes(ctx, data), data, why)
 
 
@@ -199,7 +195,7 @@ def read_language(ctx: Context, text: str, data: dict[str, Any]) -> Parsed:
     key = match_choice(text, LANGUAGE_NAMES, LANGUAGE_ALIASES)
     if key is not None:
         return Value(key)
-    return Invalid(_("Je n'ai pas compris.") + " " + _range_hint(len(LANGUAGE_NAMES)))
+    return Invalid(_("Je n'ai pas compris.") + " " + _range_hint(ctx, len(LANGUAGE_NAMES)))
 
 
 FIELDS: dict[str, Field] = {

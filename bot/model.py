@@ -20,6 +20,7 @@ class Inbound:
     start_payload: str | None = None  # Telegram "/start <payload>"
     is_start: bool = False  # Telegram "/start"
     media: str | None = None  # a photo: Telegram file_id, or Twilio MediaUrl0 (WhatsApp/MMS)
+    message_id: str | None = None  # the message whose button was pressed (Telegram)
 
     @property
     def traits(self) -> ChannelTraits:
@@ -204,3 +205,6 @@ class Outcome:
     effects: tuple[Effect, ...] = ()
     notice: str | None = None  # a short acknowledgement of a button press (Telegram toast)
     language: str | None = None  # the language the replies are in, when it changed
+    # A multi-select tap: the question's buttons as they are now (✓ on what is ticked), to put
+    # in place of those of the message pressed.
+    keyboard: Reply | None = None

@@ -13,8 +13,14 @@ from storage.outbox.rows import reply_row
 
 
 def outbox_row(
-    address: Row, member_id: int | None, reply: Reply, language: str, now: datetime
+    address: Row,
+    member_id: int | None,
+    reply: Reply,
+    language: str,
+    now: datetime,
+    edits: str | None = None,
 ) -> dict:
+    """A reply to send; with `edits`, new buttons for the message of that id instead."""
     with use_locale(language):
         body, choices = render_for_channel(reply, address.channel)
     return reply_row(
@@ -25,4 +31,5 @@ def outbox_row(
         body=body,
         choices=choices,
         now=now,
+        edits=edits,
     )

@@ -12,7 +12,9 @@ round trips to the database per message into a dozen per batch; alone, a message
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import secrets
 import time
 from collections import deque
@@ -28,6 +30,7 @@ from bot.effects import Applier
 from bot.flows import poll as poll_flow
 from bot.model import Context, Profile, Received, State
 from bot.outbox_rows import outbox_row
+from bot.sms_limits import SmsLimits, may_reply
 from bot.vocabulary.i18n import SOURCE_LANGUAGE
 from storage import members as member_store
 from storage import messages as message_store
@@ -62,8 +65,10 @@ class ConversationService:
         sms_available: bool = True,
         ttl: timedelta = CONVERSATION_TTL,
         report_max_beneficiaries: int = 100_000,
+        limits: SmsLimits | None = None,
     ) -> None:
         self.database = database
+        self.limits = limits or SmsLimits()
         self.report_max_beneficiaries = report_max_beneficiaries
         self.sms_available = sms_available
         self.ttl = ttl
@@ -176,6 +181,7 @@ class ConversationService:
             ended: list[int] = []  # addresses whose dialogue ended
             rows: list[dict] = []  # outbox rows
             erased: list[int] = []  # addresses erased with their member
+            photos: list[str] = []  # their report photos, removed once this commits
             for pending in new:
                 address = addresses[pending.received.key]
                 dialogue = dialogues[address.id]
@@ -196,12 +202,15 @@ class ConversationService:
                     ended,
                     rows,
                     erased,
+                    photos,
                 )
                 results[id(pending)] = handled
             await message_store.save_conversations(connection, kept, ended)
             await message_store.enqueue(connection, rows)
             if erased:
                 await member_store.delete_addresses(connection, erased)
+        if photos:
+            await asyncio.to_thread(_remove_files, photos)
         return [results.get(id(p), Handled(duplicate=True)) for p in batch]
 
     async def _converse(
@@ -216,6 +225,7 @@ class ConversationService:
         ended: list[int],
         rows: list[dict],
         erased: list[int],
+        photos: list[str],
     ) -> Handled:
         """One message: context in, engine, effects, state and replies out (into the lists)."""
         now = pending.now
@@ -245,7 +255,7 @@ class ConversationService:
             poll=poll_view,
         )
         outcome = engine.handle(ctx)
-        applier = Applier(connection, address, _member_id(member), now)
+        applier = Applier(connection, address, _member_id(member), now, self.limits)
         outcome = await applier.apply(outcome, ctx)
         state = outcome.state
         if state is not None:
@@ -266,8 +276,21 @@ class ConversationService:
             outbox_row(address, applier.member_id, reply, language, now)
             for reply in outcome.replies
         ]
+        # A flood from one number costs; the goodbye of an erasure always goes, uncounted.
+        if replies and inbound.traits.billed_by_segment and not applier.erased_address_ids:
+            if not await may_reply(connection, self.limits, address, now):
+                replies = []
+        if outcome.keyboard is not None and inbound.message_id and inbound.traits.buttons:
+            # A multi-select tap: the pressed message's buttons show the ticks (✓) now.
+            replies.append(
+                outbox_row(
+                    address, applier.member_id, outcome.keyboard, language, now,
+                    edits=inbound.message_id,
+                )
+            )  # fmt: skip
         rows += replies + applier.extra_rows
         erased += applier.erased_address_ids
+        photos += applier.erased_photos
         return Handled(
             duplicate=False, notice=outcome.notice, queued=len(replies) + len(applier.extra_rows)
         )
@@ -289,6 +312,12 @@ def _member_id(member: Row | None) -> int | None:
     if member is None:
         return None
     return member.member_id if "member_id" in member._fields else member.id
+
+
+def _remove_files(paths: list[str]) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
 
 
 def _profile(member: Row) -> Profile:

@@ -15,7 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 
 from bot.vocabulary.errors import FieldError
-from storage import audit
+from storage import audit, console_sessions
 from storage.database import Database
 from storage.models import ConsoleAccount
 from storage.tokens import ROLES
@@ -93,19 +93,26 @@ async def set_password(database: Database, username: str, password: str, actor: 
     username = clean_username(username)
     password_hash = await _hash(check_password(password))
     async with database.transaction() as connection:
-        changed = await connection.execute(
-            update(accounts)
-            .where(accounts.c.username == username)
-            .values(password_hash=password_hash, password_changed_at=utcnow())
-        )
-        if changed.rowcount != 1:
+        account_id = (
+            await connection.execute(
+                update(accounts)
+                .where(accounts.c.username == username)
+                .values(password_hash=password_hash, password_changed_at=utcnow())
+                .returning(accounts.c.id)
+            )
+        ).scalar_one_or_none()
+        if account_id is None:
             raise FieldError("username", f"no account {username!r}")
+        # Whoever signed in with the old password (or copied a cookie) is out now.
+        await console_sessions.end_all(
+            connection, console_sessions.principal("account", account_id)
+        )
         await audit.record(connection, actor, "account.password", f"account:{username}")
 
 
 async def set_disabled(database: Database, username: str, disabled: bool, actor: str) -> bool:
-    """Disable (or enable again) an account; True if it changed. A disabled account's open
-    sessions end at their next page (auth looks the account up on every page)."""
+    """Disable (or enable again) an account; True if it changed. A disabled account's
+    sessions end now."""
     username = clean_username(username)
     async with database.transaction() as connection:
         row = (
@@ -122,6 +129,10 @@ async def set_disabled(database: Database, username: str, disabled: bool, actor:
             .where(accounts.c.id == row.id)
             .values(disabled_at=utcnow() if disabled else None)
         )
+        if disabled:
+            await console_sessions.end_all(
+                connection, console_sessions.principal("account", row.id)
+            )
         action = "account.disable" if disabled else "account.enable"
         await audit.record(connection, actor, action, f"account:{username}")
     return True

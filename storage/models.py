@@ -381,6 +381,43 @@ class ConsoleAccount(Base):
     disabled_at: Mapped[datetime | None]
 
 
+class ConsoleSession(Base):
+    """A console session, kept here so that signing out, a new password, a disabled account or
+    a revoked token end it everywhere. The cookie holds a random id; only its SHA-256 is kept."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie id
+    principal: Mapped[str | None] = mapped_column(String(40), index=True)  # "account:3" | "token:5"
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # who, since, seen, csrf
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class SignInThrottle(Base):
+    """Failed (and in-flight) console sign-ins per key (account, address, both), hashed: the
+    next attempt under a key may be checked no earlier than `not_before`."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[datetime]
+    last_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RateCount(Base):
+    """How many times something happened per key and clock hour: link-code SMS per Telegram
+    user, per number and overall, replies per SMS sender, and the refusals themselves. Keys
+    that would name a person (a number, a chat) are hashed."""
+
+    __tablename__ = "rate_counts"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(primary_key=True, index=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
 class SmsGateway(Base):
     """An Android phone running SMS Gateway for Android: its API, its secrets, its health.
 

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import or_, select, update
 
 from bot.vocabulary.errors import FieldError, NotFound
-from storage import audit
+from storage import audit, console_sessions
 from storage.database import Database
 from storage.models import AdminToken
 from storage.types import utcnow
@@ -118,6 +118,7 @@ async def revoke_token(database: Database, token_id: int, actor: str) -> bool:
         await connection.execute(
             update(tokens).where(tokens.c.id == token_id).values(revoked_at=utcnow())
         )
+        await console_sessions.end_all(connection, console_sessions.principal("token", token_id))
         await audit.record(
             connection, actor, "token.revoke", f"token:{token_id}", {"name": row.name}
         )

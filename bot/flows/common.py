@@ -50,7 +50,7 @@ def read(ctx: Context, state: State) -> tuple[Parsed, State]:
 def reprompt(ctx: Context, state: State, parsed: Parsed) -> Outcome:
     """What a field answer that is not (yet) a value gets: the question again, a page, a toast."""
     if isinstance(parsed, Toggled):
-        return Outcome((), state, notice=parsed.notice)
+        return Outcome((), state, notice=parsed.notice, keyboard=ask(ctx, state))
     prefix = parsed.why if isinstance(parsed, Invalid) else None
     return Outcome((ask(ctx, state, prefix),), state)
 

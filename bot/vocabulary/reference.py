@@ -75,6 +75,7 @@ ORGANISATION_KINDS: tuple[tuple[str, str], ...] = (
 )
 
 REGION_LABELS = dict(REGIONS)
+KIND_LABELS = dict(ORGANISATION_KINDS)  # exports and pages show these, never the keys
 THEME_LABELS = dict(THEMES)
 LANGUAGE_LABELS = dict(LANGUAGE_NAMES)
 

@@ -52,10 +52,7 @@ async def _csv_entries(request: web.Request) -> list[Entry]:
     raw = await request.content.read(MAX_BODY + 1)
     if len(raw) > MAX_BODY:
         raise json_error(web.HTTPRequestEntityTooLarge, "file too large", field="body")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise FieldError("body", "not UTF-8") from None
+    text, _encoding = organisation_list.decode_csv(raw, "body")  # UTF-8, or Excel's cp1252
     return organisation_list.parse_csv(text, "body")
 
 
@@ -67,7 +64,10 @@ def _json_entries(payload: dict[str, object]) -> list[Entry]:
     for index, item in enumerate(items):
         try:
             entry = organisation_list.parse_entry(
-                str(item.get("name") or ""), item.get("kind"), f"organisations[{index}]"
+                str(item.get("name") or ""),
+                item.get("kind"),
+                f"organisations[{index}]",
+                fields=("name", "kind"),  # the JSON's keys, not the CSV file's columns
             )
         except FieldError as error:
             wrong.append(error)

@@ -24,6 +24,7 @@ from multidict import MultiDict
 
 from bot.model import Received
 from storage.outbox.delivery import StatusReport
+from storage.outbox.rows import edit_of
 from storage.outbox.states import AddressState
 
 # Wrong credentials are the operator's to fix, not the message's fault: the channel waits this
@@ -40,6 +41,17 @@ class Outgoing:
     recipient: str
     body: str
     choices: list[list[str]] | None = None  # [[key, label], …]: buttons, where there are any
+    # (or, for a row that edits a message already sent, {"edit": id, "buttons": [...]}:
+    # read both through `edits` and `buttons`)
+
+    @property
+    def edits(self) -> str | None:
+        """The provider id of the message whose buttons this row replaces, if it does."""
+        return edit_of(self.choices)[0]
+
+    @property
+    def buttons(self) -> list[list[str]] | None:
+        return edit_of(self.choices)[1]
 
 
 @dataclass(frozen=True)

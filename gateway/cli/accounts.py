@@ -36,6 +36,7 @@ def read_password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     first = getpass.getpass("Password: ")
+    accounts.check_password(first)  # too short or too long: said now, not after typing it twice
     if getpass.getpass("Again: ") != first:
         raise FieldError("password", "the two entries differ")
     return first

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot.vocabulary.errors import FieldError
 from gateway.cli.arguments import Commands, noun
-from gateway.cli.common import actor
+from gateway.cli.common import actor, counted
 from gateway.cli.progress import RowCount
 from gateway.exports.output import to_file
 from gateway.exports.roster import FILTERS, TABLES, audience_from_query, roster_export
@@ -47,7 +47,11 @@ async def export(database: Database, args: argparse.Namespace, settings: Setting
     finally:
         count.close()
     where = f" to {args.output}" if args.output else ""
-    what = f"{count.done} members" if args.table == "members" else "organisations"
+    what = (
+        counted(count.done, "{n} member", "{n} members")
+        if args.table == "members"
+        else "organisations"
+    )
     print(f"{what} exported{where}", file=sys.stderr)
     return 0
 

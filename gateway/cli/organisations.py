@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from pathlib import Path
 
 from bot.vocabulary.errors import FieldError, NotFound
 from gateway.cli.arguments import Commands, json_flag, noun
-from gateway.cli.common import actor, emit_json
+from gateway.cli.common import actor, counted, emit_json
 from gateway.cli.tables import Column, print_table
 from gateway.settings import Settings
 from storage import audit, organisation_list
@@ -32,10 +33,17 @@ COLUMNS = (
 async def import_file(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
     try:
-        text = await asyncio.to_thread(path.read_text, encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise FieldError("file", f"{path}: {error}") from None
+        raw = await asyncio.to_thread(path.read_bytes)
+    except OSError as error:
+        raise FieldError("file", f"{path}: {error.strerror or error}") from None
+    text, encoding = organisation_list.decode_csv(raw, str(path))
     entries = organisation_list.parse_csv(text, str(path))  # every bad line, or all of them
+    if encoding != "utf-8":
+        print(
+            f"{path}: read as Windows-1252 (Excel's plain CSV); "
+            'saving it as "CSV UTF-8" in Excel avoids any doubt',
+            file=sys.stderr,
+        )
     async with database.transaction() as connection:
         listed = await organisation_list.list_entries(connection, entries)
         unlisted = (
@@ -43,14 +51,14 @@ async def import_file(database: Database, args: argparse.Namespace, settings: Se
         )
         details = {"file": path.name, "listed": listed, "unlisted": unlisted}
         await audit.record(connection, actor(), "organisations.list", None, details)
-    print(
-        f"{listed} organisations listed" + (f", {unlisted} taken off the list" if unlisted else "")
-    )
+    taken_off = f", {unlisted} taken off the list" if unlisted else ""
+    print(counted(listed, "{n} organisation listed", "{n} organisations listed") + taken_off)
     return 0
 
 
 async def add(database: Database, args: argparse.Namespace, settings: Settings) -> int:
-    entry = organisation_list.parse_entry(args.name, args.kind)
+    # Errors name the options typed here (--kind), not the CSV file's columns (type).
+    entry = organisation_list.parse_entry(args.name, args.kind, fields=("name", "kind"))
     async with database.transaction() as connection:
         await organisation_list.list_entries(connection, [entry])
         details = {"name": entry.name, "kind": entry.kind}

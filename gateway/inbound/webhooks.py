@@ -38,10 +38,13 @@ async def receive(request: web.Request, webhook: Webhook) -> web.Response:
         body=await request.read(),
     )
     if not webhook.verify(incoming):
+        log.warning("webhook %s refused: invalid signature or secret", request.path)
         raise web.HTTPForbidden(text="invalid signature or secret")
     try:
         parsed = webhook.parse(incoming)
     except Malformed as error:
+        # One line, without the details: they may quote what a member wrote.
+        log.warning("webhook %s refused: malformed", request.path)
         raise web.HTTPBadRequest(text=str(error)) from None
     notice = await _store(request.app, parsed)
     return webhook.answer(parsed, notice)

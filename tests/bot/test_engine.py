@@ -9,7 +9,18 @@ import pytest
 
 from bot.engine import handle
 from bot.flows.link import code_digest
-from bot.model import Context, Inbound, LinkPhone, OptOut, Profile, SaveRegistration, SendSms, State
+from bot.model import (
+    Context,
+    Inbound,
+    LinkPhone,
+    OptOut,
+    Profile,
+    SaveRegistration,
+    SendSms,
+    SetLanguage,
+    State,
+)
+from bot.vocabulary.i18n import in_language
 
 pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
 
@@ -168,3 +179,52 @@ def test_expired_dialogue_offers_resume_or_restart():
 def test_erase_asks_for_confirmation():
     outcomes = run(["OUBLIER", "2"], member=AWA)
     assert outcomes[0].state.flow == "erase" and outcomes[-1].effects == ()
+
+
+# --- rough edges (issue 15) ------------------------------------------------------------------
+def test_join_and_register_start_registration_in_english():
+    for word in ("JOIN", "register"):
+        outcome = handle(ctx(word))
+        assert outcome.language == "en" and outcome.effects == (SetLanguage("en"),)
+        assert "What is your full name?" in outcome.replies[0].text
+
+
+def test_garbled_answer_to_buttons_says_tap_a_button_and_over_sms_a_number():
+    region = State("registration", "region", {"name": "Awa", "organisation": "AMSS"})
+    by_telegram = handle(ctx("Tokyo", channel="telegram", state=region)).replies[0].text
+    assert "Touchez un des boutons" in by_telegram and "numéro" not in by_telegram
+    by_sms = handle(ctx("Tokyo", state=region)).replies[0].text
+    assert "Répondez par un numéro de 1 à 20." in by_sms
+    consent = State("registration", "consent", {"name": "Awa", "language": "en"})
+    assert (
+        "Tap Yes or No."
+        in handle(ctx("peut-être", channel="telegram", state=consent)).replies[0].text
+    )
+    assert "Reply 1 (Yes) or 2 (No)." in handle(ctx("peut-être", state=consent)).replies[0].text
+
+
+def test_a_reprompt_fits_the_channel_in_the_members_language():
+    erase = State("erase", "confirm", {})
+    reply = handle(replace(ctx("hmm", channel="telegram", state=erase), language="bm")).replies[0]
+    assert reply.text.startswith(in_language("bm", "Touchez Oui ou Non."))
+
+
+def test_start_bm_then_bila_cancels_in_bambara_and_the_address_keeps_bambara():
+    start = handle(
+        replace(
+            ctx("/start bm", channel="telegram"),
+            inbound=Inbound("telegram", "/start bm", is_start=True, start_payload="bm"),
+        )
+    )
+    assert start.effects == (SetLanguage("bm"),) and start.language == "bm"
+    cancel = handle(ctx("BILA", channel="telegram", state=start.state))
+    assert cancel.state is None and cancel.language == "bm"
+    assert cancel.replies[0].text.startswith(in_language("bm", "C'est annulé."))
+
+
+def test_a_multi_select_tap_gives_the_keyboard_with_ticks_and_a_toast():
+    themes = State("registration", "themes", {"name": "Awa", "language": "fr"})
+    outcome = handle(ctx("vbg", channel="telegram", button="vbg", state=themes))
+    assert outcome.replies == () and outcome.notice.startswith("✓ ")
+    ticked = [label for _key, label in outcome.keyboard.choices if label.startswith("✓")]
+    assert ticked == [outcome.notice]

@@ -287,3 +287,46 @@ async def test_profil_changes_a_field_and_the_themes(harness):
     assert member.region == "mopti" and len(member.themes) == 2
     await say("PROFIL", 2)
     assert await say("7") == ["Rien n'a été modifié."]
+
+
+async def test_start_bm_then_bila_stays_in_bambara_after_the_cancel(harness):
+    chat = 7015
+    await harness.tg(chat, "/start bm")
+    await harness.tg_replies(chat, 1)
+    await harness.tg(chat, "BILA")
+    [_, cancelled] = await harness.tg_replies(chat, 2)
+    assert cancelled.text.startswith(in_language("bm", "C'est annulé."))
+    await harness.tg(chat, "mun?")  # anything, later: still Bambara
+    [*_, later] = await harness.tg_replies(chat, 3)
+    help_bm = in_language(
+        "bm",
+        "Benkadi relie les OSC du Mali. INSCRIPTION pour vous inscrire, "
+        "LANGUE pour changer de langue, AIDE pour l'aide.",
+    )
+    assert later.text == help_bm
+
+
+async def test_join_by_sms_registers_in_english(harness):
+    [first] = await converse_sms(harness, AWA, ["JOIN"])
+    assert "What is your full name?" in first
+    [reprompt] = await converse_sms(harness, AWA, ["x"])
+    assert reprompt.startswith("Type your name")
+
+
+async def test_a_telegram_multi_select_tap_ticks_the_button_in_place(harness):
+    chat = 7016
+    await harness.tg(chat, "/start fr")
+    for text in ["Awa Traoré", "AMSS", "Kayes", "Kita"]:
+        await harness.tg(chat, text)
+    themes = (await harness.tg_replies(chat, 5))[-1]
+    labels = lambda: [b["text"] for row in themes.reply_markup["inline_keyboard"] for b in row]  # noqa: E731
+    assert not any(label.startswith("✓") for label in labels())
+    toggled = json.loads((await harness.press(chat, "vbg", themes.message_id)).body)
+    assert toggled["text"].startswith("✓ ")  # the toast
+    await harness.settle()
+    assert [label for label in labels() if label.startswith("✓")] == [toggled["text"]]
+    untoggled = json.loads((await harness.press(chat, "vbg", themes.message_id)).body)
+    assert untoggled["text"].startswith("✗ ")
+    await harness.settle()
+    assert not any(label.startswith("✓") for label in labels())
+    assert len(harness.telegram.messages_to(chat)) == 5  # edited in place, nothing new sent
