@@ -15,6 +15,7 @@ sent once, its id the message id on every phone).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import time
@@ -24,6 +25,7 @@ from bot.vocabulary.operators import operator_of
 from broadcasts.routing import SimRoute, choose
 from gateway.channels.android import AndroidSender, RouteError
 from gateway.channels.base import Channel, Outgoing, SendError
+from gateway.logs import redact_also
 from gateway.sending.pacing import WindowLimiter
 from gateway.settings import Settings
 from storage import gateways as store
@@ -106,6 +108,7 @@ class SmsRouter:
         """Reload the gateways: new ones get a client, removed ones lose theirs; health as
         recorded (a ping or a check in another process brings a phone back)."""
         loaded = {g.id: g for g in await store.load_gateways(self.database)}
+        redact_also(secret for g in loaded.values() for secret in _secrets(g))
         for gateway_id in set(self.senders) - set(loaded):
             await self.senders.pop(gateway_id).stop()
         for gateway_id, gateway in loaded.items():
@@ -292,6 +295,12 @@ class SmsRouter:
             )
         except Exception:  # health is advisory: sending goes on
             log.warning("recording a gateway's health failed", exc_info=True)
+
+
+def _secrets(gateway: Gateway) -> tuple[str, ...]:
+    """The spellings of a gateway's password a log could carry: as is, and as Basic auth."""
+    basic = f"{gateway.login}:{gateway.password}".encode() if gateway.login else b""
+    return (gateway.password, base64.b64encode(basic).decode() if basic else "")
 
 
 def _connection(gateway: Gateway) -> tuple[object, ...]:

@@ -331,3 +331,21 @@ async def test_preview_shows_members_segments_cost_and_duration_per_route(phones
     assert plan["cost"] == pytest.approx(40 * 0.01)
     assert plan["duration"].endswith("on 2 phones") and plan["duration_minutes"] > 0
     assert result["sms"]["recipients"] == 40  # the rest of the preview unchanged
+
+
+async def test_a_gateways_password_never_reaches_the_log(phones):
+    import io
+    import logging
+
+    from gateway.logs import LOG_FORMAT, Redacting
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(Redacting(LOG_FORMAT, ()))
+    logging.getLogger().addHandler(handler)
+    try:
+        await router(phones).refresh()
+        logging.getLogger("test").warning("refused with %s", phones.a.password)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert "refused with ***" in stream.getvalue()
