@@ -349,3 +349,22 @@ async def test_a_gateways_password_never_reaches_the_log(phones):
     finally:
         logging.getLogger().removeHandler(handler)
     assert "refused with ***" in stream.getvalue()
+
+
+async def test_a_row_waiting_its_turn_on_a_phone_that_goes_down_leaves_at_once(tmp_path):
+    phones = await start_phones(f"sqlite:///{tmp_path / 'slow.db'}", per_minute=6.0)
+    try:
+        await phones.b.text(AWA, "AIDE")
+        await phones.b.wait_for(1, to=AWA)  # B's SIM: its next turn is 10 s away
+        await phones.b.text(AWA, "AIDE")
+        await asyncio.sleep(0.3)  # the reply is waiting for that turn
+        gone = time.monotonic()
+        [_, b] = await store.load_gateways(phones.harness.database)
+        await store.record_health(
+            phones.harness.database, b.id, up=False, error="check failed", down=True, now=utcnow()
+        )
+        await router(phones).refresh()  # as the next reload (or a failed check) would
+        [reply] = await phones.a.wait_for(1, to=AWA, timeout=5)
+        assert reply.at - gone < 2.5 and len(phones.b.sent) == 1
+    finally:
+        await phones.stop()
