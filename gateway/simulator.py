@@ -206,6 +206,7 @@ async def providers(app: web.Application) -> AsyncIterator[None]:
         twilio_auth_token=auth_token,
         twilio_from=BENKADI_NUMBER,
         twilio_api_url=twilio.base_url,
+        twilio_content_url=twilio.base_url,
     )
     phone = FakeAndroidGateway(
         password=secrets.token_urlsafe(12),

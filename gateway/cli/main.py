@@ -20,15 +20,19 @@ from aiohttp import web
 
 from gateway.cli import (
     accounts,
+    backup,
     broadcasts,
     campaigns,
     gateways,
+    i18n,
     members,
     organisations,
     polls,
+    privacy,
     reports,
     runner,
     tokens,
+    whatsapp,
 )
 from gateway.cli.signals import stop_event
 from gateway.logs import LOG_FORMAT, quiet_noisy_libraries, redact_secrets
@@ -36,7 +40,11 @@ from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
 
-NOUNS = (broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, gateways)
+NOUNS = (
+    broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, gateways,
+    privacy, i18n, whatsapp,
+)
+COMMANDS = (backup,)  # verbs of their own, no noun
 # The spellings before the nouns above, kept so that scripts do not break; in no help.
 ALIASES = {
     ("admin", "create-token"): ("tokens", "create"),
@@ -93,6 +101,8 @@ def parser() -> argparse.ArgumentParser:
     )
     for noun in NOUNS:
         noun.register(commands)
+    for command in COMMANDS:
+        command.register(commands)
     return parser
 
 

@@ -46,6 +46,7 @@ PAGES = (
     "polls",
     "reports",
     "gateways",
+    "translations",
     "admin",
 )
 

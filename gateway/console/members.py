@@ -19,11 +19,14 @@ from gateway.api.auth import may
 from gateway.console.auth import page
 from gateway.console.i18n import C_
 from gateway.console.keys import Who
+from gateway.exports import access
 from gateway.exports.roster import stream_roster
 from gateway.keys import DATABASE
+from storage import access_export
 from storage.models import Address, InboundMessage, Member, Organisation, OutboxMessage
 from storage.outbox.rows import edit_of
 from storage.roster import mask_address
+from storage.types import utcnow
 
 NAV = (C_("Membres"), "/members", "viewer")
 PER_PAGE = 50
@@ -208,7 +211,35 @@ async def export(request: web.Request, who: Who) -> web.StreamResponse:
     return await stream_roster(request, who.actor, masked, request.query)
 
 
+@page("admin", missing=C_("Ce membre n'existe pas."))
+async def data_copy(request: web.Request, who: Who) -> web.StreamResponse:
+    """An access request answered: everything held about the member, HTML or JSON, audited."""
+    member_id, format_ = int(request.match_info["id"]), request.match_info["format"]
+    held = await access_export.collect(
+        request.config_dict[DATABASE], member_id, who.actor, "console"
+    )
+    name = f"donnees-membre-{member_id}.{format_}"
+    if format_ == "json":
+        body, content_type = access.as_json(held), "application/json"
+    else:
+        body, content_type = (
+            access.as_html(held, utcnow().isoformat(timespec="minutes")),
+            "text/html",
+        )
+    return web.Response(
+        text=body,
+        content_type=content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/members", list_members, name="members")
     app.router.add_get("/members/export", export, name="members_export")
     app.router.add_get(r"/members/{id:[0-9]{1,9}}", show_member, name="member")
+    app.router.add_get(
+        r"/members/{id:[0-9]{1,9}}/data.{format:html|json}", data_copy, name="member_data"
+    )
