@@ -126,8 +126,10 @@ def preview_text(result: dict[str, Any]) -> list[str]:
     )
     routed = sms.get("by_route")  # Android gateways: the SMS per route (SIM, Twilio)
     if routed:
+        phones = counted(routed["phones_up"], "{n} phone", "{n} phones")
         lines.append(
-            f"SMS by route: {routed['duration']}, ≈ {routed['cost']:.2f} {sms['currency']}"
+            f"SMS by route: {routed['duration']} on {phones}, "
+            f"≈ {routed['cost']:.2f} {sms['currency']}"
         )
         for route in routed["routes"]:
             lines.append(

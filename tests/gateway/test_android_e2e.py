@@ -341,7 +341,8 @@ async def test_preview_shows_members_segments_cost_and_duration_per_route(phones
     )
     assert orange == 31 and "twilio" not in by_route
     assert plan["cost"] == pytest.approx(40 * 0.01)
-    assert plan["duration"].endswith("on 2 phones") and plan["duration_minutes"] > 0
+    assert plan["phones_up"] == 2 and plan["duration"].startswith("≈")
+    assert plan["duration_minutes"] > 0
     assert result["sms"]["recipients"] == 40  # the rest of the preview unchanged
 
 
