@@ -17,12 +17,6 @@ WELCOME = (
 )
 
 
-@pytest.fixture(autouse=True)
-def no_overrides():
-    yield
-    i18n.set_overrides({})
-
-
 async def translator(console, username: str, *languages: str) -> None:
     await accounts.create_account(
         console.database, username, username.title(), "translator", PASSWORD, "test", languages

@@ -19,12 +19,6 @@ WELCOME = (
 )
 
 
-@pytest.fixture(autouse=True)
-def no_overrides():
-    yield
-    i18n.set_overrides({})  # other tests read the shipped catalogs
-
-
 async def test_a_saved_text_is_what_members_get_and_is_audited(database):
     shipped = i18n.in_language("ses", NOT_UNDERSTOOD)
     entry = await store.save(
