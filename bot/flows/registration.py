@@ -1,4 +1,5 @@
-"""INSCRIPTION: name → organisation → region → cercle → themes → language → consent → summary."""
+"""INSCRIPTION: name → organisation → region → cercle → themes → language → sex → age band →
+consent → summary."""
 
 from __future__ import annotations
 
@@ -15,7 +16,16 @@ from bot.vocabulary.text import match_choice
 
 FLOW = "registration"
 CHOOSE_LANGUAGE = N_("Choisissez votre langue")
-FIELD_STEPS = ("name", "organisation", "region", "cercle", "themes", "language")
+FIELD_STEPS = (
+    "name",
+    "organisation",
+    "region",
+    "cercle",
+    "themes",
+    "language",
+    "sex",
+    "age_band",
+)
 
 
 def _choose_language_prompt() -> Reply:

@@ -13,7 +13,7 @@ from alembic import op
 import storage.types
 
 revision = '0013'
-down_revision = '0011'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
