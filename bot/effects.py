@@ -9,6 +9,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.model import (
+    AcceptInvitation,
     Context,
     EraseMember,
     LinkPhone,
@@ -17,6 +18,7 @@ from bot.model import (
     OptOut,
     Outcome,
     RecordPollAnswer,
+    RefuseInvitation,
     Reply,
     SaveRegistration,
     SaveReport,
@@ -88,6 +90,18 @@ class Applier:
                         self.erased_address_ids = erased.address_ids
                         self.erased_photos = erased.photos
                         await forget_counts(connection, erased.addresses)
+                case AcceptInvitation() if self.member_id:
+                    await member_store.update_member(
+                        connection,
+                        self.member_id,
+                        consent_at=self.now,
+                        consent_channel=address.channel,
+                        refused_at=None,
+                    )
+                case RefuseInvitation() if self.member_id:
+                    await member_store.update_member(
+                        connection, self.member_id, refused_at=self.now
+                    )
                 case SendSms(phone=phone, text=text):
                     refused = await refuse_link_code(
                         connection, self.limits, phone, address, self.member_id, self.now
@@ -148,7 +162,10 @@ class Applier:
             cercle=data.get("cercle"),
             themes=list(data.get("themes") or []),
             language=data.get("language") or fallback_language,
+            sex=data.get("sex"),
+            age_band=data.get("age_band"),
             consent_at=datetime.fromisoformat(data["consent_at"]),
+            consent_channel=self.address.channel,
             registered_at=self.now,
             updated_at=self.now,
         )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, or_, select, update
+from sqlalchemy import Row, bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.vocabulary.channels import PHONE_CHANNELS
@@ -58,6 +58,15 @@ async def listed_organisations(connection: AsyncConnection) -> tuple[str, ...]:
 async def organisation_id_named(connection: AsyncConnection, name: str) -> int:
     """The organisation of that name, whatever the spelling ("ONG Kènèya" = "ong keneya")."""
     key = fold(name)
+    # A name merged into another organisation (organisation_records.merge) finds that one.
+    merged = await connection.execute(
+        select(organisations.c.id, organisations.c.aliases).where(
+            organisations.c.aliases.is_not(None), organisations.c.name_key != key
+        )
+    )
+    for organisation_id, aliases in merged:
+        if key in (aliases or ()):
+            return int(organisation_id)
     await connection.execute(
         insert_ignore(connection, organisations, ["name_key"]).values(name=name, name_key=key)
     )
@@ -187,6 +196,27 @@ async def addresses_for(
     )
     result = await connection.execute(statement, [{"channel": c, "address": a} for c, a in keys])
     return {(row.channel, row.address): row for row in result}
+
+
+async def record_last_inbound(
+    connection: AsyncConnection, moments: Sequence[tuple[int, datetime]]
+) -> None:
+    """Each address's latest message from its member (never moved back by a late one): on
+    WhatsApp, what opens the 24 h window for free text."""
+    if not moments:
+        return
+    await connection.execute(
+        update(addresses)
+        .where(
+            addresses.c.id == bindparam("address_id"),
+            or_(
+                addresses.c.last_inbound_at.is_(None),
+                addresses.c.last_inbound_at < bindparam("at"),
+            ),
+        )
+        .values(last_inbound_at=bindparam("at")),
+        [{"address_id": address_id, "at": at} for address_id, at in moments],
+    )
 
 
 async def link_phone_siblings(
