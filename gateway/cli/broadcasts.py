@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.vocabulary.errors import FieldError
 from broadcasts import service
-from broadcasts.model import Draft, parse_draft
+from broadcasts.model import OUTSIDE_WINDOW_CHOICES, REFUSE, Draft, parse_draft
 from gateway.cli import progress
 from gateway.cli.arguments import Commands, json_flag, names, noun, positive_id
 from gateway.cli.broadcast_text import LIST_COLUMNS, list_row, preview_text, status_text
@@ -75,6 +75,16 @@ def draft_payload(args: argparse.Namespace) -> dict[str, Any]:
         payload["title"] = args.title
     if args.at:
         payload["send_at"] = args.at
+    templates = dict(_pairs(args.whatsapp_template or [], "--whatsapp-template"))
+    variables = dict(_pairs(args.whatsapp_variable or [], "--whatsapp-variable"))
+    if templates or variables or args.outside_window:
+        payload["whatsapp"] = {
+            "templates": templates,
+            "variables": variables,
+            "outside_window": args.outside_window or REFUSE,
+        }
+    if args.no_fallback:
+        payload["fallback"] = False
     return payload
 
 
@@ -176,6 +186,29 @@ def _draft_options(parser: argparse.ArgumentParser) -> None:
     add("--since", metavar="YYYY-MM-DD", help="members registered on or after this day")
     add("--at", metavar="'YYYY-MM-DD HH:MM'", help="send then (Bamako time unless a zone is given)")
     add("--no-gsm-safe", action="store_true", help="over SMS, keep ɛ ɔ ɲ ŋ even if it costs more")
+    add(
+        "--whatsapp-template",
+        action="append",
+        metavar="LANG=NAME",
+        help="the approved WhatsApp template for members of LANG outside the 24 h window",
+    )
+    add(
+        "--whatsapp-variable",
+        action="append",
+        metavar="N=SOURCE",
+        help="fill template variable N with text, title, or the text given",
+    )
+    add(
+        "--outside-window",
+        choices=OUTSIDE_WINDOW_CHOICES,
+        help="WhatsApp members outside the window without a template: refuse (default) or "
+        "their next channel",
+    )
+    add(
+        "--no-fallback",
+        action="store_true",
+        help="a channel that cannot carry it to a member does not try their next one",
+    )
 
 
 def register(commands: Commands) -> None:
