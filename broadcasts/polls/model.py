@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from broadcasts.model import Audience
+from broadcasts.model import Audience, WhatsAppPlan
 
 KINDS = ("single", "multiple", "number", "yes_no", "text")
 CHOICE_KINDS = ("single", "multiple", "yes_no")
@@ -95,6 +95,9 @@ class Poll:
     closes_at: datetime | None = None
     sms_gsm_safe: bool = True
     description: str = ""
+    # The invitation's and reminder's WhatsApp templates outside the 24 h window, and fallback.
+    whatsapp: WhatsAppPlan | None = None
+    fallback: bool = True
 
     def question(self, key: str) -> Question | None:
         return next((q for q in self.questions if q.key == key), None)
@@ -129,6 +132,8 @@ class Poll:
             "sms_gsm_safe": self.sms_gsm_safe,
             "audience": self.audience.to_json(),
             "questions": [_question_json(q) for q in self.questions],
+            "whatsapp": self.whatsapp.to_json() if self.whatsapp else None,
+            "fallback": self.fallback,
         }
 
     @classmethod
@@ -145,6 +150,8 @@ class Poll:
             sms_gsm_safe=data.get("sms_gsm_safe", True),
             audience=Audience.from_json(data.get("audience")),
             questions=tuple(_question_from(q) for q in data["questions"]),
+            whatsapp=WhatsAppPlan.from_json(data.get("whatsapp")),
+            fallback=data.get("fallback", True),
         )
 
 
