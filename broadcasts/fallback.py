@@ -38,6 +38,10 @@ async def fall_back(
     report), only a row whose send of that message is recorded."""
     moved = 0
     found = await store.candidates(connection, sorted(reasons), provider_id=provider_id)
+    if provider_id is not None and not found:
+        # Perhaps the send is not recorded yet: the recording moves it (after_recording).
+        for row_id, reason in reasons.items():
+            await store.ask(connection, row_id, reason)
     for candidate in found:
         draft = draft_of(candidate.broadcast)
         channels = allowed_channels(draft.audience, enabled_channels)
@@ -62,3 +66,14 @@ async def fall_back(
                 candidate.broadcast.id, candidate.row_id, candidate.channel, address.channel,
             )  # fmt: skip
     return moved
+
+
+async def after_recording(
+    connection: AsyncConnection,
+    sent: Collection[int],
+    enabled_channels: Collection[str],
+    now: datetime,
+) -> int:
+    """Rows just recorded as sent that a report had already failed, asking to move: moved now."""
+    pending = await store.asked(connection, sorted(sent))
+    return await fall_back(connection, pending, enabled_channels, now) if pending else 0

@@ -179,10 +179,13 @@ async def send(harness, draft: Draft) -> int:
     return broadcast_id
 
 
-async def test_63016_in_the_callback_falls_back_to_sms(app):
+@pytest.mark.parametrize("callback_first", [False, True])
+async def test_63016_in_the_callback_falls_back_to_sms(app, callback_first):
     """Benkadi thought the window open (she wrote to us), Twilio says it is closed: the
-    callback's 63016 sends her the broadcast by SMS."""
+    callback's 63016 sends her the broadcast by SMS — also when the callback overtakes
+    Twilio's own answer to the send (the recording then moves the row)."""
     harness = app
+    harness.twilio.callbacks_before_answer = callback_first
     from storage.types import utcnow
 
     async with harness.database.transaction() as connection:
