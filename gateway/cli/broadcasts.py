@@ -113,6 +113,9 @@ async def create(database: Database, args: argparse.Namespace, settings: Setting
         raise FieldError("send", "--send sends now; leave out --at")
     if args.wait and not args.send:
         raise FieldError("wait", "--wait needs --send")
+    if args.send:  # refused before anything is made
+        channels, _note = enabled_channels(settings)
+        await service.check_templates(database, draft, enabled_channels=channels)
     new_id = await service.create(database, draft, actor())
     if not args.send:
         return await show(database, args, new_id, {})

@@ -126,6 +126,8 @@ async def compose(request: web.Request, who: Who) -> web.StreamResponse:
             currency=settings.currency,
         )
         return _compose(request, form, preview=result)
+    if action == "send" and draft.send_at is None:  # refused before anything is made
+        await service.check_templates(database, draft, enabled_channels=enabled(request))
     broadcast_id = await service.create(database, draft, who.actor)
     if action == "send" and draft.send_at is None:
         await service.send_now(database, broadcast_id, who.actor, enabled_channels=enabled(request))

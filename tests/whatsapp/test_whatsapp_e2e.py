@@ -230,3 +230,29 @@ async def test_no_fallback_when_off_opted_out_or_already_fallen_back(app, case):
         assert (row.channel, row.fallback_from) == ("telegram", None)
     status = await service.get_status(harness.database, broadcast_id)
     assert status["fallbacks"]["total"] == (1 if case == "sms fails too" else 0)
+
+
+async def test_the_api_refuses_naming_the_language_and_makes_nothing(app):
+    """POST /broadcasts with send: the refusal is a 400 naming each language; no draft left."""
+    from sqlalchemy import func
+
+    from gateway.api.common import PREFIX
+    from storage.models import Broadcast
+    from storage.tokens import create_token
+    from storage.types import utcnow
+
+    harness = app
+    async with harness.database.transaction() as connection:
+        await add_member(connection, name="Binta", region="kayes", now=utcnow(), language="bm",
+                         addresses=[("whatsapp", BINTA)], wrote_at=None)  # fmt: skip
+    token = await create_token(harness.database, "secretariat-1", "secretariat", actor="test")
+    body = {"texts": {"fr": "Alerte"}, "send": True,
+            "whatsapp": {"templates": {"fr": "benkadi_alerte"}, "variables": {"1": "text"}}}  # fmt: skip
+    async with harness.http.post(
+        harness.url + PREFIX + "/broadcasts", json=body,
+        headers={"Authorization": f"Bearer {token}"},
+    ) as response:  # fmt: skip
+        status, answer = response.status, await response.json()
+    assert status == 400 and answer["field"] == "whatsapp.templates.bm", answer
+    async with harness.database.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0
