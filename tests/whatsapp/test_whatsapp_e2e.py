@@ -17,6 +17,7 @@ from broadcasts.model import NEXT_CHANNEL, Audience, Draft, WhatsAppPlan
 from broadcasts.sms import channel_text
 from storage.models import OutboxMessage
 from tests import cli
+from tests.conftest import BACKENDS, database_url_for
 from tests.factories import add_member
 from tests.harness import start_harness, stop_harness
 
@@ -26,12 +27,13 @@ TEXT = {"fr": "Réunion du réseau mardi à 10 h", "bm": "Ɲɔgɔnye tarata"}
 CHANNELS = ["telegram", "whatsapp", "sms"]
 
 
-@pytest.fixture
-async def app(tmp_path):
-    harness, runner = await start_harness(f"sqlite:///{tmp_path / 'w.db'}")
-    harness.twilio.auto_callbacks = True  # WhatsApp refuses in the status callback, as Twilio
-    yield harness
-    await stop_harness(harness, runner)
+@pytest.fixture(params=BACKENDS)
+async def app(request, tmp_path):
+    async for url in database_url_for(request.param, tmp_path):
+        harness, runner = await start_harness(url)
+        harness.twilio.auto_callbacks = True  # WhatsApp refuses in the status callback
+        yield harness
+        await stop_harness(harness, runner)
 
 
 async def seed(harness) -> dict[str, int]:
