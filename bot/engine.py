@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from bot.flows import link, membership, poll, registration, report
+from bot.flows import invitation, link, membership, my_data, poll, registration, report
 from bot.flows.common import FREE_TEXT_STEPS, help_text
 from bot.model import Context, EraseMember, OptOut, Outcome, Reply, State
 from bot.render import choice_hint
@@ -70,6 +70,7 @@ COMMANDS: dict[str, Callable[[Context], Outcome]] = {
     "link": link.start,
     "report": report.start,
     "poll": poll.resume,
+    "my_data": my_data.my_data,
 }
 
 
@@ -125,6 +126,10 @@ def _handle(ctx: Context) -> Outcome:
     inbound, state = ctx.inbound, ctx.state
     if inbound.is_start:
         return _telegram_start(ctx)
+    if ctx.member is not None and ctx.member.invitation is not None and state is None:
+        answered = invitation.answer(ctx)  # imported, not yet joined: OUI or STOP first
+        if answered is not None:
+            return answered
     if poll.parse_button(inbound.button) is not None:
         return poll.tap(ctx)
     command = None if inbound.button else keyword(inbound.text)

@@ -14,10 +14,13 @@ from bot.model import Context, Reply
 from bot.render import choice_hint, many_hint, sms_page
 from bot.vocabulary.i18n import _
 from bot.vocabulary.reference import (
+    AGE_BANDS,
     LANGUAGE_ALIASES,
     LANGUAGE_NAMES,
     REGION_ALIASES,
     REGIONS,
+    SEX_ALIASES,
+    SEXES,
     THEME_ALIASES,
     THEMES,
 )
@@ -198,6 +201,57 @@ def read_language(ctx: Context, text: str, data: dict[str, Any]) -> Parsed:
     return Invalid(_("Je n'ai pas compris.") + " " + _range_hint(ctx, len(LANGUAGE_NAMES)))
 
 
+# sex, age band -------------------------------------------------------------------------------
+UNSAID_KEY = "nd"  # "prefer not to say": stored as None, like a question never asked
+
+
+def _sex_choices() -> tuple[tuple[str, str], ...]:
+    return (*_translated(SEXES), (UNSAID_KEY, _("Je préfère ne pas le dire")))
+
+
+def ask_sex(ctx: Context, data: dict[str, Any]) -> Reply:
+    return Reply(_("Vous êtes ? (facultatif)"), _sex_choices())
+
+
+def read_sex(ctx: Context, text: str, data: dict[str, Any]) -> Parsed:
+    key = match_choice(text, _sex_choices(), SEX_ALIASES)
+    if key is None and fold(text) in SKIP:
+        key = UNSAID_KEY
+    if key is None:
+        return Invalid(_("Je n'ai pas compris.") + " " + _range_hint(ctx, len(_sex_choices())))
+    return Value(None if key == UNSAID_KEY else key)
+
+
+def _age_choices() -> tuple[tuple[str, str], ...]:
+    bands = tuple((key, _("{band} ans").format(band=label)) for key, label in AGE_BANDS)
+    return (*bands, (UNSAID_KEY, _("Je préfère ne pas le dire")))
+
+
+def age_band_of(age: int) -> str | None:
+    """The band of an age in years; None below 15 (not a band the coordination counts)."""
+    if age < 15 or age > 120:
+        return None
+    return "15-24" if age <= 24 else "25-35" if age <= 35 else "36+"
+
+
+def ask_age_band(ctx: Context, data: dict[str, Any]) -> Reply:
+    return Reply(_("Votre âge ? (facultatif)"), _age_choices())
+
+
+def read_age_band(ctx: Context, text: str, data: dict[str, Any]) -> Parsed:
+    folded = fold(text)
+    if folded.isdigit() and int(folded) > len(_age_choices()):
+        band = age_band_of(int(folded))  # the age itself, "22", rather than its number
+        if band is not None:
+            return Value(band)
+    key = match_choice(text, _age_choices())
+    if key is None and folded in SKIP:
+        key = UNSAID_KEY
+    if key is None:
+        return Invalid(_("Je n'ai pas compris.") + " " + _range_hint(ctx, len(_age_choices())))
+    return Value(None if key == UNSAID_KEY else key)
+
+
 FIELDS: dict[str, Field] = {
     field.name: field
     for field in (
@@ -207,5 +261,7 @@ FIELDS: dict[str, Field] = {
         Field("cercle", ask_cercle, read_cercle),
         Field("themes", ask_themes, read_themes),
         Field("language", ask_language, read_language),
+        Field("sex", ask_sex, read_sex),
+        Field("age_band", ask_age_band, read_age_band),
     )
 }

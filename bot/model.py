@@ -58,6 +58,11 @@ class Profile:
     themes: tuple[str, ...]
     language: str
     channels: tuple[str, ...] = ()  # "sms:+223…", "telegram:…" for the profile summary
+    sex: str | None = None
+    age_band: str | None = None
+    # Imported from the directory and not (yet) joined: "invited" until OUI, "refused" after
+    # STOP; None for a member who registered or said OUI (bot/flows/invitation.py).
+    invitation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,16 @@ class EraseMember:
 
 
 @dataclass(frozen=True)
+class AcceptInvitation:
+    """An imported person said OUI: consent now, on this channel."""
+
+
+@dataclass(frozen=True)
+class RefuseInvitation:
+    """An imported person said STOP to the invitation."""
+
+
+@dataclass(frozen=True)
 class SendSms:
     """A message to another address than the sender's (the link code)."""
 
@@ -191,6 +206,8 @@ Effect = (
     | OptOut
     | OptIn
     | EraseMember
+    | AcceptInvitation
+    | RefuseInvitation
     | SendSms
     | LinkPhone
     | RecordPollAnswer

@@ -15,7 +15,13 @@ from zoneinfo import ZoneInfo
 from bot.vocabulary.channels import CHANNELS
 from bot.vocabulary.errors import FieldError
 from bot.vocabulary.i18n import LANGUAGES
-from bot.vocabulary.reference import ORGANISATION_KINDS, REGION_LABELS, THEME_LABELS
+from bot.vocabulary.reference import (
+    AGE_BAND_LABELS,
+    ORGANISATION_KINDS,
+    REGION_LABELS,
+    SEX_LABELS,
+    THEME_LABELS,
+)
 from bot.vocabulary.sms_text import cheapest_sms_text
 
 BAMAKO = ZoneInfo("Africa/Bamako")
@@ -39,6 +45,8 @@ class Audience:
     organisations: tuple[str, ...] = ()  # organisation names, as stored
     channels: tuple[str, ...] = ()
     registered_since: date | None = None
+    sexes: tuple[str, ...] = ()  # "f", "m" (bot.vocabulary.reference.SEXES)
+    age_bands: tuple[str, ...] = ()  # "15-24", "25-35", "36+": "young women in Mopti"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -178,6 +186,8 @@ def parse_audience(
         organisations=_strings(data, "organisations", known_organisations),
         channels=_strings(data, "channels", CHANNELS),
         registered_since=since,
+        sexes=_strings(data, "sexes", SEX_LABELS),
+        age_bands=_strings(data, "age_bands", AGE_BAND_LABELS),
     )
 
 

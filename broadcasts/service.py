@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.vocabulary.errors import Conflict, NotFound
 from broadcasts import preview as preview_core
-from broadcasts import whatsapp_preview
+from broadcasts import route_preview, whatsapp_preview
 from broadcasts.launch import (
     SCHEDULER,
     Delivery,
@@ -41,6 +41,7 @@ from storage.models import Broadcast, Organisation, OutboxMessage
 from storage.outbox.fallback import fallen_back
 from storage.outbox.fanout import cancel_queued
 from storage.outbox.states import CANCELLABLE, FAILURES, SENDABLE, BroadcastStatus, OutboxStatus
+from storage.retention import delivery_tally
 from storage.types import utcnow
 
 broadcasts, outbox = Broadcast.__table__, OutboxMessage.__table__
@@ -81,19 +82,30 @@ async def preview(
         )
         rules = await template_rules(connection, draft)
         names = {t.sid: t.name for t in await templates_store.load_templates(connection)}
-    summary = preview_core.summarise(
-        draft,
-        reached,
-        excluded,
-        enabled_channels=enabled_channels,
-        price_per_segment=price_per_segment,
-        currency=currency,
-    )
-    if "whatsapp" in summary["channels"]:
-        summary["whatsapp"] = whatsapp_preview.summarise(
-            draft, windows, outside_next, rules, names, price_per_segment=price_per_segment
+        result = preview_core.summarise(
+            draft,
+            reached,
+            excluded,
+            enabled_channels=enabled_channels,
+            price_per_segment=price_per_segment,
+            currency=currency,
         )
-    return summary
+        if "sms" in result["channels"]:  # Android gateways: the SMS per route, when any
+            segments = {
+                language: text["channels"]["sms"]["segments"]
+                for language, text in result["texts"].items()
+                if "sms" in text["channels"]
+            }
+            routes = await route_preview.sms_routes(
+                connection, draft, enabled_channels, segments, twilio_price=price_per_segment
+            )
+            if routes is not None:
+                result["sms"]["by_route"] = routes
+        if "whatsapp" in result["channels"]:
+            result["whatsapp"] = whatsapp_preview.summarise(
+                draft, windows, outside_next, rules, names, price_per_segment=price_per_segment
+            )
+    return result
 
 
 async def check_templates(
@@ -250,17 +262,17 @@ async def get_status(database: Database, broadcast_id: int) -> dict[str, Any]:
     """The broadcast, and where its outbox rows are: per channel and status, and why some failed."""
     async with database.sessions() as session:
         row = await _broadcast(session, broadcast_id)
-        mine = outbox.c.broadcast_id == broadcast_id
+        # Rows still held and rows retention counted before deleting them (storage/retention).
+        tally = delivery_tally([broadcast_id])
+        n = func.sum(tally.c.rows)
         by_status = await session.execute(
-            select(outbox.c.channel, outbox.c.status, func.count())
-            .where(mine)
-            .group_by(outbox.c.channel, outbox.c.status)
+            select(tally.c.channel, tally.c.status, n).group_by(tally.c.channel, tally.c.status)
         )
         failures = await session.execute(
-            select(outbox.c.channel, outbox.c.error_code, outbox.c.error_message, func.count())
-            .where(mine, outbox.c.status.in_(FAILURES))
-            .group_by(outbox.c.channel, outbox.c.error_code, outbox.c.error_message)
-            .order_by(func.count().desc(), outbox.c.channel)
+            select(tally.c.channel, tally.c.error_code, tally.c.error_message, n)
+            .where(tally.c.status.in_(FAILURES))
+            .group_by(tally.c.channel, tally.c.error_code, tally.c.error_message)
+            .order_by(n.desc(), tally.c.channel)
         )
         moved = await session.execute(
             select(outbox.c.fallback_from, outbox.c.channel, outbox.c.fallback_reason, func.count())
@@ -274,9 +286,9 @@ async def get_status(database: Database, broadcast_id: int) -> dict[str, Any]:
     ]
     counts: dict[str, dict[str, int]] = {}
     totals: dict[str, int] = {}
-    for channel, status, n in by_status:
-        counts.setdefault(channel, {})[status] = n
-        totals[status] = totals.get(status, 0) + n
+    for channel, status, rows in by_status:
+        counts.setdefault(channel, {})[status] = int(rows)
+        totals[status] = totals.get(status, 0) + int(rows)
     return {
         **_summary(row),
         "texts": row.texts,
@@ -285,8 +297,8 @@ async def get_status(database: Database, broadcast_id: int) -> dict[str, Any]:
         "counts": counts,
         "totals": totals,
         "failures": [
-            {"channel": channel, "code": code, "message": message, "count": n}
-            for channel, code, message, n in failures
+            {"channel": channel, "code": code, "message": message, "count": int(rows)}
+            for channel, code, message, rows in failures
         ],
         # Rows a channel could not carry, gone once on the member's next one (counted in
         # `counts` under the channel they went on).
@@ -304,13 +316,14 @@ async def list_broadcasts(database: Database, limit: int = 50) -> list[dict[str,
         ).all()
         totals: dict[int, dict[str, int]] = {row.id: {} for row in rows}
         if rows:
+            tally = delivery_tally(list(totals))
             grouped = await session.execute(
-                select(outbox.c.broadcast_id, outbox.c.status, func.count())
-                .where(outbox.c.broadcast_id.in_(list(totals)))
-                .group_by(outbox.c.broadcast_id, outbox.c.status)
+                select(tally.c.broadcast_id, tally.c.status, func.sum(tally.c.rows)).group_by(
+                    tally.c.broadcast_id, tally.c.status
+                )
             )
             for broadcast_id, status, n in grouped:
-                totals[broadcast_id][status] = n
+                totals[broadcast_id][status] = int(n)
     return [{**_summary(row), "totals": totals[row.id]} for row in rows]
 
 

@@ -33,7 +33,16 @@ members, addresses, organisations = Member.__table__, Address.__table__, Organis
 
 # Most preferred first: Telegram costs nothing, WhatsApp little, SMS the most.
 # One reason per excluded member; the order in which they are considered.
-EXCLUSION_REASONS = ("no_consent", "opted_out", "blocked", "invalid", "no_channel")
+# Imported from the directory and not joined: "invited" (no answer yet) or "refused" (STOP).
+EXCLUSION_REASONS = (
+    "refused",
+    "invited",
+    "no_consent",
+    "opted_out",
+    "blocked",
+    "invalid",
+    "no_channel",
+)
 
 
 def allowed_channels(audience: Audience, enabled_channels: Collection[str]) -> tuple[str, ...]:
@@ -78,6 +87,10 @@ def member_filters(audience: Audience, dialect: str) -> list[ColumnElement[bool]
         if audience.organisations:
             chosen = chosen.where(organisations.c.name.in_(audience.organisations))
         conditions.append(members.c.organisation_id.in_(chosen))
+    if audience.sexes:
+        conditions.append(members.c.sex.in_(audience.sexes))
+    if audience.age_bands:
+        conditions.append(members.c.age_band.in_(audience.age_bands))
     if audience.registered_since:
         conditions.append(members.c.registered_at >= start_of_day(audience.registered_since))
     return conditions
@@ -147,7 +160,8 @@ def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
 def exclusions(audience: Audience, enabled_channels: Collection[str], dialect: str) -> Select:
     """One row per member the filters designate but nobody can reach: member_id, reason.
 
-    Without consent: "no_consent". Else, among their addresses on the allowed channels: none at
+    Without consent: "refused" or "invited" if imported (see EXCLUSION_REASONS), else
+    "no_consent". Else, among their addresses on the allowed channels: none at
     all is "no_channel"; when every one is opted out, blocked or invalid, the most common of
     these marks (ties in the order opted_out, blocked, invalid).
     """
@@ -162,6 +176,8 @@ def exclusions(audience: Audience, enabled_channels: Collection[str], dialect: s
     # inside an aggregate, and min() keeps the statement standard.
     no_consent = func.min(members.c.consent_at).is_(None)
     reason = case(
+        (and_(no_consent, func.min(members.c.refused_at).is_not(None)), "refused"),
+        (and_(no_consent, func.min(members.c.imported_at).is_not(None)), "invited"),
         (no_consent, "no_consent"),
         (total == 0, "no_channel"),
         (and_(opted >= blocked, opted >= invalid), "opted_out"),

@@ -198,6 +198,29 @@ async def remove_gateway(database: Database, name: str, actor: str = "cli") -> N
         await audit.record(connection, actor, "gateway.remove", f"gateway:{name}")
 
 
+async def set_sim_rate(
+    database: Database, name: str, slot: int, per_minute: float, actor: str = "cli"
+) -> None:
+    """A SIM's new rate, once Android's limit was raised on the phone (README)."""
+    if not per_minute > 0:
+        raise FieldError("rate", "must be more than zero SMS per minute")
+    async with database.transaction() as connection:
+        gateway_id = await connection.scalar(select(gateways.c.id).where(gateways.c.name == name))
+        if gateway_id is None:
+            raise NotFound(f"no gateway {name!r}", field="name")
+        result = await connection.execute(
+            update(sims)
+            .where(sims.c.gateway_id == gateway_id, sims.c.slot == slot)
+            .values(rate_per_minute=per_minute)
+        )
+        if not result.rowcount:
+            raise FieldError("slot", f"{name} has no SIM in slot {slot}")
+        await audit.record(
+            connection, actor, "gateway.rate", f"gateway:{name}",
+            {"slot": slot, "per_minute": per_minute},
+        )  # fmt: skip
+
+
 def _sim(row: Any) -> Sim:
     return Sim(
         row.id, row.gateway_id, row.gateway, row.slot, row.number, row.operator,
@@ -208,14 +231,18 @@ def _sim(row: Any) -> Sim:
 async def load_gateways(database: Database) -> list[Gateway]:
     """Every gateway with its SIMs and its secrets, for the sender."""
     async with database.read_engine.connect() as connection:
-        rows = (await connection.execute(select(gateways).order_by(gateways.c.id))).all()
-        sim_rows = (
-            await connection.execute(
-                select(sims, gateways.c.name.label("gateway"))
-                .join(gateways, gateways.c.id == sims.c.gateway_id)
-                .order_by(sims.c.gateway_id, sims.c.slot)
-            )
-        ).all()
+        return await load_gateways_on(connection)
+
+
+async def load_gateways_on(connection: AsyncConnection) -> list[Gateway]:
+    rows = (await connection.execute(select(gateways).order_by(gateways.c.id))).all()
+    sim_rows = (
+        await connection.execute(
+            select(sims, gateways.c.name.label("gateway"))
+            .join(gateways, gateways.c.id == sims.c.gateway_id)
+            .order_by(sims.c.gateway_id, sims.c.slot)
+        )
+    ).all()
     by_gateway: dict[int, list[Sim]] = {}
     for row in sim_rows:
         by_gateway.setdefault(row.gateway_id, []).append(_sim(row))
@@ -279,6 +306,18 @@ async def set_sticky(
     row = await members.address_for(connection, channel, address)
     statement = upsert(connection, sticky, ("address_id",), ("sim_id", "updated_at"))
     await connection.execute(statement, {"address_id": row.id, "sim_id": sim_id, "updated_at": now})
+
+
+async def sticky_sims(
+    connection: AsyncConnection, recipients: Sequence[str], channel: str = "sms"
+) -> dict[str, int]:
+    """Recipient → sticky SIM id, for those that have one (one query for many sends)."""
+    rows = await connection.execute(
+        select(addresses.c.address, sticky.c.sim_id)
+        .join(addresses, addresses.c.id == sticky.c.address_id)
+        .where(addresses.c.channel == channel, addresses.c.address.in_(list(recipients)))
+    )
+    return {address: sim_id for address, sim_id in rows}
 
 
 async def sticky_sim(

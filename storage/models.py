@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -44,6 +45,17 @@ class Organisation(Base):
     kind: Mapped[str | None] = mapped_column(String(40))
     listed: Mapped[bool] = mapped_column(default=False)  # offered as a choice at registration
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    region: Mapped[str | None] = mapped_column(String(40))
+    cercle: Mapped[str | None] = mapped_column(String(200))
+    themes: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Folded names of the duplicates merged into this one ("a f e m"): a later import that
+    # spells it so finds this record.
+    aliases: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    # The member who reports for it. No foreign key on purpose: a second path between members
+    # and organisations would make every plain join of the two ambiguous; members are never
+    # deleted (erasure keeps a tombstone), and organisation_records checks the id.
+    focal_member_id: Mapped[int | None]
 
 
 class Member(Base):
@@ -59,6 +71,19 @@ class Member(Base):
     themes: Mapped[list[str]] = mapped_column(default=list)
     language: Mapped[str] = mapped_column(String(8), default="fr")
     consent_at: Mapped[datetime | None]
+    consent_channel: Mapped[str | None] = mapped_column(String(16))  # where they said yes
+    # Optional, asked at registration and in PROFIL (bot/vocabulary/reference.py's SEXES and
+    # AGE_BANDS): None when not said.
+    sex: Mapped[str | None] = mapped_column(String(8))
+    age_band: Mapped[str | None] = mapped_column(String(8))
+    role: Mapped[str | None] = mapped_column(String(60))  # in the organisation: focal point…
+    email: Mapped[str | None] = mapped_column(String(200))
+    telegram_username: Mapped[str | None] = mapped_column(String(64), index=True)  # lower, no @
+    # Brought in by a directory import: not a member until they say OUI (consent_at).
+    imported_at: Mapped[datetime | None]
+    invited_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    refused_at: Mapped[datetime | None]  # said STOP to the invitation: never written to again
     registered_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     erased_at: Mapped[datetime | None]
@@ -195,6 +220,25 @@ class Broadcast(Base):
     fallback: Mapped[bool] = mapped_column(default=True)  # a channel's failure tries the next
 
 
+class BroadcastDeliveryCount(Base):
+    """Outbox rows of a broadcast counted before retention deleted them (storage/retention):
+    a broadcast's totals are these plus the rows still held."""
+
+    __tablename__ = "broadcast_delivery_counts"
+    __table_args__ = (Index("ix_broadcast_delivery_counts_broadcast", "broadcast_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE", name="fk_delivery_counts_broadcast")
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    rows: Mapped[int]
+    purged_at: Mapped[datetime]
+
+
 class CampaignBroadcast(Base):
     """The broadcast a campaign's message became in a year: the unique key makes it once only,
     across restarts and processes (the scheduler inserts here first, and fans out only if it
@@ -288,6 +332,8 @@ class Report(Base):
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     validated_at: Mapped[datetime | None]
     validated_by: Mapped[str | None] = mapped_column(String(200))
+    # Past the retention period the free text and photo go and the figures stay (storage/retention).
+    text_purged_at: Mapped[datetime | None]
 
 
 class Poll(Base):
@@ -386,12 +432,13 @@ class ConsoleAccount(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)  # lower case
     name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(16))  # admin | secretariat | viewer
+    role: Mapped[str] = mapped_column(String(16))  # admin | secretariat | viewer | translator
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
+    languages: Mapped[str | None] = mapped_column(String(40))  # a translator's: "ff,ses"
 
 
 class ConsoleSession(Base):
@@ -478,6 +525,22 @@ class SmsStickyRoute(Base):
         ForeignKey("addresses.id", ondelete="CASCADE"), primary_key=True
     )
     sim_id: Mapped[int] = mapped_column(ForeignKey("sms_gateway_sims.id", ondelete="CASCADE"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Translation(Base):
+    """A member-facing text as edited in the console: it overrides the shipped catalog's entry
+    for its language (without a restart), reviewed or not by a native speaker."""
+
+    __tablename__ = "translations"
+    __table_args__ = (UniqueConstraint("language", "msgid", name="uq_translations_language_msgid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(String(8))
+    msgid: Mapped[str] = mapped_column(Text)  # the French source
+    msgstr: Mapped[str] = mapped_column(Text)
+    reviewed: Mapped[bool] = mapped_column(default=False)
+    updated_by: Mapped[str] = mapped_column(String(200))  # as the audit log names them
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

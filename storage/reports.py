@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.vocabulary.errors import FieldError, NotFound
 from bot.vocabulary.reference import ACTIVITY_LABELS, REGION_LABELS
+from bot.vocabulary.small_cells import suppress_row
 from bot.vocabulary.text import fold
 from storage import audit
 from storage.database import Database
@@ -168,6 +169,10 @@ REPORT_HEADER = (
     "soumis le", "validé le", "validé par",
 )  # fmt: skip
 SUMMARY_HEADER = ("région", "type", "mois", "femmes", "hommes", "filles", "garçons", "total")
+# The "partner" profile: what may be shared outside the coordination (no organisation, person,
+# place below the region, day or free text; counts under 5 hidden).
+PARTNER_HEADER = ("mois", "type", "région", "femmes", "hommes", "filles", "garçons", "total")
+PROFILES = ("internal", "partner")
 
 
 async def _report_rows(database: Database, where: ReportFilter) -> AsyncIterator[Sequence[Any]]:
@@ -228,16 +233,28 @@ async def summary(database: Database, where: ReportFilter) -> list[tuple[Any, ..
 
 
 async def _summary_rows(database: Database, where: ReportFilter) -> AsyncIterator[Sequence[Any]]:
+    """The totals as they leave the console: cells under 5 people hidden (small_cells)."""
     for row in await summary(database, where):
-        yield row
+        yield suppress_row(row, cells=(3, 4, 5, 6), total=7)
 
 
-def export_tables(database: Database, where: ReportFilter, kind: str) -> list[Table]:
+async def _partner_rows(database: Database, where: ReportFilter) -> AsyncIterator[Sequence[Any]]:
+    async for row in _report_rows(database, where):
+        month, activity, region, *counts = row[2], row[3], row[4], *row[9:14]
+        yield suppress_row((month, activity, region, *counts), cells=(3, 4, 5, 6), total=7)
+
+
+def export_tables(
+    database: Database, where: ReportFilter, kind: str, profile: str = "internal"
+) -> list[Table]:
     """kind "reports": the reports then the totals (XLSX sheets; CSV keeps the first);
-    kind "summary": the totals alone."""
+    kind "summary": the totals alone. Totals always hide cells under 5; profile "partner"
+    gives each report without organisation, member, commune, day, text or photo."""
     totals = Table("totaux", SUMMARY_HEADER, _summary_rows(database, where))
     if kind == "summary":
         return [totals]
+    if profile == "partner":
+        return [Table("rapports", PARTNER_HEADER, _partner_rows(database, where)), totals]
     return [Table("rapports", REPORT_HEADER, _report_rows(database, where)), totals]
 
 

@@ -111,6 +111,8 @@ def _profile_values(ctx: Context) -> dict:
         "cercle": member.cercle,
         "themes": list(member.themes),
         "language": member.language,
+        "sex": member.sex,
+        "age_band": member.age_band,
     }
 
 

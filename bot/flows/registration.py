@@ -1,4 +1,5 @@
-"""INSCRIPTION: name → organisation → region → cercle → themes → language → consent → summary."""
+"""INSCRIPTION: name → organisation → region → cercle → themes → language → sex → age band →
+consent → summary."""
 
 from __future__ import annotations
 
@@ -9,18 +10,27 @@ from bot.fields import Value
 from bot.flows.common import EDITABLE, FIELD_LABELS, ask, read, reprompt, summary, yes_no
 from bot.model import Context, Effect, Outcome, Reply, SaveRegistration, SetLanguage, State
 from bot.render import choice_hint, yes_no_hint
-from bot.vocabulary.i18n import N_, _, in_language, use_locale
+from bot.vocabulary.i18n import LANGUAGES, N_, _, in_language, use_locale
 from bot.vocabulary.reference import LANGUAGE_NAMES
 from bot.vocabulary.text import match_choice
 
 FLOW = "registration"
 CHOOSE_LANGUAGE = N_("Choisissez votre langue")
-FIELD_STEPS = ("name", "organisation", "region", "cercle", "themes", "language")
+FIELD_STEPS = (
+    "name",
+    "organisation",
+    "region",
+    "cercle",
+    "themes",
+    "language",
+    "sex",
+    "age_band",
+)
 
 
 def _choose_language_prompt() -> Reply:
-    # Asked before any language is known: the same question in French, Bambara and English.
-    text = " / ".join(in_language(lang, CHOOSE_LANGUAGE) for lang in ("fr", "bm", "en"))
+    # Asked before any language is known: the same question in every language.
+    text = " / ".join(in_language(lang, CHOOSE_LANGUAGE) for lang in LANGUAGES)
     return Reply(f"Benkadi : {text}", LANGUAGE_NAMES)
 
 

@@ -81,6 +81,7 @@ class Campaign:
     sms_gsm_safe: bool
     themes: dict[int, dict[str, str]]  # year → language → theme
     messages: tuple[Message, ...]
+    review_pending: frozenset[str] = frozenset()  # languages no native speaker has reviewed yet
     whatsapp: WhatsAppPlan | None = None  # [whatsapp]: the templates outside the 24 h window
     fallback: bool = True  # a channel that cannot carry a message: the member's next one
 

@@ -95,6 +95,7 @@ class Poll:
     closes_at: datetime | None = None
     sms_gsm_safe: bool = True
     description: str = ""
+    review_pending: frozenset[str] = frozenset()  # languages no native speaker has reviewed yet
     # The invitation's and reminder's WhatsApp templates outside the 24 h window, and fallback.
     whatsapp: WhatsAppPlan | None = None
     fallback: bool = True
@@ -132,6 +133,7 @@ class Poll:
             "sms_gsm_safe": self.sms_gsm_safe,
             "audience": self.audience.to_json(),
             "questions": [_question_json(q) for q in self.questions],
+            "review": {"pending": sorted(self.review_pending)},
             "whatsapp": self.whatsapp.to_json() if self.whatsapp else None,
             "fallback": self.fallback,
         }
@@ -150,6 +152,7 @@ class Poll:
             sms_gsm_safe=data.get("sms_gsm_safe", True),
             audience=Audience.from_json(data.get("audience")),
             questions=tuple(_question_from(q) for q in data["questions"]),
+            review_pending=frozenset((data.get("review") or {}).get("pending") or ()),
             whatsapp=WhatsAppPlan.from_json(data.get("whatsapp")),
             fallback=data.get("fallback", True),
         )

@@ -4,6 +4,10 @@ GET  /api/v1/organisations        every organisation, listed first, with its mem
 POST /api/v1/organisations        {"organisations": [{"name": …, "kind": …}], "unlist_others": false}
                                   or a CSV body (Content-Type text/csv: `nom,type`), secretariat
 Every bad entry or line is named at once (400, `errors`); nothing is listed then.
+GET   /api/v1/organisations/{id}  its record with contact people, roles, focal point
+PATCH /api/v1/organisations/{id}  {"kind", "region", "cercle", "themes", "active", "listed",
+                                  "focal_member_id"}, secretariat
+POST  /api/v1/organisations/merge {"keep": "AFEM", "duplicates": ["A.F.E.M."]}, secretariat
 """
 
 from __future__ import annotations
@@ -11,10 +15,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.vocabulary.errors import FieldError, FieldErrors
-from gateway.api.common import PREFIX, actor, body, endpoint, reply
+from gateway.api.common import ID, PREFIX, actor, body, endpoint, path_id, reply
 from gateway.api.errors import json_error
 from gateway.keys import DATABASE
-from storage import audit, organisation_list
+from storage import audit, organisation_list, organisation_records
 from storage.organisation_list import Entry
 from storage.tokens import Principal
 
@@ -78,6 +82,40 @@ def _json_entries(payload: dict[str, object]) -> list[Entry]:
     return entries
 
 
+@endpoint("viewer")
+async def get_record(request: web.Request, who: Principal) -> web.Response:
+    async with request.app[DATABASE].transaction() as connection:
+        return reply(await organisation_records.record(connection, path_id(request)))
+
+
+@endpoint("secretariat")
+async def change_record(request: web.Request, who: Principal) -> web.Response:
+    changes = await body(request)
+    async with request.app[DATABASE].transaction() as connection:
+        organisation_id = await organisation_records.change(connection, path_id(request), changes)
+        await audit.record(
+            connection, actor(who), "organisations.change", str(organisation_id), changes
+        )
+        return reply(await organisation_records.record(connection, organisation_id))
+
+
+@endpoint("secretariat")
+async def merge(request: web.Request, who: Principal) -> web.Response:
+    payload = await body(request)
+    keep, duplicates = payload.get("keep"), payload.get("duplicates")
+    if not isinstance(keep, str | int) or isinstance(keep, bool):
+        raise FieldError("keep", "must be the name or id of the organisation kept")
+    if not isinstance(duplicates, list) or not duplicates:
+        raise FieldError("duplicates", "must be a list of names or ids")
+    async with request.app[DATABASE].transaction() as connection:
+        done = await organisation_records.merge(connection, keep, duplicates)
+        await audit.record(connection, actor(who), "organisations.merge", done["kept"], done)
+    return reply(done)
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_post(f"{PREFIX}/organisations/merge", merge)
+    app.router.add_get(f"{PREFIX}/organisations/{ID}", get_record)
+    app.router.add_patch(f"{PREFIX}/organisations/{ID}", change_record)
     app.router.add_get(f"{PREFIX}/organisations", list_organisations)
     app.router.add_post(f"{PREFIX}/organisations", list_more)

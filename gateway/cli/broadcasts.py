@@ -31,6 +31,8 @@ AUDIENCE_OPTIONS = (  # the draft's audience field, the option that fills it
     ("organisation_kinds", "organisation_kind"),
     ("organisations", "organisation"),
     ("channels", "channel"),
+    ("sexes", "sex"),
+    ("age_bands", "age_band"),
 )
 
 
@@ -184,6 +186,8 @@ def _draft_options(parser: argparse.ArgumentParser) -> None:
         ("--organisation-kind", "a kind of organisation"),
         ("--organisation", "an organisation's name, as stored"),
         ("--channel", "telegram, sms or whatsapp"),
+        ("--sex", "f or m (members who said)"),
+        ("--age-band", "15-24, 25-35 or 36+"),
     ):
         add(option, action="append", metavar="NAME", help=meaning + "; repeat or comma-separate")
     add("--since", metavar="YYYY-MM-DD", help="members registered on or after this day")

@@ -1,4 +1,4 @@
-"""`benkadi gateways add|list|remove|status|register-webhooks`: Android phones with Malian SIMs
+"""`benkadi gateways add|list|remove|set-rate|status|register-webhooks`: Android phones with Malian SIMs
 (SMS Gateway for Android), straight on the database. Their password and signing key are asked
 for (or read from BENKADI_GATEWAY_PASSWORD / BENKADI_GATEWAY_SIGNING_KEY) and never shown back."""
 
@@ -100,6 +100,14 @@ async def remove(database: Database, args: argparse.Namespace, settings: Setting
     )
 
 
+async def set_rate(database: Database, args: argparse.Namespace, settings: Settings) -> int:
+    await store.set_sim_rate(database, args.name, args.slot, args.per_minute, actor())
+    result = {"name": args.name, "slot": args.slot, "rate_per_minute": args.per_minute}
+    return answer(
+        args.json, result, [f"{args.name} SIM {args.slot}: {args.per_minute:g} SMS per minute."]
+    )
+
+
 async def status(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     rows = await store.status(database)
     if args.json:
@@ -184,6 +192,13 @@ def register(commands: Commands) -> None:
     command = verbs.add_parser("remove", parents=[as_json], help="forget a phone")
     names(command, "name", metavar="NAME")
     command.set_defaults(action=remove)
+    command = verbs.add_parser(
+        "set-rate", parents=[as_json], help="a SIM's SMS per minute (after raising Android's)"
+    )
+    names(command, "name", metavar="NAME")
+    command.add_argument("slot", type=int, choices=store.SLOTS, metavar="SLOT")
+    command.add_argument("per_minute", type=float, metavar="PER_MINUTE")
+    command.set_defaults(action=set_rate)
     command = verbs.add_parser("status", parents=[as_json], help="up or down, sent, failed, queue")
     command.set_defaults(action=status)
     command = verbs.add_parser(

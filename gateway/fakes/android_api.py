@@ -136,6 +136,7 @@ class FakeAndroidGateway:
         app.router.add_post(prefix + "/webhooks", self._add_hook)
         app.router.add_delete(prefix + "/webhooks/{id}", self._delete_hook)
         app.router.add_get(prefix + "/health", self._health)
+        app.router.add_get("/_fake/stats", self._stats)  # not the app's: for bench/android.py
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await self._listen()
@@ -162,7 +163,8 @@ class FakeAndroidGateway:
 
     # --- what tests make the phone do --------------------------------------------------------
     async def go_offline(self) -> None:
-        """The phone leaves the network: connections are refused, no webhook goes out."""
+        """The phone leaves the network: new connections are refused, open ones dropped
+        unanswered, no webhook goes out."""
         if self._site is not None:
             await self._site.stop()
             self._site = None
@@ -277,6 +279,12 @@ class FakeAndroidGateway:
 
     async def _guard(self, request: web.Request) -> None:
         await self._answering.wait()
+        if request.transport is None or request.transport.is_closing():
+            raise web.HTTPServiceUnavailable()  # the caller gave up while the phone hung
+        if not self.online:  # a kept-alive connection to a phone that left: dropped
+            if request.transport is not None:
+                request.transport.close()
+            raise web.HTTPServiceUnavailable()
         if not self._authorised(request):
             raise _error(401, "Unauthorized")
 
@@ -401,6 +409,11 @@ class FakeAndroidGateway:
                 },
             },
         }
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {"sent": len(self.sent), "refused": self.refused, "to": [m.to for m in self.sent]}
+        )
 
     async def _health(self, request: web.Request) -> web.Response:
         await self._guard(request)

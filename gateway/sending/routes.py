@@ -18,13 +18,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import AsyncIterator, Callable
 
 from bot.vocabulary.operators import operator_of
 from broadcasts.routing import SimRoute, choose
 from gateway.channels.android import AndroidSender, RouteError
 from gateway.channels.base import Channel, Outgoing, SendError
+from gateway.sending.pacing import WindowLimiter
 from gateway.settings import Settings
 from storage import gateways as store
 from storage.database import Database
@@ -37,7 +37,6 @@ FAILURES_TO_DOWN = 3  # failed sends or checks in a row before a phone is marked
 REFRESH_EVERY = 5.0  # seconds between reloads of the gateways (added, removed, up, down)
 CHECK_EVERY = 30.0  # seconds between health checks of each phone
 NO_ROUTE_WAIT = 10.0  # seconds the SMS channel waits when no route at all is up
-MARGIN = 1.02  # each SIM paced 2% under its rate: a phone's window never sees one too many
 SEEN_EVERY = 30.0  # seconds between recordings of a phone answering (not a write per SMS)
 
 
@@ -64,10 +63,15 @@ class SmsRouter:
         self.senders: dict[int, AndroidSender] = {}
         self._free_at: dict[int, float] = {}  # SIM id → monotonic time its next SMS may go
         self._phone_free_at: dict[int, float] = {}  # gateway id → the same, phone-wide limit
+        # As the phone counts: a send occupies its SIM's window from going out until a window
+        # after its answer, so bunched arrivals (a stall, a slow answer) never exceed the rate.
+        self._limiters: dict[tuple[str, int], tuple[float, WindowLimiter]] = {}
         self._failures: dict[int, int] = {}
         self._down: set[int] = set()
         self._seen_at: dict[int, float] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._sticky_wanted: dict[str, asyncio.Future[int | None]] = {}
+        self._sticky_lookup: asyncio.Task[None] | None = None
         self.sent_by: dict[str, int] = {}  # route label → SMS sent since start (bench, status)
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -161,16 +165,60 @@ class SmsRouter:
         """Take the SIM's next turn; seconds to wait for it."""
         now = self.clock()
         at = max(now, self._free_at.get(sim.id, 0.0), self._phone_free_at.get(gateway.id, 0.0))
-        self._free_at[sim.id] = at + 60.0 * MARGIN / sim.rate_per_minute
+        self._free_at[sim.id] = at + 60.0 / sim.rate_per_minute
         if gateway.rate_per_minute:
-            self._phone_free_at[gateway.id] = at + 60.0 * MARGIN / gateway.rate_per_minute
+            self._phone_free_at[gateway.id] = at + 60.0 / gateway.rate_per_minute
         return at - now
 
+    def _limiter(self, kind: str, key: int, per_minute: float) -> WindowLimiter:
+        known = self._limiters.get((kind, key))
+        if known is None or known[0] != per_minute:  # new, or its rate changed
+            known = (per_minute, WindowLimiter(per_minute / 60.0))
+            self._limiters[(kind, key)] = known
+        return known[1]
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, gateway: Gateway, sim: Sim) -> AsyncIterator[None]:
+        limiters = [self._limiter("sim", sim.id, sim.rate_per_minute)]
+        if gateway.rate_per_minute:
+            limiters.append(self._limiter("phone", gateway.id, gateway.rate_per_minute))
+        taken: list[WindowLimiter] = []
+        try:
+            for limiter in limiters:
+                await limiter.acquire()
+                taken.append(limiter)
+            yield
+        finally:
+            for limiter in taken:
+                limiter.release()
+
     async def _sticky(self, recipient: str) -> int | None:
+        """The recipient's sticky SIM, read when the send starts (so the first reply to someone
+        who just texted already has it); the sends of one batch share one query."""
         if not self.gateways:
             return None
-        async with self.database.read_engine.connect() as connection:
-            return await store.sticky_sim(connection, recipient)
+        future = self._sticky_wanted.get(recipient)
+        if future is None:
+            future = self._sticky_wanted[recipient] = asyncio.get_running_loop().create_future()
+            if self._sticky_lookup is None or self._sticky_lookup.done():
+                self._sticky_lookup = asyncio.create_task(self._look_up_sticky())
+        return await asyncio.shield(future)
+
+    async def _look_up_sticky(self) -> None:
+        await asyncio.sleep(0)  # let the sends started together ask first
+        while self._sticky_wanted:
+            wanted, self._sticky_wanted = self._sticky_wanted, {}
+            try:
+                async with self.database.read_engine.connect() as connection:
+                    found = await store.sticky_sims(connection, sorted(wanted))
+            except Exception as error:  # the sends fail retryably; the next lookup tries again
+                for future in wanted.values():
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for recipient, future in wanted.items():
+                if not future.done():
+                    future.set_result(found.get(recipient))
 
     # --- the channel contract ----------------------------------------------------------------
     async def send(self, message: Outgoing) -> str:
@@ -188,17 +236,24 @@ class SmsRouter:
             wait = self._reserve(gateway, sim)
             if wait > 0:
                 await asyncio.sleep(wait)
-            if not self.up(gateway.id):  # went down while this one waited its turn
+            failure: SendError | None = None
+            async with self._turn(gateway, sim):
+                if not self.up(gateway.id):  # went down while this one waited its turn
+                    tried.add(sim.id)
+                    continue
+                # Caught in here: a frozen SendError cannot pass through a context manager.
+                try:
+                    sent = await self.senders[gateway.id].send(sim, message)
+                except SendError as error:
+                    failure = error
+            if failure is not None:
+                if not isinstance(failure, RouteError):  # the message's fault, not the phone's
+                    raise failure
+                await self._observe(gateway.id, False, str(failure))
+                if not failure.unsent:
+                    raise failure
                 tried.add(sim.id)
-                continue
-            try:
-                sent = await self.senders[gateway.id].send(sim, message)
-            except RouteError as error:
-                await self._observe(gateway.id, False, str(error))
-                if not error.unsent:
-                    raise replace(error, unsent=False) from error
-                tried.add(sim.id)
-                last = error
+                last = failure
                 continue
             await self._observe(gateway.id, True, None)
             self.sent_by[sim_route.label] = self.sent_by.get(sim_route.label, 0) + 1

@@ -14,7 +14,7 @@ from babel.messages.pofile import read_po
 from bot.flows.poll import BACK
 from bot.vocabulary.i18n import REVIEW_MARK
 from bot.vocabulary.sms_text import cheapest_sms_text, gsm_friendly, sms_size
-from bot.vocabulary.text import KEYWORDS, SKIP, fold
+from bot.vocabulary.text import KEYWORDS, SKIP, YES, fold
 
 pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
 
@@ -82,15 +82,16 @@ def test_no_more_sms_than_french(language):
 
 # Capitalised words in a message that are names, not keywords to send.
 NOT_KEYWORDS = {
-    "sms", "osc", "ong", "ngo", "vbg", "ssr", "srh", "gbv", "bot", "benkadi", "telegram", "mali",
+    "sms", "osc", "cso", "ong", "ngo", "vbg", "ssr", "srh", "gbv", "bot", "benkadi", "telegram", "mali",
 }  # fmt: skip
 
 
 @pytest.mark.parametrize("language", ["fr", "bm", "ff", "ses", "en"])
 def test_every_word_a_message_asks_for_is_a_keyword(language):
     """ "Send WINNDITO" must work: every word in capitals a message shows is a keyword (or a skip
-    or a poll's back), in the language's spelling and in the GSM-friendly one."""
-    words = set(KEYWORDS_BY_WORD) | SKIP | BACK
+    or a poll's back, or a yes: "Reply OUI to join"), in the language's spelling and in the
+    GSM-friendly one."""
+    words = set(KEYWORDS_BY_WORD) | SKIP | BACK | YES
     for message in catalog("en" if language == "fr" else language):
         if not message.id:
             continue

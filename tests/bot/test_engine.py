@@ -47,7 +47,7 @@ def run(lines, **kw):
 
 
 def test_registration_collects_every_field_then_saves_once():
-    outcomes = run(["INSCRIPTION", "Awa", "2", "kayes", "0", "1 3", "fr", "oui", "1"])
+    outcomes = run(["INSCRIPTION", "Awa", "2", "kayes", "0", "1 3", "fr", "1", "2", "oui", "1"])
     saves = [e for o in outcomes for e in o.effects if isinstance(e, SaveRegistration)]
     assert len(saves) == 1
     data = saves[0].data
@@ -58,11 +58,12 @@ def test_registration_collects_every_field_then_saves_once():
         None,
     )
     assert data["themes"] == ["vbg", "paix_securite"] and data["language"] == "fr"
+    assert (data["sex"], data["age_band"]) == ("f", "25-35")
     assert outcomes[-1].state is None
 
 
 def test_refusing_consent_keeps_nothing():
-    outcomes = run(["INSCRIPTION", "Awa", "AMSS", "kayes", "0", "1", "1", "non"])
+    outcomes = run(["INSCRIPTION", "Awa", "AMSS", "kayes", "0", "1", "1", "3", "4", "non"])
     assert outcomes[-1].state is None and not outcomes[-1].effects
 
 
@@ -228,3 +229,79 @@ def test_a_multi_select_tap_gives_the_keyboard_with_ticks_and_a_toast():
     assert outcome.replies == () and outcome.notice.startswith("✓ ")
     ticked = [label for _key, label in outcome.keyboard.choices if label.startswith("✓")]
     assert ticked == [outcome.notice]
+
+
+@pytest.mark.parametrize("text", ["MES DONNÉES", "mes donnees", "My data", "N ka kunnafoniw"])
+def test_my_data_gives_the_summary_and_how_to_get_the_copy(text):
+    outcome = handle(ctx(text, member=AWA))
+    (reply,) = outcome.replies
+    assert "Awa" in reply.text and "AMSS" in reply.text and "n° 1" in reply.text
+    assert outcome.state is None and outcome.effects == ()
+
+
+def test_my_data_for_a_stranger_says_what_little_is_kept():
+    (reply,) = handle(ctx("MES DONNEES")).replies
+    assert "pas inscrit" in reply.text
+
+
+def test_my_data_in_the_members_language():
+    outcome = handle(replace(ctx("MY DATA", member=AWA), language="en"))
+    assert "Benkadi keeps" in outcome.replies[0].text
+
+
+# Sex and age band ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("sex", "age", "expected"),
+    [
+        ("1", "1", ("f", "15-24")),
+        ("Homme", "25-35", ("m", "25-35")),
+        ("3", "4", (None, None)),  # prefer not to say, both
+        ("passer", "40", (None, "36+")),  # skipped; the age itself
+    ],
+)
+def test_sex_and_age_band_are_optional_and_read_in_many_forms(sex, age, expected):
+    outcomes = run(["INSCRIPTION", "Awa", "2", "kayes", "0", "1", "fr", sex, age, "oui", "1"])
+    [save] = [e for o in outcomes for e in o.effects if isinstance(e, SaveRegistration)]
+    assert (save.data["sex"], save.data["age_band"]) == expected
+
+
+def test_a_garbled_sex_answer_is_asked_again_with_the_choices():
+    [*_, outcome] = run(["INSCRIPTION", "Awa", "2", "kayes", "0", "1", "fr", "zzz"])
+    assert outcome.state.step == "sex" and "1 à 3" in outcome.replies[0].text
+
+
+def test_the_age_question_is_asked_in_the_members_language():
+    [*_, outcome] = run(["SƐBƐN", "Awa", "2", "kayes", "0", "1", "2", "1"])
+    assert outcome.state.step == "age_band"
+    assert outcome.replies[0].text.startswith(in_language("bm", "Votre âge ? (facultatif)"))
+
+
+# Invitations of imported people ---------------------------------------------------------------
+INVITED = replace(AWA, invitation="invited")
+
+
+@pytest.mark.parametrize("text", ["OUI", "oui", "Awɔ", "INSCRIPTION"])
+def test_an_invited_person_joins_with_oui(text):
+    from bot.model import AcceptInvitation
+
+    outcome = handle(ctx(text, member=INVITED))
+    assert outcome.effects == (AcceptInvitation(),) and "Bienvenue" in outcome.replies[0].text
+
+
+def test_an_invited_person_refuses_with_stop_and_anything_else_is_asked_again():
+    from bot.model import RefuseInvitation
+
+    refused = handle(ctx("STOP", member=INVITED))
+    assert refused.effects == (OptOut(), RefuseInvitation())
+    again = handle(ctx("RAPPORT formation", member=INVITED))
+    assert again.effects == () and "OUI" in again.replies[0].text
+    assert handle(ctx("AIDE", member=INVITED)).replies[0].text.startswith("Benkadi")
+
+
+def test_a_refused_person_is_answered_never_followed_and_may_still_join():
+    from bot.model import AcceptInvitation, OptIn
+
+    gone = replace(AWA, invitation="refused")
+    assert handle(ctx("bonjour", member=gone)).effects == ()
+    joined = handle(ctx("OUI", member=gone, opted_out=True))
+    assert joined.effects == (AcceptInvitation(), OptIn())

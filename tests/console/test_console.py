@@ -100,7 +100,7 @@ async def test_sign_in_with_a_token(console):
     async with session:
         assert url.path == "/console/" and "Journal d&#39;audit" in html
         status, html, _ = await get_page(session, console.url + "/console/audit")
-        assert status == 200 and "console.login" in html
+        assert status == 200 and "connexion à la console" in html
 
 
 async def test_expired_session_goes_to_sign_in_and_back(console):
@@ -294,3 +294,20 @@ async def test_the_console_address_as_typed_leads_to_sign_in(console):
         async with stranger.get(console.url + "/console") as response:
             assert response.status == 200
             assert response.url.path == "/console/login"
+
+
+async def test_admins_see_the_refused_sms_on_the_audit_page(console):
+    from storage import rate_counts
+    from storage.types import utcnow
+
+    async with console.database.transaction() as connection:
+        for _ in range(3):
+            await rate_counts.count(connection, "refused:link.country", utcnow())
+        await rate_counts.count(connection, "refused:reply.sender", utcnow())
+    await account(console, "admin", "admin")
+    session, *_ = await sign_in(console, "admin")
+    async with session:
+        status, html, _ = await get_page(session, console.url + "/console/audit")
+    assert status == 200
+    assert re.search(r"code LIER vers un pays non configuré</td><td>3<", html)
+    assert re.search(r"réponses SMS : limite par expéditeur atteinte</td><td>1<", html)

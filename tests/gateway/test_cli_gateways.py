@@ -55,7 +55,14 @@ async def test_add_list_status_remove_never_showing_secrets(benkadi, database):
     code, out, _ = await benkadi("gateways", "status", "--json")
     [row] = json.loads(out)
     assert row["up"] and [s["operator"] for s in row["sims"]] == ["orange", "moov"]
-    assert [e["action"] for e in await audit.entries(database)] == ["gateway.add"]
+    assert [e["action"] for e in await audit.entries(database)] == ["gateway.add"]  # no secret
+    code, out, _ = await benkadi("gateways", "set-rate", "bamako-1", "2", "20")
+    assert code == 0 and "20 SMS per minute" in out
+    assert (await store.load_gateways(database))[0].sims[1].rate_per_minute == 20.0
+    code, _, err = await benkadi("gateways", "set-rate", "bamako-1", "3", "20")
+    assert code == 2 and "benkadi: slot:" in err
+    code, _, err = await benkadi("gateways", "set-rate", "bamako-1", "1", "0")
+    assert code == 2 and "benkadi: rate:" in err
     code, out, _ = await benkadi("gateways", "remove", "bamako-1")
     assert code == 0 and await store.load_gateways(database) == []
     code, _, err = await benkadi("gateways", "remove", "bamako-1")

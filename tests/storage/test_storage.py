@@ -127,7 +127,7 @@ async def test_conversation_is_kept_and_forgotten(database):
 async def test_a_whole_registration_through_the_service(database):
     """The dialogue's shell on each backend: state, effects and replies in one transaction."""
     service = ConversationService(database)
-    lines = ["INSCRIPTION", "Awa", "AMSS", "4", "0", "1 2", "2", "1", "1"]
+    lines = ["INSCRIPTION", "Awa", "AMSS", "4", "0", "1 2", "2", "2", "3", "1", "1"]
     for number, line in enumerate(lines):
         handled = await service.handle(
             Received("sms", "+22376123456", f"SM{number}", Inbound("sms", line))
@@ -142,6 +142,7 @@ async def test_a_whole_registration_through_the_service(database):
         ["vbg", "participation"],
         "bm",
     )
+    assert (member.sex, member.age_band) == ("m", "36+")
     assert replies == len(lines)
 
 

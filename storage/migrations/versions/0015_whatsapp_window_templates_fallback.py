@@ -14,7 +14,7 @@ from alembic import op
 import storage.types
 
 revision = '0015'
-down_revision = '0011'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
