@@ -140,3 +140,31 @@ def test_a_bad_plan_names_its_field(whatsapp, field):
     with pytest.raises(DraftError) as caught:
         parse_draft({"texts": {"fr": "x"}, "whatsapp": whatsapp}, NOW, None)
     assert caught.value.field == field
+
+
+def test_status_and_preview_text_say_the_window_and_the_fallbacks():
+    from gateway.cli.broadcast_text import status_text, whatsapp_text
+
+    status = {
+        "id": 3, "status": "sent", "recipients": 2, "fallback": True,
+        "fallbacks": {"total": 1, "by_reason": [
+            {"from": "telegram", "to": "sms", "reason": "telegram 403: blocked", "count": 1},
+        ]},
+    }  # fmt: skip
+    assert "  fell back telegram → sms ×1: telegram 403: blocked" in status_text(status)
+    assert "  fallback to the next channel: off" in status_text({**status, "fallback": False})
+    window = {
+        "inside_window": 1, "outside_window": 2, "falls_back": {"sms": 1},
+        "by_language": {
+            "fr": {"inside_window": 1, "outside_window": 1,
+                   "template": {"name": "benkadi_alerte", "sid": "HX1", "variables": {}}},
+            "bm": {"inside_window": 0, "outside_window": 1, "template": None},
+        },
+        "fallback_sms": {"members": 1, "segments": 1, "estimated_cost": 0.05},
+        "refused": None,
+    }  # fmt: skip
+    lines = whatsapp_text(window)
+    assert lines[0] == "WhatsApp: 1 member inside the 24 h window (text), 2 members outside it"
+    assert "  fr: 1 member outside, template benkadi_alerte" in lines
+    assert "  bm: 1 member outside, no approved template" in lines
+    assert "  without a template, to sms: 1 member" in lines
