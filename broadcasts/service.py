@@ -81,7 +81,11 @@ async def preview(
             connection, draft.audience, enabled_channels, now
         )
         rules = await template_rules(connection, draft)
-        names = {t.sid: t.name for t in await templates_store.load_templates(connection)}
+        known = await templates_store.load_templates(connection)
+        names = {t.sid: t.name for t in known}
+        problems = templates_store.template_problems(
+            draft.whatsapp, known, draft.template_variables
+        )
         result = preview_core.summarise(
             draft,
             reached,
@@ -103,7 +107,13 @@ async def preview(
                 result["sms"]["by_route"] = routes
         if "whatsapp" in result["channels"]:
             result["whatsapp"] = whatsapp_preview.summarise(
-                draft, windows, outside_next, rules, names, price_per_segment=price_per_segment
+                draft,
+                windows,
+                outside_next,
+                rules,
+                names,
+                price_per_segment=price_per_segment,
+                problems=problems,
             )
     return result
 

@@ -105,7 +105,10 @@ def whatsapp_text(window: dict[str, Any] | None) -> list[str]:
         if not entry["outside_window"]:
             continue
         template = entry["template"]
+        problem = entry.get("template_problem")
         gets = f"template {template['name']}" if template else "no approved template"
+        if problem:
+            gets += f" ({problem})"
         lines.append(f"  {language}: {members(entry['outside_window'])} outside, {gets}")
     for channel, n in window["falls_back"].items():
         lines.append(f"  without a template, to {channel}: {members(n)}")

@@ -168,3 +168,24 @@ def test_status_and_preview_text_say_the_window_and_the_fallbacks():
     assert "  fr: 1 member outside, template benkadi_alerte" in lines
     assert "  bm: 1 member outside, no approved template" in lines
     assert "  without a template, to sms: 1 member" in lines
+
+
+def test_template_values_on_one_line_and_within_whatsapp_limits():
+    from broadcasts.model import Draft, WhatsAppPlan, template_problem, template_value
+
+    assert template_value("Réunion\nmardi\t à   10 h ") == "Réunion mardi à 10 h"
+    draft = Draft(
+        texts={"fr": "Ligne 1\n\nLigne 2", "bm": "x" * 300},
+        title="JIF",
+        whatsapp=WhatsAppPlan({"fr": "t"}, {"1": "text", "2": "title"}),
+    )
+    assert draft.template_variables("fr") == {"1": "Ligne 1 Ligne 2", "2": "JIF"}
+    assert template_problem("{{1}}", draft.template_variables("fr")) is None
+    assert "255" in template_problem("{{1}}", draft.template_variables("bm"))
+    assert "1024" in template_problem("x" * 1000 + "{{2}}{{1}}", {"1": "y" * 30, "2": "JIF"})
+
+
+@pytest.mark.parametrize("code", [63013, 63021])
+def test_template_refusals_fall_back(code):
+    error = twilio.classify(TwilioRestException(400, "https://x", "msg", code=code))
+    assert error.fall_back and not error.retryable and error.address_state is None
