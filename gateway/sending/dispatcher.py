@@ -383,6 +383,9 @@ class Dispatcher:
             moved = (
                 await fallback.fall_back(connection, reasons, self.channels, now) if reasons else 0
             )
+            # A report that failed a row before its send was recorded asked for the move.
+            sent = [v.row.id for v in verdicts if isinstance(v, policy.Sent) and v.row.bulk]
+            moved += await fallback.after_recording(connection, sent, self.channels, now)
         if moved:
             self.wake()  # their next channel's loop may be idle
 
