@@ -27,6 +27,7 @@ from bot.model import (
 from bot.outbox_rows import outbox_row
 from bot.vocabulary.i18n import _, use_locale
 from bot.vocabulary.phones import mask_phone
+from bot.vocabulary.wording import PLAIN, Wording
 from storage import members as member_store
 from storage import polls as poll_store
 from storage import reports as report_store
@@ -36,7 +37,12 @@ class Applier:
     """Carries out an outcome's effects on the store, in the inbound message's transaction."""
 
     def __init__(
-        self, connection: AsyncConnection, address: Row, member_id: int | None, now: datetime
+        self,
+        connection: AsyncConnection,
+        address: Row,
+        member_id: int | None,
+        now: datetime,
+        wording: Wording = PLAIN,
     ) -> None:
         self.connection, self.address, self.member_id, self.now = (
             connection,
@@ -44,6 +50,7 @@ class Applier:
             member_id,
             now,
         )
+        self.wording = wording
         self.extra_rows: list[dict] = []
         self.erased_address_ids: list[int] = []
         self.language: str | None = None
@@ -79,7 +86,14 @@ class Applier:
                 case SendSms(phone=phone, text=text):
                     target = await member_store.address_for(connection, "sms", phone)
                     self.extra_rows.append(
-                        outbox_row(target, target.member_id, Reply(text), ctx.language, self.now)
+                        outbox_row(
+                            target,
+                            target.member_id,
+                            Reply(text),
+                            ctx.language,
+                            self.now,
+                            self.wording,
+                        )
                     )
                 case LinkPhone(phone=phone):
                     with use_locale(ctx.language):

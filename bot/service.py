@@ -29,6 +29,7 @@ from bot.flows import poll as poll_flow
 from bot.model import Context, Profile, Received, State
 from bot.outbox_rows import outbox_row
 from bot.vocabulary.i18n import SOURCE_LANGUAGE
+from bot.vocabulary.wording import PLAIN, Wording
 from storage import members as member_store
 from storage import messages as message_store
 from storage import polls as poll_store
@@ -62,8 +63,9 @@ class ConversationService:
         sms_available: bool = True,
         ttl: timedelta = CONVERSATION_TTL,
         report_max_beneficiaries: int = 100_000,
+        wording: Wording = PLAIN,
     ) -> None:
-        self.database = database
+        self.database, self.wording = database, wording
         self.report_max_beneficiaries = report_max_beneficiaries
         self.sms_available = sms_available
         self.ttl = ttl
@@ -245,7 +247,7 @@ class ConversationService:
             poll=poll_view,
         )
         outcome = engine.handle(ctx)
-        applier = Applier(connection, address, _member_id(member), now)
+        applier = Applier(connection, address, _member_id(member), now, self.wording)
         outcome = await applier.apply(outcome, ctx)
         state = outcome.state
         if state is not None:
@@ -263,7 +265,7 @@ class ConversationService:
             ended.append(address.id)
         language = outcome.language or applier.language or ctx.language
         replies = [
-            outbox_row(address, applier.member_id, reply, language, now)
+            outbox_row(address, applier.member_id, reply, language, now, self.wording)
             for reply in outcome.replies
         ]
         rows += replies + applier.extra_rows

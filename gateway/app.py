@@ -91,6 +91,7 @@ async def _sending(app: web.Application) -> AsyncIterator[None]:
         app[DATABASE],
         sms_available="sms" in channels,
         report_max_beneficiaries=settings.report_max_beneficiaries,
+        wording=settings.wording,
     )
     if settings.dispatch == "process":
         child = ChildDispatcher(settings)
