@@ -76,6 +76,10 @@ class Settings:
     # A neutral bot name and labels for shared phones (bot/vocabulary/wording.py).
     discreet: bool = False
     bot_name: str | None = None
+    # For the processing register (gateway/exports/register.py): who is responsible, and the
+    # cloud the coordination's phones back up to, if any.
+    controller: str | None = None
+    phone_cloud: str | None = None
 
     @property
     def wording(self) -> Wording:
@@ -220,6 +224,12 @@ class Settings:
             if not re.fullmatch(r"[A-Za-z0-9 '-]{1,20}", bot_name):
                 raise SettingsError("BENKADI_BOT_NAME must be 1-20 letters, digits, spaces, ' or -")
             overrides.setdefault("bot_name", bot_name)
+        for key, field_name in (
+            ("BENKADI_CONTROLLER", "controller"),
+            ("BENKADI_PHONE_CLOUD", "phone_cloud"),
+        ):
+            if get(key) is not None:
+                overrides.setdefault(field_name, get(key))
         retention = get("BENKADI_RETENTION")
         if retention is not None:
             from storage.retention import parse_schedule
@@ -269,6 +279,8 @@ ENV_KEYS = {
     "retention": "BENKADI_RETENTION",
     "discreet": "BENKADI_DISCREET",
     "bot_name": "BENKADI_BOT_NAME",
+    "controller": "BENKADI_CONTROLLER",
+    "phone_cloud": "BENKADI_PHONE_CLOUD",
     "database_url": "BENKADI_DATABASE_URL",
     "public_url": "BENKADI_PUBLIC_URL",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",

@@ -4,6 +4,7 @@ benkadi privacy purge --dry-run     what the retention schedule (BENKADI_RETENTI
 benkadi privacy purge               remove it now (the scheduler does it daily), audited
 benkadi privacy export MEMBER       everything held about one person (id, phone number or
                                     Telegram id): MEMBER.html and MEMBER.json, audited
+benkadi privacy register            the processing register for the APDP, from the configuration
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from gateway.cli.arguments import Commands, json_flag, names, noun
 from gateway.cli.common import actor, answer
 from gateway.exports import access
+from gateway.exports import register as processing_register
 from gateway.settings import Settings
 from storage import access_export, retention
 from storage.database import Database
@@ -67,6 +69,22 @@ async def export(database: Database, args: argparse.Namespace, settings: Setting
     return 0
 
 
+def register_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Needs no database: it says what the configuration does."""
+    parts = processing_register.sections(settings, utcnow().date())
+    text = (
+        processing_register.as_html(parts)
+        if args.format == "html"
+        else processing_register.as_markdown(parts)
+    )
+    if args.output:
+        Path(args.output).write_text(text, "utf-8")
+        print(f"register written to {args.output}", file=sys.stderr)
+    else:
+        print(text)
+    return 0
+
+
 def register(commands: Commands) -> None:
     """Add `privacy` and its verbs to the `benkadi` parser."""
     as_json = json_flag()
@@ -87,3 +105,9 @@ def register(commands: Commands) -> None:
         help="files NAME.html and NAME.json (default: donnees-membre-ID in this directory)",
     )
     command.set_defaults(action=export)
+    command = verbs.add_parser(
+        "register", help="the processing register (APDP declaration) from the configuration"
+    )
+    command.add_argument("--format", choices=["md", "html"], default="md")
+    command.add_argument("-o", "--output", metavar="FILE", help="default: stdout")
+    command.set_defaults(offline=register_command)
