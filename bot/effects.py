@@ -9,6 +9,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.model import (
+    AcceptInvitation,
     Context,
     EraseMember,
     LinkPhone,
@@ -17,6 +18,7 @@ from bot.model import (
     OptOut,
     Outcome,
     RecordPollAnswer,
+    RefuseInvitation,
     Reply,
     SaveRegistration,
     SaveReport,
@@ -25,6 +27,7 @@ from bot.model import (
     UpdateProfile,
 )
 from bot.outbox_rows import outbox_row
+from bot.sms_limits import SmsLimits, forget_counts, refuse_link_code
 from bot.vocabulary.i18n import _, use_locale
 from bot.vocabulary.phones import mask_phone
 from bot.vocabulary.wording import PLAIN, Wording
@@ -42,8 +45,10 @@ class Applier:
         address: Row,
         member_id: int | None,
         now: datetime,
+        limits: SmsLimits | None = None,
         wording: Wording = PLAIN,
     ) -> None:
+        self.limits = limits or SmsLimits()
         self.connection, self.address, self.member_id, self.now = (
             connection,
             address,
@@ -53,11 +58,13 @@ class Applier:
         self.wording = wording
         self.extra_rows: list[dict] = []
         self.erased_address_ids: list[int] = []
+        self.erased_photos: list[str] = []  # removed from disk once the erasure is committed
         self.language: str | None = None
 
     async def apply(self, outcome: Outcome, ctx: Context) -> Outcome:
         replies = list(outcome.replies)
         connection, address = self.connection, self.address
+        ended = False
         for effect in outcome.effects:
             match effect:
                 case SaveRegistration(data=data):
@@ -80,10 +87,33 @@ class Applier:
                     await member_store.update_address(connection, address.id, opted_out_at=None)
                 case EraseMember():
                     if self.member_id:
-                        self.erased_address_ids = list(
-                            await member_store.erase_member(connection, self.member_id, self.now)
+                        erased = await member_store.erase_member(
+                            connection, self.member_id, self.now
                         )
+                        self.erased_address_ids = erased.address_ids
+                        self.erased_photos = erased.photos
+                        await forget_counts(connection, erased.addresses)
+                case AcceptInvitation() if self.member_id:
+                    await member_store.update_member(
+                        connection,
+                        self.member_id,
+                        consent_at=self.now,
+                        consent_channel=address.channel,
+                        refused_at=None,
+                    )
+                case RefuseInvitation() if self.member_id:
+                    await member_store.update_member(
+                        connection, self.member_id, refused_at=self.now
+                    )
                 case SendSms(phone=phone, text=text):
+                    refused = await refuse_link_code(
+                        connection, self.limits, phone, address, self.member_id, self.now
+                    )
+                    if refused is not None:  # nothing sent; the dialogue ends, told why
+                        with use_locale(ctx.language):
+                            replies = [self._refusal(refused)]
+                        ended = True
+                        continue
                     target = await member_store.address_for(connection, "sms", phone)
                     self.extra_rows.append(
                         outbox_row(
@@ -92,7 +122,7 @@ class Applier:
                             Reply(text),
                             ctx.language,
                             self.now,
-                            self.wording,
+                            wording=self.wording,
                         )
                     )
                 case LinkPhone(phone=phone):
@@ -106,7 +136,27 @@ class Applier:
                     await poll_store.move(
                         connection, self.member_id, effect, address.channel, self.now
                     )
-        return replace(outcome, replies=tuple(replies))
+        return replace(outcome, replies=tuple(replies), state=None if ended else outcome.state)
+
+    def _refusal(self, reason: str) -> Reply:
+        if reason == "country":
+            countries = ", ".join(f"+{code}" for code in self.limits.countries)
+            return Reply(
+                _("Benkadi n'envoie de code qu'aux numéros de ces pays : {countries}.").format(
+                    countries=countries
+                )
+            )
+        if reason == "taken":
+            return Reply(
+                _(
+                    "Ce numéro appartient à un autre profil. Contactez le secrétariat pour les réunir."
+                )
+            )
+        if reason == "overall":
+            return Reply(
+                _("L'envoi de SMS n'est pas disponible pour le moment. Réessayez plus tard.")
+            )
+        return Reply(_("Trop de codes demandés. Réessayez dans une heure."))
 
     async def _register(self, data: dict, fallback_language: str) -> None:
         organisation_id = None
@@ -122,7 +172,10 @@ class Applier:
             cercle=data.get("cercle"),
             themes=list(data.get("themes") or []),
             language=data.get("language") or fallback_language,
+            sex=data.get("sex"),
+            age_band=data.get("age_band"),
             consent_at=datetime.fromisoformat(data["consent_at"]),
+            consent_channel=self.address.channel,
             registered_at=self.now,
             updated_at=self.now,
         )

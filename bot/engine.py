@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from bot.flows import link, membership, my_data, poll, registration, report
+from bot.flows import invitation, link, membership, my_data, poll, registration, report
 from bot.flows.common import FREE_TEXT_STEPS, help_text
 from bot.model import Context, EraseMember, OptOut, Outcome, Reply, State
+from bot.render import choice_hint
 from bot.report_line import line_rest
 from bot.vocabulary.i18n import LANGUAGES, _, use_locale
 from bot.vocabulary.text import fold, keyword, match_choice
@@ -22,8 +23,17 @@ ALWAYS = frozenset({"stop", "cancel", "help"})
 # the flows' sight, and is offered back when it ends: no draft is silently lost.
 PARKED = "parked_report"
 
-# Words that also say which language the member wants (SƐBƐN is Bambara).
-KEYWORD_LANGUAGE = {"inscription": "fr", "inscrire": "fr", "seben": "bm"}
+# Words that also say which language the member wants (SƐBƐN is Bambara, JOIN English,
+# WINNDITO Fulfulde, HANTUM Songhay).
+KEYWORD_LANGUAGE = {
+    "inscription": "fr",
+    "inscrire": "fr",
+    "seben": "bm",
+    "join": "en",
+    "register": "en",
+    "winndito": "ff",
+    "hantum": "ses",
+}
 
 FLOW_ANSWERS: dict[str, Callable[[Context, State], Outcome]] = {
     "registration": registration.answer,
@@ -116,6 +126,10 @@ def _handle(ctx: Context) -> Outcome:
     inbound, state = ctx.inbound, ctx.state
     if inbound.is_start:
         return _telegram_start(ctx)
+    if ctx.member is not None and ctx.member.invitation is not None and state is None:
+        answered = invitation.answer(ctx)  # imported, not yet joined: OUI or STOP first
+        if answered is not None:
+            return answered
     if poll.parse_button(inbound.button) is not None:
         return poll.tap(ctx)
     command = None if inbound.button else keyword(inbound.text)
@@ -127,7 +141,7 @@ def _handle(ctx: Context) -> Outcome:
         return _offer_resume(state)
     if state is not None and not ctx.state_expired:
         if command == "cancel":
-            return Outcome((Reply(_("C'est annulé.") + " " + help_text(ctx)),), None)
+            return _cancel(ctx, state)
         if command == "help":
             question = (
                 FLOW_QUESTIONS[state.flow](ctx, state)
@@ -153,6 +167,14 @@ def _handle(ctx: Context) -> Outcome:
     if ctx.poll is not None and ctx.poll.open and not ctx.poll.finished:
         return poll.resume(ctx)  # a reply to the invitation, or after a pause
     return poll.closed_for(ctx) or membership.unknown(ctx)  # … or to a poll closed since
+
+
+def _cancel(ctx: Context, state: State) -> Outcome:
+    """ANNULER in a dialogue: said in the language the dialogue was in (a registration begun
+    with /start bm or SƐBƐN is in Bambara before anything is stored)."""
+    language = state.data.get("language") if state.flow == "registration" else None
+    with use_locale(language or ctx.language):
+        return Outcome((Reply(_("C'est annulé.") + " " + help_text(ctx)),), None, language=language)
 
 
 def _telegram_start(ctx: Context) -> Outcome:
@@ -201,6 +223,6 @@ def _resume_answer(ctx: Context, state: State) -> Outcome:
         return starts[previous.flow](ctx)
     if choice == "cancel":
         return Outcome((Reply(_("C'est annulé.") + " " + help_text(ctx)),), None)
-    why = _("Répondez par un numéro de 1 à {count}.").format(count=3)
+    why = choice_hint(ctx.inbound.style, 3)
     reply = _resume_reply()
     return Outcome((Reply(f"{why}\n{reply.text}", reply.choices),), state)

@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.model import Context, Reply
-from bot.render import sms_page
+from bot.render import choice_hint, many_hint, sms_page
 from bot.vocabulary.i18n import _
 from bot.vocabulary.reference import (
+    AGE_BANDS,
     LANGUAGE_ALIASES,
     LANGUAGE_NAMES,
     REGION_ALIASES,
     REGIONS,
+    SEX_ALIASES,
+    SEXES,
     THEME_ALIASES,
     THEMES,
 )
@@ -73,8 +76,8 @@ def _page_or_invalid(ctx: Context, reply: Reply, data: dict[str, Any], why: str)
     return Invalid(why)
 
 
-def _range_hint(count: int) -> str:
-    return _("Répondez par un numéro de 1 à {count}.").format(count=count)
+def _range_hint(ctx: Context, count: int) -> str:
+    return choice_hint(ctx.inbound.style, count)
 
 
 # name ---------------------------------------------------------------------------------------
@@ -111,7 +114,9 @@ def read_organisation(ctx: Context, text: str, data: dict[str, Any]) -> Parsed:
         if fold(name) == "0" and choices:
             return _page_or_invalid(ctx, ask_organisation(ctx, data), data, "")
         return Invalid(
-            _range_hint(len(choices)) if choices else _("Écrivez le nom de votre organisation.")
+            _range_hint(ctx, len(choices))
+            if choices
+            else _("Écrivez le nom de votre organisation.")
         )
     if len(name) < 2 or len(name) > 200:
         return Invalid(_("Écrivez le nom de votre organisation."))
@@ -127,7 +132,7 @@ def read_region(ctx: Context, text: str, data: dict[str, Any]) -> Parsed:
     key = match_choice(text, REGIONS, REGION_ALIASES)
     if key is not None:
         return Value(key)
-    why = _("Je n'ai pas reconnu cette région.") + " " + _range_hint(len(REGIONS))
+    why = _("Je n'ai pas reconnu cette région.") + " " + _range_hint(ctx, len(REGIONS))
     return _page_or_invalid(ctx, ask_region(ctx, data), data, why)
 
 
@@ -180,13 +185,7 @@ def read_themes(ctx: Context, text: str, data: dict[str, Any]) -> Parsed:
     keys = match_many(text, themes, THEME_ALIASES)
     if keys:
         return Value(keys)
-    why = (
-        _("Je n'ai pas compris.")
-        + " "
-        + _("Répondez par un ou plusieurs numéros de 1 à {count}, ex. 1 3").format(
-            count=len(themes)
-        )
-    )
+    why = _("Je n'ai pas compris.") + " " + many_hint(ctx.inbound.style, len(themes))
     return _page_or_invalid(ctx, ask_themes(ctx, data), data, why)
 
 
@@ -199,7 +198,58 @@ def read_language(ctx: Context, text: str, data: dict[str, Any]) -> Parsed:
     key = match_choice(text, LANGUAGE_NAMES, LANGUAGE_ALIASES)
     if key is not None:
         return Value(key)
-    return Invalid(_("Je n'ai pas compris.") + " " + _range_hint(len(LANGUAGE_NAMES)))
+    return Invalid(_("Je n'ai pas compris.") + " " + _range_hint(ctx, len(LANGUAGE_NAMES)))
+
+
+# sex, age band -------------------------------------------------------------------------------
+UNSAID_KEY = "nd"  # "prefer not to say": stored as None, like a question never asked
+
+
+def _sex_choices() -> tuple[tuple[str, str], ...]:
+    return (*_translated(SEXES), (UNSAID_KEY, _("Je préfère ne pas le dire")))
+
+
+def ask_sex(ctx: Context, data: dict[str, Any]) -> Reply:
+    return Reply(_("Vous êtes ? (facultatif)"), _sex_choices())
+
+
+def read_sex(ctx: Context, text: str, data: dict[str, Any]) -> Parsed:
+    key = match_choice(text, _sex_choices(), SEX_ALIASES)
+    if key is None and fold(text) in SKIP:
+        key = UNSAID_KEY
+    if key is None:
+        return Invalid(_("Je n'ai pas compris.") + " " + _range_hint(ctx, len(_sex_choices())))
+    return Value(None if key == UNSAID_KEY else key)
+
+
+def _age_choices() -> tuple[tuple[str, str], ...]:
+    bands = tuple((key, _("{band} ans").format(band=label)) for key, label in AGE_BANDS)
+    return (*bands, (UNSAID_KEY, _("Je préfère ne pas le dire")))
+
+
+def age_band_of(age: int) -> str | None:
+    """The band of an age in years; None below 15 (not a band the coordination counts)."""
+    if age < 15 or age > 120:
+        return None
+    return "15-24" if age <= 24 else "25-35" if age <= 35 else "36+"
+
+
+def ask_age_band(ctx: Context, data: dict[str, Any]) -> Reply:
+    return Reply(_("Votre âge ? (facultatif)"), _age_choices())
+
+
+def read_age_band(ctx: Context, text: str, data: dict[str, Any]) -> Parsed:
+    folded = fold(text)
+    if folded.isdigit() and int(folded) > len(_age_choices()):
+        band = age_band_of(int(folded))  # the age itself, "22", rather than its number
+        if band is not None:
+            return Value(band)
+    key = match_choice(text, _age_choices())
+    if key is None and folded in SKIP:
+        key = UNSAID_KEY
+    if key is None:
+        return Invalid(_("Je n'ai pas compris.") + " " + _range_hint(ctx, len(_age_choices())))
+    return Value(None if key == UNSAID_KEY else key)
 
 
 FIELDS: dict[str, Field] = {
@@ -211,5 +261,7 @@ FIELDS: dict[str, Field] = {
         Field("cercle", ask_cercle, read_cercle),
         Field("themes", ask_themes, read_themes),
         Field("language", ask_language, read_language),
+        Field("sex", ask_sex, read_sex),
+        Field("age_band", ask_age_band, read_age_band),
     )
 }

@@ -20,6 +20,7 @@ class Inbound:
     start_payload: str | None = None  # Telegram "/start <payload>"
     is_start: bool = False  # Telegram "/start"
     media: str | None = None  # a photo: Telegram file_id, or Twilio MediaUrl0 (WhatsApp/MMS)
+    message_id: str | None = None  # the message whose button was pressed (Telegram)
 
     @property
     def traits(self) -> ChannelTraits:
@@ -57,6 +58,11 @@ class Profile:
     themes: tuple[str, ...]
     language: str
     channels: tuple[str, ...] = ()  # "sms:+223…", "telegram:…" for the profile summary
+    sex: str | None = None
+    age_band: str | None = None
+    # Imported from the directory and not (yet) joined: "invited" until OUI, "refused" after
+    # STOP; None for a member who registered or said OUI (bot/flows/invitation.py).
+    invitation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,16 @@ class EraseMember:
 
 
 @dataclass(frozen=True)
+class AcceptInvitation:
+    """An imported person said OUI: consent now, on this channel."""
+
+
+@dataclass(frozen=True)
+class RefuseInvitation:
+    """An imported person said STOP to the invitation."""
+
+
+@dataclass(frozen=True)
 class SendSms:
     """A message to another address than the sender's (the link code)."""
 
@@ -190,6 +206,8 @@ Effect = (
     | OptOut
     | OptIn
     | EraseMember
+    | AcceptInvitation
+    | RefuseInvitation
     | SendSms
     | LinkPhone
     | RecordPollAnswer
@@ -204,3 +222,6 @@ class Outcome:
     effects: tuple[Effect, ...] = ()
     notice: str | None = None  # a short acknowledgement of a button press (Telegram toast)
     language: str | None = None  # the language the replies are in, when it changed
+    # A multi-select tap: the question's buttons as they are now (✓ on what is ticked), to put
+    # in place of those of the message pressed.
+    keyboard: Reply | None = None

@@ -20,8 +20,10 @@ def outbox_row(
     reply: Reply,
     language: str,
     now: datetime,
+    edits: str | None = None,
     wording: Wording = PLAIN,
 ) -> dict:
+    """A reply to send; with `edits`, new buttons for the message of that id instead."""
     with use_locale(language):
         if wording is not PLAIN:  # discreet deployments (bot/vocabulary/wording.py)
             reply = replace(
@@ -38,4 +40,5 @@ def outbox_row(
         body=body,
         choices=choices,
         now=now,
+        edits=edits,
     )

@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 from bot.model import Reply
-from bot.vocabulary.channels import traits
+from bot.vocabulary.channels import Style, traits
 from bot.vocabulary.i18n import _
 from bot.vocabulary.sms_text import GSM7_SINGLE, cheapest_sms_text, sms_size
 
 PAGED_FROM = 8  # shorter lists go whole, even over two SMS, rather than hide choices
+
+
+def choice_hint(style: Style, count: int) -> str:
+    """How to answer a choice, as the channel shows it: buttons carry no numbers."""
+    if style == "buttons":
+        return _("Touchez un des boutons ci-dessous.")
+    return _("Répondez par un numéro de 1 à {count}.").format(count=count)
+
+
+def many_hint(style: Style, count: int) -> str:
+    if style == "buttons":
+        return _("Touchez un ou plusieurs boutons, puis Terminé.")
+    return _("Répondez par un ou plusieurs numéros de 1 à {count}, ex. 1 3").format(count=count)
+
+
+def yes_no_hint(style: Style) -> str:
+    if style == "buttons":
+        return _("Touchez Oui ou Non.")
+    return _("Répondez 1 (Oui) ou 2 (Non).")
 
 
 def _choice_lines(reply: Reply, start: int, end: int) -> list[str]:

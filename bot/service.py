@@ -12,7 +12,9 @@ round trips to the database per message into a dozen per batch; alone, a message
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import secrets
 import time
 from collections import deque
@@ -28,11 +30,13 @@ from bot.effects import Applier
 from bot.flows import poll as poll_flow
 from bot.model import Context, Profile, Received, State
 from bot.outbox_rows import outbox_row
+from bot.sms_limits import SmsLimits, may_reply
 from bot.vocabulary.i18n import SOURCE_LANGUAGE
 from bot.vocabulary.wording import PLAIN, Wording
 from storage import members as member_store
 from storage import messages as message_store
 from storage import polls as poll_store
+from storage import translations as translation_store
 from storage.database import Database
 from storage.types import utcnow
 
@@ -63,9 +67,11 @@ class ConversationService:
         sms_available: bool = True,
         ttl: timedelta = CONVERSATION_TTL,
         report_max_beneficiaries: int = 100_000,
+        limits: SmsLimits | None = None,
         wording: Wording = PLAIN,
     ) -> None:
         self.database, self.wording = database, wording
+        self.limits = limits or SmsLimits()
         self.report_max_beneficiaries = report_max_beneficiaries
         self.sms_available = sms_available
         self.ttl = ttl
@@ -135,6 +141,7 @@ class ConversationService:
         return batch
 
     async def _handle_batch(self, batch: list[_Pending]) -> list[Handled]:
+        await translation_store.refresh(self.database)  # a text saved in the console counts now
         async with self.database.transaction() as connection:
             before = utcnow()
             addresses = await member_store.addresses_for(
@@ -156,6 +163,9 @@ class ConversationService:
             new = [p for p in batch if (p.received.channel, p.received.provider_id) in fresh]
             if not new:
                 return [Handled(duplicate=True) for _ in batch]
+            await member_store.record_last_inbound(
+                connection, [(addresses[p.received.key].id, p.now) for p in new]
+            )
             dialogues = await message_store.load_dialogues(
                 connection, [addresses[p.received.key].id for p in new]
             )
@@ -178,6 +188,7 @@ class ConversationService:
             ended: list[int] = []  # addresses whose dialogue ended
             rows: list[dict] = []  # outbox rows
             erased: list[int] = []  # addresses erased with their member
+            photos: list[str] = []  # their report photos, removed once this commits
             for pending in new:
                 address = addresses[pending.received.key]
                 dialogue = dialogues[address.id]
@@ -198,12 +209,15 @@ class ConversationService:
                     ended,
                     rows,
                     erased,
+                    photos,
                 )
                 results[id(pending)] = handled
             await message_store.save_conversations(connection, kept, ended)
             await message_store.enqueue(connection, rows)
             if erased:
                 await member_store.delete_addresses(connection, erased)
+        if photos:
+            await asyncio.to_thread(_remove_files, photos)
         return [results.get(id(p), Handled(duplicate=True)) for p in batch]
 
     async def _converse(
@@ -218,6 +232,7 @@ class ConversationService:
         ended: list[int],
         rows: list[dict],
         erased: list[int],
+        photos: list[str],
     ) -> Handled:
         """One message: context in, engine, effects, state and replies out (into the lists)."""
         now = pending.now
@@ -247,7 +262,9 @@ class ConversationService:
             poll=poll_view,
         )
         outcome = engine.handle(ctx)
-        applier = Applier(connection, address, _member_id(member), now, self.wording)
+        applier = Applier(
+            connection, address, _member_id(member), now, self.limits, wording=self.wording
+        )
         outcome = await applier.apply(outcome, ctx)
         state = outcome.state
         if state is not None:
@@ -265,11 +282,24 @@ class ConversationService:
             ended.append(address.id)
         language = outcome.language or applier.language or ctx.language
         replies = [
-            outbox_row(address, applier.member_id, reply, language, now, self.wording)
+            outbox_row(address, applier.member_id, reply, language, now, wording=self.wording)
             for reply in outcome.replies
         ]
+        # A flood from one number costs; the goodbye of an erasure always goes, uncounted.
+        if replies and inbound.traits.billed_by_segment and not applier.erased_address_ids:
+            if not await may_reply(connection, self.limits, address, now):
+                replies = []
+        if outcome.keyboard is not None and inbound.message_id and inbound.traits.buttons:
+            # A multi-select tap: the pressed message's buttons show the ticks (✓) now.
+            replies.append(
+                outbox_row(
+                    address, applier.member_id, outcome.keyboard, language, now,
+                    edits=inbound.message_id, wording=self.wording,
+                )
+            )  # fmt: skip
         rows += replies + applier.extra_rows
         erased += applier.erased_address_ids
+        photos += applier.erased_photos
         return Handled(
             duplicate=False, notice=outcome.notice, queued=len(replies) + len(applier.extra_rows)
         )
@@ -293,6 +323,12 @@ def _member_id(member: Row | None) -> int | None:
     return member.member_id if "member_id" in member._fields else member.id
 
 
+def _remove_files(paths: list[str]) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+
+
 def _profile(member: Row) -> Profile:
     return Profile(
         member_id=_member_id(member),
@@ -302,4 +338,13 @@ def _profile(member: Row) -> Profile:
         cercle=member.cercle,
         themes=tuple(member.themes or ()),
         language=member.language,
+        sex=member.sex,
+        age_band=member.age_band,
+        invitation=_invitation(member),
     )
+
+
+def _invitation(member: Row) -> str | None:
+    if member.consent_at is not None or member.imported_at is None:
+        return None
+    return "refused" if member.refused_at is not None else "invited"

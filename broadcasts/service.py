@@ -19,13 +19,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.vocabulary.errors import Conflict, NotFound
 from broadcasts import preview as preview_core
-from broadcasts.launch import SCHEDULER, Delivery, draft_of, iso, target, waiting_status
+from broadcasts import route_preview, whatsapp_preview
+from broadcasts.launch import (
+    SCHEDULER,
+    Delivery,
+    draft_of,
+    iso,
+    target,
+    template_rules,
+    waiting_status,
+)
 from broadcasts.launch import insert as insert_broadcast
 from broadcasts.launch import send as send_broadcast
 from broadcasts.model import Draft
 from storage import audit
+from storage import whatsapp as templates_store
 from storage.database import Database
 from storage.models import Broadcast, Organisation, OutboxMessage
+from storage.outbox.fallback import fallen_back
 from storage.outbox.fanout import cancel_queued
 from storage.outbox.states import CANCELLABLE, FAILURES, SENDABLE, BroadcastStatus, OutboxStatus
 from storage.retention import delivery_tally
@@ -57,17 +68,42 @@ async def preview(
     price_per_segment: float,
     currency: str = "USD",
 ) -> dict[str, Any]:
+    now = utcnow()
     async with database.sessions() as session:
         connection = await session.connection()
         reached, excluded = await preview_core.counts(connection, draft, enabled_channels)
-    return preview_core.summarise(
-        draft,
-        reached,
-        excluded,
-        enabled_channels=enabled_channels,
-        price_per_segment=price_per_segment,
-        currency=currency,
-    )
+        windows = await templates_store.window_counts(
+            connection, draft.audience, enabled_channels, now
+        )
+        outside_next = await templates_store.outside_window_next(
+            connection, draft.audience, enabled_channels, now
+        )
+        rules = await template_rules(connection, draft)
+        names = {t.sid: t.name for t in await templates_store.load_templates(connection)}
+        result = preview_core.summarise(
+            draft,
+            reached,
+            excluded,
+            enabled_channels=enabled_channels,
+            price_per_segment=price_per_segment,
+            currency=currency,
+        )
+        if "sms" in result["channels"]:  # Android gateways: the SMS per route, when any
+            segments = {
+                language: text["channels"]["sms"]["segments"]
+                for language, text in result["texts"].items()
+                if "sms" in text["channels"]
+            }
+            routes = await route_preview.sms_routes(
+                connection, draft, enabled_channels, segments, twilio_price=price_per_segment
+            )
+            if routes is not None:
+                result["sms"]["by_route"] = routes
+        if "whatsapp" in result["channels"]:
+            result["whatsapp"] = whatsapp_preview.summarise(
+                draft, windows, outside_next, rules, names, price_per_segment=price_per_segment
+            )
+    return result
 
 
 async def create(database: Database, draft: Draft, actor: str) -> int:
@@ -96,8 +132,11 @@ async def send_now(
     enabled_channels: Collection[str],
     now: datetime | None = None,
 ) -> int:
-    """Fan a draft or scheduled broadcast out now; returns the outbox rows queued."""
-    delivery = Delivery(enabled_channels, now or utcnow())
+    """Fan a draft or scheduled broadcast out now; returns the outbox rows queued.
+
+    Refused (naming each language) when WhatsApp members outside the 24 h window have no
+    approved template in their language, unless the draft sends those to their next channel."""
+    delivery = Delivery(enabled_channels, now or utcnow(), refuse_missing_templates=True)
     async with database.transaction() as connection:
         queued = await send_broadcast(connection, broadcast_id, SENDABLE, actor, delivery)
         if queued is None:
@@ -219,6 +258,16 @@ async def get_status(database: Database, broadcast_id: int) -> dict[str, Any]:
             .group_by(tally.c.channel, tally.c.error_code, tally.c.error_message)
             .order_by(n.desc(), tally.c.channel)
         )
+        moved = await session.execute(
+            select(outbox.c.fallback_from, outbox.c.channel, outbox.c.fallback_reason, func.count())
+            .where(fallen_back(broadcast_id))
+            .group_by(outbox.c.fallback_from, outbox.c.channel, outbox.c.fallback_reason)
+            .order_by(func.count().desc(), outbox.c.fallback_from, outbox.c.channel)
+        )
+    fallbacks = [
+        {"from": source, "to": channel, "reason": reason, "count": n}
+        for source, channel, reason, n in moved
+    ]
     counts: dict[str, dict[str, int]] = {}
     totals: dict[str, int] = {}
     for channel, status, rows in by_status:
@@ -235,6 +284,11 @@ async def get_status(database: Database, broadcast_id: int) -> dict[str, Any]:
             {"channel": channel, "code": code, "message": message, "count": int(rows)}
             for channel, code, message, rows in failures
         ],
+        # Rows a channel could not carry, gone once on the member's next one (counted in
+        # `counts` under the channel they went on).
+        "fallback": row.fallback,
+        "fallbacks": {"total": sum(f["count"] for f in fallbacks), "by_reason": fallbacks},
+        "whatsapp": row.whatsapp,
     }
 
 

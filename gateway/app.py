@@ -12,16 +12,21 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.service import ConversationService
+from bot.sms_limits import SmsLimits
 from broadcasts.campaigns.runner import CampaignRunner
-from gateway import api, console, simulator
+from gateway import api, console, health, simulator
 from gateway.api.errors import error_middleware
 from gateway.channels import telegram, twilio
 from gateway.channels.base import Channel, Webhook
+from gateway.inbound import android as android_webhooks
 from gateway.inbound import media, webhooks
-from gateway.keys import CHANNELS, DATABASE, DISPATCHER, SERVICE, SETTINGS, WEBHOOKS
+from gateway.keys import CHANNELS, DATABASE, DISPATCHER, HEALTH, SERVICE, SETTINGS, WEBHOOKS
+from gateway.logs import quiet_bad_requests
 from gateway.sending.dispatcher import Dispatcher
 from gateway.sending.process import ChildDispatcher, NoDispatcher
+from gateway.sending.routes import with_routes
 from gateway.sending.scheduler import Scheduler
+from gateway.sending.supervision import ChannelStarter, InlineHealth, backoff_of, supervised
 from gateway.settings import Settings
 from storage.database import Database
 from storage.migrate import upgrade
@@ -84,36 +89,47 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
 
 async def _sending(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    channels = build_channels(settings)
+    # SMS goes through the route layer: Android gateways' SIMs, then Twilio (sending/routes.py).
+    channels = await with_routes(app[DATABASE], build_channels(settings), settings)
     app[CHANNELS] = channels
     app[WEBHOOKS] = build_webhooks(settings)
     app[SERVICE] = ConversationService(
         app[DATABASE],
         sms_available="sms" in channels,
         report_max_beneficiaries=settings.report_max_beneficiaries,
+        limits=SmsLimits(
+            countries=settings.sms_countries,
+            link_per_user=settings.link_codes_per_user,
+            link_per_number=settings.link_codes_per_number,
+            link_per_hour=settings.link_codes_per_hour,
+            replies_per_sender=settings.sms_replies_per_sender,
+        ),
         wording=settings.wording,
     )
     if settings.dispatch == "process":
         child = ChildDispatcher(settings)
         await child.start()
         app[DISPATCHER] = child
+        app[HEALTH] = child
         yield
         await child.stop()
         return
     if settings.dispatch == "off":
-        app[DISPATCHER] = NoDispatcher()
+        app[DISPATCHER] = app[HEALTH] = NoDispatcher()
         yield
         return
-    async with running_dispatcher(app[DATABASE], channels, settings) as dispatcher:
-        app[DISPATCHER] = dispatcher
+    async with supervised_dispatcher(app[DATABASE], channels, settings) as running:
+        app[DISPATCHER] = running.dispatcher
+        app[HEALTH] = running
         yield
 
 
 @contextlib.asynccontextmanager
-async def running_dispatcher(database: Database, channels: dict[str, Channel], settings: Settings):
-    """Channels started, the dispatcher running; both stopped cleanly on the way out."""
-    for channel in channels.values():
-        await channel.start()
+async def supervised_dispatcher(
+    database: Database, channels: dict[str, Channel], settings: Settings
+) -> AsyncIterator[InlineHealth]:
+    starter = ChannelStarter(channels, backoff=lambda: backoff_of(settings))
+    starter.start_all()
     dispatcher = Dispatcher(
         database,
         channels,
@@ -126,6 +142,7 @@ async def running_dispatcher(database: Database, channels: dict[str, Channel], s
         idle_interval=settings.dispatch_interval,
         lease=timedelta(seconds=settings.lease_seconds),
         sms_quiet_hours=settings.quiet_hours,
+        available=starter.up,
     )
     campaigns = CampaignRunner(
         database, settings.campaigns_directory, quiet_hours=settings.quiet_hours
@@ -138,39 +155,78 @@ async def running_dispatcher(database: Database, channels: dict[str, Channel], s
         campaigns=campaigns,
         retention_schedule=settings.retention_schedule,
         media_dir=settings.media_dir,
+        invitation_reminder=timedelta(days=settings.invitation_reminder_days),
+        data_holder=settings.data_holder,
     )
+    stopping = False
     tasks = [
-        asyncio.create_task(dispatcher.run(), name="dispatcher"),
-        asyncio.create_task(scheduler.run(), name="scheduler"),
+        asyncio.create_task(
+            supervised(
+                "the dispatcher",
+                dispatcher.run,
+                lambda: stopping,
+                backoff=backoff_of(settings),
+            ),
+            name="dispatcher",
+        ),
+        asyncio.create_task(
+            supervised(
+                "the scheduler", scheduler.run, lambda: stopping, backoff=backoff_of(settings)
+            ),
+            name="scheduler",
+        ),
     ]
     try:
-        yield dispatcher
+        yield InlineHealth(dispatcher, starter, tasks)
     finally:
+        stopping = True
         dispatcher.stop()
         scheduler.stop()
-        with contextlib.suppress(asyncio.CancelledError):
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(asyncio.gather(*tasks), timeout=10)
-        for channel in channels.values():
-            await channel.stop()
+        await starter.stop_all()
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Public: says the process answers and its database reads, nothing about what is configured."""
     async with request.app[DATABASE].sessions() as session:
         await session.execute(text("SELECT 1"))
-    channels = request.app[CHANNELS]
-    return web.json_response({"status": "ok", "channels": sorted(channels)})
+    return web.json_response({"status": "ok"})
+
+
+SERVER = "Benkadi"  # every answer's Server header: not the framework and its version
+
+
+async def _neutral_server(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = SERVER
+
+
+def _neutral_server_before_the_app() -> None:
+    """A request aiohttp cannot parse is answered before any application sees it, with the
+    module's default header: the one lever for those is that default."""
+    from aiohttp import web_response
+
+    if hasattr(web_response, "SERVER_SOFTWARE"):
+        web_response.SERVER_SOFTWARE = SERVER
 
 
 def create_app(settings: Settings) -> web.Application:
+    quiet_bad_requests()
+    _neutral_server_before_the_app()
     app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
     app[SETTINGS] = settings
+    app.on_response_prepare.append(_neutral_server)
     if settings.simulator:
         app.cleanup_ctx.append(simulator.providers)  # replaces SETTINGS before channels start
     app.cleanup_ctx.append(_storage)
+    if settings.simulator:
+        app.cleanup_ctx.append(simulator.android_gateway)  # its fake phone, in the database
     app.cleanup_ctx.append(_sending)
     app.cleanup_ctx.append(media.fetching)
     app.router.add_get("/healthz", healthz)
+    health.add_routes(app)
     webhooks.add_routes(app, WEBHOOK_PATHS)
+    android_webhooks.add_routes(app)  # /webhooks/android/{gateway}: one per phone
     api.add_routes(app)
     console.add_routes(app)
     if settings.simulator:

@@ -20,10 +20,17 @@ class Waker(Protocol):
     def wake(self) -> None: ...
 
 
+class Health(Protocol):
+    """Whether the sending side is alive, and each channel's state (readiness, /readyz)."""
+
+    def report(self) -> dict[str, object]: ...
+
+
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 DATABASE: web.AppKey[Database] = web.AppKey("database")
 SERVICE: web.AppKey[ConversationService] = web.AppKey("service")
 CHANNELS: web.AppKey[dict[str, Channel]] = web.AppKey("channels")
 DISPATCHER: web.AppKey[Waker] = web.AppKey("dispatcher")  # woken when rows are queued
+HEALTH: web.AppKey[Health] = web.AppKey("health")  # the dispatcher's, wherever it runs
 WEBHOOKS: web.AppKey[dict[str, Webhook]] = web.AppKey("webhooks")  # configured ones, by path
 SIMULATOR: web.AppKey[Simulator] = web.AppKey("simulator")

@@ -22,6 +22,7 @@ DEFAULT_DATABASE_PATH = Path("var") / "benkadi.db"
 DEFAULT_MEDIA_DIR = Path("var") / "media"  # beside the default database: the data directory
 TELEGRAM_DEFAULT_API = "https://api.telegram.org"
 TWILIO_DEFAULT_API = "https://api.twilio.com"
+TWILIO_DEFAULT_CONTENT_API = "https://content.twilio.com"  # WhatsApp templates (Content API)
 MIN_SECRET_KEY = 32
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -45,9 +46,18 @@ class Settings:
     twilio_messaging_service_sid: str | None = None
     twilio_whatsapp_from: str | None = None
     twilio_api_url: str = TWILIO_DEFAULT_API
+    twilio_content_url: str = TWILIO_DEFAULT_CONTENT_API
     simulator: bool = False  # no credentials at all: in-process fake providers stand in
-    dispatch_interval: float = 0.5
-    schedule_interval: float = 1.0  # how often scheduled broadcasts are looked for
+    # The longest an idle dispatcher sleeps: a wake (a reply queued by this service) or the
+    # next row coming due ends it sooner; rows queued by another process wait at most this.
+    dispatch_interval: float = 5.0
+    schedule_interval: float = 5.0  # how often scheduled broadcasts are looked for
+    # Supervision: a channel that cannot start, a dispatcher that stops, are tried again after
+    # a wait that doubles from restart_backoff up to restart_backoff_max (seconds).
+    restart_backoff: float = 1.0
+    restart_backoff_max: float = 60.0
+    # A child dispatcher's heartbeat (seconds); silent for 6 of them, it is killed and restarted.
+    heartbeat_seconds: float = 5.0
     lease_seconds: float = 60.0  # a crashed sender's claimed rows come back after this long
     # Sending rates (messages per second): Telegram's bulk limit is about 30/s and 1/s per chat;
     # Twilio's depends on the sender (a long code about 1/s, a short code or service more).
@@ -67,10 +77,21 @@ class Settings:
     campaigns_dir: str | None = None  # campaign calendars; None: broadcasts/campaigns/data
     media_dir: str = str(DEFAULT_MEDIA_DIR)  # report photos downloaded from Telegram
     report_max_beneficiaries: int = 100_000  # a count above this is refused as a typo
+    # Directory imports: who holds the data, as the invitation SMS says it (None: "the
+    # coordination's secretariat", translated), and the days before the one reminder.
+    data_holder: str | None = None
+    invitation_reminder_days: int = 7
     media_interval: float = 1.0  # how often photos still to download are looked for
-    # Signs and encrypts the console's session cookies. None: generated once and kept in the
-    # data directory (gateway.console.secrets), which suits the embedded single-machine setup.
+    # Signs the console's known-browser marks (sessions are in the database). None: generated
+    # once and kept in the data directory (gateway.console.secret), for the embedded setup.
     secret_key: str | None = None
+    # LIER sends a code by SMS to a number a Telegram user types: only to these countries
+    # (calling codes), at most so many per hour per Telegram user, per number and in all.
+    sms_countries: tuple[str, ...] = ("223",)
+    link_codes_per_user: int = 3
+    link_codes_per_number: int = 3
+    link_codes_per_hour: int = 30
+    sms_replies_per_sender: int = 30  # replies to one SMS number per hour (a flood costs)
     # How long personal data is kept (storage.retention.parse_schedule); "": the defaults.
     retention: str = ""
     # A neutral bot name and labels for shared phones (bot/vocabulary/wording.py).
@@ -162,6 +183,8 @@ class Settings:
             raise SettingsError("TWILIO_MESSAGING_SERVICE_SID must start with MG")
         twilio_api = get("TWILIO_API_URL") or TWILIO_DEFAULT_API
         _require_url("TWILIO_API_URL", twilio_api)
+        content_api = get("TWILIO_CONTENT_URL") or TWILIO_DEFAULT_CONTENT_API
+        _require_url("TWILIO_CONTENT_URL", content_api)
 
         values: dict[str, Any] = dict(
             database_url=database_url,
@@ -177,6 +200,7 @@ class Settings:
             twilio_messaging_service_sid=service,
             twilio_whatsapp_from=get("TWILIO_WHATSAPP_FROM"),
             twilio_api_url=twilio_api.rstrip("/"),
+            twilio_content_url=content_api.rstrip("/"),
         )
         for key, field_name in (
             ("BENKADI_TELEGRAM_RATE", "telegram_rate"),
@@ -185,6 +209,9 @@ class Settings:
             ("BENKADI_WHATSAPP_RATE", "whatsapp_rate"),
             ("BENKADI_SMS_PRICE_PER_SEGMENT", "sms_price_per_segment"),
             ("BENKADI_LEASE_SECONDS", "lease_seconds"),
+            ("BENKADI_RESTART_BACKOFF", "restart_backoff"),
+            ("BENKADI_RESTART_BACKOFF_MAX", "restart_backoff_max"),
+            ("BENKADI_HEARTBEAT_SECONDS", "heartbeat_seconds"),
         ):
             raw = get(key)
             if raw is not None:
@@ -253,6 +280,35 @@ class Settings:
                     "BENKADI_REPORT_MAX_BENEFICIARIES must be a whole number, 1-10000000"
                 )
             overrides.setdefault("report_max_beneficiaries", int(maximum))
+        holder = get("BENKADI_DATA_HOLDER")
+        if holder is not None and holder.strip():
+            overrides.setdefault("data_holder", holder.strip())
+        days = get("BENKADI_INVITATION_REMINDER_DAYS")
+        if days is not None:
+            if not days.isdigit() or not 1 <= int(days) <= 365:
+                raise SettingsError(
+                    "BENKADI_INVITATION_REMINDER_DAYS must be a whole number, 1-365"
+                )
+            overrides.setdefault("invitation_reminder_days", int(days))
+        countries = get("BENKADI_SMS_COUNTRIES")
+        if countries is not None:
+            codes = tuple(code.strip().lstrip("+") for code in countries.split(",") if code.strip())
+            if not codes or not all(code.isdigit() and 1 <= len(code) <= 3 for code in codes):
+                raise SettingsError(
+                    "BENKADI_SMS_COUNTRIES must be calling codes separated by commas (e.g. +223,+221)"
+                )
+            overrides.setdefault("sms_countries", codes)
+        for key, field_name in (
+            ("BENKADI_LINK_CODES_PER_USER", "link_codes_per_user"),
+            ("BENKADI_LINK_CODES_PER_NUMBER", "link_codes_per_number"),
+            ("BENKADI_LINK_CODES_PER_HOUR", "link_codes_per_hour"),
+            ("BENKADI_SMS_REPLIES_PER_SENDER", "sms_replies_per_sender"),
+        ):
+            raw = get(key)
+            if raw is not None:
+                if not raw.isdigit() or int(raw) > 1_000_000:
+                    raise SettingsError(f"{key} must be a whole number, 0-1000000")
+                overrides.setdefault(field_name, int(raw))
         dispatch = get("BENKADI_DISPATCH") or "inline"
         if dispatch not in ("inline", "process", "off", "auto"):
             raise SettingsError("BENKADI_DISPATCH must be auto, inline, process or off")
@@ -271,10 +327,15 @@ ENV_KEYS = {
     "sms_price_per_segment": "BENKADI_SMS_PRICE_PER_SEGMENT",
     "currency": "BENKADI_CURRENCY",
     "lease_seconds": "BENKADI_LEASE_SECONDS",
+    "restart_backoff": "BENKADI_RESTART_BACKOFF",
+    "restart_backoff_max": "BENKADI_RESTART_BACKOFF_MAX",
+    "heartbeat_seconds": "BENKADI_HEARTBEAT_SECONDS",
     "sms_quiet_hours": "BENKADI_SMS_QUIET_HOURS",
     "campaigns_dir": "BENKADI_CAMPAIGNS_DIR",
     "media_dir": "BENKADI_MEDIA_DIR",
     "report_max_beneficiaries": "BENKADI_REPORT_MAX_BENEFICIARIES",
+    "data_holder": "BENKADI_DATA_HOLDER",
+    "invitation_reminder_days": "BENKADI_INVITATION_REMINDER_DAYS",
     "secret_key": "BENKADI_SECRET_KEY",
     "retention": "BENKADI_RETENTION",
     "discreet": "BENKADI_DISCREET",
@@ -292,6 +353,7 @@ ENV_KEYS = {
     "twilio_messaging_service_sid": "TWILIO_MESSAGING_SERVICE_SID",
     "twilio_whatsapp_from": "TWILIO_WHATSAPP_FROM",
     "twilio_api_url": "TWILIO_API_URL",
+    "twilio_content_url": "TWILIO_CONTENT_URL",
 }
 
 

@@ -33,7 +33,16 @@ members, addresses, organisations = Member.__table__, Address.__table__, Organis
 
 # Most preferred first: Telegram costs nothing, WhatsApp little, SMS the most.
 # One reason per excluded member; the order in which they are considered.
-EXCLUSION_REASONS = ("no_consent", "opted_out", "blocked", "invalid", "no_channel")
+# Imported from the directory and not joined: "invited" (no answer yet) or "refused" (STOP).
+EXCLUSION_REASONS = (
+    "refused",
+    "invited",
+    "no_consent",
+    "opted_out",
+    "blocked",
+    "invalid",
+    "no_channel",
+)
 
 
 def allowed_channels(audience: Audience, enabled_channels: Collection[str]) -> tuple[str, ...]:
@@ -78,12 +87,17 @@ def member_filters(audience: Audience, dialect: str) -> list[ColumnElement[bool]
         if audience.organisations:
             chosen = chosen.where(organisations.c.name.in_(audience.organisations))
         conditions.append(members.c.organisation_id.in_(chosen))
+    if audience.sexes:
+        conditions.append(members.c.sex.in_(audience.sexes))
+    if audience.age_bands:
+        conditions.append(members.c.age_band.in_(audience.age_bands))
     if audience.registered_since:
         conditions.append(members.c.registered_at >= start_of_day(audience.registered_since))
     return conditions
 
 
-def _usable() -> ColumnElement[bool]:
+def usable() -> ColumnElement[bool]:
+    """An address that may get a broadcast: not opted out, blocked or invalid."""
     return and_(
         addresses.c.opted_out_at.is_(None),
         addresses.c.blocked_at.is_(None),
@@ -120,7 +134,7 @@ def ranked_addresses(
             *member_filters(audience, dialect),
             members.c.consent_at.is_not(None),
             addresses.c.channel.in_(channels),
-            _usable(),
+            usable(),
         )
         .subquery("ranked")
     )
@@ -146,7 +160,8 @@ def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
 def exclusions(audience: Audience, enabled_channels: Collection[str], dialect: str) -> Select:
     """One row per member the filters designate but nobody can reach: member_id, reason.
 
-    Without consent: "no_consent". Else, among their addresses on the allowed channels: none at
+    Without consent: "refused" or "invited" if imported (see EXCLUSION_REASONS), else
+    "no_consent". Else, among their addresses on the allowed channels: none at
     all is "no_channel"; when every one is opted out, blocked or invalid, the most common of
     these marks (ties in the order opted_out, blocked, invalid).
     """
@@ -156,11 +171,13 @@ def exclusions(audience: Audience, enabled_channels: Collection[str], dialect: s
     opted = _count_where(addresses.c.opted_out_at.is_not(None))
     blocked = _count_where(addresses.c.blocked_at.is_not(None))
     invalid = _count_where(addresses.c.invalid_at.is_not(None))
-    usable = _count_where(and_(addresses.c.id.is_not(None), _usable()))
+    usable_count = _count_where(and_(addresses.c.id.is_not(None), usable()))
     # consent_at is functionally dependent on members.id: both databases accept it ungrouped
     # inside an aggregate, and min() keeps the statement standard.
     no_consent = func.min(members.c.consent_at).is_(None)
     reason = case(
+        (and_(no_consent, func.min(members.c.refused_at).is_not(None)), "refused"),
+        (and_(no_consent, func.min(members.c.imported_at).is_not(None)), "invited"),
         (no_consent, "no_consent"),
         (total == 0, "no_channel"),
         (and_(opted >= blocked, opted >= invalid), "opted_out"),
@@ -172,5 +189,5 @@ def exclusions(audience: Audience, enabled_channels: Collection[str], dialect: s
         .select_from(members.outerjoin(addresses, on_channel))
         .where(*member_filters(audience, dialect))
         .group_by(members.c.id)
-        .having(or_(no_consent, usable == 0))
+        .having(or_(no_consent, usable_count == 0))
     )

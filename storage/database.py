@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,7 +23,25 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=10000",
     "PRAGMA synchronous=NORMAL",  # safe with WAL: a power cut may lose the last commits, not corrupt
+    "PRAGMA secure_delete=ON",  # what is deleted (OUBLIER) is overwritten, not left in free pages
 )
+ERASURE = "benkadi_erasure"  # connection.info key: checkpoint the WAL once this commits
+
+
+def mark_erasure(connection: AsyncConnection) -> None:
+    """This transaction erases personal data: once it commits, the SQLite WAL is checkpointed
+    and truncated, so the erased rows' old pages do not linger in it (nothing on PostgreSQL)."""
+    connection.info[ERASURE] = True
+
+
+def private_file(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (0600, its folder 0700 if made here):
+    SQLite gives the -wal and -shm files the database file's permissions."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def normalise_url(url: str) -> str:
@@ -42,7 +61,7 @@ def make_engine(url: str, *, immediate: bool = True) -> AsyncEngine:
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(parsed.database))
     # Every use ends in COMMIT or ROLLBACK (engine.begin()), so the pool's own rollback on
     # check-in would be one more round trip to the database thread for nothing.
     engine = create_async_engine(url, pool_reset_on_return=None)
@@ -89,8 +108,25 @@ class Database:
         than the ORM's unit of work for the few rows each message touches.
         """
         lock = self._write_lock or contextlib.nullcontext()
-        async with lock, self.engine.begin() as connection:
-            yield connection
+        async with lock:
+            async with self.engine.begin() as connection:
+                connection.info.pop(ERASURE, None)  # the pooled connection's, from before
+                yield connection
+                erased = connection.info.pop(ERASURE, False)
+            if erased and self.is_sqlite:
+                await self.checkpoint()
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL into the database and truncate it to nothing (SQLite; outside any
+        transaction, so on the raw connection). Readers still on old pages are waited for
+        (busy_timeout); what they hold back is copied at the next checkpoint."""
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await cursor.fetchall()
+            await cursor.close()
 
     @contextlib.asynccontextmanager
     async def session_transaction(self) -> AsyncIterator[AsyncSession]:

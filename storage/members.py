@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, or_, select, update
+from sqlalchemy import Row, bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.vocabulary.channels import PHONE_CHANNELS
 from bot.vocabulary.text import fold
+from storage.database import mark_erasure
 from storage.models import (
     Address,
     Conversation,
@@ -18,12 +20,14 @@ from storage.models import (
     Member,
     Organisation,
     OutboxMessage,
+    Report,
 )
 from storage.outbox.states import OutboxStatus
 from storage.upsert import insert_ignore, upsert
 
 addresses, members, organisations = Address.__table__, Member.__table__, Organisation.__table__
 outbox, inbound = OutboxMessage.__table__, InboundMessage.__table__
+reports = Report.__table__
 
 
 async def address_for(connection: AsyncConnection, channel: str, address: str) -> Row:
@@ -54,6 +58,15 @@ async def listed_organisations(connection: AsyncConnection) -> tuple[str, ...]:
 async def organisation_id_named(connection: AsyncConnection, name: str) -> int:
     """The organisation of that name, whatever the spelling ("ONG Kènèya" = "ong keneya")."""
     key = fold(name)
+    # A name merged into another organisation (organisation_records.merge) finds that one.
+    merged = await connection.execute(
+        select(organisations.c.id, organisations.c.aliases).where(
+            organisations.c.aliases.is_not(None), organisations.c.name_key != key
+        )
+    )
+    for organisation_id, aliases in merged:
+        if key in (aliases or ()):
+            return int(organisation_id)
     await connection.execute(
         insert_ignore(connection, organisations, ["name_key"]).values(name=name, name_key=key)
     )
@@ -72,14 +85,34 @@ async def update_member(connection: AsyncConnection, member_id: int, **values: A
     await connection.execute(update(members).where(members.c.id == member_id).values(**values))
 
 
-async def erase_member(connection: AsyncConnection, member_id: int, now: datetime) -> Sequence[int]:
+@dataclass(frozen=True)
+class Erased:
+    address_ids: list[int]  # deleted by the caller once the goodbye is queued
+    addresses: list[tuple[str, str]]  # (channel, address): what the counts were keyed on
+    photos: list[str]  # report photos on disk: removed by the caller after the commit
+
+
+async def erase_member(connection: AsyncConnection, member_id: int, now: datetime) -> Erased:
     """Remove everything personal; keep an anonymous tombstone so counts stay right.
 
-    Returns the ids of the member's addresses, which the caller deletes after queueing the
-    goodbye message (its outbox row keeps only the recipient it needs to be sent).
+    What only this member brought goes too: an organisation they typed that nobody else uses
+    (not one of the coordination's listed ones), and their reports' photos (the reports stay,
+    the organisations' record). The caller deletes the addresses after queueing the goodbye
+    message (its outbox row keeps only the recipient it needs to be sent), and the photo files
+    after the commit. The transaction is marked for a WAL checkpoint (storage/database.py), so
+    no copy of what was erased stays in the SQLite journal.
     """
-    address_ids = list(
-        await connection.scalars(select(addresses.c.id).where(addresses.c.member_id == member_id))
+    mark_erasure(connection)
+    rows = (
+        await connection.execute(
+            select(addresses.c.id, addresses.c.channel, addresses.c.address).where(
+                addresses.c.member_id == member_id
+            )
+        )
+    ).all()
+    address_ids = [row.id for row in rows]
+    organisation_id = await connection.scalar(
+        select(members.c.organisation_id).where(members.c.id == member_id)
     )
     await update_member(
         connection,
@@ -106,7 +139,45 @@ async def erase_member(connection: AsyncConnection, member_id: int, now: datetim
     await connection.execute(
         delete(Conversation.__table__).where(Conversation.__table__.c.address_id.in_(address_ids))
     )
-    return address_ids
+    photos = await _forget_photos(connection, member_id)
+    if organisation_id is not None:
+        await _drop_if_only_theirs(connection, organisation_id, member_id)
+    return Erased(address_ids, [(row.channel, row.address) for row in rows], photos)
+
+
+async def _forget_photos(connection: AsyncConnection, member_id: int) -> list[str]:
+    theirs = reports.c.member_id == member_id
+    paths = await connection.scalars(
+        select(reports.c.media_path).where(theirs, reports.c.media_path.is_not(None))
+    )
+    found = list(paths)
+    await connection.execute(
+        update(reports)
+        .where(theirs, reports.c.media_kind.is_not(None))
+        .values(media_kind=None, media_ref=None, media_path=None, media_error=None)
+    )
+    return found
+
+
+async def _drop_if_only_theirs(
+    connection: AsyncConnection, organisation_id: int, member_id: int
+) -> None:
+    """An organisation a member typed (not listed) that no other member or report names."""
+    others = select(members.c.id).where(
+        members.c.organisation_id == organisation_id, members.c.id != member_id
+    )
+    other_reports = select(reports.c.id).where(
+        reports.c.organisation_id == organisation_id,
+        or_(reports.c.member_id.is_(None), reports.c.member_id != member_id),
+    )
+    await connection.execute(
+        delete(organisations).where(
+            organisations.c.id == organisation_id,
+            organisations.c.listed.is_(False),
+            ~others.exists(),
+            ~other_reports.exists(),
+        )
+    )
 
 
 async def delete_addresses(connection: AsyncConnection, address_ids: Sequence[int]) -> None:
@@ -125,6 +196,27 @@ async def addresses_for(
     )
     result = await connection.execute(statement, [{"channel": c, "address": a} for c, a in keys])
     return {(row.channel, row.address): row for row in result}
+
+
+async def record_last_inbound(
+    connection: AsyncConnection, moments: Sequence[tuple[int, datetime]]
+) -> None:
+    """Each address's latest message from its member (never moved back by a late one): on
+    WhatsApp, what opens the 24 h window for free text."""
+    if not moments:
+        return
+    await connection.execute(
+        update(addresses)
+        .where(
+            addresses.c.id == bindparam("address_id"),
+            or_(
+                addresses.c.last_inbound_at.is_(None),
+                addresses.c.last_inbound_at < bindparam("at"),
+            ),
+        )
+        .values(last_inbound_at=bindparam("at")),
+        [{"address_id": address_id, "at": at} for address_id, at in moments],
+    )
 
 
 async def link_phone_siblings(
@@ -171,3 +263,13 @@ async def sibling_phone_members(
         other = "whatsapp" if channel == "sms" else "sms"
         found[(other, address)] = member_id
     return found
+
+
+async def phone_members(connection: AsyncConnection, number: str) -> set[int]:
+    """The members a phone number already belongs to, on any phone channel (nothing created)."""
+    query = select(addresses.c.member_id).where(
+        addresses.c.address == number,
+        addresses.c.channel.in_(PHONE_CHANNELS),
+        addresses.c.member_id.is_not(None),
+    )
+    return set(await connection.scalars(query))

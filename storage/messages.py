@@ -139,6 +139,11 @@ def _dialogue_query():
             members.c.cercle,
             members.c.themes,
             members.c.language,
+            members.c.sex,
+            members.c.age_band,
+            members.c.consent_at,
+            members.c.imported_at,
+            members.c.refused_at,
             organisations.c.name.label("organisation_name"),
         )
         .select_from(joined)

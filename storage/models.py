@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -43,6 +45,17 @@ class Organisation(Base):
     kind: Mapped[str | None] = mapped_column(String(40))
     listed: Mapped[bool] = mapped_column(default=False)  # offered as a choice at registration
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    region: Mapped[str | None] = mapped_column(String(40))
+    cercle: Mapped[str | None] = mapped_column(String(200))
+    themes: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Folded names of the duplicates merged into this one ("a f e m"): a later import that
+    # spells it so finds this record.
+    aliases: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    # The member who reports for it. No foreign key on purpose: a second path between members
+    # and organisations would make every plain join of the two ambiguous; members are never
+    # deleted (erasure keeps a tombstone), and organisation_records checks the id.
+    focal_member_id: Mapped[int | None]
 
 
 class Member(Base):
@@ -58,6 +71,19 @@ class Member(Base):
     themes: Mapped[list[str]] = mapped_column(default=list)
     language: Mapped[str] = mapped_column(String(8), default="fr")
     consent_at: Mapped[datetime | None]
+    consent_channel: Mapped[str | None] = mapped_column(String(16))  # where they said yes
+    # Optional, asked at registration and in PROFIL (bot/vocabulary/reference.py's SEXES and
+    # AGE_BANDS): None when not said.
+    sex: Mapped[str | None] = mapped_column(String(8))
+    age_band: Mapped[str | None] = mapped_column(String(8))
+    role: Mapped[str | None] = mapped_column(String(60))  # in the organisation: focal point…
+    email: Mapped[str | None] = mapped_column(String(200))
+    telegram_username: Mapped[str | None] = mapped_column(String(64), index=True)  # lower, no @
+    # Brought in by a directory import: not a member until they say OUI (consent_at).
+    imported_at: Mapped[datetime | None]
+    invited_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    refused_at: Mapped[datetime | None]  # said STOP to the invitation: never written to again
     registered_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     erased_at: Mapped[datetime | None]
@@ -86,6 +112,8 @@ class Address(Base):
     opted_out_at: Mapped[datetime | None]
     blocked_at: Mapped[datetime | None]
     invalid_at: Mapped[datetime | None]
+    # The member's last message here: on WhatsApp, free text may go for 24 h after it.
+    last_inbound_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     member: Mapped[Member | None] = relationship(back_populates="addresses", lazy="raise")
@@ -155,6 +183,13 @@ class OutboxMessage(Base):
     provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
     error_code: Mapped[str | None] = mapped_column(String(32))
     error_message: Mapped[str | None] = mapped_column(Text)
+    # WhatsApp outside the 24 h window: the approved template (Twilio Content SID) and its
+    # variables, sent instead of the body.
+    content_sid: Mapped[str | None] = mapped_column(String(34))
+    content_variables: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Re-queued once on the member's next address: the channel that failed, and why.
+    fallback_from: Mapped[str | None] = mapped_column(String(16))
+    fallback_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -179,6 +214,10 @@ class Broadcast(Base):
     finished_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     recipients: Mapped[int] = mapped_column(default=0)  # outbox rows made at fan-out
+    # WhatsApp templates per language, their variables, and what happens outside the window
+    # without one (broadcasts.whatsapp.WhatsAppPlan as JSON); None: none named.
+    whatsapp: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    fallback: Mapped[bool] = mapped_column(default=True)  # a channel's failure tries the next
 
 
 class BroadcastDeliveryCount(Base):
@@ -393,9 +432,129 @@ class ConsoleAccount(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)  # lower case
     name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(16))  # admin | secretariat | viewer
+    role: Mapped[str] = mapped_column(String(16))  # admin | secretariat | viewer | translator
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
+    languages: Mapped[str | None] = mapped_column(String(40))  # a translator's: "ff,ses"
+
+
+class ConsoleSession(Base):
+    """A console session, kept here so that signing out, a new password, a disabled account or
+    a revoked token end it everywhere. The cookie holds a random id; only its SHA-256 is kept."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie id
+    principal: Mapped[str | None] = mapped_column(String(40), index=True)  # "account:3" | "token:5"
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # who, since, seen, csrf
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class SignInThrottle(Base):
+    """Failed (and in-flight) console sign-ins per key (account, address, both), hashed: the
+    next attempt under a key may be checked no earlier than `not_before`."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[datetime]
+    last_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RateCount(Base):
+    """How many times something happened per key and clock hour: link-code SMS per Telegram
+    user, per number and overall, replies per SMS sender, and the refusals themselves. Keys
+    that would name a person (a number, a chat) are hashed."""
+
+    __tablename__ = "rate_counts"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(primary_key=True, index=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class SmsGateway(Base):
+    """An Android phone running SMS Gateway for Android: its API, its secrets, its health.
+
+    The password and signing key are never shown back (lists and status leave them out)."""
+
+    __tablename__ = "sms_gateways"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)  # in the webhook URL
+    base_url: Mapped[str] = mapped_column(String(500))
+    login: Mapped[str | None] = mapped_column(String(200))  # None: a bearer token (cloud)
+    password: Mapped[str] = mapped_column(Text)
+    signing_key: Mapped[str] = mapped_column(Text)
+    device_id: Mapped[str | None] = mapped_column(String(64))  # cloud: which phone of the account
+    rate_per_minute: Mapped[float | None] = mapped_column(Float)  # the whole phone, if limited
+    enabled: Mapped[bool] = mapped_column(default=True)
+    last_seen_at: Mapped[datetime | None]  # a webhook (ping, SMS, report) or a send answered
+    down_at: Mapped[datetime | None]  # marked down (failures, health check) since then
+    failures: Mapped[int] = mapped_column(default=0)  # consecutive failed sends or checks
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SmsGatewaySim(Base):
+    """A SIM in a gateway phone: its slot, number, operator, price and sending rate."""
+
+    __tablename__ = "sms_gateway_sims"
+    __table_args__ = (UniqueConstraint("gateway_id", "slot", name="uq_sms_gateway_sims_slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gateway_id: Mapped[int] = mapped_column(ForeignKey("sms_gateways.id", ondelete="CASCADE"))
+    slot: Mapped[int]  # simNumber: 1, 2 (or 3)
+    number: Mapped[str] = mapped_column(String(20))
+    operator: Mapped[str] = mapped_column(String(16))
+    price_per_segment: Mapped[float] = mapped_column(Float, default=0.0)
+    rate_per_minute: Mapped[float] = mapped_column(Float)
+
+
+class SmsStickyRoute(Base):
+    """The SIM a member texted last: their replies and broadcasts go out from it."""
+
+    __tablename__ = "sms_sticky_routes"
+
+    address_id: Mapped[int] = mapped_column(
+        ForeignKey("addresses.id", ondelete="CASCADE"), primary_key=True
+    )
+    sim_id: Mapped[int] = mapped_column(ForeignKey("sms_gateway_sims.id", ondelete="CASCADE"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Translation(Base):
+    """A member-facing text as edited in the console: it overrides the shipped catalog's entry
+    for its language (without a restart), reviewed or not by a native speaker."""
+
+    __tablename__ = "translations"
+    __table_args__ = (UniqueConstraint("language", "msgid", name="uq_translations_language_msgid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(String(8))
+    msgid: Mapped[str] = mapped_column(Text)  # the French source
+    msgstr: Mapped[str] = mapped_column(Text)
+    reviewed: Mapped[bool] = mapped_column(default=False)
+    updated_by: Mapped[str] = mapped_column(String(200))  # as the audit log names them
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WhatsAppTemplate(Base):
+    """A template of the Twilio account (Content API), as `benkadi whatsapp templates sync`
+    last read it: only "approved" ones may go outside the 24 h window."""
+
+    __tablename__ = "whatsapp_templates"
+    __table_args__ = (Index("ix_whatsapp_templates_name_language", "name", "language"),)
+
+    sid: Mapped[str] = mapped_column(String(34), primary_key=True)  # HX…
+    name: Mapped[str] = mapped_column(String(200))  # the friendly name
+    language: Mapped[str] = mapped_column(String(16))
+    variables: Mapped[dict[str, Any]] = mapped_column(default=dict)  # "1" → sample value
+    body: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32))  # approved | pending | rejected | unsubmitted…
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -49,26 +49,52 @@ def kinds_help() -> str:
 
 
 def parse_entry(
-    name: str, kind: str | None, source: str | None = None, line: int | None = None
+    name: str,
+    kind: str | None,
+    source: str | None = None,
+    line: int | None = None,
+    fields: tuple[str, str] = ("nom", "type"),
 ) -> Entry:
-    """One organisation; a FieldError ("nom" or "type") placed at `source`:`line` if given."""
+    """One organisation; a FieldError placed at `source`:`line` if given, naming the field as
+    the caller's input does (`fields`: the file's columns "nom", "type"; "name", "kind" for
+    the CLI's options and the API's keys)."""
+    name_field, kind_field = fields
     name = " ".join(name.split())
     if not name:
-        raise FieldError("nom", "is empty", source=source, line=line)
+        raise FieldError(name_field, "is empty", source=source, line=line)
     if len(name) > MAX_NAME:
-        raise FieldError("nom", f"is longer than {MAX_NAME} characters", source=source, line=line)
+        raise FieldError(
+            name_field, f"is longer than {MAX_NAME} characters", source=source, line=line
+        )
     key = None
     if kind and kind.strip():
         key = kind_key(kind)
         if key is None:
             message = f"unknown kind {kind.strip()!r} (one of: {kinds_help()})"
-            raise FieldError("type", message, source=source, line=line)
+            raise FieldError(kind_field, message, source=source, line=line)
     return Entry(name, key)
 
 
+def decode_csv(raw: bytes, filename: str) -> tuple[str, str]:
+    """(the text, its encoding): UTF-8, else Windows-1252 — what Excel's plain "CSV" is on a
+    French Windows. A file that is neither (UTF-16, a spreadsheet) is refused, saying how to
+    save it."""
+    try:
+        return raw.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    if b"\x00" not in raw:
+        try:
+            return raw.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            pass
+    message = 'cannot read it as text: in Excel, save it as "CSV UTF-8 (comma delimited)"'
+    raise FieldErrors([FieldError("file", message, source=filename)])
+
+
 def parse_csv(text: str, filename: str) -> list[Entry]:
-    """The whole file, or FieldErrors naming every bad line (the first MAX_WRONG): nothing
-    half-read."""
+    """The whole file, or FieldErrors naming every bad line (the first MAX_WRONG) and any
+    unknown column: nothing half-read."""
     text = text.removeprefix("\ufeff")  # Excel writes a BOM
     try:
         dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;")
@@ -83,6 +109,13 @@ def parse_csv(text: str, filename: str) -> list[Entry]:
     kind_at = next((header.index(h) for h in KIND_HEADERS if h in header), None)
     entries: dict[str, Entry] = {}
     wrong: list[FieldError] = []
+    unknown = [
+        cell for cell in header if cell and cell not in NAME_HEADERS and cell not in KIND_HEADERS
+    ]
+    if unknown:  # a column that would be dropped unsaid (a town, a phone number…)
+        names = ", ".join(repr(cell) for cell in unknown)
+        message = f"unknown column {names}: the columns are nom and type"
+        wrong.append(FieldError("header", message, source=filename, line=1))
     for line, row in enumerate(rows, start=2):
         if not any(cell.strip() for cell in row):
             continue

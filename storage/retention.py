@@ -217,7 +217,8 @@ async def _apply(
     elif kind == "departed_members":
         for member_id in ids:
             erased = await member_store.erase_member(connection, member_id, now)
-            await member_store.delete_addresses(connection, erased)
+            await member_store.delete_addresses(connection, erased.address_ids)
+            files += erased.photos  # removed once the batch commits, like report photos
     elif kind == "stranger_addresses":
         await member_store.delete_addresses(connection, ids)
 

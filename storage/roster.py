@@ -18,7 +18,7 @@ from sqlalchemy import String, and_, exists, func, select, type_coerce
 
 from bot.vocabulary.channels import CHANNELS, traits
 from bot.vocabulary.phones import mask_phone
-from bot.vocabulary.reference import LANGUAGE_LABELS, REGION_LABELS, THEME_LABELS
+from bot.vocabulary.reference import KIND_LABELS, LANGUAGE_LABELS, REGION_LABELS, THEME_LABELS
 from broadcasts.model import Audience
 from storage import audit
 from storage.audience import member_filters
@@ -32,8 +32,20 @@ members, addresses, organisations = Member.__table__, Address.__table__, Organis
 MEMBER_HEADER = (
     "N°", "Nom", "Organisation", "Type d'organisation", "Région", "Cercle / commune", "Thèmes",
     "Langue", "SMS", "WhatsApp", "Telegram", "Consentement", "Désinscrit (canaux)",
-    "Bloqué (canaux)", "Inscription",
+    "Bloqué (canaux)", "Inscription", "Sexe", "Tranche d'âge", "Rôle", "Annuaire",
 )  # fmt: skip
+SEX_WORDS = {"f": "F", "m": "H"}
+# A directory import's person: invited (no answer yet), joined (said OUI), refused (STOP).
+DIRECTORY_WORDS = {"invited": "invité·e", "joined": "a rejoint", "refused": "a refusé"}
+
+
+def directory_status(consent_at: Any, imported_at: Any, refused_at: Any) -> str | None:
+    """invited / joined / refused for an imported person; None for one who registered."""
+    if imported_at is None:
+        return None
+    if consent_at is not None:
+        return "joined"
+    return "refused" if refused_at is not None else "invited"
 ORGANISATION_HEADER = ("N°", "Organisation", "Type", "Membres")
 
 
@@ -96,7 +108,7 @@ def _member_row(row: Any, found: Sequence[Any], masked: bool) -> list[Any]:
         row[0],  # id
         row[1],  # name
         row[2],  # organisation
-        row[3],  # kind
+        KIND_LABELS.get(row[3], row[3]),  # the label, as the console shows it
         REGION_LABELS.get(row[4], row[4]),
         row[5],  # cercle
         _theme_labels(row[6]),
@@ -108,6 +120,10 @@ def _member_row(row: Any, found: Sequence[Any], masked: bool) -> list[Any]:
         opted,
         blocked_on,
         row[9],  # registered_at
+        SEX_WORDS.get(row[10]),
+        row[11],  # age band
+        row[12],  # role
+        DIRECTORY_WORDS.get(directory_status(row[8], row[13], row[14]) or ""),
     ]
 
 
@@ -121,6 +137,8 @@ async def member_rows(
         organisations.c.kind, members.c.region, members.c.cercle,
         type_coerce(members.c.themes, String).label("themes"),
         members.c.language, members.c.consent_at, members.c.registered_at,
+        members.c.sex, members.c.age_band, members.c.role, members.c.imported_at,
+        members.c.refused_at,
     )  # fmt: skip
     joined = members.outerjoin(organisations, organisations.c.id == members.c.organisation_id)
 
@@ -186,7 +204,7 @@ async def organisation_rows(database: Database, audience: Audience) -> AsyncIter
     async with database.sessions() as session:
         rows = (await session.execute(query)).all()
     for row in rows:
-        yield [row.id, row.name, row.kind, row[3]]
+        yield [row.id, row.name, KIND_LABELS.get(row.kind, row.kind), row[3]]
 
 
 def roster_tables(

@@ -2,9 +2,15 @@
 
 Every export in Benkadi (rosters, poll results, activity reports) goes through here, so the
 CSV-injection rule and the encodings live in one place:
-- a text cell that starts with `=`, `+`, `-`, `@`, tab, carriage return or NUL is neutralised by a
-  leading apostrophe (OWASP "CSV injection"), in CSV and XLSX alike;
-- CSV is RFC 4180 (CRLF, minimal quoting) in UTF-8 with a BOM, so Excel shows ɛ ɔ ɲ ŋ right;
+- CSV: a text cell that starts with `=`, `+`, `-`, `@`, tab, carriage return or NUL is neutralised
+  by a leading apostrophe (OWASP "CSV injection"). The file is comma-separated, but Excel in a
+  French locale splits on `;` (and a reader that ignores quotes splits anywhere), so a cell
+  begins after every `,`, `;` or line break too: inside a text, such a character followed by a
+  dangerous one gets the apostrophe as well (`Awa;=1+1` → `Awa;'=1+1`), and every field is
+  quoted. The file is safe whichever separator opens it;
+- XLSX: text is written as string cells, which Excel never evaluates, so no apostrophe there
+  (it would only show: `'+22376123456`); characters XML cannot hold become U+FFFD;
+- CSV is RFC 4180 (CRLF, every field quoted) in UTF-8 with a BOM, so Excel shows ɛ ɔ ɲ ŋ right;
 - rows arrive as an async iterable and leave in chunks: memory stays flat whatever the row count.
 XLSX is built with XlsxWriter in constant-memory mode (rows go to disk as they are written; 2-3x
 faster than openpyxl here) in a worker thread, batch by batch, then streamed.
@@ -28,7 +34,6 @@ import xlsxwriter
 ByteSink = Callable[[bytes], Awaitable[Any]]
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
-_DANGEROUS_FIRST = frozenset(DANGEROUS_PREFIXES)
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")  # what XLSX cannot hold (tab, newline can)
 BATCH_ROWS = 1000
 CHUNK_BYTES = 64 * 1024
@@ -48,8 +53,16 @@ class Table:
     rows: AsyncIterable[Sequence[Any]]
 
 
+# A separator or line break (then any quotes) before a dangerous character: a cell starts there
+# for a reader that splits on it.
+_INNER = re.compile('([,;\r\n]"*)(?=[=+\\-@\t\r\0])')
+
+
 def neutralise(text: str) -> str:
-    """A formula-looking text becomes inert text; anything else is returned unchanged."""
+    """A formula-looking text becomes inert text, wherever a reader may start a cell in it;
+    anything else is returned unchanged."""
+    if "," in text or ";" in text or "\n" in text or "\r" in text:
+        text = _INNER.sub("\\1'", text)
     return "'" + text if text.startswith(DANGEROUS_PREFIXES) else text
 
 
@@ -79,7 +92,7 @@ def csv_row(row: Sequence[Any]) -> list[Any]:
     for value in row:
         kind = type(value)
         if kind is str:
-            append("'" + value if value[:1] in _DANGEROUS_FIRST else value)
+            append(neutralise(value))
         elif value is None or kind is int or kind is float:
             append(value)
         else:
@@ -89,13 +102,13 @@ def csv_row(row: Sequence[Any]) -> list[Any]:
 
 def xlsx_cell(value: Any) -> Any:
     if type(value) is str:  # the common case first: big exports come here millions of times
-        return _CONTROL.sub("\ufffd", neutralise(value))
+        return _CONTROL.sub("\ufffd", value)
     if value is None or isinstance(value, bool | int | float | date):
         return _utc_naive(value) if isinstance(value, datetime) else value
     if isinstance(value, list | tuple):
         value = "; ".join(str(item) for item in value)
     # XML (and so XLSX) cannot hold control characters other than tab/newline: keep it readable.
-    return _CONTROL.sub("\ufffd", neutralise(str(value)))
+    return _CONTROL.sub("\ufffd", str(value))
 
 
 def _utc_naive(moment: datetime) -> datetime:
@@ -121,7 +134,7 @@ async def _batches(rows: AsyncIterable[Sequence[Any]]) -> AsyncIterable[list[Seq
 async def write_csv(table: Table, sink: ByteSink) -> int:
     """Stream one table as CSV into `sink`; returns the number of data rows."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow([csv_cell(name) for name in table.header])
     await sink(("\ufeff" + buffer.getvalue()).encode("utf-8"))
     count = 0

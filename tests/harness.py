@@ -20,6 +20,7 @@ from gateway.keys import DATABASE, DISPATCHER
 from gateway.settings import Settings
 from storage.models import Address, Member, OutboxMessage
 from storage.outbox.states import OutboxStatus
+from tests.log_audit import LogAudit
 
 TOKEN = "123456:TEST-token_abc"
 ACCOUNT_SID = "AC" + "1" * 32
@@ -41,6 +42,7 @@ class Harness:
     telegram: FakeTelegramAPI
     twilio: FakeTwilioAPI
     http: aiohttp.ClientSession
+    audit: LogAudit | None = None
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
 
     @property
@@ -79,6 +81,8 @@ class Harness:
         self, sender: str, text: str, *, sid: str | None = None, whatsapp: bool = False
     ) -> aiohttp.ClientResponse:
         sid = sid or "SM" + secrets.token_hex(16)
+        if whatsapp:  # Twilio saw the member write: WhatsApp's 24 h window opens
+            self.twilio.declare_inbound(sender)
         params = self.sms_params(sender, text, sid, whatsapp)
         for key in ("SmsMessageSid", "SmsSid", "MessageSid"):
             params[key] = sid
@@ -119,10 +123,16 @@ class Harness:
     async def tg(self, chat_id: int, text: str) -> aiohttp.ClientResponse:
         return await self.post_update(self.text_update(chat_id, text))
 
-    async def press(self, chat_id: int, data: str) -> aiohttp.ClientResponse:
+    async def press(
+        self, chat_id: int, data: str, message_id: int | None = None
+    ) -> aiohttp.ClientResponse:
+        """A button pressed, by default in the last message the chat received."""
         update_id = next(self._ids)
+        if message_id is None:
+            sent = self.telegram.messages_to(chat_id)
+            message_id = sent[-1].message_id if sent else 1
         bot_message = {
-            "message_id": 1, "date": int(time.time()), "text": "…",
+            "message_id": message_id, "date": int(time.time()), "text": "…",
             "chat": {"id": chat_id, "type": "private", "first_name": "Awa"},
             "from": {"id": 123456, "is_bot": True, "first_name": "Benkadi"},
         }  # fmt: skip
@@ -204,6 +214,7 @@ async def start_harness(
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "TWILIO_FROM": BENKADI_NUMBER,
             "TWILIO_API_URL": twilio.base_url,
+            "TWILIO_CONTENT_URL": twilio.base_url,
         },
         **{
             "migrate_on_start": True,
@@ -213,12 +224,18 @@ async def start_harness(
             **settings_overrides,
         },
     )
+    audit = LogAudit(settings).start()
     app = create_app(settings)
     runner = web.AppRunner(app)
-    await runner.setup()
+    try:
+        await runner.setup()
+    except BaseException:
+        audit.stop()
+        raise
     await web.TCPSite(runner, "127.0.0.1", port).start()
     http = aiohttp.ClientSession()
-    return Harness(f"http://127.0.0.1:{port}", settings, app, telegram, twilio, http), runner
+    harness = Harness(f"http://127.0.0.1:{port}", settings, app, telegram, twilio, http, audit)
+    return harness, runner
 
 
 async def stop_harness(harness: Harness, runner: web.AppRunner) -> None:
@@ -226,3 +243,6 @@ async def stop_harness(harness: Harness, runner: web.AppRunner) -> None:
     await runner.cleanup()
     await harness.telegram.stop()
     await harness.twilio.stop()
+    if harness.audit is not None:
+        harness.audit.stop()
+        assert harness.audit.leaks() == [], "the log holds what it must not"

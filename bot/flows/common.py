@@ -8,7 +8,13 @@ from typing import Any
 from bot.fields import FIELDS, Invalid, NextPage, Parsed, Toggled, Value
 from bot.model import Context, Outcome, Reply, State
 from bot.vocabulary.i18n import _
-from bot.vocabulary.reference import LANGUAGE_LABELS, REGION_LABELS, THEME_LABELS
+from bot.vocabulary.reference import (
+    AGE_BAND_LABELS,
+    LANGUAGE_LABELS,
+    REGION_LABELS,
+    SEX_LABELS,
+    THEME_LABELS,
+)
 
 FIELD_LABELS = {
     "name": lambda: _("Nom"),
@@ -17,8 +23,10 @@ FIELD_LABELS = {
     "cercle": lambda: _("Cercle/commune"),
     "themes": lambda: _("Thèmes"),
     "language": lambda: _("Langue"),
+    "sex": lambda: _("Sexe"),
+    "age_band": lambda: _("Âge"),
 }
-EDITABLE = ("name", "organisation", "region", "cercle", "themes", "language")
+EDITABLE = ("name", "organisation", "region", "cercle", "themes", "language", "sex", "age_band")
 FREE_TEXT_STEPS = frozenset(
     {"name", "organisation", "cercle", "phone", "code", "commune", "description", "poll_text"}
 )
@@ -50,7 +58,7 @@ def read(ctx: Context, state: State) -> tuple[Parsed, State]:
 def reprompt(ctx: Context, state: State, parsed: Parsed) -> Outcome:
     """What a field answer that is not (yet) a value gets: the question again, a page, a toast."""
     if isinstance(parsed, Toggled):
-        return Outcome((), state, notice=parsed.notice)
+        return Outcome((), state, notice=parsed.notice, keyboard=ask(ctx, state))
     prefix = parsed.why if isinstance(parsed, Invalid) else None
     return Outcome((ask(ctx, state, prefix),), state)
 
@@ -68,6 +76,10 @@ def summary(values: dict[str, Any]) -> str:
         f"{_('Thèmes')} : {themes or '-'}",
         f"{_('Langue')} : {LANGUAGE_LABELS.get(values.get('language') or '', '-')}",
     ]
+    sex, age_band = values.get("sex"), values.get("age_band")
+    lines.append(f"{_('Sexe')} : {_(SEX_LABELS[sex]) if sex in SEX_LABELS else '-'}")
+    age = _("{band} ans").format(band=AGE_BAND_LABELS[age_band]) if age_band else "-"
+    lines.append(f"{_('Âge')} : {age}")
     return "\n".join(lines)
 
 

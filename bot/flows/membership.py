@@ -15,6 +15,7 @@ from bot.model import (
     State,
     UpdateProfile,
 )
+from bot.render import choice_hint, yes_no_hint
 from bot.vocabulary.i18n import _, use_locale
 from bot.vocabulary.reference import LANGUAGE_LABELS
 from bot.vocabulary.text import match_choice
@@ -95,7 +96,7 @@ def _erase_answer(ctx: Context, state: State) -> Outcome:
     if choice == "no":
         return Outcome((Reply(_("Rien n'a été effacé.")),), None)
     return Outcome(
-        (Reply(_("Répondez 1 (Oui) ou 2 (Non).") + "\n" + _ask_erase().text, yes_no()),), state
+        (Reply(yes_no_hint(ctx.inbound.style) + "\n" + _ask_erase().text, yes_no()),), state
     )
 
 
@@ -110,6 +111,8 @@ def _profile_values(ctx: Context) -> dict:
         "cercle": member.cercle,
         "themes": list(member.themes),
         "language": member.language,
+        "sex": member.sex,
+        "age_band": member.age_band,
     }
 
 
@@ -133,7 +136,7 @@ def _profile_answer(ctx: Context, state: State) -> Outcome:
         if field == "nothing":
             return Outcome((Reply(_("Rien n'a été modifié.")),), None)
         if field is None:
-            why = _("Répondez par un numéro de 1 à {count}.").format(count=len(EDITABLE) + 1)
+            why = choice_hint(ctx.inbound.style, len(EDITABLE) + 1)
             pick = _ask_pick()
             return Outcome((Reply(f"{why}\n{pick.text}", pick.choices),), state)
         new_state = State("profile", field, {})

@@ -32,7 +32,8 @@ from broadcasts.polls.model import Question, text_in
 FLOW = "poll"
 TEXT_STEP = "poll_text"  # free text: keywords other than STOP/ANNULER/AIDE are answers
 CHOICE_STEP = "poll_answer"
-BACK = frozenset({"retour", "back", "precedent", "ko"})
+# "Back" in French, English, Bambara (kɔ), Fulfulde (rutto "go back") and Songhay (yee "return").
+BACK = frozenset({"retour", "back", "precedent", "ko", "rutto", "yee"})
 TEXT_MAX = 500
 # How long after its close an unfinished poll still explains a member's reply (else "not
 # understood": a message weeks later is about something else).
@@ -207,7 +208,9 @@ def answer(ctx: Context, state: State) -> Outcome:
     ):
         if not question.optional:
             return reprompt(
-                _("Cette question est obligatoire.") + " " + invalid_why(question, count)
+                _("Cette question est obligatoire.")
+                + " "
+                + invalid_why(question, count, ctx.inbound.style)
             )
         return _advance(ctx, view, question, None, skipped=True)
     if question.kind == "multiple" and button is not None:
@@ -217,7 +220,7 @@ def answer(ctx: Context, state: State) -> Outcome:
                 return reprompt(_("Choisissez au moins une réponse."))
             return _advance(ctx, view, question, selection, skipped=False)
         if option not in question.option_keys:
-            return reprompt(invalid_why(question, count))
+            return reprompt(invalid_why(question, count, ctx.inbound.style))
         label = dict(option_labels(question, ctx.language))[option]
         if option in selection:
             selection.remove(option)
@@ -226,11 +229,14 @@ def answer(ctx: Context, state: State) -> Outcome:
             selection.append(option)
             notice = "✓ " + label
         new_state = replace(state, data={**state.data, "selection": selection})
-        return Outcome((), new_state, notice=notice)
+        keyboard = question_reply(
+            view.poll, view.poll_id, question, ctx.language, "buttons", tuple(selection)
+        )
+        return Outcome((), new_state, notice=notice, keyboard=keyboard)
     if question.kind == "text":
         value = text.strip()
         if not value:
-            return reprompt(invalid_why(question, count))
+            return reprompt(invalid_why(question, count, ctx.inbound.style))
         if len(value) > TEXT_MAX:
             return reprompt(
                 _("Réponse trop longue : {max} caractères au plus.").format(max=TEXT_MAX)
@@ -239,14 +245,18 @@ def answer(ctx: Context, state: State) -> Outcome:
     if question.kind == "number":
         number = read_number(question, text)
         if number is None:
-            return reprompt(_("Je n'ai pas compris.") + " " + invalid_why(question, count))
+            return reprompt(
+                _("Je n'ai pas compris.") + " " + invalid_why(question, count, ctx.inbound.style)
+            )
         return _advance(ctx, view, question, number, skipped=False)
     if button is not None:
         chosen = [option] if option in question.option_keys else None
     else:
         chosen = read_choices(question, text, ctx.language)
     if not chosen:
-        return reprompt(_("Je n'ai pas compris.") + " " + invalid_why(question, count))
+        return reprompt(
+            _("Je n'ai pas compris.") + " " + invalid_why(question, count, ctx.inbound.style)
+        )
     return _advance(ctx, view, question, chosen, skipped=False)
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 
 from bot.model import Reply
-from bot.render import sms_page
+from bot.render import choice_hint, many_hint, sms_page
+from bot.vocabulary.channels import Style
 from bot.vocabulary.i18n import _, use_locale
 from bot.vocabulary.text import NO, YES, fold, match_choice, match_many
 from broadcasts.polls.model import Poll, Question, text_in
@@ -77,14 +78,14 @@ def sms_question(poll: Poll, question: Question, language: str) -> str:
 
 
 # --- reading an answer ----------------------------------------------------------------------
-def invalid_why(question: Question, count: int) -> str:
+def invalid_why(question: Question, count: int, style: Style = "sms") -> str:
     if question.kind == "multiple":
-        return _("Répondez par un ou plusieurs numéros de 1 à {count}, ex. 1 3").format(count=count)
+        return many_hint(style, count)
     if question.kind == "number":
         return _("Répondez par un nombre de {min} à {max}.").format(
             min=number_text(question.minimum), max=number_text(question.maximum)
         )
-    return _("Répondez par un numéro de 1 à {count}.").format(count=count)
+    return choice_hint(style, count)
 
 
 def number_text(value: float | None) -> str:

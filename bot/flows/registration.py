@@ -1,4 +1,5 @@
-"""INSCRIPTION: name → organisation → region → cercle → themes → language → consent → summary."""
+"""INSCRIPTION: name → organisation → region → cercle → themes → language → sex → age band →
+consent → summary."""
 
 from __future__ import annotations
 
@@ -7,19 +8,29 @@ from typing import Any
 
 from bot.fields import Value
 from bot.flows.common import EDITABLE, FIELD_LABELS, ask, read, reprompt, summary, yes_no
-from bot.model import Context, Outcome, Reply, SaveRegistration, State
-from bot.vocabulary.i18n import N_, _, in_language, use_locale
+from bot.model import Context, Effect, Outcome, Reply, SaveRegistration, SetLanguage, State
+from bot.render import choice_hint, yes_no_hint
+from bot.vocabulary.i18n import LANGUAGES, N_, _, in_language, use_locale
 from bot.vocabulary.reference import LANGUAGE_NAMES
 from bot.vocabulary.text import match_choice
 
 FLOW = "registration"
 CHOOSE_LANGUAGE = N_("Choisissez votre langue")
-FIELD_STEPS = ("name", "organisation", "region", "cercle", "themes", "language")
+FIELD_STEPS = (
+    "name",
+    "organisation",
+    "region",
+    "cercle",
+    "themes",
+    "language",
+    "sex",
+    "age_band",
+)
 
 
 def _choose_language_prompt() -> Reply:
-    # Asked before any language is known: the same question in French, Bambara and English.
-    text = " / ".join(in_language(lang, CHOOSE_LANGUAGE) for lang in ("fr", "bm", "en"))
+    # Asked before any language is known: the same question in every language.
+    text = " / ".join(in_language(lang, CHOOSE_LANGUAGE) for lang in LANGUAGES)
     return Reply(f"Benkadi : {text}", LANGUAGE_NAMES)
 
 
@@ -46,9 +57,12 @@ def start(
     if language_chosen:
         data["language_chosen"] = True
     state = State(FLOW, "name", data)
+    # The address keeps the language it was started in: a cancel, and whatever follows it,
+    # stays in that language (stored on the address until there is a member).
+    effects: tuple[Effect, ...] = (SetLanguage(language),) if language else ()
     with use_locale(language or ctx.language):
         intro = _("Benkadi : inscription en quelques questions. ANNULER pour arrêter.")
-        return Outcome((ask(ctx, state, intro),), state, language=language)
+        return Outcome((ask(ctx, state, intro),), state, effects, language=language)
 
 
 def _next_field(data: dict[str, Any], after: str) -> str:
@@ -141,7 +155,7 @@ def _answer(ctx: Context, state: State) -> Outcome:
                 ),
                 None,
             )
-        return Outcome((_with_why(_ask_consent(state), _("Répondez 1 (Oui) ou 2 (Non).")),), state)
+        return Outcome((_with_why(_ask_consent(state), yes_no_hint(ctx.inbound.style)),), state)
     if step == "confirm":
         choice = match_choice(answer_text, _ask_confirm(state).choices)
         if choice == "confirm":
@@ -156,11 +170,7 @@ def _answer(ctx: Context, state: State) -> Outcome:
         if choice == "cancel":
             return Outcome((Reply(_("Inscription annulée. Rien n'a été gardé.")),), None)
         return Outcome(
-            (
-                _with_why(
-                    _ask_confirm(state), _("Répondez par un numéro de 1 à {count}.").format(count=3)
-                ),
-            ),
+            (_with_why(_ask_confirm(state), choice_hint(ctx.inbound.style, 3)),),
             state,
         )
     if step == "edit":
@@ -170,7 +180,7 @@ def _answer(ctx: Context, state: State) -> Outcome:
                 (
                     _with_why(
                         _ask_edit(state),
-                        _("Répondez par un numéro de 1 à {count}.").format(count=len(EDITABLE)),
+                        choice_hint(ctx.inbound.style, len(EDITABLE)),
                     ),
                 ),
                 state,

@@ -14,6 +14,7 @@ from typing import Any
 from bot.fields import Value
 from bot.flows.common import ask, read, reprompt
 from bot.model import Context, Outcome, Reply, SaveReport, State
+from bot.render import choice_hint
 from bot.report_line import (
     COUNT_FIELDS,
     Problem,
@@ -43,7 +44,7 @@ def _why(code: str, ctx: Context) -> str:
         "activity_unknown": lambda: (
             _("Je ne connais pas ce type d'activité.")
             + " "
-            + _("Répondez par un numéro de 1 à {count}.").format(count=len(ACTIVITY_TYPES))
+            + choice_hint(ctx.inbound.style, len(ACTIVITY_TYPES))
         ),
         "counts_format": lambda: _(
             "Il faut 4 nombres : femmes, hommes, filles, garçons. Ex. 25 10 5 3"
@@ -52,7 +53,6 @@ def _why(code: str, ctx: Context) -> str:
         "counts_too_many": lambda: _("Ce nombre est trop grand (au plus {max}).").format(
             max=ctx.report_max_beneficiaries
         ),
-        "choice": lambda: _("Répondez par un numéro de 1 à {count}."),
         "description": lambda: _("Décrivez l'activité en 2 à {max} caractères.").format(
             max=DESCRIPTION_MAX
         ),
@@ -297,8 +297,6 @@ def _go_step(ctx: Context, data: dict[str, Any], step: str) -> Outcome:
 
 def _again(ctx: Context, state: State, code: str, count: int | None = None) -> Outcome:
     """The question again, with why, in the member's language."""
-    why = _why(code, ctx)
-    if count is not None:
-        why = why.format(count=count)
+    why = choice_hint(ctx.inbound.style, count or 0) if code == "choice" else _why(code, ctx)
     reply = ask_current(ctx, state)
     return Outcome((Reply(f"{why}\n{reply.text}", reply.choices, reply.page),), state)

@@ -35,3 +35,11 @@ def mask_phone(e164: str) -> str:
     middle = len(national) - 4
     hidden = " ".join(["••"] * (middle // 2) + (["•"] if middle % 2 else []))
     return f"+{number.country_code} {national[:2]} {hidden} {national[-2:]}"
+
+
+def calling_code(e164: str) -> str | None:
+    """ "+22376123456" → "223": the country a number belongs to, as its calling code."""
+    try:
+        return str(phonenumbers.parse(e164, None).country_code)
+    except phonenumbers.NumberParseException:
+        return None

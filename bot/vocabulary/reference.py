@@ -74,7 +74,28 @@ ORGANISATION_KINDS: tuple[tuple[str, str], ...] = (
     ("groupement_feminin", N_("Groupement féminin")),
 )
 
+# Sex and age band: optional, asked at registration and in PROFIL, imported, targeted and
+# disaggregated. "Prefer not to say" is stored as None, like not asked. Young people (15-35,
+# the African Youth Charter's bounds) are a programme target: two bands below 36.
+SEXES: tuple[tuple[str, str], ...] = (
+    ("f", N_("Femme")),
+    ("m", N_("Homme")),
+)
+AGE_BANDS: tuple[tuple[str, str], ...] = (
+    ("15-24", "15-24"),
+    ("25-35", "25-35"),
+    ("36+", "36+"),
+)
+SEX_ALIASES: dict[str, str] = {
+    "femme": "f", "woman": "f", "female": "f", "feminin": "f", "muso": "f", "debbo": "f",
+    "woy": "f", "homme": "m", "man": "m", "male": "m", "masculin": "m", "ce": "m",
+    "gorko": "m", "alboro": "m", "h": "m",
+}  # fmt: skip
+SEX_LABELS = dict(SEXES)
+AGE_BAND_LABELS = dict(AGE_BANDS)
+
 REGION_LABELS = dict(REGIONS)
+KIND_LABELS = dict(ORGANISATION_KINDS)  # exports and pages show these, never the keys
 THEME_LABELS = dict(THEMES)
 LANGUAGE_LABELS = dict(LANGUAGE_NAMES)
 

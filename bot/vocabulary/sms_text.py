@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 import gsm0338  # noqa: F401 - registers the "gsm03.38" codec
@@ -13,9 +14,15 @@ UCS2_SINGLE, UCS2_PART = 70, 67
 # Spellings that keep a message in GSM-7 without changing what it says. Bambara's letters go to
 # the older spelling (ɛ→è, ɔ→ò, ɲ→ny, ŋ→ng) that readers of either know; GSM-7 has no È or Ò,
 # so the capitals lose their accent (SƐBƐN → SEBEN, which the keywords accept too).
+# Fulfulde's hooked letters go to the plain ones people type on a phone (ɓ→b, ɗ→d, ƴ→y: HAƁƁU →
+# HABBU); Songhay's nasal vowels lose the tilde (hõo → hoo), š and ž become "sh" and "j" (the
+# spelling of readers schooled in French: Žanwiye → Janwiye).
 GSM_FRIENDLY = str.maketrans(
     {
-        "ɛ": "è", "Ɛ": "E", "ɔ": "ò", "Ɔ": "O", "ɲ": "ny", "Ɲ": "Ny", "ŋ": "ng", "Ŋ": "Ng",
+        "ɛ": "è", "Ɛ": "E", "ɔ": "ò", "Ɔ": "O", "ɲ": "ny", "ŋ": "ng",
+        "ɓ": "b", "Ɓ": "B", "ɗ": "d", "Ɗ": "D", "ƴ": "y", "Ƴ": "Y",
+        "ã": "a", "Ã": "A", "õ": "o", "Õ": "O", "ẽ": "e", "ĩ": "i", "ũ": "u",
+        "š": "sh", "ž": "j", "Ž": "J",
         "ê": "e", "â": "a", "î": "i", "ô": "o", "û": "u", "ç": "c", "ë": "e", "ï": "i",
         "È": "E", "À": "A", "Ù": "U", "Ê": "E", "Â": "A", "Î": "I", "Ô": "O", "Û": "U",
         "œ": "oe", "Œ": "OE", "«": '"', "»": '"', "’": "'", "‘": "'", "“": '"', "”": '"',
@@ -54,7 +61,29 @@ def sms_size(text: str) -> SmsSize:
     return SmsSize(encoding, units, segments)
 
 
+# A capital spelled with two letters is "NY" in a word in capitals (ƝININKALI → NYININKALI) and
+# "Ny" at the start of a capitalised one (Ɲɛ → Nyè).
+_TWO_LETTER_CAPITALS = {"Ɲ": "NY", "Ŋ": "NG", "Œ": "OE", "Š": "SH"}
+_TWO_LETTER_CAPITAL = re.compile("[ƝŊŒŠ]")
+# French guillemets carry inner spaces (« Capacités des OSC »); straight quotes do not.
+_GUILLEMETS = re.compile(r"«\s*|\s*»")  # \s covers the no-break spaces too
+
+
+def _capital(match: re.Match[str]) -> str:
+    letter, text, at = match.group(0), match.string, match.start()
+    after = text[at + 1 : at + 2]
+    before = text[at - 1 : at] if at else ""
+    if after.isalpha():
+        capitals = after.isupper()
+    else:  # the word's last letter: capitals if the letter before it is one
+        capitals = before.isalpha() and before.isupper()
+    pair = _TWO_LETTER_CAPITALS[letter]
+    return pair if capitals else pair.capitalize()
+
+
 def gsm_friendly(text: str) -> str:
+    text = _GUILLEMETS.sub('"', text)
+    text = _TWO_LETTER_CAPITAL.sub(_capital, text)
     return text.translate(GSM_FRIENDLY)
 
 

@@ -6,8 +6,11 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-# Bambara letters have no decomposition; fold them to the older spelling people also type.
-_LETTER_FOLDS = str.maketrans({"ɛ": "e", "ɔ": "o", "ɲ": "ny", "ŋ": "ng", "œ": "oe", "æ": "ae"})
+# Bambara and Fulfulde letters have no decomposition; fold them to the spelling people also
+# type (ɛ→e, ɲ→ny; Fulfulde's hooked ɓ ɗ ƴ → b d y). Accents and tildes (Songhay's õ, š) go below.
+_LETTER_FOLDS = str.maketrans(
+    {"ɛ": "e", "ɔ": "o", "ɲ": "ny", "ŋ": "ng", "œ": "oe", "æ": "ae", "ɓ": "b", "ɗ": "d", "ƴ": "y"}
+)
 _EDGE_PUNCTUATION = re.compile(r"^[\s\W_]+|[\s\W_]+$", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 
@@ -21,33 +24,45 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", text)
 
 
-# Keywords per command, in French, Bambara and English (folded). Bambara choices are documented
-# in the README: sɛbɛn "write (one's name)", dɛmɛ "help", kan "language", jɔ "stop",
-# daminɛ "begin", jɔsi "wipe", siri "tie", kunnafoni "information", bila "leave it",
-# baara "work" (an activity report), n ka kunnafoniw "my information" (what is held about me).
+# Keywords per command, in French, Bambara, Fulfulde, Songhay and English (folded). Bambara
+# choices are documented in the README: sɛbɛn "write (one's name)", dɛmɛ "help", kan "language",
+# jɔ "stop", daminɛ "begin", jɔsi "wipe", siri "tie", kunnafoni "information", bila "leave it",
+# baara "work" (an activity report), n ka kunnafoniw "my information" (what is
+# held about me). Fulfulde (Maasina): winndito "write yourself in", ballal
+# "help", daro "stop", fuɗɗo "begin", kabaaru "news", ɗemngal "language", momtu "erase", haɓɓu
+# "tie", haaytu "give up", golle "work", naamnal "question". Songhay (Koyraboro Senni): hantum
+# "write", gaa "help", fay "leave off", sintin "begin", alhabar "news", senni "language", tuusu
+# "wipe", haw "tie", naŋ "let it be", goy "work", hãa "ask". None of them is a region's name or
+# the start of one (Songhay's kay "stop" would be Kayes): tests/bot/test_text.py checks.
 KEYWORDS: dict[str, frozenset[str]] = {
-    "register": frozenset({"inscription", "inscrire", "join", "register", "seben"}),
-    "help": frozenset({"aide", "help", "info", "deme", "?"}),
-    "profile": frozenset({"profil", "profile", "kunnafoni"}),
-    "language": frozenset({"langue", "language", "lang", "kan"}),
+    "register": frozenset({"inscription", "inscrire", "join", "register", "seben", "winndito", "hantum"}),
+    "help": frozenset({"aide", "help", "info", "deme", "?", "ballal", "gaa"}),
+    "profile": frozenset({"profil", "profile", "kunnafoni", "kabaaru", "alhabar"}),
+    "language": frozenset({"langue", "language", "lang", "kan", "demngal", "senni"}),
     "stop": frozenset(
-        {"stop", "arret", "arreter", "stopall", "unsubscribe", "end", "quit", "jo", "dabila"}
+        {"stop", "arret", "arreter", "stopall", "unsubscribe", "end", "quit", "jo", "dabila", "daro", "fay"}
     ),
-    "start": frozenset({"start", "reprendre", "unstop", "damine"}),
-    "erase": frozenset({"oublier", "delete", "effacer", "josi"}),
-    "link": frozenset({"lier", "link", "siri"}),
-    "cancel": frozenset({"annuler", "cancel", "bila"}),
-    "report": frozenset({"rapport", "report", "baara"}),
-    "poll": frozenset({"sondage", "poll", "survey", "nyininkali"}),
+    "start": frozenset({"start", "reprendre", "unstop", "damine", "fuddo", "sintin"}),
+    "erase": frozenset({"oublier", "delete", "effacer", "josi", "momtu", "tuusu"}),
+    "link": frozenset({"lier", "link", "siri", "habbu", "haw"}),
+    "cancel": frozenset({"annuler", "cancel", "bila", "haaytu", "nang"}),
+    "report": frozenset({"rapport", "report", "baara", "golle", "goy"}),
+    "poll": frozenset({"sondage", "poll", "survey", "nyininkali", "naamnal", "haa"}),
     "my_data": frozenset(
         {"mes donnees", "donnees", "my data", "mydata", "n ka kunnafoniw", "kunnafoniw"}
     ),
-}
+}  # fmt: skip
 _COMMAND_BY_WORD = {word: command for command, words in KEYWORDS.items() for word in words}
 
-YES = frozenset({"oui", "yes", "o", "y", "awo", "owo", "ok", "d'accord", "daccord", "ayw"})
-NO = frozenset({"non", "no", "n", "ayi", "ayi de"})
-SKIP = frozenset({"passer", "skip", "aucun", "aucune", "none", "-", "0", "ti", "a to"})
+# Yes, no and skip: French, English, Bambara (awɔ, ayi, a to), Fulfulde (eey, alaa, accu "leave
+# it") and Songhay (ayyo, kalaa, bisa "pass").
+YES = frozenset(
+    {"oui", "yes", "o", "y", "awo", "owo", "ok", "d'accord", "daccord", "ayw", "eey", "ey", "eyyo", "ayyo", "oyyo"}
+)  # fmt: skip
+NO = frozenset({"non", "no", "n", "ayi", "ayi de", "alaa", "ala", "kalaa", "kala"})
+SKIP = frozenset(
+    {"passer", "skip", "aucun", "aucune", "none", "-", "0", "ti", "a to", "accu", "bisa"}
+)
 
 
 def keyword(text: str) -> str | None:

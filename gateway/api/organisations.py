@@ -4,6 +4,10 @@ GET  /api/v1/organisations        every organisation, listed first, with its mem
 POST /api/v1/organisations        {"organisations": [{"name": …, "kind": …}], "unlist_others": false}
                                   or a CSV body (Content-Type text/csv: `nom,type`), secretariat
 Every bad entry or line is named at once (400, `errors`); nothing is listed then.
+GET   /api/v1/organisations/{id}  its record with contact people, roles, focal point
+PATCH /api/v1/organisations/{id}  {"kind", "region", "cercle", "themes", "active", "listed",
+                                  "focal_member_id"}, secretariat
+POST  /api/v1/organisations/merge {"keep": "AFEM", "duplicates": ["A.F.E.M."]}, secretariat
 """
 
 from __future__ import annotations
@@ -11,10 +15,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.vocabulary.errors import FieldError, FieldErrors
-from gateway.api.common import PREFIX, actor, body, endpoint, reply
+from gateway.api.common import ID, PREFIX, actor, body, endpoint, path_id, reply
 from gateway.api.errors import json_error
 from gateway.keys import DATABASE
-from storage import audit, organisation_list
+from storage import audit, organisation_list, organisation_records
 from storage.organisation_list import Entry
 from storage.tokens import Principal
 
@@ -52,10 +56,7 @@ async def _csv_entries(request: web.Request) -> list[Entry]:
     raw = await request.content.read(MAX_BODY + 1)
     if len(raw) > MAX_BODY:
         raise json_error(web.HTTPRequestEntityTooLarge, "file too large", field="body")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise FieldError("body", "not UTF-8") from None
+    text, _encoding = organisation_list.decode_csv(raw, "body")  # UTF-8, or Excel's cp1252
     return organisation_list.parse_csv(text, "body")
 
 
@@ -67,7 +68,10 @@ def _json_entries(payload: dict[str, object]) -> list[Entry]:
     for index, item in enumerate(items):
         try:
             entry = organisation_list.parse_entry(
-                str(item.get("name") or ""), item.get("kind"), f"organisations[{index}]"
+                str(item.get("name") or ""),
+                item.get("kind"),
+                f"organisations[{index}]",
+                fields=("name", "kind"),  # the JSON's keys, not the CSV file's columns
             )
         except FieldError as error:
             wrong.append(error)
@@ -78,6 +82,40 @@ def _json_entries(payload: dict[str, object]) -> list[Entry]:
     return entries
 
 
+@endpoint("viewer")
+async def get_record(request: web.Request, who: Principal) -> web.Response:
+    async with request.app[DATABASE].transaction() as connection:
+        return reply(await organisation_records.record(connection, path_id(request)))
+
+
+@endpoint("secretariat")
+async def change_record(request: web.Request, who: Principal) -> web.Response:
+    changes = await body(request)
+    async with request.app[DATABASE].transaction() as connection:
+        organisation_id = await organisation_records.change(connection, path_id(request), changes)
+        await audit.record(
+            connection, actor(who), "organisations.change", str(organisation_id), changes
+        )
+        return reply(await organisation_records.record(connection, organisation_id))
+
+
+@endpoint("secretariat")
+async def merge(request: web.Request, who: Principal) -> web.Response:
+    payload = await body(request)
+    keep, duplicates = payload.get("keep"), payload.get("duplicates")
+    if not isinstance(keep, str | int) or isinstance(keep, bool):
+        raise FieldError("keep", "must be the name or id of the organisation kept")
+    if not isinstance(duplicates, list) or not duplicates:
+        raise FieldError("duplicates", "must be a list of names or ids")
+    async with request.app[DATABASE].transaction() as connection:
+        done = await organisation_records.merge(connection, keep, duplicates)
+        await audit.record(connection, actor(who), "organisations.merge", done["kept"], done)
+    return reply(done)
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_post(f"{PREFIX}/organisations/merge", merge)
+    app.router.add_get(f"{PREFIX}/organisations/{ID}", get_record)
+    app.router.add_patch(f"{PREFIX}/organisations/{ID}", change_record)
     app.router.add_get(f"{PREFIX}/organisations", list_organisations)
     app.router.add_post(f"{PREFIX}/organisations", list_more)

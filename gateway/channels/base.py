@@ -24,6 +24,7 @@ from multidict import MultiDict
 
 from bot.model import Received
 from storage.outbox.delivery import StatusReport
+from storage.outbox.rows import edit_of
 from storage.outbox.states import AddressState
 
 # Wrong credentials are the operator's to fix, not the message's fault: the channel waits this
@@ -40,6 +41,20 @@ class Outgoing:
     recipient: str
     body: str
     choices: list[list[str]] | None = None  # [[key, label], …]: buttons, where there are any
+    # (or, for a row that edits a message already sent, {"edit": id, "buttons": [...]}:
+    # read both through `edits` and `buttons`)
+    # Outside WhatsApp's 24 h window: the approved template sent instead of the body.
+    content_sid: str | None = None
+    content_variables: Mapping[str, str] | None = None
+
+    @property
+    def edits(self) -> str | None:
+        """The provider id of the message whose buttons this row replaces, if it does."""
+        return edit_of(self.choices)[0]
+
+    @property
+    def buttons(self) -> list[list[str]] | None:
+        return edit_of(self.choices)[1]
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,9 @@ class SendError(Exception):
     retry_after: float | None = None  # the provider said when: pause the channel, no attempt lost
     address_state: AddressState | None = None
     pause: float | None = None  # slow the whole channel down a moment (the row still backs off)
+    # The channel cannot carry it to this member (outside WhatsApp's window, not a WhatsApp
+    # number…): a broadcast row may go once on the member's next address instead.
+    fall_back: bool = False
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"

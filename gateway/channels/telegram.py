@@ -54,6 +54,7 @@ ADDRESS_STATE_BY_DESCRIPTION: tuple[tuple[str, AddressState], ...] = (
     ("bot can't initiate conversation", AddressState.BLOCKED),
     ("chat not found", AddressState.INVALID),
 )
+NOT_MODIFIED = "message is not modified"
 # my_chat_member: the bot's new status in a private chat → whether the member blocked it.
 BLOCKED_BY_MEMBER_STATUS = {"kicked": True, "member": False}
 
@@ -105,6 +106,8 @@ def parse_update(data: object) -> Parsed:
         return _meaning(Update.de_json(data, None))
     except (ValueError, TypeError, KeyError, AttributeError, TelegramError) as error:
         raise Malformed(f"malformed update: {error}") from None
+    except RecursionError:
+        raise Malformed("malformed update: nested too deep") from None
 
 
 def _meaning(update: Update) -> Parsed:
@@ -115,7 +118,9 @@ def _meaning(update: Update) -> Parsed:
         if pressed_in is None or pressed_in.chat.type != "private" or query.data is None:
             return Parsed()
         chat_id = str(pressed_in.chat.id)
-        inbound = Inbound(CHANNEL, query.data, button=query.data)
+        inbound = Inbound(
+            CHANNEL, query.data, button=query.data, message_id=str(pressed_in.message_id)
+        )
         return Parsed((Received(CHANNEL, chat_id, update_id, inbound),), acknowledge=query.id)
     message = update.message
     if message is not None and message.chat.type == "private":
@@ -139,10 +144,12 @@ class UpdatesWebhook:
     def verify(self, request: WebhookRequest) -> bool:
         """Constant-time comparison of the secret Telegram sends back with every update."""
         given = request.headers.get(SECRET_HEADER)
+        # Headers arrive as bytes decoded with surrogateescape: a stray non-ASCII byte must
+        # compare unequal, not fail to encode.
         return (
             bool(self._secret)
             and given is not None
-            and hmac.compare_digest(self._secret, given.encode())
+            and hmac.compare_digest(self._secret, given.encode("utf-8", "surrogateescape"))
         )
 
     def parse(self, request: WebhookRequest) -> Parsed:
@@ -150,6 +157,8 @@ class UpdatesWebhook:
             data = json.loads(request.body)
         except (ValueError, UnicodeDecodeError) as error:
             raise Malformed(f"malformed update: {error}") from None
+        except RecursionError:  # JSON nested thousands deep: no update is
+            raise Malformed("malformed update: nested too deep") from None
         return parse_update(data)
 
     def answer(self, parsed: Parsed, notice: str | None) -> web.Response:
@@ -197,12 +206,29 @@ class TelegramChannel:
         await self.bot.shutdown()
 
     async def send(self, message: Outgoing) -> str:
+        if message.edits is not None:
+            return await self._edit(message, message.edits)
         try:
             sent = await self.bot.send_message(
                 chat_id=int(message.recipient),
                 text=message.body,
-                reply_markup=keyboard(message.choices),
+                reply_markup=keyboard(message.buttons),
             )
         except Exception as error:  # every failure is classified once, here
             raise classify(error, self._secrets) from error
         return str(sent.message_id)
+
+    async def _edit(self, message: Outgoing, message_id: str) -> str:
+        """New buttons on a message already sent (a multi-select's ✓ marks)."""
+        try:
+            await self.bot.edit_message_reply_markup(
+                chat_id=int(message.recipient),
+                message_id=int(message_id),
+                reply_markup=keyboard(message.buttons),
+            )
+        except BadRequest as error:
+            if NOT_MODIFIED not in str(error).lower():  # two quick taps: already as wanted
+                raise classify(error, self._secrets) from error
+        except Exception as error:
+            raise classify(error, self._secrets) from error
+        return message_id

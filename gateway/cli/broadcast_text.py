@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.cli.common import when
+from gateway.cli.common import counted, when
 from gateway.cli.tables import Column
 
 LIST_COLUMNS = (
@@ -60,13 +60,33 @@ def status_text(status: dict[str, Any]) -> list[str]:
             f"  failed on {failure['channel']} ×{failure['count']}: "
             f"{failure.get('code') or ''} {failure.get('message') or ''}".rstrip()
         )
+    fallbacks = status.get("fallbacks") or {}
+    for moved in fallbacks.get("by_reason") or []:
+        lines.append(
+            f"  fell back {moved['from']} → {moved['to']} ×{moved['count']}: "
+            f"{moved.get('reason') or ''}".rstrip()
+        )
+    if status.get("fallback") is False:
+        lines.append("  fallback to the next channel: off")
     if "queued" in status:
-        lines.append(f"{status['queued']} messages queued now.")
+        lines.append(
+            counted(status["queued"], "{n} message queued now.", "{n} messages queued now.")
+        )
     if "cancelled" in status and isinstance(status["cancelled"], int):
-        lines.append(f"{status['cancelled']} queued messages cancelled.")
+        lines.append(
+            counted(
+                status["cancelled"],
+                "{n} queued message cancelled.",
+                "{n} queued messages cancelled.",
+            )
+        )
     if status.get("note"):
         lines.append(f"Note: {status['note']}")
     return lines
+
+
+def members(n: int) -> str:
+    return counted(n, "{n} member", "{n} members")
 
 
 def _join(counts: dict[str, int]) -> str:
@@ -77,7 +97,7 @@ def preview_text(result: dict[str, Any]) -> list[str]:
     """The preview in a few lines; --json has every detail."""
     reached, excluded, sms = result["reached"], result["excluded"], result["sms"]
     lines = [
-        f"Reached: {result['recipients']} members ({_join(reached['by_channel'])})",
+        f"Reached: {members(result['recipients'])} ({_join(reached['by_channel'])})",
         f"  by language: {_join(reached['by_language'])}",
         f"Left out: {excluded['total']} ({_join(excluded['by_reason'])})",
     ]
@@ -85,21 +105,23 @@ def preview_text(result: dict[str, Any]) -> list[str]:
         source = (
             "" if text["text_language"] == language else f", gets the {text['text_language']} text"
         )
-        lines.append(f"Text {language}: {text['members']} members{source}")
+        lines.append(f"Text {language}: {members(text['members'])}{source}")
         for channel, info in text["channels"].items():
             if channel != "sms":
-                lines.append(f"  {channel}: {info['members']} members")
+                lines.append(f"  {channel}: {members(info['members'])}")
                 continue
             sent = info[info["sent"]]
             spelling = "GSM-friendly spelling" if info["sent"] == "gsm_friendly" else "as written"
             lines.append(
-                f"  sms: {info['members']} members, {sent['encoding']}, {sent['characters']} "
-                f"characters, {info['segments']} segment(s) each, {spelling}"
+                f"  sms: {members(info['members'])}, {sent['encoding']}, "
+                f"{counted(sent['characters'], '{n} character', '{n} characters')}, "
+                f"{counted(info['segments'], '{n} segment', '{n} segments')} each, {spelling}"
             )
             if info["sent"] == "gsm_friendly":
                 lines.append(f"    {sent['text']}")
     lines.append(
-        f"SMS cost: {sms['segments']} segments × {sms['price_per_segment']} {sms['currency']}"
+        f"SMS cost: {counted(sms['segments'], '{n} segment', '{n} segments')}"
+        f" × {sms['price_per_segment']} {sms['currency']}"
         f" ≈ {sms['estimated_cost']:.2f} {sms['currency']}"
     )
     return lines

@@ -19,7 +19,7 @@ from broadcasts.model import Draft, parse_draft
 from gateway.cli import progress
 from gateway.cli.arguments import Commands, json_flag, names, noun, positive_id
 from gateway.cli.broadcast_text import LIST_COLUMNS, list_row, preview_text, status_text
-from gateway.cli.common import actor, answer, enabled_channels
+from gateway.cli.common import actor, answer, counted, enabled_channels
 from gateway.cli.tables import print_rows
 from gateway.settings import Settings
 from storage.database import Database
@@ -31,6 +31,8 @@ AUDIENCE_OPTIONS = (  # the draft's audience field, the option that fills it
     ("organisation_kinds", "organisation_kind"),
     ("organisations", "organisation"),
     ("channels", "channel"),
+    ("sexes", "sex"),
+    ("age_bands", "age_band"),
 )
 
 
@@ -121,8 +123,17 @@ async def _send(
     extra: dict[str, Any] = {"queued": queued, **({"note": note} if note else {})}
     if args.wait:
         if not args.json:
-            print(f"Broadcast {ident}: {queued} messages queued.")
-        await progress.follow(functools.partial(service.get_status, database, ident))
+            print(
+                f"Broadcast {ident}: "
+                + counted(queued, "{n} message queued.", "{n} messages queued.")
+            )
+        last = await progress.follow(functools.partial(service.get_status, database, ident))
+        if last is not None and not progress.pending(last):
+            # Nothing left to send: marked sent now, as the scheduler would on its next round,
+            # so the answer ends on "sent" and not on "sending" after "1/1 delivered".
+            await service.finish_completed(database, datetime.now(UTC))
+            if not args.json:
+                extra.pop("queued")  # said before the wait; what became of them is below
     return await show(database, args, ident, extra)
 
 
@@ -162,6 +173,8 @@ def _draft_options(parser: argparse.ArgumentParser) -> None:
         ("--organisation-kind", "a kind of organisation"),
         ("--organisation", "an organisation's name, as stored"),
         ("--channel", "telegram, sms or whatsapp"),
+        ("--sex", "f or m (members who said)"),
+        ("--age-band", "15-24, 25-35 or 36+"),
     ):
         add(option, action="append", metavar="NAME", help=meaning + "; repeat or comma-separate")
     add("--since", metavar="YYYY-MM-DD", help="members registered on or after this day")

@@ -20,7 +20,7 @@ from broadcasts.campaigns.calendar import FIRST_YEAR, LAST_YEAR
 from broadcasts.campaigns.service import Calendar
 from broadcasts.file_parser import FileError
 from gateway.cli.arguments import Commands, json_flag, names, noun
-from gateway.cli.common import actor, answer, emit_json, enabled_channels
+from gateway.cli.common import actor, answer, counted, emit_json, enabled_channels
 from gateway.settings import Settings
 from storage.database import Database
 
@@ -68,7 +68,8 @@ def validate(args: argparse.Namespace, settings: Settings) -> int:
         count = sum(message.days for message in campaign.messages)
         results.append({"file": shown, "ok": True, "name": campaign.name, "messages": count})
         if not args.json:
-            print(f"ok  {shown}: {campaign.name}, {count} message(s) a year")
+            messages = counted(count, "{n} message", "{n} messages")
+            print(f"ok  {shown}: {campaign.name}, {messages} a year")
     if args.json:
         emit_json(results)
     return 0 if all(result["ok"] for result in results) else 1
@@ -96,7 +97,7 @@ def list_text(result: dict[str, Any]) -> list[str]:
             else f"{item['first_day']} → {item['last_day']}"
         )
         lines.append(
-            f"  {item['name']:<{width}}  {state:<8} {item['messages']:>3} message(s)  {span:<24} "
+            f"  {item['name']:<{width}}  {state:<8} {counted(item['messages'], '{n:>3} message ', '{n:>3} messages')}  {span:<24} "
             f"{following}"
         )
     if not result["campaigns"]:
@@ -160,7 +161,7 @@ def show_text(result: dict[str, Any]) -> list[str]:
         lines.append("")
         lines.append(
             f"{message['local_time']}  {message['message']}  {status}  "
-            f"{audience['recipients']} member(s)"
+            + counted(audience["recipients"], "{n} member", "{n} members")
         )
         lines.append(
             f"  audience: {_filters(audience['filters'])}; by channel "

@@ -4,6 +4,7 @@ the channels counted. Building their parsers is arguments.py's."""
 from __future__ import annotations
 
 import getpass
+import gettext
 import json
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
@@ -11,6 +12,12 @@ from typing import Any
 
 from broadcasts.model import CHANNELS
 from gateway.settings import Settings
+
+
+def counted(n: int, singular: str, plural: str) -> str:
+    """ "1 message", "2 messages": the CLI speaks English, but through ngettext like the rest,
+    so a catalog could give it other plural rules."""
+    return gettext.ngettext(singular, plural, n).format(n=n)
 
 
 def actor() -> str:

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
+import errno
 import logging
 import os
+import socket
 import sys
 
 import aiohttp
@@ -20,6 +23,8 @@ from gateway.cli import (
     backup,
     broadcasts,
     campaigns,
+    gateways,
+    i18n,
     members,
     organisations,
     polls,
@@ -27,19 +32,25 @@ from gateway.cli import (
     reports,
     runner,
     tokens,
+    whatsapp,
 )
 from gateway.cli.signals import stop_event
+from gateway.logs import LOG_FORMAT, quiet_noisy_libraries, redact_secrets
 from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
 
-NOUNS = (broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, privacy)
+NOUNS = (
+    broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, gateways,
+    privacy, i18n, whatsapp,
+)
 COMMANDS = (backup,)  # verbs of their own, no noun
 # The spellings before the nouns above, kept so that scripts do not break; in no help.
 ALIASES = {
     ("admin", "create-token"): ("tokens", "create"),
     ("admin", "list-tokens"): ("tokens", "list"),
     ("admin", "revoke-token"): ("tokens", "revoke"),
+    ("admin",): ("tokens",),  # `benkadi admin --help`: today's verbs, each with its help
     ("broadcast",): ("broadcasts",),
     ("export", "roster"): ("members", "export"),
 }
@@ -76,7 +87,10 @@ def parser() -> argparse.ArgumentParser:
     chat = commands.add_parser(
         "chat", help="chat with a running service's simulator in this terminal"
     )
-    chat.add_argument("--url", default="http://127.0.0.1:8080", help="the running `benkadi serve`")
+    chat.add_argument(
+        "--url",
+        help="the running `benkadi serve` (default http://127.0.0.1:BENKADI_PORT, port 8080)",
+    )
     chat.add_argument("--channel", choices=["sms", "telegram", "whatsapp"], default="sms")
     chat.add_argument(
         "--from", dest="sender", default="76 12 34 56", help="phone number or Telegram id"
@@ -93,18 +107,24 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Every file Benkadi makes (database and WAL, photos, exports, keys) is its user's only.
+    previous = os.umask(0o077)
+    try:
+        return _main(argv)
+    finally:
+        os.umask(previous)
+
+
+def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(spelled_now(sys.argv[1:] if argv is None else argv))
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # Their INFO lines carry the bot token in URLs and every request's headers: keep them out.
-    for noisy in ("httpx", "httpcore", "twilio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    quiet_noisy_libraries()
     try:
         settings = Settings.from_env()
     except SettingsError as error:
         print(f"benkadi: configuration error: {error}", file=sys.stderr)
         return 2
+    redact_secrets(settings)  # from here on, no configured secret reaches the log
     if "action" in args or "offline" in args:  # a noun's verb
         return asyncio.run(runner.run(args, settings))
     if args.command == "serve":
@@ -119,10 +139,13 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_db(settings, args.db_action))
     if args.command == "telegram-webhook":
         return asyncio.run(_telegram_webhook(settings))
-    return asyncio.run(_chat(args.url, args.channel, args.sender))
+    url = args.url or f"http://127.0.0.1:{settings.port}"
+    return asyncio.run(_chat(url.rstrip("/"), args.channel, args.sender))
 
 
 async def _db(settings: Settings, action: str) -> int:
+    # Alembic's INFO lines ("Context impl SQLiteImpl.") say nothing to whoever runs this.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     database = Database(settings.database_url)
     try:
         if action == "upgrade":
@@ -134,22 +157,28 @@ async def _db(settings: Settings, action: str) -> int:
 
 
 async def _dispatch(settings: Settings, wake_stdin: bool) -> int:
-    from gateway.app import build_channels, running_dispatcher
-    from gateway.sending.process import wake_from_stdin
+    from gateway.app import build_channels, supervised_dispatcher
+    from gateway.sending.process import heartbeat, wake_from_stdin
+    from gateway.sending.routes import with_routes
 
-    channels = build_channels(settings)
+    database = Database(settings.database_url)
+    channels = await with_routes(database, build_channels(settings), settings)
     if not channels:
+        await database.dispose()
         print("benkadi: no channel is configured: nothing to send with", file=sys.stderr)
         return 2
-    database = Database(settings.database_url)
     stop = stop_event()
     try:
-        async with running_dispatcher(database, channels, settings) as dispatcher:
-            if wake_stdin:
-                listener = asyncio.create_task(wake_from_stdin(dispatcher.wake, stop.set))
+        async with supervised_dispatcher(database, channels, settings) as running:
+            helpers = []
+            if wake_stdin:  # a child of `benkadi serve`: woken by, and reporting to, its parent
+                helpers.append(asyncio.create_task(wake_from_stdin(running.wake, stop.set)))
+                helpers.append(
+                    asyncio.create_task(heartbeat(running.report, settings.heartbeat_seconds))
+                )
             await stop.wait()
-            if wake_stdin:
-                listener.cancel()
+            for helper in helpers:
+                helper.cancel()
     finally:
         await database.dispose()
     return 0
@@ -198,10 +227,20 @@ async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
             return 2
     if not (settings.telegram_enabled or settings.twilio_enabled):
         settings = dataclasses.replace(settings, simulator=True)
+    # Before anything starts (a child dispatcher, the channels): a port in use is one line.
+    if not _can_listen(settings.host, settings.port):
+        print(f"benkadi: port {settings.port} is in use (on {settings.host})", file=sys.stderr)
+        return 2
     runner = web.AppRunner(create_app(settings), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as error:  # taken meanwhile, or not ours to listen on
+        await runner.cleanup()
+        print(f"benkadi: cannot listen on {settings.host}:{settings.port}: {error.strerror}",
+              file=sys.stderr)  # fmt: skip
+        return 2
     where = f"http://{settings.host}:{settings.port}"
     if settings.simulator:
         print(
@@ -216,27 +255,71 @@ async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     return 0
 
 
-async def _replies_after(
-    http: aiohttp.ClientSession, url: str, channel: str, sender: str, seen: int
-) -> list[dict]:
-    """Benkadi's messages to this phone once new ones came (a reply may be several SMS)."""
-    params = {"channel": channel, "from": sender}
-    messages: list[dict] = []
-    for _attempt in range(50):  # up to ten seconds
-        async with http.get(f"{url}/simulator/api/messages", params=params) as response:
-            messages = [m for m in (await response.json())["messages"] if m["from"] == "benkadi"]
-        if len(messages) > seen:
-            await asyncio.sleep(0.3)
-            async with http.get(f"{url}/simulator/api/messages", params=params) as response:
-                return [m for m in (await response.json())["messages"] if m["from"] == "benkadi"]
-        await asyncio.sleep(0.2)
-    return messages
+def _can_listen(host: str, port: int) -> bool:
+    """Whether this address and port are free to listen on (as the server will: reuse_address)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError:
+        return True  # a name that does not resolve: the server's own error says so
+    for family, kind, proto, _name, address in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    return False
+    return True
+
+
+CHAT_POLL = 0.5  # seconds between looks at the conversation: broadcasts show as they come
+REPLY_WAIT = 10.0  # how long a line waits for its first reply before the next is read
+
+
+class _Phone:
+    """The terminal's side of the conversation: prints Benkadi's messages as they arrive,
+    whether they answer a line or not (a broadcast, a reminder)."""
+
+    def __init__(self, http: aiohttp.ClientSession, url: str, channel: str, sender: str):
+        self.http, self.url = http, url
+        self.params = {"channel": channel, "from": sender}
+        self.shown = 0
+        self.buttons: list[list[str]] = []
+        self.pressed_in: str | None = None  # the message whose buttons are numbered
+        self.arrived = asyncio.Event()
+        self._looking = asyncio.Lock()  # the watcher and a line's wait: each message once
+
+    async def benkadi_messages(self) -> list[dict]:
+        async with self.http.get(f"{self.url}/simulator/api/messages", params=self.params) as r:
+            return [m for m in (await r.json())["messages"] if m["from"] == "benkadi"]
+
+    async def look(self) -> None:
+        async with self._looking:
+            await self._look()
+
+    async def _look(self) -> None:
+        messages = await self.benkadi_messages()
+        for message in messages[self.shown :]:
+            print(f"\n{message['text']}")
+            if message["buttons"]:
+                self.buttons, self.pressed_in = message["buttons"], message.get("id")
+                for number, (label, _data) in enumerate(self.buttons, 1):
+                    print(f"  [{number}] {label}")
+            print(flush=True)
+        if len(messages) > self.shown:
+            self.shown = len(messages)
+            self.arrived.set()
+
+    async def watch(self) -> None:
+        while True:
+            with contextlib.suppress(aiohttp.ClientError):
+                await self.look()
+            await asyncio.sleep(CHAT_POLL)
 
 
 async def _chat(url: str, channel: str, sender: str) -> int:
-    """A terminal phone: type a line, see Benkadi's replies; numbers press Telegram buttons."""
-    seen = 0
-    buttons: list[list[str]] = []
+    """A terminal phone: type a line, see Benkadi's replies and broadcasts as they come;
+    numbers press Telegram buttons."""
     print(f"Simulator chat as {channel} {sender} with {url}. Ctrl-D to leave.")
     async with aiohttp.ClientSession() as http:
         try:
@@ -244,29 +327,44 @@ async def _chat(url: str, channel: str, sender: str) -> int:
                 response.raise_for_status()
         except aiohttp.ClientError:
             print(
-                f"benkadi: no service answers at {url}; start it with `benkadi serve`",
+                f"benkadi: no service answers at {url}; start it with `benkadi serve` "
+                "(or give its address: benkadi chat --url http://HOST:PORT)",
                 file=sys.stderr,
             )
             return 2
+        phone = _Phone(http, url, channel, sender)
+        phone.shown = len(await phone.benkadi_messages())  # what was said before: not again
+        watcher = asyncio.create_task(phone.watch())
         loop = asyncio.get_running_loop()
-        while True:
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
-                return 0
-            text = line.rstrip("\n")
-            payload: dict = {"channel": channel, "from": sender, "text": text}
-            if channel == "telegram" and text.strip().isdigit() and 0 < int(text) <= len(buttons):
-                label, data = buttons[int(text) - 1]
-                payload |= {"text": label, "button": data}
-            async with http.post(f"{url}/simulator/api/send", json=payload) as response:
-                if response.status != 200:
-                    print(f"! {await response.text()}")
-                    continue
-            messages = await _replies_after(http, url, channel, sender, seen)
-            for message in messages[seen:]:
-                print(f"\n{message['text']}")
-                buttons = message["buttons"]
-                for number, (label, _data) in enumerate(buttons, 1):
-                    print(f"  [{number}] {label}")
-            seen = len(messages)
-            print()
+        try:
+            while True:
+                line = await loop.run_in_executor(None, sys.stdin.readline)
+                if not line:
+                    return 0
+                text = line.rstrip("\n")
+                payload: dict = {"channel": channel, "from": sender, "text": text}
+                buttons = phone.buttons
+                if (
+                    channel == "telegram"
+                    and text.strip().isdigit()
+                    and 0 < int(text) <= len(buttons)
+                ):
+                    label, data = buttons[int(text) - 1]
+                    payload |= {"text": label, "button": data, "message_id": phone.pressed_in}
+                phone.arrived.clear()
+                async with http.post(f"{url}/simulator/api/send", json=payload) as response:
+                    if response.status != 200:
+                        print(f"! {await response.text()}")
+                        continue
+                    notice = (await response.json()).get("notice")
+                if notice:
+                    print(f"  ({notice})", flush=True)
+                    continue  # a tick: the buttons changed, nothing new is said
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(phone.arrived.wait(), REPLY_WAIT)
+                await asyncio.sleep(CHAT_POLL)  # a reply in several SMS: the rest of it
+                await phone.look()
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher

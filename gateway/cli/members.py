@@ -1,4 +1,5 @@
 """`benkadi members export`: the membership roster as CSV or XLSX, straight from the database.
+`benkadi members import FILE [--dry-run]`: the national directory (XLSX or CSV) brought in.
 
 benkadi members export --format xlsx --output membres.xlsx --region kayes --theme vbg
 benkadi members export --format csv --table organisations -o organisations.csv
@@ -10,12 +11,14 @@ progress bar on stderr for large exports; --mask hides phone numbers as a viewer
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
 
+from bot.directory import run_import
 from bot.vocabulary.errors import FieldError
-from gateway.cli.arguments import Commands, noun
-from gateway.cli.common import actor
+from gateway.cli.arguments import Commands, json_flag, noun
+from gateway.cli.common import actor, counted, emit_json
 from gateway.cli.progress import RowCount
 from gateway.exports.output import to_file
 from gateway.exports.roster import FILTERS, TABLES, audience_from_query, roster_export
@@ -23,6 +26,7 @@ from gateway.settings import Settings
 from storage import roster
 from storage.database import Database
 from storage.tabular import BATCH_ROWS, FORMATS, Table
+from storage.types import utcnow
 
 BAR_FROM = 5000  # smaller exports finish before a bar would say anything
 
@@ -47,8 +51,52 @@ async def export(database: Database, args: argparse.Namespace, settings: Setting
     finally:
         count.close()
     where = f" to {args.output}" if args.output else ""
-    what = f"{count.done} members" if args.table == "members" else "organisations"
+    what = (
+        counted(count.done, "{n} member", "{n} members")
+        if args.table == "members"
+        else "organisations"
+    )
     print(f"{what} exported{where}", file=sys.stderr)
+    return 0
+
+
+async def import_directory(database: Database, args: argparse.Namespace, settings: Settings) -> int:
+    path = Path(args.file)
+    try:
+        raw = await asyncio.to_thread(path.read_bytes)
+    except OSError as error:
+        raise FieldError("file", f"{path}: {error.strerror or error}") from None
+    summary = await run_import(
+        database,
+        raw,
+        path.name,
+        actor(),
+        dry_run=args.dry_run,
+        now=utcnow(),
+        holder=settings.data_holder,
+    )
+    if args.json:
+        emit_json(summary)
+        return 0
+    for problem in summary["problems"]:
+        fate = "refused" if problem["refused"] else "imported without it"
+        print(f"{path}:{problem['line']}: {problem['field']}: {problem['message']} [{fate}]")
+    if summary.get("encoding") not in (None, "utf-8"):
+        print(f"{path}: read as {summary['encoding']}", file=sys.stderr)
+    would = "would be " if args.dry_run else ""
+    print(
+        f"{summary['rows']} rows: {summary['created']} {would}created, "
+        f"{summary['merged']} {would}merged, {summary['refused']} refused; "
+        + counted(
+            summary["organisations_created"],
+            "{n} new organisation",
+            "{n} new organisations",
+        )
+    )
+    if args.dry_run:
+        print("dry run: nothing was written")
+    else:
+        print(counted(summary["invited"], "{n} invitation queued", "{n} invitations queued"))
     return 0
 
 
@@ -77,3 +125,13 @@ def register(commands: Commands) -> None:
     add_export(
         verbs.add_parser("export", help="members (or organisations) as CSV or XLSX, with details")
     )
+    command = verbs.add_parser(
+        "import",
+        parents=[json_flag()],
+        help="the directory (XLSX or CSV, one row per person): created, merged, refused",
+    )
+    command.add_argument("file", metavar="FILE")
+    command.add_argument(
+        "--dry-run", action="store_true", help="show what it would do; write nothing"
+    )
+    command.set_defaults(action=import_directory)

@@ -23,7 +23,7 @@ from broadcasts.polls import charts, export, results
 from broadcasts.polls import service as poll_service
 from broadcasts.polls.parse import load_poll_file, shipped_polls
 from gateway.cli.arguments import Commands, json_flag, names, noun
-from gateway.cli.common import actor, answer, enabled_channels
+from gateway.cli.common import actor, answer, counted, enabled_channels
 from gateway.cli.tables import Column, print_rows
 from gateway.exports.answers import answer_export
 from gateway.exports.output import to_file
@@ -138,7 +138,7 @@ async def export_answers(database: Database, args: argparse.Namespace, settings:
     details = {"file": args.output}
     tables = await answer_export(database, actor(), args.slug, args.format, args.layout, details)
     count = await to_file(args.output, args.format, tables)
-    print(f"{count} rows written to {args.output}.")
+    print(counted(count, "{n} row", "{n} rows") + f" written to {args.output}.")
     return 0
 
 

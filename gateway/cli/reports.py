@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.cli.arguments import Commands, json_flag, names, noun, positive_id
-from gateway.cli.common import actor, answer, emit_json
+from gateway.cli.common import actor, answer, counted, emit_json
 from gateway.cli.tables import Column, print_rows, print_table
 from gateway.exports.output import to_file
 from gateway.exports.reports import FILTER_KEYS, KINDS, report_export, report_filter
@@ -97,7 +97,7 @@ async def summary(database: Database, args: argparse.Namespace, settings: Settin
         emit_json([dict(zip(SUMMARY_HEADER, row, strict=True)) for row in rows])
         return 0
     shown = [(region or "-", *rest) for region, *rest in rows]
-    print_table(SUMMARY_COLUMNS, shown, empty="No reports match.")
+    print_table(SUMMARY_COLUMNS, shown, empty="No reports match.", header=True)
     return 0
 
 
@@ -107,7 +107,7 @@ async def export(database: Database, args: argparse.Namespace, settings: Setting
     )
     count = await to_file(args.output, args.format, tables)
     if args.output != "-":
-        print(f"{count} row(s) written to {args.output}", file=sys.stderr)
+        print(counted(count, "{n} row", "{n} rows") + f" written to {args.output}", file=sys.stderr)
     return 0
 
 

@@ -33,9 +33,14 @@ def plain_line(columns: Sequence[Column], row: Sequence[object]) -> str:
 
 
 def print_table(
-    columns: Sequence[Column], rows: Iterable[Sequence[object]], *, empty: str = ""
+    columns: Sequence[Column],
+    rows: Iterable[Sequence[object]],
+    *,
+    empty: str = "",
+    header: bool = False,
 ) -> None:
-    """The rows under their headers; `empty` (if any) when there are none."""
+    """The rows under their headers; `empty` (if any) when there are none. Plain lines have
+    no header unless `header` (a table of numbers means nothing without one)."""
     rows = list(rows)
     if not rows:
         if empty:
@@ -43,6 +48,8 @@ def print_table(
         return
     console = Console(file=sys.stdout, highlight=False)
     if not console.is_terminal:
+        if header:
+            print(plain_line(columns, [column.header for column in columns]))
         for row in rows:
             print(plain_line(columns, row))
         return

@@ -15,6 +15,7 @@ The console is a sub-application, so its middlewares (sessions, HTML errors) tou
 from __future__ import annotations
 
 import importlib
+from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -24,15 +25,14 @@ import jinja2
 from aiohttp import web
 from aiohttp_session import get_session
 from aiohttp_session import setup as setup_sessions
-from aiohttp_session.cookie_storage import EncryptedCookieStorage
-from cryptography.fernet import Fernet
 
 from gateway.api.auth import may
-from gateway.console import auth
+from gateway.console import auth, formats
 from gateway.console.errors import Handler, errors
 from gateway.console.i18n import catalog, label
 from gateway.console.keys import NAV, PREFIX, THROTTLE, WHO
-from gateway.console.secret import fernet_key
+from gateway.console.secret import known_browser_key
+from gateway.console.sessions import DatabaseStorage
 from gateway.keys import SETTINGS
 from gateway.settings import Settings
 
@@ -45,6 +45,8 @@ PAGES = (
     "broadcasts",
     "polls",
     "reports",
+    "gateways",
+    "translations",
     "admin",
 )
 
@@ -89,8 +91,9 @@ async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 def build(settings: Settings) -> web.Application:
     console = web.Application(middlewares=[headers])
-    storage = EncryptedCookieStorage(
-        Fernet(fernet_key(settings)),
+    storage = DatabaseStorage(
+        idle=timedelta(seconds=auth.IDLE_SECONDS),
+        starts_at=f"{PREFIX}/login",
         cookie_name="benkadi_console",
         path=PREFIX,
         max_age=auth.MAX_SECONDS,
@@ -114,7 +117,9 @@ def build(settings: Settings) -> web.Application:
         catalog(), newstyle=True
     )
     environment.filters["label"] = label
+    formats.install(environment)  # number, percent, when, day, details, action (Babel, French)
     console[THROTTLE] = auth.Throttle()
+    console[THROTTLE].key = known_browser_key(settings)
     groups = page_groups()
     console[NAV] = [
         entry for group in groups for entry in getattr(group, "NAVS", None) or [group.NAV]

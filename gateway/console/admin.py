@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import aiohttp_jinja2
 from aiohttp import web
 
@@ -11,15 +13,32 @@ from gateway.console.errors import field_messages
 from gateway.console.i18n import C_
 from gateway.console.keys import PREFIX, Who
 from gateway.keys import DATABASE
-from storage import accounts, audit, tokens
+from storage import accounts, audit, rate_counts, tokens
+from storage.types import utcnow
 
 NAVS = [(C_("Journal d'audit"), "/audit", "admin"), (C_("Administration"), "/admin", "admin")]
 
 
+# What was refused to unauthenticated input (bot/sms_limits.py), counted per reason.
+REFUSAL_LABELS = {
+    "link.country": C_("code LIER vers un pays non configuré"),
+    "link.taken": C_("code LIER vers le numéro d'un autre membre"),
+    "link.user": C_("codes LIER : limite par utilisateur Telegram atteinte"),
+    "link.number": C_("codes LIER : limite par numéro atteinte"),
+    "link.overall": C_("codes LIER : limite horaire générale atteinte"),
+    "reply.sender": C_("réponses SMS : limite par expéditeur atteinte"),
+}
+
+
 @page("admin")
 async def audit_log(request: web.Request, who: Who) -> web.StreamResponse:
-    entries = await audit.entries(request.config_dict[DATABASE], limit=200)
-    return aiohttp_jinja2.render_template("audit.html", request, {"entries": entries})
+    database = request.config_dict[DATABASE]
+    context = {
+        "entries": await audit.entries(database, limit=200),
+        "refusals": await rate_counts.refusals(database, utcnow() - timedelta(hours=24)),
+        "refusal_labels": REFUSAL_LABELS,
+    }
+    return aiohttp_jinja2.render_template("audit.html", request, context)
 
 
 async def _admin_page(request: web.Request, *, status: int = 200, **extra) -> web.StreamResponse:
@@ -28,6 +47,7 @@ async def _admin_page(request: web.Request, *, status: int = 200, **extra) -> we
         "accounts": await accounts.list_accounts(database),
         "tokens": await tokens.list_tokens(database),
         "roles": tokens.ROLES,
+        "token_roles": tokens.TOKEN_ROLES,
         "errors": {},
         "values": {},
         "issued": None,
@@ -44,7 +64,7 @@ async def admin_page(request: web.Request, who: Who) -> web.StreamResponse:
 @page("admin")
 async def add_account(request: web.Request, who: Who) -> web.StreamResponse:
     form = await request.post()
-    values = {key: str(form.get(key, "")) for key in ("username", "name", "role")}
+    values = {key: str(form.get(key, "")) for key in ("username", "name", "role", "languages")}
     missing = {
         key: C_("Ce champ est obligatoire.")
         for key in ("username", "name", "role", "password")
@@ -60,6 +80,7 @@ async def add_account(request: web.Request, who: Who) -> web.StreamResponse:
             values["role"],
             str(form["password"]),
             who.actor,
+            languages=values["languages"].replace(" ", ",").split(","),
         )
     except Invalid as error:  # the form again, each bad field marked
         errors = {field or "accounts": text for field, text in field_messages(error)}

@@ -1,8 +1,9 @@
 """Signing in and out, sessions, roles on every page, CSRF on every form, slowed failures.
 
-The session (an encrypted, signed cookie) holds who signed in and a CSRF token. Each page looks
-the account or token up again, so a disabled account or a revoked token is out at the next
-click. A session idle for IDLE_SECONDS, or older than MAX_SECONDS, sends to the sign-in page,
+The session (kept in the database, the cookie holds a random id: console/sessions.py) holds who
+signed in and a CSRF token. Signing out, a new password, disabling the account or revoking the
+token delete it, so a copied cookie is worth nothing after; each page also looks the account or
+token up again. A session idle for IDLE_SECONDS, or older than MAX_SECONDS, sends to the sign-in page,
 which comes back to the page asked for.
 """
 
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import aiohttp_jinja2
@@ -26,44 +29,97 @@ from gateway.api.auth import may
 from gateway.console.errors import refusal_page
 from gateway.console.i18n import C_
 from gateway.console.keys import PREFIX, THROTTLE, WHO, Who
-from gateway.keys import DATABASE
-from storage import accounts, audit, tokens
+from gateway.keys import DATABASE, SETTINGS
+from storage import accounts, audit, sign_in_throttle, tokens
+from storage.database import Database
 from storage.models import AdminToken
 
 IDLE_SECONDS = 2 * 3600
 MAX_SECONDS = 12 * 3600
+KNOWN_COOKIE = "benkadi_known"  # this browser has signed in to that account before
+KNOWN_SECONDS = 180 * 86400
 TOUCH_EVERY = 60  # rewrite the cookie (its idle clock) at most once a minute
 Handler = Callable[[web.Request, Who], Awaitable[web.StreamResponse]]
 
 
 class Throttle:
-    """Failed sign-ins, per username and per address: past `free` failures in `window`
-    seconds, each attempt waits base·2^(n-free) seconds, at most `cap`."""
+    """Failed sign-ins, kept in the database (storage/sign_in_throttle.py) under three keys:
+    the account from this address (`free` failures, then each attempt waits base·2^(n-free)
+    seconds, at most `cap`), the account from anywhere (`account_free`) and the address for any
+    account (`address_free`). The looser address and account keys are there so that guesses
+    from a shared address (an office, a mobile operator's NAT) slow the guesser, not for long
+    a colleague signing in to her own account. An attempt that would wait more than `max_wait`
+    is refused at once (429) and not checked. Failures are forgotten `window` seconds after the
+    last attempt: nothing is locked for good.
+
+    A browser that has signed in to an account before carries a mark of it (KNOWN_COOKIE, an
+    HMAC of the username): its attempts at that account count under a key of their own only, so someone else's guesses at the same account or from the same address cannot keep
+    its owner out (OWASP's "device cookie")."""
 
     def __init__(
-        self, free: int = 3, base: float = 1.0, cap: float = 30.0, window: float = 900.0
+        self,
+        free: int = 3,
+        base: float = 1.0,
+        cap: float = 30.0,
+        window: float = 900.0,
+        max_wait: float = 30.0,
+        account_free: int = 10,
+        address_free: int = 20,
     ) -> None:
         self.free, self.base, self.cap, self.window = free, base, cap, window
-        self.failures: dict[str, tuple[int, float]] = {}
+        self.max_wait, self.account_free, self.address_free = max_wait, account_free, address_free
+        self.key = b""  # signs the known-browser marks (set from the console's secret)
+        self.clock: Callable[[], float] = time.time  # tests: a clock of their own
+        self.sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
 
-    def delay(self, keys: Iterable[str]) -> float:
-        now, worst = time.monotonic(), 0
-        for key in keys:
-            count, last = self.failures.get(key, (0, 0.0))
-            if now - last < self.window:
-                worst = max(worst, count)
-        return 0.0 if worst < self.free else min(self.cap, self.base * 2 ** (worst - self.free))
+    def wait(self, failures: int, free: int) -> float:
+        return 0.0 if failures < free else min(self.cap, self.base * 2 ** (failures - free))
 
-    def failed(self, keys: Iterable[str]) -> None:
-        now = time.monotonic()
-        if len(self.failures) > 10_000:  # a spray of names must not grow memory for ever
-            self.failures = {k: v for k, v in self.failures.items() if now - v[1] < self.window}
-        for key in keys:
-            count, last = self.failures.get(key, (0, 0.0))
-            self.failures[key] = (count + 1 if now - last < self.window else 1, now)
+    def mark(self, username: str) -> str:
+        return hmac.new(self.key, username.encode(), hashlib.sha256).hexdigest()
 
-    def succeeded(self, key: str) -> None:
-        self.failures.pop(key, None)
+    def knows(self, request: web.Request, username: str | None) -> bool:
+        sent = request.cookies.get(KNOWN_COOKIE, "")
+        return bool(username and sent and hmac.compare_digest(sent, self.mark(username)))
+
+    def _delays(
+        self, username: str | None, address: str, known: bool = False
+    ) -> dict[str, Callable[[int], float]]:
+        def after(free: int) -> Callable[[int], float]:
+            return lambda failures: self.wait(failures, free)
+
+        if known:  # only this account's browsers' own failures count
+            return {f"known:{username}": after(self.free)}
+        delays = {f"ip:{address}": after(self.address_free)}
+        if username is not None:  # a token has no name to guess at: its address only
+            delays[f"pair:{username}|{address}"] = after(self.free)
+            delays[f"user:{username}"] = after(self.account_free)
+        return delays
+
+    async def admit(
+        self, database: Database, username: str | None, address: str, known: bool = False
+    ) -> bool:
+        """Wait for this attempt's turn; False when it is too far away (refused)."""
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        slot = await sign_in_throttle.reserve(
+            database,
+            self._delays(username, address, known),
+            now,
+            timedelta(seconds=self.window),
+            timedelta(seconds=self.max_wait),
+        )
+        if slot is None:
+            return False
+        await self.sleep(max(0.0, (slot - now).total_seconds()))
+        return True
+
+    async def succeeded(
+        self, database: Database, username: str | None, address: str, known: bool = False
+    ) -> None:
+        """That person's slate is clean; the address gets this attempt back, no more."""
+        keys = self._delays(username, address, known)
+        mine = [key for key in keys if not key.startswith("ip:")]
+        await sign_in_throttle.succeeded(database, mine, [key for key in keys if key not in mine])
 
 
 def safe_next(target: object) -> str:
@@ -84,7 +140,9 @@ async def _current(request: web.Request, session) -> Who | None:
     database = request.config_dict[DATABASE]
     if data["kind"] == "account":
         account = await accounts.current(database, data["id"])
-        who = account and Who("account", account.id, account.username, account.role, account.name)
+        who = account and Who(
+            "account", account.id, account.username, account.role, account.name, account.languages
+        )
     else:
         table = AdminToken.__table__
         query = select(table.c.id, table.c.name, table.c.role).where(
@@ -196,10 +254,15 @@ async def login(request: web.Request) -> web.StreamResponse:
             context = {"next": target, "errors": errors, "values": values}
             return aiohttp_jinja2.render_template("login.html", request, context, status=400)
     throttle = request.app[THROTTLE]
-    # Per address always; per username for passwords (a token has no name to guess at).
-    keys = [f"ip:{request.remote}"] + ([f"user:{username}"] if not token else [])
-    await asyncio.sleep(throttle.delay(keys))
     database = request.config_dict[DATABASE]
+    name, address = (None if token else username), request.remote or "-"
+    known = throttle.knows(request, name)
+    if not await throttle.admit(database, name, address, known):
+        message = C_("Trop d'essais : attendez une minute avant de recommencer.")
+        context = {"next": target, "errors": {"form": message}, "values": values}
+        response = aiohttp_jinja2.render_template("login.html", request, context, status=429)
+        response.headers["Retry-After"] = str(int(throttle.max_wait))
+        return response
     who: Who | None = None
     if token:
         principal = await tokens.authenticate(database, token)
@@ -207,13 +270,11 @@ async def login(request: web.Request) -> web.StreamResponse:
     else:
         account = await accounts.verify(database, username, password)
         who = account and Who("account", account.id, account.username, account.role)
-    if not who:
-        throttle.failed(keys)
+    if not who:  # counted already, by the reservation
         message = C_("Identifiant, mot de passe ou jeton incorrect.")
         context = {"next": target, "errors": {"form": message}, "values": values}
         return aiohttp_jinja2.render_template("login.html", request, context, status=401)
-    if not token:
-        throttle.succeeded(keys[-1])  # that person's slate is clean; the address's stays as it is
+    await throttle.succeeded(database, name, address, known)
     session = await new_session(request)  # a fresh session: no fixation of an old one
     now = time.time()
     session.update(
@@ -221,10 +282,23 @@ async def login(request: web.Request) -> web.StreamResponse:
     )
     async with database.transaction() as connection:
         await audit.record(connection, who.actor, "console.login", None, {"role": who.role})
-    raise web.HTTPFound(target)
+    if target == PREFIX + "/" and not may(who.role, "viewer"):
+        target = PREFIX + "/translations"  # a translator's one page (the dashboard is a viewer's)
+    signed_in = web.HTTPFound(target)
+    if name is not None:  # this browser is known to that account from now on
+        signed_in.set_cookie(
+            KNOWN_COOKIE,
+            throttle.mark(name),
+            max_age=KNOWN_SECONDS,
+            path=PREFIX,
+            httponly=True,
+            samesite="Strict",
+            secure=request.config_dict[SETTINGS].public_url.startswith("https://"),
+        )
+    raise signed_in
 
 
-@page("viewer")
+@page("translator")
 async def logout(request: web.Request, who: Who) -> web.StreamResponse:
     session = await get_session(request)
     session.invalidate()

@@ -35,7 +35,15 @@ NAV = (C_("Diffusions"), "/broadcasts", "viewer")
 MISSING = C_("Cette diffusion n'existe pas.")
 ID = r"{id:[0-9]{1,9}}"
 # Form field → draft field, so an error on "texts.fr" marks the French text box.
-AUDIENCE_FIELDS = ("regions", "themes", "languages", "organisation_kinds", "channels")
+AUDIENCE_FIELDS = (
+    "regions",
+    "themes",
+    "languages",
+    "organisation_kinds",
+    "channels",
+    "sexes",
+    "age_bands",
+)
 FIELD_LABELS = {
     "texts.fr": C_("Le texte en français est obligatoire (au plus 1 600 caractères)."),
     "send_at": C_("Date d'envoi invalide ou passée (AAAA-MM-JJ HH:MM, heure de Bamako)."),

@@ -24,6 +24,7 @@ from gateway.exports.roster import stream_roster
 from gateway.keys import DATABASE
 from storage import access_export
 from storage.models import Address, InboundMessage, Member, Organisation, OutboxMessage
+from storage.outbox.rows import edit_of
 from storage.roster import mask_address
 from storage.types import utcnow
 
@@ -142,7 +143,7 @@ async def show_member(request: web.Request, who: Who) -> web.StreamResponse:
                 select(inbound.c.received_at.label("at"), inbound.c.channel, inbound.c.body)
                 .where(inbound.c.address_id.in_(address_ids))
                 .order_by(inbound.c.id.desc())
-                .limit(HISTORY)
+                .limit(HISTORY + 1)
             )
         ).all()
         sent = (
@@ -154,18 +155,26 @@ async def show_member(request: web.Request, who: Who) -> web.StreamResponse:
                     outbox.c.status,
                     outbox.c.broadcast_id,
                     outbox.c.error_code,
+                    outbox.c.choices,
                 )
-                .where(outbox.c.member_id == member_id)
+                # By address too: the replies of a registration went out before there was a
+                # member to name in the row.
+                .where(or_(outbox.c.member_id == member_id, outbox.c.address_id.in_(address_ids)))
                 .order_by(outbox.c.id.desc())
-                .limit(HISTORY)
+                .limit(HISTORY + 1)
             )
         ).all()
-    history = sorted(
-        [{"direction": "in", **row._asdict()} for row in received]
-        + [{"direction": "out", **row._asdict()} for row in sent],
+    replies = []
+    for row in sent:
+        item = row._asdict()
+        if edit_of(item.pop("choices"))[0] is None:  # new buttons on a message: not a message
+            replies.append({"direction": "out", **item})
+    everything = sorted(
+        [{"direction": "in", **row._asdict()} for row in received] + replies,
         key=lambda item: item["at"],
         reverse=True,
-    )[:HISTORY]
+    )
+    history, cut = everything[:HISTORY], len(everything) > HISTORY
     if not may(who.role, "secretariat"):
         # What a member typed, and the replies to it, can hold numbers (LIER), link codes and
         # their own words about violence: a viewer sees only the coordination's broadcasts.
@@ -189,6 +198,8 @@ async def show_member(request: web.Request, who: Who) -> web.StreamResponse:
         "themes": [THEME_LABELS.get(theme, theme) for theme in member.themes or []],
         "channels": channels,
         "history": history,
+        "history_cut": cut,
+        "history_max": HISTORY,
     }
     return aiohttp_jinja2.render_template("member.html", request, context)
 

@@ -1,8 +1,9 @@
-"""The key that encrypts and signs the console's session cookies.
+"""The key that signs the marks a browser keeps once it has signed in to the console.
 
 BENKADI_SECRET_KEY when set (checked by Settings). Otherwise one is generated once and kept in the
-data directory (beside the SQLite database), readable by its owner only, so sessions survive a
-restart of the embedded single-machine setup without anyone configuring anything.
+data directory (beside the SQLite database), readable by its owner only, so the marks survive a
+restart of the embedded single-machine setup without anyone configuring anything. (Sessions
+themselves are kept in the database since 0010: see console/sessions.py.)
 """
 
 from __future__ import annotations
@@ -43,3 +44,9 @@ def fernet_key(settings: Settings) -> bytes:
     secret = settings.secret_key or stored_secret(data_directory(settings))
     digest = hashlib.sha256(b"benkadi-console-session\0" + secret.encode()).digest()
     return base64.urlsafe_b64encode(digest)
+
+
+def known_browser_key(settings: Settings) -> bytes:
+    """The key of the marks a browser keeps once it has signed in (console/auth.Throttle)."""
+    secret = settings.secret_key or stored_secret(data_directory(settings))
+    return hashlib.sha256(b"benkadi-console-known-browser\0" + secret.encode()).digest()

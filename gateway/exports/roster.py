@@ -30,6 +30,8 @@ FILTERS = {
     "organisation_kind": "organisation_kinds",
     "organisation": "organisations",
     "channel": "channels",
+    "sex": "sexes",
+    "age_band": "age_bands",
 }
 TABLES = ("members", "organisations")
 

@@ -26,7 +26,9 @@ from gateway.fakes.telegram_wire import (
     ERR_BLOCKED,
     ERR_CHAT_ID_EMPTY,
     ERR_INVALID_FILE_ID,
+    ERR_MESSAGE_TO_EDIT_NOT_FOUND,
     ERR_NOT_FOUND,
+    ERR_NOT_MODIFIED,
     ERR_QUERY_ID_INVALID,
     ERR_TEXT_EMPTY,
     ERR_TEXT_TOO_LONG,
@@ -49,11 +51,13 @@ class FakeTelegramAPI:
         *,
         rate_per_second: float | None = None,
         per_chat_per_second: float | None = None,
+        first_message_id: int = 1,  # the simulator's start after a restart: ids never repeat
     ) -> None:
         self.token = token
         self.sent: list[SentTelegramMessage] = []
         self.requests: list[tuple[str, dict]] = []
         self.callback_answers: list[dict] = []
+        self.edits: list[dict] = []  # editMessageReplyMarkup calls accepted
         self.throttled_count = 0
         self.webhook: dict | None = None  # last setWebhook params
         self.bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 1
@@ -64,7 +68,7 @@ class FakeTelegramAPI:
         self._fail_queue: deque[tuple[int, str]] = deque()
         self._blocked: set[int | str] = set()
         self._files: dict[str, StoredFile] = {}
-        self._next_message_id = 1
+        self._next_message_id = first_message_id
         self._next_update_id = 1
         self._updates: list[dict] = []  # pending for getUpdates
         self._changed = asyncio.Event()  # set on every accepted send or queued update
@@ -319,6 +323,34 @@ class FakeTelegramAPI:
         for w in windows:
             w.hit(now)
 
+    async def _edit_message_reply_markup(self, params: dict) -> dict:
+        """Replace a sent message's inline keyboard; `edits` keeps every edit, in order."""
+        chat_id, message_id = params.get("chat_id"), params.get("message_id")
+        if chat_id in (None, ""):
+            raise Reject(*ERR_CHAT_ID_EMPTY)
+        found = next(
+            (m for m in self.sent if m.chat_id == chat_id and m.message_id == message_id), None
+        )
+        if found is None:
+            raise Reject(*ERR_MESSAGE_TO_EDIT_NOT_FOUND)
+        markup = params.get("reply_markup")
+        if markup == found.reply_markup:
+            raise Reject(*ERR_NOT_MODIFIED)
+        found.reply_markup = markup
+        self.edits.append(params)
+        self._changed.set()
+        message: dict[str, Any] = {
+            "message_id": found.message_id,
+            "from": self._bot_user(),
+            "chat": self._chat(chat_id),
+            "date": int(time.time()),
+            "edit_date": int(time.time()),
+            "text": found.text,
+        }
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
+        return message
+
     async def _answer_callback_query(self, params: dict) -> bool:
         if not params.get("callback_query_id"):
             raise Reject(*ERR_QUERY_ID_INVALID)
@@ -378,6 +410,7 @@ class FakeTelegramAPI:
         "getme": _get_me,
         "sendmessage": _send_message,
         "answercallbackquery": _answer_callback_query,
+        "editmessagereplymarkup": _edit_message_reply_markup,
         "setwebhook": _set_webhook,
         "deletewebhook": _delete_webhook,
         "getwebhookinfo": _get_webhook_info,

@@ -62,6 +62,12 @@ ERR_CHAT_ID_EMPTY = (400, "Bad Request: chat_id is empty")
 ERR_TEXT_EMPTY = (400, "Bad Request: message text is empty")
 ERR_TEXT_TOO_LONG = (400, "Bad Request: message is too long")
 ERR_INVALID_FILE_ID = (400, "Bad Request: invalid file_id")
+ERR_MESSAGE_TO_EDIT_NOT_FOUND = (400, "Bad Request: message to edit not found")
+ERR_NOT_MODIFIED = (
+    400,
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message",
+)
 ERR_QUERY_ID_INVALID = (
     400,
     "Bad Request: query is too old and response timeout expired or query ID is invalid",

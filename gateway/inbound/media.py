@@ -84,11 +84,12 @@ class MediaFetcher:
         telegram_file = await self.bot.get_file(file_id)
         suffix = Path(telegram_file.file_path or "").suffix or ".jpg"
         target = self.media_dir / f"report-{report_id}-{telegram_file.file_unique_id}{suffix}"
-        await asyncio.to_thread(self.media_dir.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(self.media_dir.mkdir, 0o700, parents=True, exist_ok=True)
         # Unique per attempt: two processes on one PostgreSQL may fetch the same photo at once.
         partial = target.with_name(f"{target.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
         await telegram_file.download_to_drive(partial)
         cleaned = await asyncio.to_thread(clean_photo, partial)  # no EXIF/GPS kept (photos.py)
+        cleaned.chmod(0o600)  # a member's photo: readable by Benkadi's user only
         target = target.with_suffix(cleaned.suffix)
         cleaned.replace(target)  # never a half-written file under the recorded name
         return target.resolve()

@@ -25,8 +25,9 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
 
+from broadcasts import fallback
 from broadcasts.quiet_hours import QuietHours
-from gateway.channels.base import Channel, Outgoing, SendError
+from gateway.channels.base import Channel, SendError
 from gateway.sending import policy
 from gateway.sending.pacing import Pacer, PerKeyPacer, WindowLimiter
 from gateway.sending.policy import Result
@@ -44,6 +45,10 @@ ADDRESS_CHECK = 0.25  # seconds between re-reads of the addresses of a batch sti
 # SQLite, queue behind: so not much more often.
 RECORD_EVERY = 1.0
 PIPELINE_DEPTH = 2  # batches of one channel in flight at once
+# A loop that has not gone round for this long (a claim or a batch that never ends) is stalled:
+# the dispatcher is not ready. A batch lasts about a second; pauses (429) are not counted.
+STALL = 120.0  # seconds
+MIN_IDLE_WAIT = 0.05  # seconds: a row due "now" that the claim did not get is not a busy loop
 
 
 class Dispatcher:
@@ -59,7 +64,9 @@ class Dispatcher:
         max_attempts: int = 5,
         batch_size: int = 200,
         concurrency: int = 64,
-        idle_interval: float = 0.5,
+        idle_interval: float = 5.0,  # the longest idle wait: rows queued by other processes
+        available: Mapping[str, asyncio.Event] | None = None,  # set once the channel is up
+        stall: float = STALL,
         retry_base: float = 2.0,
         linger: float = 0.005,
         clock: Callable[[], datetime] = utcnow,
@@ -88,6 +95,9 @@ class Dispatcher:
         self._cancelled: frozenset[int] = frozenset()  # broadcasts cancelled, as last looked up
         self._cancelled_at = float("-inf")
         self._cancelled_lookup: asyncio.Task[None] | None = None
+        self._available, self.stall = available or {}, stall
+        self._turned = {name: time.monotonic() for name in self.channels}  # last time round
+        self._resting: dict[str, str] = {}  # channel → why its loop waits: idle, paused, down
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next tick."""
@@ -100,18 +110,45 @@ class Dispatcher:
         self.wake()
 
     async def run(self) -> None:
-        await asyncio.gather(*(self._run_channel(name) for name in self.channels))
+        # A task group: one loop's failure ends them all, so a restart never runs two of one.
+        async with asyncio.TaskGroup() as loops:
+            for name in self.channels:
+                loops.create_task(self._run_channel(name), name=f"dispatch {name}")
+
+    def health(self) -> dict[str, object]:
+        """Each channel loop: resting (why) or busy (for how long); stalled ones named."""
+        now = time.monotonic()
+        loops: dict[str, dict[str, object]] = {}
+        for name in self.channels:
+            resting = self._resting.get(name)
+            busy = 0.0 if resting else now - self._turned[name]
+            loops[name] = {"loop": resting or "busy", "busy_for": round(busy, 1)}
+        stalled = [name for name, loop in loops.items() if float(loop["busy_for"]) > self.stall]  # type: ignore[arg-type]
+        return {"loops": loops, "stalled": stalled}
+
+    def _rest(self, name: str, why: str | None) -> None:
+        self._turned[name] = time.monotonic()
+        if why is None:
+            self._resting.pop(name, None)
+        else:
+            self._resting[name] = why
 
     async def _run_channel(self, name: str) -> None:
         """Claim batches and send them, two at a time: the next batch is claimed (and the last
         recorded) while the current one is going out, so the channel never idles between them."""
         wake = self._wake[name]
         inflight: deque[asyncio.Task] = deque()
+        available = self._available.get(name)
+        if available is not None and not available.is_set():
+            self._rest(name, "down")  # the channel could not start yet: nothing to send with
+            await self._until_either(available, self._stopped)
         try:
             while not self._stopping:
+                self._rest(name, None)
                 wake.clear()  # before claiming: what is queued meanwhile wakes the next round
                 pause = self._paused_until.get(name, 0) - time.monotonic()
                 if pause > 0:
+                    self._rest(name, "paused")
                     await self._sleep_unless_stopping(pause)
                     continue
                 if len(inflight) < PIPELINE_DEPTH:
@@ -127,8 +164,11 @@ class Dispatcher:
                 if inflight:
                     await _finish(inflight.popleft())
                     continue
+                # Idle: sleep until the next row comes due (a retry, a lease ending) or a wake,
+                # not a tight poll: an idle dispatcher costs next to nothing.
+                self._rest(name, "idle")
                 try:
-                    await asyncio.wait_for(wake.wait(), self.idle_interval)
+                    await asyncio.wait_for(wake.wait(), await self._idle_wait(name))
                 except TimeoutError:
                     continue
                 if self.linger:
@@ -136,6 +176,33 @@ class Dispatcher:
         finally:
             for task in inflight:
                 await _finish(task)
+
+    async def _idle_wait(self, name: str) -> float:
+        try:
+            async with self.database.read_engine.connect() as connection:
+                due = await claims.next_due(connection, name, hold_campaigns=self._holds(name))
+        except Exception:  # a busy database: wait the longest, a wake still comes at once
+            log.warning("looking up the next due row on %s failed", name, exc_info=True)
+            return self.idle_interval
+        if due is None:
+            return self.idle_interval
+        seconds = (due - self.clock()).total_seconds()
+        return min(self.idle_interval, max(MIN_IDLE_WAIT, seconds))
+
+    def _holds(self, name: str) -> bool:
+        # A campaign still going out at 21:00 waits for the morning; replies and the
+        # secretariat's own broadcasts do not (sending at night was their choice).
+        quiet = self.sms_quiet_hours
+        return name == "sms" and quiet is not None and quiet.contains(self.clock())
+
+    @staticmethod
+    async def _until_either(first: asyncio.Event, second: asyncio.Event) -> None:
+        waits = [asyncio.create_task(first.wait()), asyncio.create_task(second.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
 
     async def _sleep_unless_stopping(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -149,6 +216,9 @@ class Dispatcher:
     async def dispatch_channel(self, name: str) -> int:
         """Claim, send and record one batch of one channel; returns how many rows it handled."""
         if self._paused_until.get(name, 0) > time.monotonic():
+            return 0
+        available = self._available.get(name)
+        if available is not None and not available.is_set():
             return 0
         rows, states = await self._claim(name)
         if not rows:
@@ -212,10 +282,7 @@ class Dispatcher:
 
     async def _claim(self, name: str) -> tuple[list[Claimed], dict[int, AddressSnapshot]]:
         now = self.clock()
-        # A campaign still going out at 21:00 waits for the morning; replies and the
-        # secretariat's own broadcasts do not (sending at night was their choice).
-        quiet = self.sms_quiet_hours
-        hold_campaigns = name == "sms" and quiet is not None and quiet.contains(now)
+        hold_campaigns = self._holds(name)
         async with self.database.transaction() as connection:
             rows = await claims.claim_due(
                 connection,
@@ -245,8 +312,10 @@ class Dispatcher:
             return Result(row, skipped=policy.CANCELLED)  # cancelled while it waited its turn
         if self._paused_until.get(row.channel, 0) > time.monotonic():
             return Result(row, error=policy.PAUSED)  # throttled while this row waited
+        message = policy.outgoing(row, states.get(row.address_id or 0), self.clock())
+        if isinstance(message, SendError):  # outside WhatsApp's window without a template
+            return Result(row, error=message)
         limiter = self._limiters.get(row.channel)
-        message = Outgoing(row.id, row.recipient, row.body, row.choices)
         async with self._semaphores[row.channel], _occupying(limiter):
             try:
                 provider_id = await channel.send(message)
@@ -296,8 +365,20 @@ class Dispatcher:
             policy.judge(result, now, max_attempts=self.max_attempts, retry_base=self.retry_base)
             for result in results
         ]
+        reasons = {
+            verdict.row.id: reason
+            for verdict in verdicts
+            if (reason := policy.fall_back_reason(verdict)) is not None
+        }
         async with self.database.transaction() as connection:
             await claims.record(connection, [policy.row_update(v) for v in verdicts], now)
+            # In the same transaction: a row that fails here is never left failed by a crash
+            # between the two, and never moved without its failure recorded.
+            moved = (
+                await fallback.fall_back(connection, reasons, self.channels, now) if reasons else 0
+            )
+        if moved:
+            self.wake()  # their next channel's loop may be idle
 
 
 @contextlib.asynccontextmanager

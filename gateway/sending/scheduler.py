@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
+from bot import invitations
 from broadcasts import service as broadcasts
 from broadcasts.campaigns.runner import CampaignRunner
 from broadcasts.launch import SCHEDULER
@@ -41,10 +42,13 @@ class Scheduler:
         campaigns: CampaignRunner | None = None,
         retention_schedule: retention.Schedule | None = None,
         media_dir: str | None = None,
+        invitation_reminder: timedelta | None = None,
+        data_holder: str | None = None,
     ) -> None:
         self.database, self.enabled_channels, self.wake = database, tuple(enabled_channels), wake
         self.interval, self.clock, self.campaigns = interval, clock, campaigns
         self.retention_schedule, self.media_dir = retention_schedule, media_dir
+        self.invitation_reminder, self.data_holder = invitation_reminder, data_holder
         # The daily purge: looked for at most hourly, the first time a while after the start
         # (a service starting has webhooks and broadcasts to catch up on first).
         self._purge_checked: datetime = clock() - PURGE_LOOK_EVERY + PURGE_FIRST_LOOK
@@ -69,6 +73,17 @@ class Scheduler:
             )
         except Exception:  # likewise for poll reminders
             log.exception("poll reminders: tick failed; trying again")
+        if self.invitation_reminder is not None:
+            try:
+                async with self.database.transaction() as connection:
+                    reminded = await invitations.remind(
+                        connection, now, self.invitation_reminder, self.data_holder
+                    )
+                if reminded:
+                    log.info("invitation reminders: %d queued", len(reminded))
+                    self.wake()
+            except Exception:  # likewise for the directory's invitation reminders
+                log.exception("invitation reminders: tick failed; trying again")
         started = await broadcasts.run_due(
             self.database, now, enabled_channels=self.enabled_channels
         )

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, literal, or_, select, update
+from sqlalchemy import bindparam, case, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.database import mark_erasure
 from storage.models import Address, Broadcast, CampaignBroadcast, OutboxMessage
 from storage.outbox.states import (
     ADDRESS_COLUMN,
@@ -49,6 +50,9 @@ class Claimed:
     address_id: int | None
     priority: int
     broadcast_id: int | None = None
+    member_id: int | None = None
+    content_sid: str | None = None  # WhatsApp's template for outside the window, if any
+    content_variables: dict[str, str] | None = None
 
     @property
     def bulk(self) -> bool:
@@ -61,6 +65,7 @@ class AddressSnapshot:
 
     states: frozenset[AddressState] = frozenset()
     gone: bool = False  # erased with its member (OUBLIER) since the row was made
+    last_inbound_at: datetime | None = None  # the member's last message on it (the window)
 
 
 GONE = AddressSnapshot(gone=True)
@@ -109,12 +114,7 @@ async def claim_due(
         .limit(limit)
     )
     if hold_campaigns:
-        campaign_rows = select(campaign_broadcasts.c.broadcast_id).where(
-            campaign_broadcasts.c.broadcast_id.is_not(None)
-        )
-        due = due.where(
-            or_(outbox.c.broadcast_id.is_(None), outbox.c.broadcast_id.not_in(campaign_rows))
-        )
+        due = due.where(_not_a_campaign())
     if skip_locked:
         due = due.with_for_update(skip_locked=True)
     claim = (
@@ -131,10 +131,51 @@ async def claim_due(
             outbox.c.address_id,
             outbox.c.priority,
             outbox.c.broadcast_id,
+            outbox.c.member_id,
+            outbox.c.content_sid,
+            outbox.c.content_variables,
         )
     )
     rows = (Claimed(*row) for row in await connection.execute(claim))
     return sorted(rows, key=lambda row: (row.priority, row.id))
+
+
+def _not_a_campaign() -> Any:
+    campaign_rows = select(campaign_broadcasts.c.broadcast_id).where(
+        campaign_broadcasts.c.broadcast_id.is_not(None)
+    )
+    return or_(outbox.c.broadcast_id.is_(None), outbox.c.broadcast_id.not_in(campaign_rows))
+
+
+async def next_due(
+    connection: AsyncConnection, channel: str, *, hold_campaigns: bool = False
+) -> datetime | None:
+    """When the next queued row of a channel may be claimed (its retry time, or the end of
+    another sender's lease); None when nothing is queued. The idle dispatcher sleeps till then."""
+    queued = [outbox.c.status == OutboxStatus.QUEUED, outbox.c.channel == channel]
+    if hold_campaigns:
+        queued.append(_not_a_campaign())
+    soonest = select(
+        func.min(outbox.c.next_attempt_at), func.min(outbox.c.lease_until)
+    ).where(*queued)
+    row = (await connection.execute(soonest)).one()
+    times = [_aware(value) for value in row if value is not None]
+    return min(times) if times else None
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite gives naive datetimes back from an aggregate: they are UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+async def oldest_due(connection: AsyncConnection, now: datetime) -> dict[str, datetime]:
+    """Per channel, since when its oldest row that is due now has waited to go out."""
+    query = (
+        select(outbox.c.channel, func.min(outbox.c.next_attempt_at))
+        .where(outbox.c.status == OutboxStatus.QUEUED, outbox.c.next_attempt_at <= now)
+        .group_by(outbox.c.channel)
+    )
+    return {channel: _aware(when) for channel, when in await connection.execute(query)}
 
 
 async def extend_leases(
@@ -157,12 +198,15 @@ async def address_states(
     if not ids:
         return {}
     columns = {state: addresses.c[column] for state, column in ADDRESS_COLUMN.items()}
-    query = select(addresses.c.id, *columns.values()).where(addresses.c.id.in_(ids))
+    query = select(addresses.c.id, addresses.c.last_inbound_at, *columns.values()).where(
+        addresses.c.id.in_(ids)
+    )
     found = {
         row.id: AddressSnapshot(
             frozenset(
                 state for state, column in columns.items() if row._mapping[column] is not None
-            )
+            ),
+            last_inbound_at=row.last_inbound_at,
         )
         for row in await connection.execute(query)
     }
@@ -176,6 +220,8 @@ async def cancelled_broadcasts(connection: AsyncConnection) -> frozenset[int]:
 
 async def record(connection: AsyncConnection, updates: Sequence[RowUpdate], now: datetime) -> None:
     """Write what became of claimed rows, in a few statements for the whole lot."""
+    if any(row.forget_recipient for row in updates):
+        mark_erasure(connection)  # an erased member's goodbye went: its number leaves the WAL too
     values = [_values(row, now) for row in updates]
     for group in _by_keys(values):
         columns = [key for key in group[0] if key != "row_id"]

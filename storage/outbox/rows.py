@@ -35,18 +35,32 @@ def reply_row(
     choices: list[list[str]] | None,
     now: datetime,
     priority: Priority = Priority.REPLY,
+    edits: str | None = None,
 ) -> dict[str, Any]:
-    """A row for one message to one address, due now."""
+    """A row for one message to one address, due now. With `edits`, the row replaces the
+    buttons of a message already sent (its provider id) instead of sending a new one: the
+    choices column then holds {"edit": id, "buttons": [...]}, read by `edit_of` below."""
+    if edits is not None:
+        choices_value: Any = {"edit": edits, "buttons": choices or []}
+    else:
+        choices_value = choices
     return {
         "address_id": address_id,
         "member_id": member_id,
         "channel": channel,
         "recipient": recipient,
         "body": body,
-        "choices": choices,
+        "choices": choices_value,
         "priority": int(priority),
         "status": OutboxStatus.QUEUED.value,
         "next_attempt_at": now,
         "created_at": now,
         "updated_at": now,
     }
+
+
+def edit_of(choices: Any) -> tuple[str | None, list[list[str]] | None]:
+    """(the message a row edits, its buttons) from a row's choices column."""
+    if isinstance(choices, dict):
+        return str(choices["edit"]), list(choices.get("buttons") or [])
+    return None, choices

@@ -9,7 +9,18 @@ import pytest
 
 from bot.engine import handle
 from bot.flows.link import code_digest
-from bot.model import Context, Inbound, LinkPhone, OptOut, Profile, SaveRegistration, SendSms, State
+from bot.model import (
+    Context,
+    Inbound,
+    LinkPhone,
+    OptOut,
+    Profile,
+    SaveRegistration,
+    SendSms,
+    SetLanguage,
+    State,
+)
+from bot.vocabulary.i18n import in_language
 
 pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
 
@@ -36,7 +47,7 @@ def run(lines, **kw):
 
 
 def test_registration_collects_every_field_then_saves_once():
-    outcomes = run(["INSCRIPTION", "Awa", "2", "kayes", "0", "1 3", "fr", "oui", "1"])
+    outcomes = run(["INSCRIPTION", "Awa", "2", "kayes", "0", "1 3", "fr", "1", "2", "oui", "1"])
     saves = [e for o in outcomes for e in o.effects if isinstance(e, SaveRegistration)]
     assert len(saves) == 1
     data = saves[0].data
@@ -47,11 +58,12 @@ def test_registration_collects_every_field_then_saves_once():
         None,
     )
     assert data["themes"] == ["vbg", "paix_securite"] and data["language"] == "fr"
+    assert (data["sex"], data["age_band"]) == ("f", "25-35")
     assert outcomes[-1].state is None
 
 
 def test_refusing_consent_keeps_nothing():
-    outcomes = run(["INSCRIPTION", "Awa", "AMSS", "kayes", "0", "1", "1", "non"])
+    outcomes = run(["INSCRIPTION", "Awa", "AMSS", "kayes", "0", "1", "1", "3", "4", "non"])
     assert outcomes[-1].state is None and not outcomes[-1].effects
 
 
@@ -170,6 +182,55 @@ def test_erase_asks_for_confirmation():
     assert outcomes[0].state.flow == "erase" and outcomes[-1].effects == ()
 
 
+# --- rough edges (issue 15) ------------------------------------------------------------------
+def test_join_and_register_start_registration_in_english():
+    for word in ("JOIN", "register"):
+        outcome = handle(ctx(word))
+        assert outcome.language == "en" and outcome.effects == (SetLanguage("en"),)
+        assert "What is your full name?" in outcome.replies[0].text
+
+
+def test_garbled_answer_to_buttons_says_tap_a_button_and_over_sms_a_number():
+    region = State("registration", "region", {"name": "Awa", "organisation": "AMSS"})
+    by_telegram = handle(ctx("Tokyo", channel="telegram", state=region)).replies[0].text
+    assert "Touchez un des boutons" in by_telegram and "numéro" not in by_telegram
+    by_sms = handle(ctx("Tokyo", state=region)).replies[0].text
+    assert "Répondez par un numéro de 1 à 20." in by_sms
+    consent = State("registration", "consent", {"name": "Awa", "language": "en"})
+    assert (
+        "Tap Yes or No."
+        in handle(ctx("peut-être", channel="telegram", state=consent)).replies[0].text
+    )
+    assert "Reply 1 (Yes) or 2 (No)." in handle(ctx("peut-être", state=consent)).replies[0].text
+
+
+def test_a_reprompt_fits_the_channel_in_the_members_language():
+    erase = State("erase", "confirm", {})
+    reply = handle(replace(ctx("hmm", channel="telegram", state=erase), language="bm")).replies[0]
+    assert reply.text.startswith(in_language("bm", "Touchez Oui ou Non."))
+
+
+def test_start_bm_then_bila_cancels_in_bambara_and_the_address_keeps_bambara():
+    start = handle(
+        replace(
+            ctx("/start bm", channel="telegram"),
+            inbound=Inbound("telegram", "/start bm", is_start=True, start_payload="bm"),
+        )
+    )
+    assert start.effects == (SetLanguage("bm"),) and start.language == "bm"
+    cancel = handle(ctx("BILA", channel="telegram", state=start.state))
+    assert cancel.state is None and cancel.language == "bm"
+    assert cancel.replies[0].text.startswith(in_language("bm", "C'est annulé."))
+
+
+def test_a_multi_select_tap_gives_the_keyboard_with_ticks_and_a_toast():
+    themes = State("registration", "themes", {"name": "Awa", "language": "fr"})
+    outcome = handle(ctx("vbg", channel="telegram", button="vbg", state=themes))
+    assert outcome.replies == () and outcome.notice.startswith("✓ ")
+    ticked = [label for _key, label in outcome.keyboard.choices if label.startswith("✓")]
+    assert ticked == [outcome.notice]
+
+
 @pytest.mark.parametrize("text", ["MES DONNÉES", "mes donnees", "My data", "N ka kunnafoniw"])
 def test_my_data_gives_the_summary_and_how_to_get_the_copy(text):
     outcome = handle(ctx(text, member=AWA))
@@ -186,3 +247,61 @@ def test_my_data_for_a_stranger_says_what_little_is_kept():
 def test_my_data_in_the_members_language():
     outcome = handle(replace(ctx("MY DATA", member=AWA), language="en"))
     assert "Benkadi keeps" in outcome.replies[0].text
+
+
+# Sex and age band ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("sex", "age", "expected"),
+    [
+        ("1", "1", ("f", "15-24")),
+        ("Homme", "25-35", ("m", "25-35")),
+        ("3", "4", (None, None)),  # prefer not to say, both
+        ("passer", "40", (None, "36+")),  # skipped; the age itself
+    ],
+)
+def test_sex_and_age_band_are_optional_and_read_in_many_forms(sex, age, expected):
+    outcomes = run(["INSCRIPTION", "Awa", "2", "kayes", "0", "1", "fr", sex, age, "oui", "1"])
+    [save] = [e for o in outcomes for e in o.effects if isinstance(e, SaveRegistration)]
+    assert (save.data["sex"], save.data["age_band"]) == expected
+
+
+def test_a_garbled_sex_answer_is_asked_again_with_the_choices():
+    [*_, outcome] = run(["INSCRIPTION", "Awa", "2", "kayes", "0", "1", "fr", "zzz"])
+    assert outcome.state.step == "sex" and "1 à 3" in outcome.replies[0].text
+
+
+def test_the_age_question_is_asked_in_the_members_language():
+    [*_, outcome] = run(["SƐBƐN", "Awa", "2", "kayes", "0", "1", "2", "1"])
+    assert outcome.state.step == "age_band"
+    assert outcome.replies[0].text.startswith(in_language("bm", "Votre âge ? (facultatif)"))
+
+
+# Invitations of imported people ---------------------------------------------------------------
+INVITED = replace(AWA, invitation="invited")
+
+
+@pytest.mark.parametrize("text", ["OUI", "oui", "Awɔ", "INSCRIPTION"])
+def test_an_invited_person_joins_with_oui(text):
+    from bot.model import AcceptInvitation
+
+    outcome = handle(ctx(text, member=INVITED))
+    assert outcome.effects == (AcceptInvitation(),) and "Bienvenue" in outcome.replies[0].text
+
+
+def test_an_invited_person_refuses_with_stop_and_anything_else_is_asked_again():
+    from bot.model import RefuseInvitation
+
+    refused = handle(ctx("STOP", member=INVITED))
+    assert refused.effects == (OptOut(), RefuseInvitation())
+    again = handle(ctx("RAPPORT formation", member=INVITED))
+    assert again.effects == () and "OUI" in again.replies[0].text
+    assert handle(ctx("AIDE", member=INVITED)).replies[0].text.startswith("Benkadi")
+
+
+def test_a_refused_person_is_answered_never_followed_and_may_still_join():
+    from bot.model import AcceptInvitation, OptIn
+
+    gone = replace(AWA, invitation="refused")
+    assert handle(ctx("bonjour", member=gone)).effects == ()
+    joined = handle(ctx("OUI", member=gone, opted_out=True))
+    assert joined.effects == (AcceptInvitation(), OptIn())

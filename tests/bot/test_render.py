@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from bot.fields import FIELDS
-from bot.model import Context, Inbound, Reply
+from bot.flows.common import help_text
+from bot.model import Context, Inbound, Profile, Reply
 from bot.render import render_for_channel, sms_page
-from bot.vocabulary.i18n import use_locale
-from bot.vocabulary.sms_text import cheapest_sms_text, is_gsm7, sms_size
+from bot.vocabulary.i18n import LANGUAGES, use_locale
+from bot.vocabulary.sms_text import cheapest_sms_text, gsm_friendly, is_gsm7, sms_size
+from bot.vocabulary.text import keyword, match_choice
 
 pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
 
@@ -22,7 +26,7 @@ def sms_context(organisations=()) -> Context:
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("language", ["fr", "bm"])
+@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("field", sorted(FIELDS))
 def test_every_field_prompt_page_is_one_gsm7_sms(language, field):
     ctx = sms_context(organisations=[f"Organisation numéro {n}" for n in range(12)])
@@ -65,6 +69,18 @@ def test_bambara_letters_take_the_gsm_spelling_when_it_saves_segments():
     assert sms_size(text).encoding == "UCS-2"
 
 
+@pytest.mark.parametrize(
+    ("written", "friendly"),
+    [
+        ("Neldee HAƁƁU ngam haɓɓude, ƊEMNGAL ɗemngal, moƴƴaani", "Neldee HABBU ngam habbude, DEMNGAL demngal, moyyaani"),
+        ("Hõo, hãayan, šennoy, Žanwiye", "Hoo, haayan, shennoy, Janwiye"),
+    ],
+)  # fmt: skip
+def test_fulfulde_and_songhay_letters_have_a_gsm_spelling(written, friendly):
+    assert not is_gsm7(written)
+    assert cheapest_sms_text(written * 3) == friendly * 3 and is_gsm7(friendly)
+
+
 def test_telegram_keeps_the_text_and_gets_buttons():
     body, buttons = render_for_channel(
         Reply("Ɲɛnajɛ ?", (("yes", "Awɔ"), ("no", "Ayi"))), "telegram"
@@ -79,3 +95,43 @@ def test_sms_sizes():
     assert sms_size("ɛ" * 70).segments == 1
     assert sms_size("ɛ" * 71).segments == 2
     assert sms_size("🙂" * 35).units == 70
+
+
+def test_the_gsm_spelling_keeps_the_letter_case_of_a_word():
+    assert gsm_friendly("ƝININKALI ka ɲininkali") == "NYININKALI ka nyininkali"
+    assert gsm_friendly("Ɲɛnajɛ, AŊ, Ŋ, Œuvre, ŒUVRE") == "Nyènajè, ANG, Ng, Oeuvre, OEUVRE"
+
+
+def test_french_guillemets_lose_their_inner_spaces_in_the_gsm_spelling():
+    for spaced in (
+        "« Capacités des OSC »",
+        "«\u00a0Capacités des OSC\u00a0»",
+        "«\u202fCapacités des OSC\u202f»",
+    ):
+        assert gsm_friendly(f"Sondage {spaced} :") == 'Sondage "Capacités des OSC" :'
+
+
+@pytest.mark.parametrize("language", ["fr", "bm", "ff", "ses", "en"])
+def test_every_keyword_in_the_help_stays_a_keyword_in_capitals_in_the_gsm_spelling(language):
+    """The words in capitals a help text names are typed back: the SMS spelling must keep them
+    in capitals and they must still be read as the same command."""
+    for member in (None, Profile(1, "Awa", None, None, None, (), language)):
+        ctx = replace(sms_context(), member=member)
+        with use_locale(language):
+            text = help_text(ctx)
+        for word in re.findall(r"\b[^\W\d_a-zɛɔɲŋ]{2,}\b", text):
+            spelled = gsm_friendly(word)
+            assert spelled.isupper(), (word, spelled)
+            if keyword(word) is not None:
+                assert keyword(spelled) == keyword(word), word
+
+
+@pytest.mark.parametrize("language", ["fr", "bm", "ff", "ses", "en"])
+def test_every_choice_label_keeps_its_case_and_is_read_back_in_the_gsm_spelling(language):
+    with use_locale(language):
+        for field in sorted(FIELDS):
+            reply = FIELDS[field].ask(sms_context(organisations=["AMSS"]), {})
+            for key, label in reply.choices:
+                spelled = gsm_friendly(label)
+                assert spelled[:1].isupper() == label[:1].isupper(), label
+                assert match_choice(spelled, reply.choices) == key, (label, spelled)

@@ -1,8 +1,15 @@
 import pytest
 
+from bot.flows.poll import BACK
 from bot.vocabulary.phones import mask_phone, normalise_phone
-from bot.vocabulary.reference import REGION_ALIASES, REGIONS, THEMES
-from bot.vocabulary.text import fold, keyword, match_choice, match_many
+from bot.vocabulary.reference import (
+    LANGUAGE_ALIASES,
+    LANGUAGE_NAMES,
+    REGION_ALIASES,
+    REGIONS,
+    THEMES,
+)
+from bot.vocabulary.text import KEYWORDS, NO, SKIP, YES, fold, keyword, match_choice, match_many
 
 pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
 
@@ -16,6 +23,10 @@ pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
         ("Reprendre", "start"), ("START", "start"), ("oublier", "erase"), ("JƆSI", "erase"),
         ("langue", "language"), ("KAN", "language"), ("profil", "profile"), ("LIER", "link"),
         ("/start", "start"), ("annuler", "cancel"),
+        ("WINNDITO", "register"), ("HAƁƁU", "link"), ("habbu", "link"), ("ƊEMNGAL", "language"),
+        ("FUƊƊO", "start"), ("fuddo!", "start"), ("DARO", "stop"), ("MOMTU", "erase"), ("GOLLE", "report"),
+        ("HANTUM", "register"), ("NAŊ", "cancel"), ("nang", "cancel"), ("SINTIN", "start"),
+        ("FAY", "stop"), ("TUUSU", "erase"), ("Hãa", "poll"), ("SENNI", "language"),
     ],
 )  # fmt: skip
 def test_keywords_match_whatever_the_case_accents_and_punctuation(typed, command):
@@ -25,6 +36,25 @@ def test_keywords_match_whatever_the_case_accents_and_punctuation(typed, command
 @pytest.mark.parametrize("typed", ["stop please", "bonjour", "", "Awa Traoré"])
 def test_sentences_are_not_keywords(typed):
     assert keyword(typed) is None
+
+
+def test_no_word_belongs_to_two_commands():
+    seen: dict[str, str] = {}
+    for command, words in KEYWORDS.items():
+        for word in words:
+            assert seen.setdefault(word, command) == command, (word, seen[word], command)
+
+
+def test_no_keyword_is_an_answer():
+    """A keyword is taken before the answer to a question: none may be a yes, a no, a skip, a
+    poll's back, a language's name, or a region (its name, or the start of one, which a choice
+    question would take: Songhay's "kay" would be Kayes)."""
+    answers = YES | NO | SKIP | BACK | set(LANGUAGE_ALIASES) | {fold(n) for _, n in LANGUAGE_NAMES}
+    for command, words in KEYWORDS.items():
+        for word in words:
+            assert word not in answers, (command, word)
+            assert match_choice(word, REGIONS, REGION_ALIASES) is None, (command, word)
+    assert not (YES & NO) and not (YES & SKIP) and not (NO & SKIP)
 
 
 def test_fold():

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from storage.database import Database, normalise_url
 from storage.migrate import upgrade
 from storage.models import Address, Base, Member, Organisation, OutboxMessage
+from storage.types import utcnow
 from tests.conftest import BACKENDS, PG_URL, _pg_admin
 
 
@@ -110,26 +111,29 @@ class Person:
     consent: bool = True
     registered_at: datetime = EARLY
     erased: bool = False
+    sex: str | None = None
+    age_band: str | None = None
+    invitation: str | None = None  # imported: "invited" (no answer) or "refused"
 
 
 MEMBERSHIP = (
-    Person("Awa", "bamako", ["vbg"], "fr", "ONG Kènèya", (("sms", "+22376000001", None),)),
+    Person("Awa", "bamako", ["vbg"], "fr", "ONG Kènèya", (("sms", "+22376000001", None),), sex="f", age_band="15-24"),
     Person(
         "Binta", "bamako", ["sante", "jeunesse"], "bm", "Association Musow",
-        (("sms", "+22376000002", None), ("telegram", "1002", None)),
+        (("sms", "+22376000002", None), ("telegram", "1002", None)), sex="f", age_band="25-35",
     ),
     Person(
         "Coumba", "kayes", ["vbg", "participation"], "bm", "Association Musow",
-        (("sms", "+22376000003", None), ("whatsapp", "+22376000003", None)),
+        (("sms", "+22376000003", None), ("whatsapp", "+22376000003", None)), sex="m", age_band="15-24",
     ),
     Person("Djeneba", "kayes", ["economie"], "ff", "Réseau Paix", (("sms", "+22376000004", "opted_out"),)),
     Person("Fatoumata", "sikasso", ["vbg"], "ses", "ONG Kènèya", (("telegram", "1005", "blocked"),)),
     Person("Hawa", "sikasso", ["climat"], "fr", None, (("sms", "+22376000006", "invalid"),)),
-    Person("Kadiatou", "segou", ["vbg"], "fr", "ONG Kènèya", (("sms", "+22376000007", None),), consent=False),
+    Person("Kadiatou", "segou", ["vbg"], "fr", "ONG Kènèya", (("sms", "+22376000007", None),), consent=False, sex="f", age_band="15-24"),
     Person("Mariam", "segou", ["education"], "bm", "Réseau Paix", (("sms", "+22376000008", None),), erased=True),
     Person(
         "Nana", "mopti", ["vbg", "education"], "en", "Association Musow",
-        (("whatsapp", "+22376000009", None), ("telegram", "1009", None)),
+        (("whatsapp", "+22376000009", None), ("telegram", "1009", None)), sex="f", age_band="36+",
     ),
     Person(
         "Oumou", "mopti", [], "fr", "ONG Kènèya",
@@ -154,7 +158,11 @@ MEMBERSHIP = (
     Person(
         "Zeinab", "kidal", ["vbg"], "ses", None, (("telegram", "1015", None),),
         registered_at=datetime(2026, 1, 1, tzinfo=UTC),  # midnight in Bamako, exactly
+        sex="f",
     ),
+    # Imported from the directory: invited, and never answered; invited, and said STOP.
+    Person("Assa", "nioro", ["economie"], "fr", None, (("sms", "+22376000016", None),), consent=False, invitation="invited", sex="f", age_band="15-24"),
+    Person("Bintou", "nioro", ["economie"], "fr", None, (("sms", "+22376000017", "opted_out"),), consent=False, invitation="refused", sex="f", age_band="15-24"),
 )  # fmt: skip
 
 MARK_COLUMNS = {"opted_out": "opted_out_at", "blocked": "blocked_at", "invalid": "invalid_at"}
@@ -185,11 +193,23 @@ async def seed_membership(database: Database) -> dict[str, int]:
                     consent_at=CONSENT if person.consent else None,
                     registered_at=person.registered_at,
                     erased_at=EARLY if person.erased else None,
+                    sex=person.sex,
+                    age_band=person.age_band,
+                    imported_at=EARLY if person.invitation else None,
+                    invited_at=EARLY if person.invitation else None,
+                    refused_at=EARLY if person.invitation == "refused" else None,
                 )
                 .returning(members.c.id)
             )
             for channel, address, mark in person.addresses:
-                values = {"channel": channel, "address": address, "member_id": member_id}
+                # Everyone wrote a moment ago: WhatsApp members are inside the 24 h window (the
+                # window's own tests are in tests/broadcasts/test_whatsapp.py).
+                values = {
+                    "channel": channel,
+                    "address": address,
+                    "member_id": member_id,
+                    "last_inbound_at": utcnow(),
+                }
                 if mark:
                     values[MARK_COLUMNS[mark]] = EARLY
                 await connection.execute(addresses.insert().values(**values))

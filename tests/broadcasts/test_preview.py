@@ -58,6 +58,8 @@ def test_bambara_is_ucs2_as_written_and_gsm7_in_the_older_spelling():
     assert preview["excluded"] == {
         "total": 2,
         "by_reason": {
+            "refused": 0,
+            "invited": 0,
             "no_consent": 0,
             "opted_out": 2,
             "blocked": 0,

@@ -32,6 +32,8 @@ EXCLUDED_BY_DEFAULT = {
     "Rokia": "no_channel",  # no address at all
     "Tenin": "opted_out",  # one opted out, one invalid: a tie goes to opted_out
     "Yaye": "invalid",  # one blocked, two invalid: the most common mark
+    "Assa": "invited",  # imported, has not said OUI: nothing but the invitation
+    "Bintou": "refused",  # imported, said STOP
 }  # Mariam is erased: neither reached nor excluded, as if she were not there
 
 
@@ -97,7 +99,16 @@ CASES = (
         Audience(channels=("sms",)),
         {name: "sms" for name in ("Awa", "Binta", "Coumba", "Oumou", "Salimata")},
         {
-            **only(EXCLUDED_BY_DEFAULT, "Djeneba", "Hawa", "Kadiatou", "Rokia", "Yaye"),
+            **only(
+                EXCLUDED_BY_DEFAULT,
+                "Djeneba",
+                "Hawa",
+                "Kadiatou",
+                "Rokia",
+                "Yaye",
+                "Assa",
+                "Bintou",
+            ),
             "Fatoumata": "no_channel",  # her blocked telegram is not on the channels asked for
             "Nana": "no_channel",
             "Tenin": "invalid",  # only her invalid sms counts
@@ -114,10 +125,29 @@ CASES = (
                 for name in ("Awa", "Binta", "Djeneba", "Fatoumata", "Hawa", "Oumou", "Rokia")
             },
             **{"Salimata": "no_channel", "Zeinab": "no_channel", "Kadiatou": "no_consent"},
+            **only(EXCLUDED_BY_DEFAULT, "Assa", "Bintou"),
             "Tenin": "opted_out",
             "Yaye": "invalid",
         },
         enabled=frozenset({"sms", "whatsapp"}),
+    ),
+    Case(
+        "women",
+        Audience(sexes=("f",)),
+        only(REACHED_BY_DEFAULT, "Awa", "Binta", "Nana", "Zeinab"),
+        only(EXCLUDED_BY_DEFAULT, "Kadiatou", "Assa", "Bintou"),
+    ),
+    Case(
+        "young people, two bands",
+        Audience(age_bands=("15-24", "25-35")),
+        only(REACHED_BY_DEFAULT, "Awa", "Binta", "Coumba"),
+        only(EXCLUDED_BY_DEFAULT, "Kadiatou", "Assa", "Bintou"),
+    ),
+    Case(
+        "young women in Bamako",
+        Audience(sexes=("f",), age_bands=("15-24", "25-35"), regions=("bamako",)),
+        only(REACHED_BY_DEFAULT, "Awa", "Binta"),
+        {},
     ),
     Case(
         "filters combine",

@@ -41,7 +41,7 @@ async def test_validate_the_shipped_calendar(benkadi):
     assert len(out.splitlines()) == len(SHIPPED) and all(
         line.startswith("ok  ") for line in out.splitlines()
     )
-    assert "16-jours, 16 message(s) a year" in out
+    assert "16-jours, 16 messages a year" in out
 
 
 async def test_validate_names_the_file_and_line_of_an_error(benkadi, tmp_path):
@@ -52,7 +52,7 @@ async def test_validate_names_the_file_and_line_of_an_error(benkadi, tmp_path):
     ), "utf-8")  # fmt: skip
     code, out, err = await benkadi("campaigns", "validate", str(good), str(broken))
     assert code == 1
-    assert out == f"ok  {good}: essai, 5 message(s) a year\n"
+    assert out == f"ok  {good}: essai, 5 messages a year\n"
     assert err == f"{broken}:18: messages[1].texts.en: must be some text\n"
     code, out, _ = await benkadi("campaigns", "validate", "--json", directory=tmp_path)
     assert code == 1
@@ -69,7 +69,7 @@ async def test_list_enable_show_disable(benkadi, sqlite_database):
     assert code == 0 and "(2026)" in out
     for name in SHIPPED:
         assert f"  {name} " in out
-    assert "16-jours                    disabled  16 message(s)  2026-11-25 → 2026-12-10" in out
+    assert "16-jours                    disabled  16 messages  2026-11-25 → 2026-12-10" in out
 
     code, out, _ = await benkadi("campaigns", "enable", "16-jours", "--year", "2026")
     assert (code, out) == (0, "Campaign 16-jours is enabled for 2026.\n")

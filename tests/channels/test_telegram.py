@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from gateway.channels.base import (
     WebhookRequest,
 )
 from gateway.channels.telegram import WEBHOOK_PATH, TelegramChannel, UpdatesWebhook, keyboard
+from storage.outbox.rows import reply_row
 from storage.outbox.states import AddressState
 from tests.channels.runner import (
     RecordedTelegram,
@@ -105,7 +107,7 @@ UPDATE_CASES = [
     RequestCase(
         "a button pressed",
         button("region:kayes"),
-        (tg("region:kayes", button="region:kayes"),),
+        (tg("region:kayes", button="region:kayes", message_id="55"),),
         acknowledge="4382bfdwdsb323b2d9",
     ),
     RequestCase(
@@ -266,3 +268,38 @@ def test_long_button_keys_go_by_number() -> None:
     assert markup is not None
     data = [row[0].callback_data for row in markup.inline_keyboard]
     assert data == ["kayes", "2"]
+
+
+EDITED = (200, {"ok": True, "result": message("Vos thèmes ?", from_=BOT_USER) | {"message_id": 55}})
+EDIT_CASES = [
+    SendCase("edited", EDITED, "55"),
+    SendCase(
+        "two quick taps: the buttons are already so",
+        refused(
+            400,
+            "Bad Request: message is not modified: specified new message content and "
+            "reply markup are exactly the same as a current content and reply markup",
+        ),
+        "55",
+    ),
+    SendCase(
+        "the message is gone",
+        refused(400, "Bad Request: message to edit not found"),
+        SendError("400", "", False),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", EDIT_CASES, ids=str)
+async def test_an_edit_row_replaces_the_buttons_of_the_message_pressed(case, caplog) -> None:
+    request = RecordedTelegram()
+    request.answers.append(case.answer)
+    channel = TelegramChannel(TOKEN, "https://api.telegram.test", "https://files.test", request)
+    row = reply_row(
+        address_id=1, member_id=None, channel="telegram", recipient="7001", body="Vos thèmes ?",
+        choices=[["vbg", "✓ VBG"], ["done", "Terminé"]], now=datetime.now(UTC), edits="55",
+    )  # fmt: skip
+    message = Outgoing(42, "7001", row["body"], row["choices"])
+    assert (message.edits, message.buttons) == ("55", [["vbg", "✓ VBG"], ["done", "Terminé"]])
+    await run_send_case(channel, message, case, SECRETS, caplog)
+    assert request.urls == [f"https://api.telegram.test/bot{TOKEN}/editMessageReplyMarkup"]

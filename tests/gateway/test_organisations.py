@@ -101,15 +101,15 @@ async def test_api_lists_organisations_for_the_secretariat_only(app_harness, tok
     status, body, _ = await call(
         app_harness, "POST", "/organisations", tokens["secretariat"], json=bad
     )
-    assert status == 400 and body["field"] == "type" and "organisations[1]" in body["error"]
+    assert status == 400 and body["field"] == "kind" and "organisations[1]" in body["error"]
     worse = {"organisations": [{"name": " "}, {"name": "AMSS"}, {"name": "X", "kind": "ong"}]}
     status, body, _ = await call(
         app_harness, "POST", "/organisations", tokens["secretariat"], json=worse
     )
     assert status == 400 and body["error"].startswith("2 errors; the first: organisations[0]")
     assert [(e["file"], e["field"]) for e in body["errors"]] == [
-        ("organisations[0]", "nom"),
-        ("organisations[2]", "type"),
+        ("organisations[0]", "name"),  # the JSON's keys
+        ("organisations[2]", "kind"),
     ]
     async with app_harness.http.post(
         app_harness.url + "/api/v1/organisations?unlist=1",

@@ -33,7 +33,18 @@ async def test_member_registers_by_sms_in_french(harness):
     replies = await converse_sms(
         harness,
         AWA,
-        ["Inscription", "Awa Traoré", "ONG Kènèya", "SIKASSO.", "Koutiala", "1 6", "1", "oui"],
+        [
+            "Inscription",
+            "Awa Traoré",
+            "ONG Kènèya",
+            "SIKASSO.",
+            "Koutiala",
+            "1 6",
+            "1",
+            "femme",
+            "22",
+            "oui",
+        ],
     )
     assert "nom complet" in replies[0]
     assert "Votre région ?" in replies[2] and "0 Suite" in replies[2]  # 20 regions: paged
@@ -51,7 +62,8 @@ async def test_member_registers_by_sms_in_french(harness):
         "fr",
     )
     assert member.themes == ["vbg", "jeunesse"]
-    assert member.consent_at is not None
+    assert (member.sex, member.age_band) == ("f", "15-24")  # "22": her age, read as its band
+    assert member.consent_at is not None and member.consent_channel == "sms"
     async with harness.database.sessions() as session:
         organisation = await session.get(Organisation, member.organisation_id)
     assert organisation.name == "ONG Kènèya"
@@ -101,6 +113,8 @@ async def test_telegram_member_registers_in_bambara_and_links_sms_number(harness
     await harness.press(chat, "education")
     await harness.press(chat, "done")
     await harness.press(chat, "bm")  # language question
+    await harness.press(chat, "f")  # sex
+    await harness.press(chat, "nd")  # age: prefer not to say
     await harness.press(chat, "yes")  # consent
     await harness.press(chat, "confirm")
     await harness.settle()
@@ -109,6 +123,7 @@ async def test_telegram_member_registers_in_bambara_and_links_sms_number(harness
         member.language == "bm"
         and member.themes == ["vbg", "education"]
         and member.region == "segou"
+        and (member.sex, member.age_band) == ("f", None)
     )
     welcome = harness.telegram.messages_to(chat)[-1].text
     assert "Fanta Coulibaly" in welcome and "Bienvenue" not in welcome
@@ -256,7 +271,9 @@ async def test_whatsapp_from_a_registered_number_is_the_same_member(harness):
 
 
 async def register_quickly(h, sender: str) -> None:
-    await converse_sms(h, sender, ["INSCRIPTION", "Awa", "AMSS", "2", "0", "1", "1", "1", "1"])
+    await converse_sms(
+        h, sender, ["INSCRIPTION", "Awa", "AMSS", "2", "0", "1", "1", "1", "2", "1", "1"]
+    )
     members = await h.members()
     assert any(m.name == "Awa" for m in members)
     assert isinstance(members[0], Member)
@@ -286,4 +303,53 @@ async def test_profil_changes_a_field_and_the_themes(harness):
     [member] = await harness.members()
     assert member.region == "mopti" and len(member.themes) == 2
     await say("PROFIL", 2)
-    assert await say("7") == ["Rien n'a été modifié."]
+    await say("8")  # Âge
+    [saved] = await say("36+")
+    assert "Age : 36+ ans" in saved and "Sexe : Femme" in saved  # GSM spelling: Â → A
+    [member] = await harness.members()
+    assert member.age_band == "36+"
+    await say("PROFIL", 2)
+    assert await say("9") == ["Rien n'a été modifié."]
+
+
+async def test_start_bm_then_bila_stays_in_bambara_after_the_cancel(harness):
+    chat = 7015
+    await harness.tg(chat, "/start bm")
+    await harness.tg_replies(chat, 1)
+    await harness.tg(chat, "BILA")
+    [_, cancelled] = await harness.tg_replies(chat, 2)
+    assert cancelled.text.startswith(in_language("bm", "C'est annulé."))
+    await harness.tg(chat, "mun?")  # anything, later: still Bambara
+    [*_, later] = await harness.tg_replies(chat, 3)
+    help_bm = in_language(
+        "bm",
+        "Benkadi relie les OSC du Mali. INSCRIPTION pour vous inscrire, "
+        "LANGUE pour changer de langue, AIDE pour l'aide.",
+    )
+    assert later.text == help_bm
+
+
+async def test_join_by_sms_registers_in_english(harness):
+    [first] = await converse_sms(harness, AWA, ["JOIN"])
+    assert "What is your full name?" in first
+    [reprompt] = await converse_sms(harness, AWA, ["x"])
+    assert reprompt.startswith("Type your name")
+
+
+async def test_a_telegram_multi_select_tap_ticks_the_button_in_place(harness):
+    chat = 7016
+    await harness.tg(chat, "/start fr")
+    for text in ["Awa Traoré", "AMSS", "Kayes", "Kita"]:
+        await harness.tg(chat, text)
+    themes = (await harness.tg_replies(chat, 5))[-1]
+    labels = lambda: [b["text"] for row in themes.reply_markup["inline_keyboard"] for b in row]  # noqa: E731
+    assert not any(label.startswith("✓") for label in labels())
+    toggled = json.loads((await harness.press(chat, "vbg", themes.message_id)).body)
+    assert toggled["text"].startswith("✓ ")  # the toast
+    await harness.settle()
+    assert [label for label in labels() if label.startswith("✓")] == [toggled["text"]]
+    untoggled = json.loads((await harness.press(chat, "vbg", themes.message_id)).body)
+    assert untoggled["text"].startswith("✗ ")
+    await harness.settle()
+    assert not any(label.startswith("✓") for label in labels())
+    assert len(harness.telegram.messages_to(chat)) == 5  # edited in place, nothing new sent

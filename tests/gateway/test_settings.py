@@ -61,3 +61,17 @@ def test_full_configuration():
 def test_errors_name_the_key(env, key):
     with pytest.raises(SettingsError, match=key):
         Settings.from_env(env)
+
+
+def test_link_code_countries_and_limits():
+    settings = Settings.from_env({})
+    assert settings.sms_countries == ("223",) and settings.link_codes_per_user == 3
+    settings = Settings.from_env(
+        {"BENKADI_SMS_COUNTRIES": "+223, 221", "BENKADI_LINK_CODES_PER_HOUR": "0"}
+    )
+    assert settings.sms_countries == ("223", "221") and settings.link_codes_per_hour == 0
+    for bad in ("Mali", "+22333", ","):
+        with pytest.raises(SettingsError, match="BENKADI_SMS_COUNTRIES"):
+            Settings.from_env({"BENKADI_SMS_COUNTRIES": bad})
+    with pytest.raises(SettingsError, match="BENKADI_SMS_REPLIES_PER_SENDER"):
+        Settings.from_env({"BENKADI_SMS_REPLIES_PER_SENDER": "-1"})

@@ -23,6 +23,8 @@ def _cli_flags(audience: dict) -> list[str]:
         ("organisation_kinds", "--organisation-kind"),
         ("organisations", "--organisation"),
         ("channels", "--channel"),
+        ("sexes", "--sex"),
+        ("age_bands", "--age-band"),
     ):
         flags += [f"{option}={value}" for value in audience[key]]
     if audience["registered_since"]:

@@ -5,6 +5,7 @@ stored reports are what the dialogue confirmed — nothing half-done is stored."
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -166,6 +167,12 @@ async def test_telegram_report_with_a_photo_fetched_into_the_media_folder(h):
     assert kept.startswith(b"\xff\xd8") and b"Exif" not in kept and b"PhoneMaker" not in kept
     media_dir = await asyncio.to_thread(Path(h.settings.media_dir).resolve)
     assert Path(report.media_path).parent == media_dir
+    # A member's photo and its folder are Benkadi's user's only.
+    modes = [
+        (await asyncio.to_thread(os.stat, p)).st_mode & 0o777
+        for p in (report.media_path, media_dir)
+    ]
+    assert modes == [0o600, 0o700]
     assert ("getFile", {"file_id": "AgACphoto-16j"}) in [
         (method, {"file_id": params.get("file_id")}) for method, params in h.telegram.requests
     ]

@@ -1,0 +1,47 @@
+"""A directory import from start to end, whoever asks (CLI, API, console): read the file,
+plan, and — unless it is a dry run — write the plan, queue the invitations and audit it, all
+in one transaction. Refused rows are left out and named; the rest goes in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot import invitations
+from storage import audit, directory
+from storage.database import Database
+from storage.directory_file import read_directory
+
+
+async def run_import(
+    database: Database,
+    raw: bytes,
+    filename: str,
+    actor: str,
+    *,
+    dry_run: bool,
+    now: datetime,
+    holder: str | None = None,
+) -> dict[str, Any]:
+    """The plan's summary (see storage.directory.Plan.summary), plus, once written,
+    `invited`: how many invitations were queued. FieldErrors if the file cannot be read."""
+    parsed = read_directory(raw, filename)
+    async with database.transaction() as connection:
+        plan = await directory.plan(connection, parsed)
+        summary = plan.summary()
+        summary["file"], summary["dry_run"] = filename, dry_run
+        if parsed.encoding:
+            summary["encoding"] = parsed.encoding
+        if dry_run:
+            return summary
+        written = await directory.apply(connection, plan, now)
+        invited = await invitations.invite(
+            connection, written["created"] + written["merged"], now, holder
+        )
+        summary["invited"] = len(invited)
+        details = {
+            key: summary[key]
+            for key in ("file", "rows", "created", "merged", "refused", "organisations_created")
+        } | {"invited": len(invited)}
+        await audit.record(connection, actor, "members.import", None, details)
+    return summary

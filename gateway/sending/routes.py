@@ -1,0 +1,311 @@
+"""The route layer under the SMS channel: Android phones' SIMs first, Twilio last.
+
+`SmsRouter` is the "sms" channel the dispatcher sees (the channel contract): for each message it
+picks a route with the pure policy (broadcasts/routing.py), waits for that SIM's turn at its
+rate, and sends through the phone's official client. A phone that refuses the connection, answers
+5xx, refuses the credentials or is at its limit did not take the message: the same message goes
+at once to the next route, the failure counted against the phone; enough failures in a row and
+the phone is down (persisted, so the console and other processes see it) until a health check or
+a webhook from it says it is back. A timeout is ambiguous (the phone may have taken it): the row
+is retried later by the dispatcher, by whichever route is up then — that bounds how long a dead
+phone holds a row. One message per member per broadcast stays guaranteed by the outbox (one row,
+sent once, its id the message id on every phone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+
+from bot.vocabulary.operators import operator_of
+from broadcasts.routing import SimRoute, choose
+from gateway.channels.android import AndroidSender, RouteError
+from gateway.channels.base import Channel, Outgoing, SendError
+from gateway.sending.pacing import WindowLimiter
+from gateway.settings import Settings
+from storage import gateways as store
+from storage.database import Database
+from storage.gateways import Gateway, Sim
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+FAILURES_TO_DOWN = 3  # failed sends or checks in a row before a phone is marked down
+REFRESH_EVERY = 5.0  # seconds between reloads of the gateways (added, removed, up, down)
+CHECK_EVERY = 30.0  # seconds between health checks of each phone
+NO_ROUTE_WAIT = 10.0  # seconds the SMS channel waits when no route at all is up
+SEEN_EVERY = 30.0  # seconds between recordings of a phone answering (not a write per SMS)
+
+
+class SmsRouter:
+    name = "sms"
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        twilio: Channel | None = None,
+        refresh_every: float = REFRESH_EVERY,
+        check_every: float = CHECK_EVERY,
+        failures_to_down: int = FAILURES_TO_DOWN,
+        send_timeout: float = 15.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.database = database
+        self.twilio = twilio
+        self.refresh_every, self.check_every = refresh_every, check_every
+        self.failures_to_down, self.send_timeout = failures_to_down, send_timeout
+        self.clock = clock
+        self.gateways: dict[int, Gateway] = {}
+        self.senders: dict[int, AndroidSender] = {}
+        self._free_at: dict[int, float] = {}  # SIM id → monotonic time its next SMS may go
+        self._phone_free_at: dict[int, float] = {}  # gateway id → the same, phone-wide limit
+        # As the phone counts: a send occupies its SIM's window from going out until a window
+        # after its answer, so bunched arrivals (a stall, a slow answer) never exceed the rate.
+        self._limiters: dict[tuple[str, int], tuple[float, WindowLimiter]] = {}
+        self._failures: dict[int, int] = {}
+        self._down: set[int] = set()
+        self._seen_at: dict[int, float] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sticky_wanted: dict[str, asyncio.Future[int | None]] = {}
+        self._sticky_lookup: asyncio.Task[None] | None = None
+        self.sent_by: dict[str, int] = {}  # route label → SMS sent since start (bench, status)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self.twilio is not None:
+            await self.twilio.start()
+        await self.refresh()
+        self._tasks = [
+            asyncio.create_task(self._every(self.refresh_every, self.refresh), name="sms-routes"),
+            asyncio.create_task(self._every(self.check_every, self.check), name="sms-health"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for sender in self.senders.values():
+            await sender.stop()
+        if self.twilio is not None:
+            await self.twilio.stop()
+
+    async def _every(self, seconds: float, job: Callable[[], object]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await job()  # type: ignore[misc]
+            except Exception:  # a busy database or a phone gone: the next round tries again
+                log.warning("SMS routes: %s failed", getattr(job, "__name__", job), exc_info=True)
+
+    async def refresh(self) -> None:
+        """Reload the gateways: new ones get a client, removed ones lose theirs; health as
+        recorded (a ping or a check in another process brings a phone back)."""
+        loaded = {g.id: g for g in await store.load_gateways(self.database)}
+        for gateway_id in set(self.senders) - set(loaded):
+            await self.senders.pop(gateway_id).stop()
+        for gateway_id, gateway in loaded.items():
+            old = self.gateways.get(gateway_id)
+            if old is None or _connection(old) != _connection(gateway):
+                if gateway_id in self.senders:
+                    await self.senders.pop(gateway_id).stop()
+                sender = AndroidSender(gateway, timeout=self.send_timeout)
+                await sender.start()
+                self.senders[gateway_id] = sender
+            else:
+                self.senders[gateway_id].gateway = gateway
+            if gateway.down_at is None:
+                self._down.discard(gateway_id)  # back (a ping, a check in another process)
+            else:
+                self._down.add(gateway_id)
+        self.gateways = loaded
+
+    async def check(self) -> None:
+        """Ask every phone's health endpoint; a down phone that answers is up again."""
+        for gateway_id, sender in list(self.senders.items()):
+            up, error = await sender.healthy()
+            await self._observe(gateway_id, up, error)
+
+    # --- routes ------------------------------------------------------------------------------
+    def routes(self) -> list[SimRoute]:
+        return [
+            SimRoute(
+                sim.id, gateway.name, sim.slot, sim.operator, sim.rate_per_minute,
+                sim.price_per_segment, healthy=self.up(gateway.id),
+            )
+            for gateway in self.gateways.values()
+            for sim in gateway.sims
+        ]  # fmt: skip
+
+    def up(self, gateway_id: int) -> bool:
+        gateway = self.gateways.get(gateway_id)
+        return gateway is not None and gateway.enabled and gateway_id not in self._down
+
+    def _sim(self, sim_id: int) -> tuple[Gateway, Sim]:
+        for gateway in self.gateways.values():
+            for sim in gateway.sims:
+                if sim.id == sim_id:
+                    return gateway, sim
+        raise KeyError(sim_id)
+
+    def _free(self) -> dict[int, float]:
+        """When each SIM may send next: its own turn, or its phone's, whichever is later."""
+        free = {}
+        for gateway in self.gateways.values():
+            phone = self._phone_free_at.get(gateway.id, 0.0)
+            for sim in gateway.sims:
+                free[sim.id] = max(self._free_at.get(sim.id, 0.0), phone)
+        return free
+
+    def _reserve(self, gateway: Gateway, sim: Sim) -> float:
+        """Take the SIM's next turn; seconds to wait for it."""
+        now = self.clock()
+        at = max(now, self._free_at.get(sim.id, 0.0), self._phone_free_at.get(gateway.id, 0.0))
+        self._free_at[sim.id] = at + 60.0 / sim.rate_per_minute
+        if gateway.rate_per_minute:
+            self._phone_free_at[gateway.id] = at + 60.0 / gateway.rate_per_minute
+        return at - now
+
+    def _limiter(self, kind: str, key: int, per_minute: float) -> WindowLimiter:
+        known = self._limiters.get((kind, key))
+        if known is None or known[0] != per_minute:  # new, or its rate changed
+            known = (per_minute, WindowLimiter(per_minute / 60.0))
+            self._limiters[(kind, key)] = known
+        return known[1]
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, gateway: Gateway, sim: Sim) -> AsyncIterator[None]:
+        limiters = [self._limiter("sim", sim.id, sim.rate_per_minute)]
+        if gateway.rate_per_minute:
+            limiters.append(self._limiter("phone", gateway.id, gateway.rate_per_minute))
+        taken: list[WindowLimiter] = []
+        try:
+            for limiter in limiters:
+                await limiter.acquire()
+                taken.append(limiter)
+            yield
+        finally:
+            for limiter in taken:
+                limiter.release()
+
+    async def _sticky(self, recipient: str) -> int | None:
+        """The recipient's sticky SIM, read when the send starts (so the first reply to someone
+        who just texted already has it); the sends of one batch share one query."""
+        if not self.gateways:
+            return None
+        future = self._sticky_wanted.get(recipient)
+        if future is None:
+            future = self._sticky_wanted[recipient] = asyncio.get_running_loop().create_future()
+            if self._sticky_lookup is None or self._sticky_lookup.done():
+                self._sticky_lookup = asyncio.create_task(self._look_up_sticky())
+        return await asyncio.shield(future)
+
+    async def _look_up_sticky(self) -> None:
+        await asyncio.sleep(0)  # let the sends started together ask first
+        while self._sticky_wanted:
+            wanted, self._sticky_wanted = self._sticky_wanted, {}
+            try:
+                async with self.database.read_engine.connect() as connection:
+                    found = await store.sticky_sims(connection, sorted(wanted))
+            except Exception as error:  # the sends fail retryably; the next lookup tries again
+                for future in wanted.values():
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for recipient, future in wanted.items():
+                if not future.done():
+                    future.set_result(found.get(recipient))
+
+    # --- the channel contract ----------------------------------------------------------------
+    async def send(self, message: Outgoing) -> str:
+        operator = operator_of(message.recipient)
+        sticky = await self._sticky(message.recipient)
+        tried: set[int] = set()
+        last: SendError | None = None
+        while True:
+            sim_route = choose(
+                operator, self.routes(), sticky=sticky, free_at=self._free(), exclude=tried
+            )
+            if sim_route is None:
+                break
+            gateway, sim = self._sim(sim_route.id)
+            wait = self._reserve(gateway, sim)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            failure: SendError | None = None
+            async with self._turn(gateway, sim):
+                if not self.up(gateway.id):  # went down while this one waited its turn
+                    tried.add(sim.id)
+                    continue
+                # Caught in here: a frozen SendError cannot pass through a context manager.
+                try:
+                    sent = await self.senders[gateway.id].send(sim, message)
+                except SendError as error:
+                    failure = error
+            if failure is not None:
+                if not isinstance(failure, RouteError):  # the message's fault, not the phone's
+                    raise failure
+                await self._observe(gateway.id, False, str(failure))
+                if not failure.unsent:
+                    raise failure
+                tried.add(sim.id)
+                last = failure
+                continue
+            await self._observe(gateway.id, True, None)
+            self.sent_by[sim_route.label] = self.sent_by.get(sim_route.label, 0) + 1
+            return sent
+        if self.twilio is not None:
+            twilio_id = await self.twilio.send(message)
+            self.sent_by["twilio"] = self.sent_by.get("twilio", 0) + 1
+            return twilio_id
+        reason = f"no SMS route is up ({last})" if last else "no SMS route is up"
+        # Not the row's fault: the channel waits, no attempt lost.
+        raise SendError("no-route", reason, retryable=True, retry_after=NO_ROUTE_WAIT)
+
+    async def _observe(self, gateway_id: int, up: bool, error: str | None) -> None:
+        """Count a phone's answer; persist what changes its health (and, now and then, that it
+        answered)."""
+        now = self.clock()
+        if up:
+            was_failing = self._failures.pop(gateway_id, 0) or gateway_id in self._down
+            self._down.discard(gateway_id)
+            if was_failing or now - self._seen_at.get(gateway_id, -SEEN_EVERY) >= SEEN_EVERY:
+                self._seen_at[gateway_id] = now
+                await self._persist(gateway_id, up=True, error=None, down=False)
+            return
+        failures = self._failures[gateway_id] = self._failures.get(gateway_id, 0) + 1
+        down = failures >= self.failures_to_down
+        if down and gateway_id not in self._down:
+            name = self.gateways[gateway_id].name if gateway_id in self.gateways else gateway_id
+            log.warning("SMS gateway %s is down after %d failures", name, failures)
+            self._down.add(gateway_id)
+        await self._persist(gateway_id, up=False, error=error, down=down)
+
+    async def _persist(self, gateway_id: int, *, up: bool, error: str | None, down: bool) -> None:
+        try:
+            await store.record_health(
+                self.database, gateway_id, up=up, error=error, down=down, now=utcnow()
+            )
+        except Exception:  # health is advisory: sending goes on
+            log.warning("recording a gateway's health failed", exc_info=True)
+
+
+def _connection(gateway: Gateway) -> tuple[object, ...]:
+    return (gateway.base_url, gateway.login, gateway.password, gateway.device_id)
+
+
+async def with_routes(
+    database: Database, channels: dict[str, Channel], settings: Settings
+) -> dict[str, Channel]:
+    """The channels with "sms" behind the route layer, when there is anything to route to:
+    Twilio's SMS channel becomes the last route. Without gateways or Twilio: no SMS channel."""
+    has_gateways = bool(await store.load_gateways(database))
+    if not has_gateways and "sms" not in channels:
+        return channels
+    routed = dict(channels)
+    routed["sms"] = SmsRouter(database, twilio=channels.get("sms"))
+    return routed

@@ -1,0 +1,46 @@
+"""The console's SMS phones page (admins): status, adding with errors marked, secrets never
+shown back, removing."""
+
+from __future__ import annotations
+
+from storage import gateways as store
+from tests.console.test_console import account, csrf_of, get_page, sign_in
+
+SECRET, KEY = "pa55-word-s3cret", "signing-k3y-s3cret"
+
+
+async def test_admins_add_see_and_remove_phones(console):
+    await account(console, "admin1", "admin")
+    await account(console, "sec", "secretariat")
+    session, *_ = await sign_in(console, "admin1")
+    async with session:
+        status, html, _ = await get_page(session, console.url + "/console/gateways")
+        assert status == 200 and "simulateur" in html  # the simulator's own fake phone
+        assert "/webhooks/android/NOM" in html
+        form = {
+            "csrf": csrf_of(html), "name": "bamako-1", "url": "http://192.168.1.20:8080",
+            "login": "sms", "password": SECRET, "signing_key": KEY,
+            "sims": "1:+22370000001:orange:0.02:2\n2:+22365000001:mtn",
+        }  # fmt: skip
+        async with session.post(console.url + "/console/gateways", data=form) as response:
+            html = await response.text()
+            assert response.status == 400 and "mtn" in html and 'class="invalid"' in html
+            assert SECRET not in html and KEY not in html  # not even in the form shown again
+        form["sims"] = "1:+22370000001:orange:0.02:2\n2:+22365000001:moov"
+        async with session.post(console.url + "/console/gateways", data=form) as response:
+            html = await response.text()
+            assert response.status == 200 and response.url.path == "/console/gateways"
+        assert "bamako-1" in html and "+22365000001 (moov)" in html and "en service" in html
+        assert SECRET not in html and KEY not in html
+        [gateway] = [g for g in await store.load_gateways(console.database) if g.name == "bamako-1"]
+        assert gateway.password == SECRET
+        remove = {"csrf": csrf_of(html)}
+        async with session.post(
+            console.url + "/console/gateways/bamako-1/remove", data=remove
+        ) as response:
+            assert response.status == 200
+        assert [g.name for g in await store.load_gateways(console.database)] == ["simulateur"]
+    session, *_ = await sign_in(console, "sec")
+    async with session:
+        status, _, _ = await get_page(session, console.url + "/console/gateways")
+        assert status == 403
