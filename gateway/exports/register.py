@@ -8,9 +8,12 @@ the default configuration.
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from html import escape
+from urllib.parse import urlparse
 
 from sqlalchemy.engine import make_url
 
@@ -36,10 +39,40 @@ def _kept(days: int | None) -> str:
     return "sans limite (configuration)" if days is None else f"{days} jours"
 
 
-def sections(settings: Settings, today: date) -> list[Section]:
+def _phone_rows(gateways: Sequence[tuple[str, str]]) -> list[tuple[str, ...]]:
+    """Android phones sending SMS (storage/gateways): on the coordination's own network, or
+    reached through a server on the internet (the app's cloud mode)."""
+    rows: list[tuple[str, ...]] = []
+    for name, base_url in gateways:
+        host = urlparse(base_url).hostname or ""
+        try:
+            private = ipaddress.ip_address(host).is_private
+        except ValueError:
+            private = host == "localhost" or host.endswith((".local", ".lan"))
+        if private:
+            rows.append(
+                (f"Téléphone « {name} » (SMS Gateway for Android)", "envoi et réception des SMS "
+                 "par ses cartes SIM, sur le réseau de la coordination", "Mali (opérateur de la SIM)",
+                 "numéros, textes des SMS ; le téléphone garde ses SMS")
+            )  # fmt: skip
+        else:
+            rows.append(
+                (f"Serveur {host} (téléphone « {name} », mode cloud)", "relais des SMS vers le "
+                 "téléphone par internet", "celui du serveur (à compléter)",
+                 "numéros, textes des SMS")
+            )  # fmt: skip
+    return rows
+
+
+def sections(
+    settings: Settings, today: date, gateways: Sequence[tuple[str, str]] = ()
+) -> list[Section]:
+    """The register; `gateways`: the Android phones' (name, base URL), from the database."""
     retention = settings.retention_schedule.days()
-    channels = (["Telegram"] if settings.telegram_enabled else []) + (
-        ["SMS", "WhatsApp"] if settings.twilio_enabled else []
+    channels = (
+        (["Telegram"] if settings.telegram_enabled else [])
+        + (["SMS", "WhatsApp"] if settings.twilio_enabled else [])
+        + (["SMS (téléphones Android)"] if gateways else [])
     )
     url = make_url(normalise_url(settings.database_url))
     where_db = (
@@ -69,6 +102,7 @@ def sections(settings: Settings, today: date) -> list[Section]:
              "Émirats arabes unis ; serveurs dans plusieurs pays (Pays-Bas, Singapour, "
              "États-Unis)", "identifiants Telegram, textes, photos")
         )  # fmt: skip
+    processors += _phone_rows(gateways)
     if settings.phone_cloud:
         processors.append(
             (settings.phone_cloud, "sauvegarde des téléphones de la coordination (configuré)",
@@ -82,7 +116,7 @@ def sections(settings: Settings, today: date) -> list[Section]:
         Section(
             "Responsable du traitement",
             [
-                f"{settings.controller or '(à compléter : nom et adresse de la coordination)'}. "
+                f"{settings.controller or settings.data_holder or '(à compléter : nom et adresse de la coordination)'}. "
                 f"Registre établi le {today.isoformat()} à partir de la configuration.",
                 f"Canaux en service : {', '.join(channels) or 'aucun (simulateur)'}. "
                 f"Données hébergées dans {where_db}.",

@@ -35,6 +35,16 @@ def test_processors_and_countries_follow_the_channels():
     assert "pas un avis juridique" in bare
 
 
+def test_android_phones_on_the_network_or_through_a_cloud_server():
+    phones = [
+        ("bureau", "http://192.168.1.20:8080"),
+        ("terrain", "https://api.sms-gate.app/3rdparty/v1"),
+    ]
+    text = register.as_markdown(register.sections(Settings.from_env({}), DAY, phones))
+    assert "Téléphone « bureau »" in text and "Mali (opérateur de la SIM)" in text
+    assert "Serveur api.sms-gate.app" in text and "aucun canal configuré" not in text
+
+
 def test_retention_discreet_mode_and_phone_cloud_are_the_configured_ones():
     settings = Settings.from_env(
         {"BENKADI_RETENTION": "messages=30, deliveries=forever", "BENKADI_DISCREET": "on",
