@@ -288,3 +288,19 @@ async def test_cli_purge_dry_run_then_for_real(database, capsys):
             )
         ).one()
     assert entry.actor.startswith("cli:") and entry.details["removed"]["message_bodies"] == 1
+
+
+async def test_purged_text_leaves_the_sqlite_file_and_its_wal(sqlite_database):
+    old = START
+    async with sqlite_database.transaction() as connection:
+        await connection.execute(
+            inbound.insert(),
+            [
+                {"channel": "sms", "provider_id": f"SM{n}", "received_at": old,
+                 "body": f"SECRET-{n:03d} " + "violence " * 20}
+                for n in range(40)
+            ],
+        )  # fmt: skip
+    await retention.purge(sqlite_database, retention.Schedule(), old + timedelta(days=91), "test")
+    raw = _file_and_wal(Path(sqlite_database.engine.url.database))
+    assert b"SECRET-" not in raw and b"violence" not in raw
