@@ -105,6 +105,7 @@ async def _sending(app: web.Application) -> AsyncIterator[None]:
             link_per_hour=settings.link_codes_per_hour,
             replies_per_sender=settings.sms_replies_per_sender,
         ),
+        wording=settings.wording,
     )
     if settings.dispatch == "process":
         child = ChildDispatcher(settings)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 if TYPE_CHECKING:
+    from bot.vocabulary.wording import Wording
     from broadcasts.quiet_hours import QuietHours
     from storage.retention import Schedule
 
@@ -97,6 +98,19 @@ class Settings:
     sms_replies_per_sender: int = 30  # replies to one SMS number per hour (a flood costs)
     # How long personal data is kept (storage.retention.parse_schedule); "": the defaults.
     retention: str = ""
+    # A neutral bot name and labels for shared phones (bot/vocabulary/wording.py).
+    discreet: bool = False
+    bot_name: str | None = None
+    # For the processing register (gateway/exports/register.py): who is responsible, and the
+    # cloud the coordination's phones back up to, if any.
+    controller: str | None = None
+    phone_cloud: str | None = None
+
+    @property
+    def wording(self) -> Wording:
+        from bot.vocabulary.wording import wording_for
+
+        return wording_for(self.discreet, self.bot_name)
 
     @property
     def retention_schedule(self) -> Schedule:
@@ -233,6 +247,22 @@ class Settings:
                     '(e.g. python3 -c "import secrets; print(secrets.token_urlsafe(32))")'
                 )
             overrides.setdefault("secret_key", secret_key)
+        discreet = get("BENKADI_DISCREET")
+        if discreet is not None:
+            if discreet.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise SettingsError("BENKADI_DISCREET must be on or off")
+            overrides.setdefault("discreet", discreet.lower() in ("1", "true", "yes", "on"))
+        bot_name = get("BENKADI_BOT_NAME")
+        if bot_name is not None:
+            if not re.fullmatch(r"[A-Za-z0-9 '-]{1,20}", bot_name):
+                raise SettingsError("BENKADI_BOT_NAME must be 1-20 letters, digits, spaces, ' or -")
+            overrides.setdefault("bot_name", bot_name)
+        for key, field_name in (
+            ("BENKADI_CONTROLLER", "controller"),
+            ("BENKADI_PHONE_CLOUD", "phone_cloud"),
+        ):
+            if get(key) is not None:
+                overrides.setdefault(field_name, get(key))
         retention = get("BENKADI_RETENTION")
         if retention is not None:
             from storage.retention import parse_schedule
@@ -316,6 +346,10 @@ ENV_KEYS = {
     "invitation_reminder_days": "BENKADI_INVITATION_REMINDER_DAYS",
     "secret_key": "BENKADI_SECRET_KEY",
     "retention": "BENKADI_RETENTION",
+    "discreet": "BENKADI_DISCREET",
+    "bot_name": "BENKADI_BOT_NAME",
+    "controller": "BENKADI_CONTROLLER",
+    "phone_cloud": "BENKADI_PHONE_CLOUD",
     "database_url": "BENKADI_DATABASE_URL",
     "public_url": "BENKADI_PUBLIC_URL",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
