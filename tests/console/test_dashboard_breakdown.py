@@ -34,3 +34,27 @@ async def test_members_by_sex_and_age_band_hide_small_cells(database):
     assert table["totals"] == [6, 5, "< 5", 8]
     assert data["directory"] == {"invited": "< 5", "joined": 5, "refused": "< 5"}
     assert "< 5" in data["small_cells"]
+
+
+async def test_the_roster_breakdown_sheet_counts_by_sex_and_age_band(database):
+    from broadcasts.model import Audience
+    from storage.roster import breakdown_rows
+
+    async with database.transaction() as connection:
+        for n in range(6):
+            await add_member(
+                connection, name=f"F{n}", region="kayes", now=NOW, sex="f", age_band="15-24",
+                language="bm", addresses=[("sms", f"+2237600000{n}")],
+            )  # fmt: skip
+        for n in range(2):
+            await add_member(
+                connection, name=f"H{n}", region="kayes", now=NOW, sex="m", age_band="36+"
+            )
+    rows = [row async for row in breakdown_rows(database, Audience())]
+    assert ["Région", "Kayes", "F", "15-24", 6] in rows
+    assert ["Région", "Kayes", "H", "36+", "< 5"] in rows
+    assert ["Langue", "Bamanankan", "F", "15-24", 6] in rows
+    assert ["Canal", "sms", "F", "15-24", 6] in rows
+    assert rows[-1][0] == "*"
+    women_only = [row async for row in breakdown_rows(database, Audience(sexes=("f",)))]
+    assert all(row[2] == "F" for row in women_only[:-1])
