@@ -1,0 +1,46 @@
+"""The directory upload page: the secretariat checks the sample (every problem by line, nothing
+written), then imports it; a viewer may not."""
+
+from __future__ import annotations
+
+import aiohttp
+from sqlalchemy import func, select
+
+from storage.models import Member
+from tests.console.test_console import account, csrf_of, get_page, sign_in
+from tests.storage.test_directory import SAMPLE
+
+
+async def post_file(session, console, csrf: str, action: str) -> tuple[int, str]:
+    form = aiohttp.FormData()
+    form.add_field("csrf", csrf)
+    form.add_field("action", action)
+    form.add_field("file", SAMPLE.read_bytes(), filename=SAMPLE.name, content_type="text/csv")
+    async with session.post(console.url + "/console/members/import", data=form) as response:
+        return response.status, await response.text()
+
+
+async def members(console) -> int:
+    async with console.database.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(Member)))
+
+
+async def test_the_secretariat_checks_then_imports_the_directory(console):
+    await account(console, "awa", "secretariat")
+    await account(console, "vera", "viewer")
+    session, *_ = await sign_in(console, "vera")
+    async with session:
+        status, _html, _ = await get_page(session, console.url + "/console/members/import")
+        assert status == 403
+    session, *_ = await sign_in(console, "awa")
+    async with session:
+        status, html, _ = await get_page(session, console.url + "/console/members/import")
+        assert status == 200
+        status, html = await post_file(session, console, csrf_of(html), "check")
+        assert status == 200 and "300 lignes : 293 créées, 6 réunies" in html
+        assert html.count('<tr><td class="n">') == 3  # the sample's three problems
+        assert '<td class="n">202</td>' in html and "ligne refusée" in html
+        assert await members(console) == 0
+        status, html = await post_file(session, console, csrf_of(html), "import")
+        assert status == 200 and "293 invitations envoyées" in html
+        assert await members(console) == 293
