@@ -44,3 +44,41 @@ async def test_the_secretariat_checks_then_imports_the_directory(console):
         status, html = await post_file(session, console, csrf_of(html), "import")
         assert status == 200 and "293 invitations envoyées" in html
         assert await members(console) == 293
+
+
+async def test_the_organisations_page_merges_duplicates_and_edits_a_record(console):
+    from datetime import UTC, datetime
+
+    from storage import members as member_store
+    from storage.models import Organisation
+    from tests.factories import add_member
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    async with console.database.transaction() as connection:
+        afem = await member_store.organisation_id_named(connection, "AFEM")
+        dotted = await member_store.organisation_id_named(connection, "A.F.E.M.")
+        awa = await add_member(connection, name="Awa K", region="kayes", now=now,
+                               organisation_id=dotted, role="Point focal")  # fmt: skip
+    await account(console, "awa", "secretariat")
+    session, *_ = await sign_in(console, "awa")
+    async with session:
+        status, html, _ = await get_page(session, console.url + "/console/organisations")
+        assert status == 200 and "AFEM = A.F.E.M." in html
+        form = {"csrf": csrf_of(html), "keep": str(afem), "duplicate": str(dotted)}
+        async with session.post(console.url + "/console/organisations/merge", data=form) as r:
+            html = await r.text()
+            assert r.status == 200 and r.url.path == f"/console/organisations/{afem}"
+        assert "Awa K" in html and "Point focal" in html and "a.f.e.m" in html
+        form = {"csrf": csrf_of(html), "kind": "association", "region": "kayes",
+                "cercle": "Kita", "themes": "vbg", "active": "on", "focal_member_id": str(awa)}  # fmt: skip
+        async with session.post(console.url + f"/console/organisations/{afem}", data=form) as r:
+            assert r.status == 200
+        form["region"] = "atlantis"
+        async with session.post(console.url + f"/console/organisations/{afem}", data=form) as r:
+            assert r.status == 400  # the form shown again, the field named
+    async with console.database.sessions() as db:
+        [record] = list(await db.scalars(select(Organisation)))
+    assert (record.kind, record.region, record.cercle, record.themes) == (
+        "association", "kayes", "Kita", ["vbg"],
+    )  # fmt: skip
+    assert record.focal_member_id == awa
