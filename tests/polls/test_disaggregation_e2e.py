@@ -68,3 +68,20 @@ async def test_results_by_sex_and_age_band_match_the_answers_and_hide_small_cell
     assert counts(by_age["36+"]) == (5, {"yes": (0, 0.0), "no": (5, 100.0)})
     assert counts(by_age["25-35"]) == ("< 5", {"yes": ("< 5", None), "no": ("< 5", None)})
     assert "< 5" in result["small_cells"]
+
+
+def test_a_poll_audience_targets_sex_and_age_band():
+    import pytest
+
+    from broadcasts.polls.parse import PollError
+
+    data = {
+        **POLL,
+        "audience": {"sexes": ["f"], "age_bands": ["15-24", "25-35"], "regions": ["mopti"]},
+    }
+    audience = parse_poll_json(data).audience
+    assert (audience.sexes, audience.age_bands, audience.regions) == (
+        ("f",), ("15-24", "25-35"), ("mopti",),
+    )  # fmt: skip
+    with pytest.raises(PollError, match=r"audience\.age_bands"):
+        parse_poll_json({**POLL, "audience": {"age_bands": ["jeunes"]}})
