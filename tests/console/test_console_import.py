@@ -82,3 +82,19 @@ async def test_the_organisations_page_merges_duplicates_and_edits_a_record(conso
         "association", "kayes", "Kita", ["vbg"],
     )  # fmt: skip
     assert record.focal_member_id == awa
+
+
+async def test_the_broadcast_form_targets_sex_and_age_band(console):
+    from tests.console.conftest import seed_people
+
+    await seed_people(console.database)
+    await account(console, "awa", "secretariat")
+    session, _, html, _ = await sign_in(console, "awa")
+    async with session:
+        form = {"csrf": csrf_of(html), "text_fr": "Atelier jeunes femmes", "action": "preview",
+                "sexes": "f", "age_bands": "15-24"}  # fmt: skip
+        async with session.post(console.url + "/console/broadcasts/new", data=form) as response:
+            page = await response.text()
+        assert response.status == 200
+        assert 'value="f" checked' in page and 'value="15-24" checked' in page
+        assert 'value="m" checked' not in page
