@@ -179,11 +179,11 @@ async def plan(connection: AsyncConnection, parsed: ParsedFile) -> Plan:
     index = await organisation_index(connection)
     new_organisations: dict[str, str] = {}
     for person in kept:
-        for entry in person.entries:
-            if entry.organisation:
-                key = organisation_key(entry.organisation)
-                if fold(entry.organisation) not in index and key not in index:
-                    new_organisations.setdefault(key, entry.organisation)
+        entry = _merged_entry(person.entries)  # a person's first organisation is theirs
+        if entry.organisation:
+            key = organisation_key(entry.organisation)
+            if fold(entry.organisation) not in index and key not in index:
+                new_organisations.setdefault(key, entry.organisation)
     problems.sort(key=lambda problem: (problem.line, problem.field))
     return Plan(kept, problems, parsed.rows, sorted(set(refused)), list(new_organisations.values()))
 
