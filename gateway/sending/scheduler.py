@@ -63,7 +63,9 @@ class Scheduler:
             )
         except Exception:  # likewise for poll reminders
             log.exception("poll reminders: tick failed; trying again")
-        if self.invitation_reminder is not None:
+        quiet = self.campaigns.quiet_hours if self.campaigns else None
+        # Reminders are SMS to people who have not joined: never in the night's quiet hours.
+        if self.invitation_reminder is not None and not (quiet and quiet.contains(now)):
             try:
                 async with self.database.transaction() as connection:
                     reminded = await invitations.remind(
