@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from bot.flows import invitation, link, membership, poll, registration, report
+from bot.flows import invitation, link, membership, my_data, poll, registration, report
 from bot.flows.common import FREE_TEXT_STEPS, help_text
 from bot.model import Context, EraseMember, OptOut, Outcome, Reply, State
 from bot.render import choice_hint
@@ -70,6 +70,7 @@ COMMANDS: dict[str, Callable[[Context], Outcome]] = {
     "link": link.start,
     "report": report.start,
     "poll": poll.resume,
+    "my_data": my_data.my_data,
 }
 
 

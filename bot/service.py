@@ -35,6 +35,7 @@ from bot.vocabulary.i18n import SOURCE_LANGUAGE
 from storage import members as member_store
 from storage import messages as message_store
 from storage import polls as poll_store
+from storage import translations as translation_store
 from storage.database import Database
 from storage.types import utcnow
 
@@ -138,6 +139,7 @@ class ConversationService:
         return batch
 
     async def _handle_batch(self, batch: list[_Pending]) -> list[Handled]:
+        await translation_store.refresh(self.database)  # a text saved in the console counts now
         async with self.database.transaction() as connection:
             before = utcnow()
             addresses = await member_store.addresses_for(
@@ -159,6 +161,9 @@ class ConversationService:
             new = [p for p in batch if (p.received.channel, p.received.provider_id) in fresh]
             if not new:
                 return [Handled(duplicate=True) for _ in batch]
+            await member_store.record_last_inbound(
+                connection, [(addresses[p.received.key].id, p.now) for p in new]
+            )
             dialogues = await message_store.load_dialogues(
                 connection, [addresses[p.received.key].id for p in new]
             )

@@ -22,6 +22,7 @@ from broadcasts.toml_lines import Path_, field_name, key_lines, line_of
 
 NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # a campaign's name, a poll's slug
 MAX_NAME = 60
+REVIEW_KEYS = ("pending",)
 TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)$")
 
 
@@ -99,6 +100,27 @@ class FileParser:
         if stem is not None and value != stem:
             raise self.fail((key,), f"must be the file's name: {stem}.toml holds {value!r}")
         return value
+
+    def review(self, value: Any) -> frozenset[str]:
+        """The languages whose texts in this file no native speaker has reviewed yet: a
+        `[review]` table, `pending = ["ff", "ses"]`. A reviewer removes their language."""
+        if value is None:
+            return frozenset()
+        if not isinstance(value, Mapping):
+            raise self.fail(("review",), 'must be a table: [review] pending = ["ff", "ses"]')
+        self.unknown_keys(value, REVIEW_KEYS, ("review",))
+        pending = value.get("pending", [])
+        if not isinstance(pending, list) or not all(isinstance(code, str) for code in pending):
+            raise self.fail(
+                ("review", "pending"), 'must be a list of languages, e.g. ["ff", "ses"]'
+            )
+        for code in pending:
+            if code not in LANGUAGES:
+                raise self.fail(
+                    ("review", "pending"),
+                    f"{code!r}: unknown language (known: {', '.join(LANGUAGES)})",
+                )
+        return frozenset(pending)
 
     def audience(self, value: Any, path: Path_, default: Audience) -> Audience:
         if value is None:

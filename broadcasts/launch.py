@@ -22,11 +22,13 @@ from typing import Any
 from sqlalchemy import Row, Select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.vocabulary.errors import FieldError, FieldErrors
 from bot.vocabulary.i18n import LANGUAGES, in_language
-from broadcasts.model import Audience, Draft
+from broadcasts.model import NEXT_CHANNEL, Audience, Draft, TemplateRule, WhatsAppPlan
 from broadcasts.quiet_hours import QuietHours
 from broadcasts.sms import body_rules
 from storage import audit
+from storage import whatsapp as templates_store
 from storage.audience import allowed_channels
 from storage.models import Broadcast
 from storage.outbox import fanout
@@ -56,6 +58,10 @@ class Delivery:
     quiet_hours: QuietHours | None = None
     only_members: Select[Any] | None = None
     button: Button | None = None
+    # Someone is there to hear it (API, console, CLI): a draft whose WhatsApp members outside
+    # the window have no template in their language is refused. Unattended launches (the
+    # scheduler, campaigns, polls) send, and those members go to their next channel.
+    refuse_missing_templates: bool = False
 
     @property
     def sms_not_before(self) -> datetime | None:
@@ -84,6 +90,8 @@ def draft_of(row: Row[Any]) -> Draft:
         send_at=row.send_at,
         sms_gsm_safe=row.sms_gsm_safe,
         title=row.title,
+        whatsapp=WhatsAppPlan.from_json(row.whatsapp),
+        fallback=row.fallback,
     )
 
 
@@ -110,6 +118,8 @@ async def insert(
             audience=draft.audience.to_json(),
             sms_gsm_safe=draft.sms_gsm_safe,
             send_at=draft.send_at,
+            whatsapp=draft.whatsapp.to_json() if draft.whatsapp else None,
+            fallback=draft.fallback,
             status=status.value,
             created_by=actor,
             created_at=now,
@@ -124,10 +134,55 @@ async def insert(
         "send_at": iso(draft.send_at),
         "languages": sorted(draft.texts),
         "audience": draft.audience.to_json(),
+        "whatsapp": draft.whatsapp.to_json() if draft.whatsapp else None,
+        "fallback": draft.fallback,
         **(about or {}),
     }
     await audit.record(connection, actor, "broadcast.create", target(broadcast_id), details)
     return broadcast_id
+
+
+async def template_rules(connection: AsyncConnection, draft: Draft) -> list[TemplateRule]:
+    """The approved templates the draft names, per language, with their variables filled."""
+    if draft.whatsapp is None or not draft.whatsapp.templates:
+        return []
+    known = await templates_store.load_templates(connection)
+    return templates_store.template_rules(draft.whatsapp, known, draft.template_variables)
+
+
+async def missing_templates(
+    connection: AsyncConnection,
+    draft: Draft,
+    enabled_channels: Collection[str],
+    now: datetime,
+    rules: list[TemplateRule] | None = None,
+) -> dict[str, int]:
+    """Languages whose WhatsApp members outside the 24 h window have no approved template:
+    language → how many such members."""
+    if "whatsapp" not in allowed_channels(draft.audience, enabled_channels):
+        return {}
+    windows = await templates_store.window_counts(connection, draft.audience, enabled_channels, now)
+    rules = await template_rules(connection, draft) if rules is None else rules
+    covered = {rule.language for rule in rules}
+    return {
+        language: outside
+        for language, (_inside, outside) in sorted(windows.items())
+        if outside and language not in covered
+    }
+
+
+def refusal(missing: Mapping[str, int]) -> FieldErrors:
+    """Every language without a template, named at once."""
+    return FieldErrors(
+        FieldError(
+            f"whatsapp.templates.{language}",
+            f"{count} WhatsApp member(s) speaking {language} have not written in 24 hours and "
+            f"no approved template in {language} is named: name one (benkadi whatsapp "
+            f"templates sync, then list), or let them get it on their next channel "
+            f"(whatsapp.outside_window = {NEXT_CHANNEL})",
+        )
+        for language, count in missing.items()
+    )
 
 
 async def fan_out(
@@ -142,6 +197,13 @@ async def fan_out(
 ) -> int:
     """Outbox rows for the audience (already marked sending), its recipients, its button and
     its "broadcast.send" entry; returns the rows made."""
+    rules = await template_rules(connection, draft)
+    if delivery.refuse_missing_templates and draft.outside_window != NEXT_CHANNEL:
+        missing = await missing_templates(
+            connection, draft, delivery.enabled_channels, delivery.now, rules
+        )
+        if missing:
+            raise refusal(missing)
     hold = delivery.sms_not_before
     queued = await fanout.fan_out(
         connection,
@@ -160,11 +222,13 @@ async def fan_out(
         key, label = delivery.button.key, delivery.button.label
         labels = {language: [[key, in_language(language, label)]] for language in LANGUAGES}
         await fanout.set_choices(connection, broadcast_id, "telegram", labels)
+    await fanout.set_templates(connection, broadcast_id, rules)
     details = {
         "recipients": queued,
         "channels": list(allowed_channels(draft.audience, delivery.enabled_channels)),
         "was": was.value,
         "sms_held_until": iso(hold),
+        "whatsapp_templates": {rule.language: rule.content_sid for rule in rules},
         **(about or {}),
     }
     await audit.record(connection, actor, "broadcast.send", target(broadcast_id), details)

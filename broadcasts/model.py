@@ -62,6 +62,37 @@ class Audience:
         return parse_audience(data or {}, known_organisations=None)
 
 
+# What happens to WhatsApp members outside the 24 h window when their language has no approved
+# template: the send is refused naming the language, or they get it on their next channel.
+REFUSE, NEXT_CHANNEL = "refuse", "next_channel"
+OUTSIDE_WINDOW_CHOICES = (REFUSE, NEXT_CHANNEL)
+# What a template variable may be filled with, besides a text given as is.
+VARIABLE_SOURCES = ("text", "title")
+
+
+@dataclass(frozen=True)
+class WhatsAppPlan:
+    """The templates a broadcast uses outside WhatsApp's 24 h window: a template name per
+    language, what fills each of its variables ("text": the alert's text in the member's
+    language, "title": its title, anything else: that text as is), and what happens to members
+    whose language has none."""
+
+    templates: dict[str, str] = field(default_factory=dict)  # language → template name
+    variables: dict[str, str] = field(default_factory=dict)  # "1" → "text" | "title" | text
+    outside_window: str = REFUSE
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "templates": dict(self.templates),
+            "variables": dict(self.variables),
+            "outside_window": self.outside_window,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> WhatsAppPlan | None:
+        return parse_whatsapp(data) if data else None
+
+
 @dataclass(frozen=True)
 class Draft:
     texts: dict[str, str]  # language → text; "fr" always present
@@ -69,10 +100,39 @@ class Draft:
     send_at: datetime | None = None  # aware; None = send when asked
     sms_gsm_safe: bool = True
     title: str | None = None
+    whatsapp: WhatsAppPlan | None = None  # None: no template named (free text only)
+    fallback: bool = True  # a channel that cannot carry it to a member: their next one, once
 
     def text_for(self, language: str) -> str:
         """A member whose language has no text gets the French one."""
         return self.texts.get(language) or self.texts["fr"]
+
+    @property
+    def outside_window(self) -> str:
+        return self.whatsapp.outside_window if self.whatsapp else REFUSE
+
+    def template_variables(self, language: str) -> dict[str, str]:
+        """The variables of the template a member speaking `language` gets, filled in."""
+        plan = self.whatsapp or WhatsAppPlan()
+        filled = {}
+        for name, source in plan.variables.items():
+            if source == "text":
+                filled[name] = self.text_for(language)
+            elif source == "title":
+                filled[name] = self.title or self.text_for(language)
+            else:
+                filled[name] = source
+        return filled
+
+
+@dataclass(frozen=True)
+class TemplateRule:
+    """WhatsApp rows of members speaking `language` carry this approved template (Twilio's
+    Content SID) and its variables, sent instead of the text outside the 24 h window."""
+
+    language: str
+    content_sid: str
+    variables: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -128,6 +188,44 @@ def parse_audience(
         registered_since=since,
         sexes=_strings(data, "sexes", SEX_LABELS),
         age_bands=_strings(data, "age_bands", AGE_BAND_LABELS),
+    )
+
+
+def parse_whatsapp(data: Any) -> WhatsAppPlan:
+    """{"templates": {"fr": "benkadi_alerte", …}, "variables": {"1": "text"},
+    "outside_window": "refuse" | "next_channel"}, or DraftError naming the field."""
+    if not isinstance(data, Mapping):
+        raise DraftError("whatsapp", "must be an object: templates, variables, outside_window")
+    unknown = set(data) - {"templates", "variables", "outside_window"}
+    if unknown:
+        raise DraftError("whatsapp", f"unknown key: {', '.join(sorted(unknown))}")
+    templates = data.get("templates") or {}
+    if not isinstance(templates, Mapping):
+        raise DraftError("whatsapp.templates", "must be an object: language → template name")
+    for language, name in templates.items():
+        if language not in LANGUAGES:
+            raise DraftError(
+                f"whatsapp.templates.{language}",
+                f"unknown language (known: {', '.join(LANGUAGES)})",
+            )
+        if not isinstance(name, str) or not name.strip():
+            raise DraftError(f"whatsapp.templates.{language}", "must be a template's name")
+    variables = data.get("variables") or {}
+    if not isinstance(variables, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in variables.items()
+    ):
+        raise DraftError(
+            "whatsapp.variables", 'must be an object: variable → "text", "title" or a text'
+        )
+    outside = data.get("outside_window") or REFUSE
+    if outside not in OUTSIDE_WINDOW_CHOICES:
+        raise DraftError(
+            "whatsapp.outside_window", f"must be one of {', '.join(OUTSIDE_WINDOW_CHOICES)}"
+        )
+    return WhatsAppPlan(
+        templates={language: name.strip() for language, name in templates.items()},
+        variables={str(k): v for k, v in variables.items()},
+        outside_window=outside,
     )
 
 
@@ -190,10 +288,16 @@ def parse_draft(
     title = payload.get("title")
     if title is not None and (not isinstance(title, str) or len(title) > 200):
         raise DraftError("title", "must be text of at most 200 characters")
+    fallback = payload.get("fallback", True)
+    if not isinstance(fallback, bool):
+        raise DraftError("fallback", "must be true or false")
+    whatsapp = payload.get("whatsapp")
     return Draft(
         texts=cleaned,
         audience=parse_audience(payload.get("audience") or {}, known_organisations),
         send_at=parse_send_at(payload.get("send_at"), now),
         sms_gsm_safe=gsm_safe,
         title=title,
+        whatsapp=parse_whatsapp(whatsapp) if whatsapp else None,
+        fallback=fallback,
     )

@@ -19,16 +19,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.vocabulary.errors import Conflict, NotFound
 from broadcasts import preview as preview_core
-from broadcasts import route_preview
-from broadcasts.launch import SCHEDULER, Delivery, draft_of, iso, target, waiting_status
+from broadcasts import route_preview, whatsapp_preview
+from broadcasts.launch import (
+    SCHEDULER,
+    Delivery,
+    draft_of,
+    iso,
+    target,
+    template_rules,
+    waiting_status,
+)
 from broadcasts.launch import insert as insert_broadcast
 from broadcasts.launch import send as send_broadcast
 from broadcasts.model import Draft
 from storage import audit
+from storage import whatsapp as templates_store
 from storage.database import Database
 from storage.models import Broadcast, Organisation, OutboxMessage
+from storage.outbox.fallback import fallen_back
 from storage.outbox.fanout import cancel_queued
 from storage.outbox.states import CANCELLABLE, FAILURES, SENDABLE, BroadcastStatus, OutboxStatus
+from storage.retention import delivery_tally
 from storage.types import utcnow
 
 broadcasts, outbox = Broadcast.__table__, OutboxMessage.__table__
@@ -57,9 +68,18 @@ async def preview(
     price_per_segment: float,
     currency: str = "USD",
 ) -> dict[str, Any]:
+    now = utcnow()
     async with database.sessions() as session:
         connection = await session.connection()
         reached, excluded = await preview_core.counts(connection, draft, enabled_channels)
+        windows = await templates_store.window_counts(
+            connection, draft.audience, enabled_channels, now
+        )
+        outside_next = await templates_store.outside_window_next(
+            connection, draft.audience, enabled_channels, now
+        )
+        rules = await template_rules(connection, draft)
+        names = {t.sid: t.name for t in await templates_store.load_templates(connection)}
         result = preview_core.summarise(
             draft,
             reached,
@@ -79,6 +99,10 @@ async def preview(
             )
             if routes is not None:
                 result["sms"]["by_route"] = routes
+        if "whatsapp" in result["channels"]:
+            result["whatsapp"] = whatsapp_preview.summarise(
+                draft, windows, outside_next, rules, names, price_per_segment=price_per_segment
+            )
     return result
 
 
@@ -108,8 +132,11 @@ async def send_now(
     enabled_channels: Collection[str],
     now: datetime | None = None,
 ) -> int:
-    """Fan a draft or scheduled broadcast out now; returns the outbox rows queued."""
-    delivery = Delivery(enabled_channels, now or utcnow())
+    """Fan a draft or scheduled broadcast out now; returns the outbox rows queued.
+
+    Refused (naming each language) when WhatsApp members outside the 24 h window have no
+    approved template in their language, unless the draft sends those to their next channel."""
+    delivery = Delivery(enabled_channels, now or utcnow(), refuse_missing_templates=True)
     async with database.transaction() as connection:
         queued = await send_broadcast(connection, broadcast_id, SENDABLE, actor, delivery)
         if queued is None:
@@ -219,23 +246,33 @@ async def get_status(database: Database, broadcast_id: int) -> dict[str, Any]:
     """The broadcast, and where its outbox rows are: per channel and status, and why some failed."""
     async with database.sessions() as session:
         row = await _broadcast(session, broadcast_id)
-        mine = outbox.c.broadcast_id == broadcast_id
+        # Rows still held and rows retention counted before deleting them (storage/retention).
+        tally = delivery_tally([broadcast_id])
+        n = func.sum(tally.c.rows)
         by_status = await session.execute(
-            select(outbox.c.channel, outbox.c.status, func.count())
-            .where(mine)
-            .group_by(outbox.c.channel, outbox.c.status)
+            select(tally.c.channel, tally.c.status, n).group_by(tally.c.channel, tally.c.status)
         )
         failures = await session.execute(
-            select(outbox.c.channel, outbox.c.error_code, outbox.c.error_message, func.count())
-            .where(mine, outbox.c.status.in_(FAILURES))
-            .group_by(outbox.c.channel, outbox.c.error_code, outbox.c.error_message)
-            .order_by(func.count().desc(), outbox.c.channel)
+            select(tally.c.channel, tally.c.error_code, tally.c.error_message, n)
+            .where(tally.c.status.in_(FAILURES))
+            .group_by(tally.c.channel, tally.c.error_code, tally.c.error_message)
+            .order_by(n.desc(), tally.c.channel)
         )
+        moved = await session.execute(
+            select(outbox.c.fallback_from, outbox.c.channel, outbox.c.fallback_reason, func.count())
+            .where(fallen_back(broadcast_id))
+            .group_by(outbox.c.fallback_from, outbox.c.channel, outbox.c.fallback_reason)
+            .order_by(func.count().desc(), outbox.c.fallback_from, outbox.c.channel)
+        )
+    fallbacks = [
+        {"from": source, "to": channel, "reason": reason, "count": n}
+        for source, channel, reason, n in moved
+    ]
     counts: dict[str, dict[str, int]] = {}
     totals: dict[str, int] = {}
-    for channel, status, n in by_status:
-        counts.setdefault(channel, {})[status] = n
-        totals[status] = totals.get(status, 0) + n
+    for channel, status, rows in by_status:
+        counts.setdefault(channel, {})[status] = int(rows)
+        totals[status] = totals.get(status, 0) + int(rows)
     return {
         **_summary(row),
         "texts": row.texts,
@@ -244,9 +281,14 @@ async def get_status(database: Database, broadcast_id: int) -> dict[str, Any]:
         "counts": counts,
         "totals": totals,
         "failures": [
-            {"channel": channel, "code": code, "message": message, "count": n}
-            for channel, code, message, n in failures
+            {"channel": channel, "code": code, "message": message, "count": int(rows)}
+            for channel, code, message, rows in failures
         ],
+        # Rows a channel could not carry, gone once on the member's next one (counted in
+        # `counts` under the channel they went on).
+        "fallback": row.fallback,
+        "fallbacks": {"total": sum(f["count"] for f in fallbacks), "by_reason": fallbacks},
+        "whatsapp": row.whatsapp,
     }
 
 
@@ -258,13 +300,14 @@ async def list_broadcasts(database: Database, limit: int = 50) -> list[dict[str,
         ).all()
         totals: dict[int, dict[str, int]] = {row.id: {} for row in rows}
         if rows:
+            tally = delivery_tally(list(totals))
             grouped = await session.execute(
-                select(outbox.c.broadcast_id, outbox.c.status, func.count())
-                .where(outbox.c.broadcast_id.in_(list(totals)))
-                .group_by(outbox.c.broadcast_id, outbox.c.status)
+                select(tally.c.broadcast_id, tally.c.status, func.sum(tally.c.rows)).group_by(
+                    tally.c.broadcast_id, tally.c.status
+                )
             )
             for broadcast_id, status, n in grouped:
-                totals[broadcast_id][status] = n
+                totals[broadcast_id][status] = int(n)
     return [{**_summary(row), "totals": totals[row.id]} for row in rows]
 
 

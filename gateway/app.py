@@ -152,6 +152,8 @@ async def supervised_dispatcher(
         dispatcher.wake,
         interval=settings.schedule_interval,
         campaigns=campaigns,
+        retention_schedule=settings.retention_schedule,
+        media_dir=settings.media_dir,
         invitation_reminder=timedelta(days=settings.invitation_reminder_days),
         data_holder=settings.data_holder,
     )

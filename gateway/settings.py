@@ -15,11 +15,13 @@ from urllib.parse import urlparse
 
 if TYPE_CHECKING:
     from broadcasts.quiet_hours import QuietHours
+    from storage.retention import Schedule
 
 DEFAULT_DATABASE_PATH = Path("var") / "benkadi.db"
 DEFAULT_MEDIA_DIR = Path("var") / "media"  # beside the default database: the data directory
 TELEGRAM_DEFAULT_API = "https://api.telegram.org"
 TWILIO_DEFAULT_API = "https://api.twilio.com"
+TWILIO_DEFAULT_CONTENT_API = "https://content.twilio.com"  # WhatsApp templates (Content API)
 MIN_SECRET_KEY = 32
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -43,6 +45,7 @@ class Settings:
     twilio_messaging_service_sid: str | None = None
     twilio_whatsapp_from: str | None = None
     twilio_api_url: str = TWILIO_DEFAULT_API
+    twilio_content_url: str = TWILIO_DEFAULT_CONTENT_API
     simulator: bool = False  # no credentials at all: in-process fake providers stand in
     # The longest an idle dispatcher sleeps: a wake (a reply queued by this service) or the
     # next row coming due ends it sooner; rows queued by another process wait at most this.
@@ -88,6 +91,14 @@ class Settings:
     link_codes_per_number: int = 3
     link_codes_per_hour: int = 30
     sms_replies_per_sender: int = 30  # replies to one SMS number per hour (a flood costs)
+    # How long personal data is kept (storage.retention.parse_schedule); "": the defaults.
+    retention: str = ""
+
+    @property
+    def retention_schedule(self) -> Schedule:
+        from storage.retention import parse_schedule
+
+        return parse_schedule(self.retention)
 
     @property
     def quiet_hours(self) -> QuietHours | None:
@@ -158,6 +169,8 @@ class Settings:
             raise SettingsError("TWILIO_MESSAGING_SERVICE_SID must start with MG")
         twilio_api = get("TWILIO_API_URL") or TWILIO_DEFAULT_API
         _require_url("TWILIO_API_URL", twilio_api)
+        content_api = get("TWILIO_CONTENT_URL") or TWILIO_DEFAULT_CONTENT_API
+        _require_url("TWILIO_CONTENT_URL", content_api)
 
         values: dict[str, Any] = dict(
             database_url=database_url,
@@ -173,6 +186,7 @@ class Settings:
             twilio_messaging_service_sid=service,
             twilio_whatsapp_from=get("TWILIO_WHATSAPP_FROM"),
             twilio_api_url=twilio_api.rstrip("/"),
+            twilio_content_url=content_api.rstrip("/"),
         )
         for key, field_name in (
             ("BENKADI_TELEGRAM_RATE", "telegram_rate"),
@@ -213,6 +227,15 @@ class Settings:
                     '(e.g. python3 -c "import secrets; print(secrets.token_urlsafe(32))")'
                 )
             overrides.setdefault("secret_key", secret_key)
+        retention = get("BENKADI_RETENTION")
+        if retention is not None:
+            from storage.retention import parse_schedule
+
+            try:
+                parse_schedule(retention)
+            except ValueError as error:
+                raise SettingsError(f"BENKADI_RETENTION {error}") from None
+            overrides.setdefault("retention", retention)
         if get("BENKADI_CAMPAIGNS_DIR"):
             overrides.setdefault("campaigns_dir", get("BENKADI_CAMPAIGNS_DIR"))
         media_dir = get("BENKADI_MEDIA_DIR")
@@ -284,6 +307,7 @@ ENV_KEYS = {
     "data_holder": "BENKADI_DATA_HOLDER",
     "invitation_reminder_days": "BENKADI_INVITATION_REMINDER_DAYS",
     "secret_key": "BENKADI_SECRET_KEY",
+    "retention": "BENKADI_RETENTION",
     "database_url": "BENKADI_DATABASE_URL",
     "public_url": "BENKADI_PUBLIC_URL",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
@@ -295,6 +319,7 @@ ENV_KEYS = {
     "twilio_messaging_service_sid": "TWILIO_MESSAGING_SERVICE_SID",
     "twilio_whatsapp_from": "TWILIO_WHATSAPP_FROM",
     "twilio_api_url": "TWILIO_API_URL",
+    "twilio_content_url": "TWILIO_CONTENT_URL",
 }
 
 

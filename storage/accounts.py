@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from argon2 import PasswordHasher
@@ -15,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 
 from bot.vocabulary.errors import FieldError
+from bot.vocabulary.i18n import LANGUAGES, SOURCE_LANGUAGE
 from storage import audit, console_sessions
 from storage.database import Database
 from storage.models import ConsoleAccount
@@ -33,6 +35,27 @@ class Account(NamedTuple):
     username: str
     name: str
     role: str
+    languages: tuple[str, ...] = ()  # a translator's languages
+
+
+def _languages(stored: str | None) -> tuple[str, ...]:
+    return tuple(code for code in (stored or "").split(",") if code)
+
+
+def check_languages(role: str, languages: Sequence[str]) -> str | None:
+    """How a translator's languages are stored ("ff,ses"); None for the other roles."""
+    chosen = list(dict.fromkeys(code.strip() for code in languages if code.strip()))
+    translated = [code for code in LANGUAGES if code != SOURCE_LANGUAGE]
+    wrong = [code for code in chosen if code not in translated]
+    if wrong:
+        raise FieldError("languages", f"{', '.join(wrong)}: not one of {', '.join(translated)}")
+    if role != "translator":
+        if chosen:
+            raise FieldError("languages", "only a translator has languages")
+        return None
+    if not chosen:
+        raise FieldError("languages", f"a translator needs one or more of {', '.join(translated)}")
+    return ",".join(chosen)
 
 
 def clean_username(username: str) -> str:
@@ -53,7 +76,13 @@ async def _hash(password: str) -> str:
 
 
 async def create_account(
-    database: Database, username: str, name: str, role: str, password: str, actor: str
+    database: Database,
+    username: str,
+    name: str,
+    role: str,
+    password: str,
+    actor: str,
+    languages: Sequence[str] = (),
 ) -> Account:
     username = clean_username(username)
     name = (name or "").strip()
@@ -61,6 +90,7 @@ async def create_account(
         raise FieldError("name", "must be 1-100 printable characters")
     if role not in ROLES:
         raise FieldError("role", f"must be one of {', '.join(ROLES)}")
+    stored_languages = check_languages(role, languages)
     password_hash = await _hash(check_password(password))
     async with database.transaction() as connection:
         taken = await connection.scalar(
@@ -76,6 +106,7 @@ async def create_account(
                     username=username,
                     name=name,
                     role=role,
+                    languages=stored_languages,
                     password_hash=password_hash,
                     created_at=now,
                     password_changed_at=now,
@@ -84,9 +115,13 @@ async def create_account(
             )
         ).scalar_one()
         await audit.record(
-            connection, actor, "account.create", f"account:{username}", {"role": role}
+            connection,
+            actor,
+            "account.create",
+            f"account:{username}",
+            {"role": role, **({"languages": stored_languages} if stored_languages else {})},
         )
-    return Account(account_id, username, name, role)
+    return Account(account_id, username, name, role, _languages(stored_languages))
 
 
 async def set_password(database: Database, username: str, password: str, actor: str) -> None:
@@ -171,14 +206,14 @@ async def verify(database: Database, username: str, password: str) -> Account | 
         if hasher.check_needs_rehash(stored):
             values["password_hash"] = await _hash(password)
         await connection.execute(update(accounts).where(accounts.c.id == row.id).values(**values))
-    return Account(row.id, row.username, row.name, row.role)
+    return Account(row.id, row.username, row.name, row.role, _languages(row.languages))
 
 
 async def current(database: Database, account_id: int) -> Account | None:
     """The account as it is now (role changes and disabling take effect at the next page)."""
-    query = select(accounts.c.id, accounts.c.username, accounts.c.name, accounts.c.role).where(
-        accounts.c.id == account_id, accounts.c.disabled_at.is_(None)
-    )
+    query = select(
+        accounts.c.id, accounts.c.username, accounts.c.name, accounts.c.role, accounts.c.languages
+    ).where(accounts.c.id == account_id, accounts.c.disabled_at.is_(None))
     async with database.sessions() as session:
         row = (await session.execute(query)).one_or_none()
-    return Account(*row) if row is not None else None
+    return Account(*row[:4], _languages(row[4])) if row is not None else None

@@ -96,7 +96,8 @@ def member_filters(audience: Audience, dialect: str) -> list[ColumnElement[bool]
     return conditions
 
 
-def _usable() -> ColumnElement[bool]:
+def usable() -> ColumnElement[bool]:
+    """An address that may get a broadcast: not opted out, blocked or invalid."""
     return and_(
         addresses.c.opted_out_at.is_(None),
         addresses.c.blocked_at.is_(None),
@@ -133,7 +134,7 @@ def ranked_addresses(
             *member_filters(audience, dialect),
             members.c.consent_at.is_not(None),
             addresses.c.channel.in_(channels),
-            _usable(),
+            usable(),
         )
         .subquery("ranked")
     )
@@ -170,7 +171,7 @@ def exclusions(audience: Audience, enabled_channels: Collection[str], dialect: s
     opted = _count_where(addresses.c.opted_out_at.is_not(None))
     blocked = _count_where(addresses.c.blocked_at.is_not(None))
     invalid = _count_where(addresses.c.invalid_at.is_not(None))
-    usable = _count_where(and_(addresses.c.id.is_not(None), _usable()))
+    usable_count = _count_where(and_(addresses.c.id.is_not(None), usable()))
     # consent_at is functionally dependent on members.id: both databases accept it ungrouped
     # inside an aggregate, and min() keeps the statement standard.
     no_consent = func.min(members.c.consent_at).is_(None)
@@ -188,5 +189,5 @@ def exclusions(audience: Audience, enabled_channels: Collection[str], dialect: s
         .select_from(members.outerjoin(addresses, on_channel))
         .where(*member_filters(audience, dialect))
         .group_by(members.c.id)
-        .having(or_(no_consent, usable == 0))
+        .having(or_(no_consent, usable_count == 0))
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, or_, select, update
+from sqlalchemy import Row, bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.vocabulary.channels import PHONE_CHANNELS
@@ -208,6 +208,27 @@ async def addresses_for(
     )
     result = await connection.execute(statement, [{"channel": c, "address": a} for c, a in keys])
     return {(row.channel, row.address): row for row in result}
+
+
+async def record_last_inbound(
+    connection: AsyncConnection, moments: Sequence[tuple[int, datetime]]
+) -> None:
+    """Each address's latest message from its member (never moved back by a late one): on
+    WhatsApp, what opens the 24 h window for free text."""
+    if not moments:
+        return
+    await connection.execute(
+        update(addresses)
+        .where(
+            addresses.c.id == bindparam("address_id"),
+            or_(
+                addresses.c.last_inbound_at.is_(None),
+                addresses.c.last_inbound_at < bindparam("at"),
+            ),
+        )
+        .values(last_inbound_at=bindparam("at")),
+        [{"address_id": address_id, "at": at} for address_id, at in moments],
+    )
 
 
 async def link_phone_siblings(

@@ -112,6 +112,8 @@ class Address(Base):
     opted_out_at: Mapped[datetime | None]
     blocked_at: Mapped[datetime | None]
     invalid_at: Mapped[datetime | None]
+    # The member's last message here: on WhatsApp, free text may go for 24 h after it.
+    last_inbound_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     member: Mapped[Member | None] = relationship(back_populates="addresses", lazy="raise")
@@ -181,6 +183,13 @@ class OutboxMessage(Base):
     provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
     error_code: Mapped[str | None] = mapped_column(String(32))
     error_message: Mapped[str | None] = mapped_column(Text)
+    # WhatsApp outside the 24 h window: the approved template (Twilio Content SID) and its
+    # variables, sent instead of the body.
+    content_sid: Mapped[str | None] = mapped_column(String(34))
+    content_variables: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Re-queued once on the member's next address: the channel that failed, and why.
+    fallback_from: Mapped[str | None] = mapped_column(String(16))
+    fallback_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -205,6 +214,29 @@ class Broadcast(Base):
     finished_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     recipients: Mapped[int] = mapped_column(default=0)  # outbox rows made at fan-out
+    # WhatsApp templates per language, their variables, and what happens outside the window
+    # without one (broadcasts.whatsapp.WhatsAppPlan as JSON); None: none named.
+    whatsapp: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    fallback: Mapped[bool] = mapped_column(default=True)  # a channel's failure tries the next
+
+
+class BroadcastDeliveryCount(Base):
+    """Outbox rows of a broadcast counted before retention deleted them (storage/retention):
+    a broadcast's totals are these plus the rows still held."""
+
+    __tablename__ = "broadcast_delivery_counts"
+    __table_args__ = (Index("ix_broadcast_delivery_counts_broadcast", "broadcast_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE", name="fk_delivery_counts_broadcast")
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    rows: Mapped[int]
+    purged_at: Mapped[datetime]
 
 
 class CampaignBroadcast(Base):
@@ -300,6 +332,8 @@ class Report(Base):
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     validated_at: Mapped[datetime | None]
     validated_by: Mapped[str | None] = mapped_column(String(200))
+    # Past the retention period the free text and photo go and the figures stay (storage/retention).
+    text_purged_at: Mapped[datetime | None]
 
 
 class Poll(Base):
@@ -398,12 +432,13 @@ class ConsoleAccount(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)  # lower case
     name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(16))  # admin | secretariat | viewer
+    role: Mapped[str] = mapped_column(String(16))  # admin | secretariat | viewer | translator
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
+    languages: Mapped[str | None] = mapped_column(String(40))  # a translator's: "ff,ses"
 
 
 class ConsoleSession(Base):
@@ -491,3 +526,35 @@ class SmsStickyRoute(Base):
     )
     sim_id: Mapped[int] = mapped_column(ForeignKey("sms_gateway_sims.id", ondelete="CASCADE"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Translation(Base):
+    """A member-facing text as edited in the console: it overrides the shipped catalog's entry
+    for its language (without a restart), reviewed or not by a native speaker."""
+
+    __tablename__ = "translations"
+    __table_args__ = (UniqueConstraint("language", "msgid", name="uq_translations_language_msgid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(String(8))
+    msgid: Mapped[str] = mapped_column(Text)  # the French source
+    msgstr: Mapped[str] = mapped_column(Text)
+    reviewed: Mapped[bool] = mapped_column(default=False)
+    updated_by: Mapped[str] = mapped_column(String(200))  # as the audit log names them
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WhatsAppTemplate(Base):
+    """A template of the Twilio account (Content API), as `benkadi whatsapp templates sync`
+    last read it: only "approved" ones may go outside the 24 h window."""
+
+    __tablename__ = "whatsapp_templates"
+    __table_args__ = (Index("ix_whatsapp_templates_name_language", "name", "language"),)
+
+    sid: Mapped[str] = mapped_column(String(34), primary_key=True)  # HX…
+    name: Mapped[str] = mapped_column(String(200))  # the friendly name
+    language: Mapped[str] = mapped_column(String(16))
+    variables: Mapped[dict[str, Any]] = mapped_column(default=dict)  # "1" → sample value
+    body: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32))  # approved | pending | rejected | unsubmitted…
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)

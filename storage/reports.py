@@ -11,9 +11,9 @@ from sqlalchemy import Row, and_, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.vocabulary.disclosure import NOTE as SMALL_CELL_NOTE
-from bot.vocabulary.disclosure import suppress_small_cells
 from bot.vocabulary.errors import FieldError, NotFound
 from bot.vocabulary.reference import ACTIVITY_LABELS, REGION_LABELS
+from bot.vocabulary.small_cells import suppress_row
 from bot.vocabulary.text import fold
 from storage import audit
 from storage.database import Database
@@ -170,6 +170,10 @@ REPORT_HEADER = (
     "soumis le", "validé le", "validé par",
 )  # fmt: skip
 SUMMARY_HEADER = ("région", "type", "mois", "femmes", "hommes", "filles", "garçons", "total")
+# The "partner" profile: what may be shared outside the coordination (no organisation, person,
+# place below the region, day or free text; counts under 5 hidden).
+PARTNER_HEADER = ("mois", "type", "région", "femmes", "hommes", "filles", "garçons", "total")
+PROFILES = ("internal", "partner")
 
 
 async def _report_rows(database: Database, where: ReportFilter) -> AsyncIterator[Sequence[Any]]:
@@ -235,7 +239,7 @@ REGION_MONTH_TITLES = ("région", "mois", "femmes", "hommes", "filles", "garçon
 
 async def by_region_month(database: Database, where: ReportFilter) -> list[tuple[Any, ...]]:
     """Beneficiaries (women, men, girls, boys) by region and month, in one table; a breakdown,
-    so counts of 1 to 4 people are "< 5" (bot/vocabulary/disclosure.py)."""
+    so counts of 1 to 4 people are "< 5" (bot/vocabulary/small_cells.py)."""
     sums = [func.sum(reports.c[name]) for name in ("women", "men", "girls", "boys")]
     query = (
         select(reports.c.region, reports.c.activity_month, *sums)
@@ -249,8 +253,8 @@ async def by_region_month(database: Database, where: ReportFilter) -> list[tuple
     result: list[tuple[Any, ...]] = []
     for region, month, *counts in rows:
         numbers = [int(n or 0) for n in counts]
-        cells = [suppress_small_cells(n) for n in (*numbers, sum(numbers))]
-        result.append((REGION_LABELS.get(region or "", region), month, *cells))
+        row = (REGION_LABELS.get(region or "", region), month, *numbers, sum(numbers))
+        result.append(suppress_row(row, cells=(2, 3, 4, 5), total=6))  # as the totals are
     return result
 
 
@@ -265,19 +269,36 @@ async def _region_month_rows(
 
 
 async def _summary_rows(database: Database, where: ReportFilter) -> AsyncIterator[Sequence[Any]]:
+    """The totals as they leave the console: cells under 5 people hidden (small_cells)."""
     for row in await summary(database, where):
-        yield row
+        yield suppress_row(row, cells=(3, 4, 5, 6), total=7)
 
 
-def export_tables(database: Database, where: ReportFilter, kind: str) -> list[Table]:
+async def _partner_rows(database: Database, where: ReportFilter) -> AsyncIterator[Sequence[Any]]:
+    async for row in _report_rows(database, where):
+        month, activity, region, *counts = row[2], row[3], row[4], *row[9:14]
+        yield suppress_row((month, activity, region, *counts), cells=(3, 4, 5, 6), total=7)
+
+
+def export_tables(
+    database: Database, where: ReportFilter, kind: str, profile: str = "internal"
+) -> list[Table]:
     """kind "reports": the reports then the totals (XLSX sheets; CSV keeps the first);
-    kind "summary": the totals alone; kind "region_month": by region and month alone."""
+    kind "summary": the totals alone; kind "region_month": by region and month alone. Totals
+    always hide cells under 5; profile "partner" gives each report without organisation,
+    member, commune, day, text or photo."""
     totals = Table("totaux", SUMMARY_HEADER, _summary_rows(database, where))
     by_region = Table("region_mois", REGION_MONTH_TITLES, _region_month_rows(database, where))
     if kind == "summary":
         return [totals]
     if kind == "region_month":
         return [by_region]
+    if profile == "partner":
+        return [
+            Table("rapports", PARTNER_HEADER, _partner_rows(database, where)),
+            totals,
+            by_region,
+        ]
     return [Table("rapports", REPORT_HEADER, _report_rows(database, where)), totals, by_region]
 
 

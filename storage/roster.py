@@ -20,7 +20,7 @@ from bot.vocabulary.channels import CHANNELS, traits
 from bot.vocabulary.disclosure import NOTE as SMALL_CELL_NOTE
 from bot.vocabulary.disclosure import suppress_small_cells
 from bot.vocabulary.phones import mask_phone
-from bot.vocabulary.reference import LANGUAGE_LABELS, REGION_LABELS, THEME_LABELS
+from bot.vocabulary.reference import KIND_LABELS, LANGUAGE_LABELS, REGION_LABELS, THEME_LABELS
 from broadcasts.model import Audience
 from storage import audit
 from storage.audience import member_filters
@@ -112,7 +112,7 @@ def _member_row(row: Any, found: Sequence[Any], masked: bool) -> list[Any]:
         row[0],  # id
         row[1],  # name
         row[2],  # organisation
-        row[3],  # kind
+        KIND_LABELS.get(row[3], row[3]),  # the label, as the console shows it
         REGION_LABELS.get(row[4], row[4]),
         row[5],  # cercle
         _theme_labels(row[6]),
@@ -208,7 +208,7 @@ async def organisation_rows(database: Database, audience: Audience) -> AsyncIter
     async with database.sessions() as session:
         rows = (await session.execute(query)).all()
     for row in rows:
-        yield [row.id, row.name, row.kind, row[3]]
+        yield [row.id, row.name, KIND_LABELS.get(row.kind, row.kind), row[3]]
 
 
 BREAKDOWN_HEADER = ("Répartition", "Groupe", "Sexe", "Tranche d'âge", "Membres")

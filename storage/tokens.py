@@ -15,7 +15,10 @@ from storage.database import Database
 from storage.models import AdminToken
 from storage.types import utcnow
 
-ROLES = ("viewer", "secretariat", "admin")  # each may do what the ones before it may
+# Each may do what the ones before it may. A translator only edits the member-facing texts of
+# their languages (console accounts only; ConsoleAccount.languages).
+ROLES = ("translator", "viewer", "secretariat", "admin")
+TOKEN_ROLES = ROLES[1:]  # a token has no languages: no translator tokens
 PREFIX = "bk_"  # recognisable in a leaked config file or a secret scanner
 MAX_NAME = 100  # "token:<name>" must fit the audit log's 200-character actor
 LAST_USED_GRANULARITY = timedelta(minutes=1)  # no write lock taken on every request
@@ -42,8 +45,8 @@ def hash_token(token: str) -> str:
 def check_name_and_role(name: object, role: object) -> tuple[str, str]:
     """The cleaned name and the role (as a form or a JSON body gave them, anything), or a
     FieldError naming what is wrong."""
-    if not isinstance(role, str) or role not in ROLES:
-        raise FieldError("role", f"must be one of {', '.join(ROLES)}")
+    if not isinstance(role, str) or role not in TOKEN_ROLES:
+        raise FieldError("role", f"must be one of {', '.join(TOKEN_ROLES)}")
     name = name.strip() if isinstance(name, str) else ""
     if not name or len(name) > MAX_NAME or not name.isprintable():
         raise FieldError("name", f"must be 1-{MAX_NAME} printable characters")

@@ -11,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage import members as member_store
 from storage import reports as report_store
 from storage.models import Address
+from storage.types import utcnow
+
+JUST_NOW: Any = object()  # the member wrote a moment ago (they registered by writing)
 
 
 async def add_member(
@@ -25,9 +28,12 @@ async def add_member(
     cercle: str | None = None,
     themes: Iterable[str] = ("vbg",),
     addresses: Iterable[tuple[str, str]] = (),
+    wrote_at: datetime | None = JUST_NOW,
     **more: Any,
 ) -> int:
-    """A member with their addresses, (channel, address) pairs, who consented `now` (or not)."""
+    """A member with their addresses, (channel, address) pairs, who consented `now` (or not),
+    and wrote on each at `wrote_at` (by default a moment ago, in real time: inside WhatsApp's
+    24 h window; None: never, so outside it)."""
     member_id = await member_store.create_member(
         connection, name=name, organisation_id=organisation_id, region=region, cercle=cercle,
         themes=list(themes), language=language,
@@ -35,7 +41,13 @@ async def add_member(
         **more,
     )  # fmt: skip
     rows = [
-        {"channel": channel, "address": address, "member_id": member_id, "created_at": now}
+        {
+            "channel": channel,
+            "address": address,
+            "member_id": member_id,
+            "created_at": now,
+            "last_inbound_at": utcnow() if wrote_at is JUST_NOW else wrote_at,
+        }
         for channel, address in addresses
     ]
     if rows:

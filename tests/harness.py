@@ -81,6 +81,8 @@ class Harness:
         self, sender: str, text: str, *, sid: str | None = None, whatsapp: bool = False
     ) -> aiohttp.ClientResponse:
         sid = sid or "SM" + secrets.token_hex(16)
+        if whatsapp:  # Twilio saw the member write: WhatsApp's 24 h window opens
+            self.twilio.declare_inbound(sender)
         params = self.sms_params(sender, text, sid, whatsapp)
         for key in ("SmsMessageSid", "SmsSid", "MessageSid"):
             params[key] = sid
@@ -212,6 +214,7 @@ async def start_harness(
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "TWILIO_FROM": BENKADI_NUMBER,
             "TWILIO_API_URL": twilio.base_url,
+            "TWILIO_CONTENT_URL": twilio.base_url,
         },
         **{
             "migrate_on_start": True,

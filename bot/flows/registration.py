@@ -10,7 +10,7 @@ from bot.fields import Value
 from bot.flows.common import EDITABLE, FIELD_LABELS, ask, read, reprompt, summary, yes_no
 from bot.model import Context, Effect, Outcome, Reply, SaveRegistration, SetLanguage, State
 from bot.render import choice_hint, yes_no_hint
-from bot.vocabulary.i18n import N_, _, in_language, use_locale
+from bot.vocabulary.i18n import LANGUAGES, N_, _, in_language, use_locale
 from bot.vocabulary.reference import LANGUAGE_NAMES
 from bot.vocabulary.text import match_choice
 
@@ -29,8 +29,8 @@ FIELD_STEPS = (
 
 
 def _choose_language_prompt() -> Reply:
-    # Asked before any language is known: the same question in French, Bambara and English.
-    text = " / ".join(in_language(lang, CHOOSE_LANGUAGE) for lang in ("fr", "bm", "en"))
+    # Asked before any language is known: the same question in every language.
+    text = " / ".join(in_language(lang, CHOOSE_LANGUAGE) for lang in LANGUAGES)
     return Reply(f"Benkadi : {text}", LANGUAGE_NAMES)
 
 

@@ -19,6 +19,9 @@ class ChannelTraits:
     media_kind: MediaKind  # what an attached photo is
     starts_link: bool  # LIER starts here: the member proves a phone number by an SMS code
     callback_data_max_bytes: int | None = None  # the provider's limit on a button's data
+    # Free text only this long after the member's last message; after it, only a template the
+    # provider approved (WhatsApp's 24 h "customer service window"). None: no such rule.
+    free_text_hours: int | None = None
 
     @property
     def style(self) -> Style:
@@ -40,6 +43,7 @@ WHATSAPP = ChannelTraits(
     asks_for_photo=False,
     media_kind="url",
     starts_link=False,
+    free_text_hours=24,
 )
 TELEGRAM = ChannelTraits(
     buttons=True,

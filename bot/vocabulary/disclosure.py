@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-SMALL_CELL = 5
-SUPPRESSED = "< 5"
+from bot.vocabulary.small_cells import HIDDEN, THRESHOLD, shown
+
+# One rule with bot/vocabulary/small_cells.py (the exports' suppress_row): the same threshold
+# and mark; these are the shapes the directory's breakdowns need.
+SMALL_CELL = THRESHOLD
+SUPPRESSED = HIDDEN
 NOTE = (
     "Les effectifs de 1 à 4 personnes sont affichés « < 5 » (et les pourcentages retirés) : "
     "de petits nombres permettent de reconnaître des personnes."
@@ -20,6 +24,8 @@ NOTE = (
 
 def suppress_small_cells(count: int | None, threshold: int = SMALL_CELL) -> int | str | None:
     """The count, or "< 5" if it counts 1 to threshold-1 people."""
+    if threshold == THRESHOLD:
+        return shown(count)  # type: ignore[return-value]  # counts here are whole numbers
     if count is None or count == 0 or count >= threshold:
         return count
     return SUPPRESSED

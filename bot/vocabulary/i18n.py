@@ -9,6 +9,7 @@ import contextlib
 import functools
 import gettext
 import io
+import re
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
@@ -47,6 +48,36 @@ def translations(language: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(buffer)
 
 
+# Texts edited in the console (storage/translations.py loads them): language → msgid → text.
+# They override the shipped catalog at once, without a restart; replaced whole, never mutated.
+_overrides: dict[str, dict[str, str]] = {}
+
+
+def set_overrides(overrides: dict[str, dict[str, str]]) -> None:
+    global _overrides
+    _overrides = {language: dict(texts) for language, texts in overrides.items()}
+
+
+def shipped(language: str, message: str) -> str:
+    """The catalog's text, whatever the console changed (French for the source language)."""
+    return translations(language).gettext(message)
+
+
+def in_language(language: str, message: str) -> str:
+    return _overrides.get(language, {}).get(message) or shipped(language, message)
+
+
+PLACEHOLDER = re.compile(r"\{\w*\}")
+
+
+def lost_placeholders(message: str, text: str) -> list[str]:
+    """The {placeholders} of `message` that `text` lacks (or adds), in order: a translation
+    that drops {name} would print the member's name as nothing."""
+    source, translated = PLACEHOLDER.findall(message), PLACEHOLDER.findall(text)
+    missing = [p for p in dict.fromkeys(source) if p not in translated]
+    return missing + [p for p in dict.fromkeys(translated) if p not in source]
+
+
 def current_language() -> str:
     return _current.get()
 
@@ -62,15 +93,11 @@ def use_locale(language: str | None) -> Iterator[str]:
 
 
 def gettext_(message: str) -> str:
-    return translations(_current.get()).gettext(message)
+    return in_language(_current.get(), message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(_current.get()).ngettext(singular, plural, n)
-
-
-def in_language(language: str, message: str) -> str:
-    return translations(language).gettext(message)
 
 
 def N_(message: str) -> str:

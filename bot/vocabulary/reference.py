@@ -95,6 +95,7 @@ SEX_LABELS = dict(SEXES)
 AGE_BAND_LABELS = dict(AGE_BANDS)
 
 REGION_LABELS = dict(REGIONS)
+KIND_LABELS = dict(ORGANISATION_KINDS)  # exports and pages show these, never the keys
 THEME_LABELS = dict(THEMES)
 LANGUAGE_LABELS = dict(LANGUAGE_NAMES)
 

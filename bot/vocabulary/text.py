@@ -27,7 +27,8 @@ def fold(text: str) -> str:
 # Keywords per command, in French, Bambara, Fulfulde, Songhay and English (folded). Bambara
 # choices are documented in the README: sɛbɛn "write (one's name)", dɛmɛ "help", kan "language",
 # jɔ "stop", daminɛ "begin", jɔsi "wipe", siri "tie", kunnafoni "information", bila "leave it",
-# baara "work" (an activity report). Fulfulde (Maasina): winndito "write yourself in", ballal
+# baara "work" (an activity report), n ka kunnafoniw "my information" (what is
+# held about me). Fulfulde (Maasina): winndito "write yourself in", ballal
 # "help", daro "stop", fuɗɗo "begin", kabaaru "news", ɗemngal "language", momtu "erase", haɓɓu
 # "tie", haaytu "give up", golle "work", naamnal "question". Songhay (Koyraboro Senni): hantum
 # "write", gaa "help", fay "leave off", sintin "begin", alhabar "news", senni "language", tuusu
@@ -47,6 +48,9 @@ KEYWORDS: dict[str, frozenset[str]] = {
     "cancel": frozenset({"annuler", "cancel", "bila", "haaytu", "nang"}),
     "report": frozenset({"rapport", "report", "baara", "golle", "goy"}),
     "poll": frozenset({"sondage", "poll", "survey", "nyininkali", "naamnal", "haa"}),
+    "my_data": frozenset(
+        {"mes donnees", "donnees", "my data", "mydata", "n ka kunnafoniw", "kunnafoniw"}
+    ),
 }  # fmt: skip
 _COMMAND_BY_WORD = {word: command for command, words in KEYWORDS.items() for word in words}
 

@@ -42,7 +42,7 @@ MAX_KEY = MAX_NAME - 3  # a range's day adds "-01"
 
 CAMPAIGN_KEYS = (
     "name", "title", "description", "date", "send_time", "audience", "sms_gsm_safe", "years",
-    "messages",
+    "review", "messages",
 )  # fmt: skip
 MESSAGE_KEYS = ("key", "title", "date", "offset", "range", "send_time", "audience", "texts", "days")
 YEAR_KEYS = ("theme",)
@@ -207,6 +207,7 @@ class CampaignParser(FileParser):
             sms_gsm_safe=self.flag(data, "sms_gsm_safe", default=True),
             themes=self.themes(data.get("years")),
             messages=(),
+            review_pending=self.review(data.get("review")),
         )
         tables = data.get("messages")
         if not isinstance(tables, list) or not tables:

@@ -81,6 +81,7 @@ class Campaign:
     sms_gsm_safe: bool
     themes: dict[int, dict[str, str]]  # year → language → theme
     messages: tuple[Message, ...]
+    review_pending: frozenset[str] = frozenset()  # languages no native speaker has reviewed yet
 
     def theme(self, year: int, language: str) -> str | None:
         """The year's theme in `language`, else in French, else None."""

@@ -244,6 +244,7 @@ async def show(
                     language: {
                         "text": text,
                         "sms": sms_forms(text, campaign.sms_gsm_safe),
+                        "awaiting_review": language in campaign.review_pending,
                     }
                     for language, text in item.texts.items()
                 },

@@ -8,6 +8,8 @@ from typing import Any
 import pygal
 from pygal.style import Style
 
+from bot.vocabulary.small_cells import HIDDEN, shown
+
 STYLE = Style(
     background="white",
     plot_background="white",
@@ -33,11 +35,13 @@ def question_chart(question: dict[str, Any], *, standalone: bool = True) -> byte
         js=[],  # pygal's tooltips script comes from a CDN: none (slow link, no internet)
     )
     chart.x_labels = [option["label"] for option in question["options"]]
-    chart.add(
-        "%",
-        [
-            {"value": option["percent"], "label": f"{option['count']} / {question['answered']}"}
-            for option in question["options"]
-        ],
-    )
+    chart.add("%", [_bar(option, question["answered"]) for option in question["options"]])
     return chart.render()
+
+
+def _bar(option: dict[str, Any], answered: int) -> dict[str, Any]:
+    """A bar as it may be shown: a count under 5 people (or of under 5) is neither drawn nor
+    written (bot/vocabulary/small_cells.py)."""
+    if shown(option["count"]) == HIDDEN or shown(answered) == HIDDEN:
+        return {"value": None, "label": f"{HIDDEN} / {shown(answered)}"}
+    return {"value": option["percent"], "label": f"{option['count']} / {answered}"}

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.vocabulary.disclosure import NOTE
 from bot.vocabulary.i18n import in_language
+from bot.vocabulary.small_cells import HIDDEN, SECONDARY, shown
 from broadcasts.polls.model import Poll, text_in
 from broadcasts.polls.results import NONE
 from storage.database import Database
@@ -131,10 +132,18 @@ async def _listed(rows: list[list]) -> AsyncIterator[list]:
         yield row
 
 
+def _counted(key: str, text: str, label: str, option: dict, answered: int) -> list:
+    """A count as it may leave the console: under 5 people hidden, with the percentage that
+    would give it away (bot/vocabulary/small_cells.py)."""
+    count = shown(option["count"])
+    percent = SECONDARY if count == HIDDEN or shown(answered) == HIDDEN else option["percent"]
+    return [key, text, label, count, shown(answered), percent]
+
+
 def summary_tables(results: dict[str, Any]) -> list[Table]:
     """The counts per option and the capacity scores, as sheets (small: no streaming needed)."""
     counts = [
-        [q["key"], q["text"], option["label"], option["count"], q["answered"], option["percent"]]
+        _counted(q["key"], q["text"], option["label"], option, q["answered"])
         for q in results["questions"]
         for option in q.get("options", ())
     ]

@@ -95,6 +95,7 @@ class Poll:
     closes_at: datetime | None = None
     sms_gsm_safe: bool = True
     description: str = ""
+    review_pending: frozenset[str] = frozenset()  # languages no native speaker has reviewed yet
 
     def question(self, key: str) -> Question | None:
         return next((q for q in self.questions if q.key == key), None)
@@ -129,6 +130,7 @@ class Poll:
             "sms_gsm_safe": self.sms_gsm_safe,
             "audience": self.audience.to_json(),
             "questions": [_question_json(q) for q in self.questions],
+            "review": {"pending": sorted(self.review_pending)},
         }
 
     @classmethod
@@ -145,6 +147,7 @@ class Poll:
             sms_gsm_safe=data.get("sms_gsm_safe", True),
             audience=Audience.from_json(data.get("audience")),
             questions=tuple(_question_from(q) for q in data["questions"]),
+            review_pending=frozenset((data.get("review") or {}).get("pending") or ()),
         )
 
 

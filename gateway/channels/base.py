@@ -43,6 +43,9 @@ class Outgoing:
     choices: list[list[str]] | None = None  # [[key, label], …]: buttons, where there are any
     # (or, for a row that edits a message already sent, {"edit": id, "buttons": [...]}:
     # read both through `edits` and `buttons`)
+    # Outside WhatsApp's 24 h window: the approved template sent instead of the body.
+    content_sid: str | None = None
+    content_variables: Mapping[str, str] | None = None
 
     @property
     def edits(self) -> str | None:
@@ -68,6 +71,9 @@ class SendError(Exception):
     retry_after: float | None = None  # the provider said when: pause the channel, no attempt lost
     address_state: AddressState | None = None
     pause: float | None = None  # slow the whole channel down a moment (the row still backs off)
+    # The channel cannot carry it to this member (outside WhatsApp's window, not a WhatsApp
+    # number…): a broadcast row may go once on the member's next address instead.
+    fall_back: bool = False
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"

@@ -9,6 +9,7 @@ row's id, so that the callback finds its row by primary key.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -76,7 +77,13 @@ ADDRESS_STATE_BY_CODE: dict[int, AddressState] = {
     21614: AddressState.INVALID,  # not a mobile number
     21612: AddressState.INVALID,  # cannot route to this number
     21408: AddressState.INVALID,  # region not enabled
+    63024: AddressState.INVALID,  # WhatsApp: invalid message recipient
+    63003: AddressState.INVALID,  # WhatsApp: the channel could not find the To address
 }
+# WhatsApp cannot carry this message to this member, which says nothing against their other
+# channels: a broadcast row goes once on the next one. 63016: outside the 24 h window (free
+# text refused); 63024/63003: not a WhatsApp number.
+FALL_BACK_CODES = frozenset({63016, 63024, 63003})
 RETRYABLE_CODES = frozenset({20500, 20503, 30001})  # server errors, queue overflow
 TOO_MANY_REQUESTS = 20429
 BAD_CREDENTIALS = 20003
@@ -101,9 +108,15 @@ def classify(error: Exception, secrets: tuple[str, ...] = ()) -> SendError:
         message = redact(
             error.msg if isinstance(error, TwilioRestException) else error.title, secrets
         )
-        if code in ADDRESS_STATE_BY_CODE:
-            state = ADDRESS_STATE_BY_CODE[code]
-            return SendError(str(code), message, retryable=False, address_state=state)
+        if code in ADDRESS_STATE_BY_CODE or code in FALL_BACK_CODES:
+            state = ADDRESS_STATE_BY_CODE.get(code)
+            return SendError(
+                str(code),
+                message,
+                retryable=False,
+                address_state=state,
+                fall_back=code in FALL_BACK_CODES,
+            )
         if status == 401 or code == BAD_CREDENTIALS:
             log.error(
                 "Twilio refused the credentials (%s): check TWILIO_ACCOUNT_SID/AUTH_TOKEN", code
@@ -176,9 +189,8 @@ def parse_status(params: Mapping[str, str], query: Mapping[str, str]) -> StatusR
     if final is None:
         return None
     error_code = params.get("ErrorCode") or None
-    state = (
-        ADDRESS_STATE_BY_CODE.get(int(error_code)) if error_code and error_code.isdigit() else None
-    )
+    code = int(error_code) if error_code and error_code.isdigit() else None
+    state = ADDRESS_STATE_BY_CODE.get(code) if code is not None else None
     return StatusReport(
         provider_id=sid,
         status=final,
@@ -186,6 +198,8 @@ def parse_status(params: Mapping[str, str], query: Mapping[str, str]) -> StatusR
         error_code=error_code,
         error_message=f"Twilio {status}" if error_code else None,
         address_state=state,
+        fall_back=code in FALL_BACK_CODES
+        and final in (OutboxStatus.FAILED, OutboxStatus.UNDELIVERED),
     )
 
 
@@ -245,7 +259,12 @@ class TwilioChannel:
     async def send(self, message: Outgoing) -> str:
         assert self._client is not None, "start() first"
         prefix = self._prefix
-        params: dict[str, Any] = {"to": prefix + message.recipient, "body": message.body}
+        params: dict[str, Any] = {"to": prefix + message.recipient}
+        if message.content_sid:  # a template: WhatsApp outside the 24 h window
+            params["content_sid"] = message.content_sid
+            params["content_variables"] = json.dumps(dict(message.content_variables or {}))
+        else:
+            params["body"] = message.body
         if self._service:
             params["messaging_service_sid"] = self._service
         if self._from:

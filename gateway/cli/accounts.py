@@ -44,7 +44,13 @@ def read_password(args: argparse.Namespace) -> str:
 
 async def add(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     made = await accounts.create_account(
-        database, args.username, args.name, args.role, read_password(args), actor()
+        database,
+        args.username,
+        args.name,
+        args.role,
+        read_password(args),
+        actor(),
+        languages=(args.languages or "").split(","),
     )
     print(f"account {made.username} ({made.role}) created; sign in at /console/login")
     return 0
@@ -96,6 +102,9 @@ def register(commands: Commands) -> None:
     command.add_argument("username")
     command.add_argument("--name", required=True, help="the person's name, shown in the console")
     command.add_argument("--role", required=True, choices=ROLES)
+    command.add_argument(
+        "--languages", help="a translator's languages, e.g. ff,ses (the texts they may edit)"
+    )
     command.set_defaults(action=add)
     command = verbs.add_parser("passwd", parents=[stdin_flag], help="set a new password")
     command.add_argument("username")

@@ -60,6 +60,14 @@ def status_text(status: dict[str, Any]) -> list[str]:
             f"  failed on {failure['channel']} ×{failure['count']}: "
             f"{failure.get('code') or ''} {failure.get('message') or ''}".rstrip()
         )
+    fallbacks = status.get("fallbacks") or {}
+    for moved in fallbacks.get("by_reason") or []:
+        lines.append(
+            f"  fell back {moved['from']} → {moved['to']} ×{moved['count']}: "
+            f"{moved.get('reason') or ''}".rstrip()
+        )
+    if status.get("fallback") is False:
+        lines.append("  fallback to the next channel: off")
     if "queued" in status:
         lines.append(
             counted(status["queued"], "{n} message queued now.", "{n} messages queued now.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import errno
 import logging
@@ -19,15 +20,19 @@ from aiohttp import web
 
 from gateway.cli import (
     accounts,
+    backup,
     broadcasts,
     campaigns,
     gateways,
+    i18n,
     members,
     organisations,
     polls,
+    privacy,
     reports,
     runner,
     tokens,
+    whatsapp,
 )
 from gateway.cli.signals import stop_event
 from gateway.logs import LOG_FORMAT, quiet_noisy_libraries, redact_secrets
@@ -35,7 +40,11 @@ from gateway.settings import Settings, SettingsError
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
 
-NOUNS = (broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, gateways)
+NOUNS = (
+    broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, gateways,
+    privacy, i18n, whatsapp,
+)
+COMMANDS = (backup,)  # verbs of their own, no noun
 # The spellings before the nouns above, kept so that scripts do not break; in no help.
 ALIASES = {
     ("admin", "create-token"): ("tokens", "create"),
@@ -78,7 +87,10 @@ def parser() -> argparse.ArgumentParser:
     chat = commands.add_parser(
         "chat", help="chat with a running service's simulator in this terminal"
     )
-    chat.add_argument("--url", default="http://127.0.0.1:8080", help="the running `benkadi serve`")
+    chat.add_argument(
+        "--url",
+        help="the running `benkadi serve` (default http://127.0.0.1:BENKADI_PORT, port 8080)",
+    )
     chat.add_argument("--channel", choices=["sms", "telegram", "whatsapp"], default="sms")
     chat.add_argument(
         "--from", dest="sender", default="76 12 34 56", help="phone number or Telegram id"
@@ -89,6 +101,8 @@ def parser() -> argparse.ArgumentParser:
     )
     for noun in NOUNS:
         noun.register(commands)
+    for command in COMMANDS:
+        command.register(commands)
     return parser
 
 
@@ -125,7 +139,8 @@ def _main(argv: list[str] | None) -> int:
         return asyncio.run(_db(settings, args.db_action))
     if args.command == "telegram-webhook":
         return asyncio.run(_telegram_webhook(settings))
-    return asyncio.run(_chat(args.url, args.channel, args.sender))
+    url = args.url or f"http://127.0.0.1:{settings.port}"
+    return asyncio.run(_chat(url.rstrip("/"), args.channel, args.sender))
 
 
 async def _db(settings: Settings, action: str) -> int:
@@ -257,27 +272,54 @@ def _can_listen(host: str, port: int) -> bool:
     return True
 
 
-async def _replies_after(
-    http: aiohttp.ClientSession, url: str, channel: str, sender: str, seen: int
-) -> list[dict]:
-    """Benkadi's messages to this phone once new ones came (a reply may be several SMS)."""
-    params = {"channel": channel, "from": sender}
-    messages: list[dict] = []
-    for _attempt in range(50):  # up to ten seconds
-        async with http.get(f"{url}/simulator/api/messages", params=params) as response:
-            messages = [m for m in (await response.json())["messages"] if m["from"] == "benkadi"]
-        if len(messages) > seen:
-            await asyncio.sleep(0.3)
-            async with http.get(f"{url}/simulator/api/messages", params=params) as response:
-                return [m for m in (await response.json())["messages"] if m["from"] == "benkadi"]
-        await asyncio.sleep(0.2)
-    return messages
+CHAT_POLL = 0.5  # seconds between looks at the conversation: broadcasts show as they come
+REPLY_WAIT = 10.0  # how long a line waits for its first reply before the next is read
+
+
+class _Phone:
+    """The terminal's side of the conversation: prints Benkadi's messages as they arrive,
+    whether they answer a line or not (a broadcast, a reminder)."""
+
+    def __init__(self, http: aiohttp.ClientSession, url: str, channel: str, sender: str):
+        self.http, self.url = http, url
+        self.params = {"channel": channel, "from": sender}
+        self.shown = 0
+        self.buttons: list[list[str]] = []
+        self.pressed_in: str | None = None  # the message whose buttons are numbered
+        self.arrived = asyncio.Event()
+        self._looking = asyncio.Lock()  # the watcher and a line's wait: each message once
+
+    async def benkadi_messages(self) -> list[dict]:
+        async with self.http.get(f"{self.url}/simulator/api/messages", params=self.params) as r:
+            return [m for m in (await r.json())["messages"] if m["from"] == "benkadi"]
+
+    async def look(self) -> None:
+        async with self._looking:
+            await self._look()
+
+    async def _look(self) -> None:
+        messages = await self.benkadi_messages()
+        for message in messages[self.shown :]:
+            print(f"\n{message['text']}")
+            if message["buttons"]:
+                self.buttons, self.pressed_in = message["buttons"], message.get("id")
+                for number, (label, _data) in enumerate(self.buttons, 1):
+                    print(f"  [{number}] {label}")
+            print(flush=True)
+        if len(messages) > self.shown:
+            self.shown = len(messages)
+            self.arrived.set()
+
+    async def watch(self) -> None:
+        while True:
+            with contextlib.suppress(aiohttp.ClientError):
+                await self.look()
+            await asyncio.sleep(CHAT_POLL)
 
 
 async def _chat(url: str, channel: str, sender: str) -> int:
-    """A terminal phone: type a line, see Benkadi's replies; numbers press Telegram buttons."""
-    seen = 0
-    buttons: list[list[str]] = []
+    """A terminal phone: type a line, see Benkadi's replies and broadcasts as they come;
+    numbers press Telegram buttons."""
     print(f"Simulator chat as {channel} {sender} with {url}. Ctrl-D to leave.")
     async with aiohttp.ClientSession() as http:
         try:
@@ -285,29 +327,44 @@ async def _chat(url: str, channel: str, sender: str) -> int:
                 response.raise_for_status()
         except aiohttp.ClientError:
             print(
-                f"benkadi: no service answers at {url}; start it with `benkadi serve`",
+                f"benkadi: no service answers at {url}; start it with `benkadi serve` "
+                "(or give its address: benkadi chat --url http://HOST:PORT)",
                 file=sys.stderr,
             )
             return 2
+        phone = _Phone(http, url, channel, sender)
+        phone.shown = len(await phone.benkadi_messages())  # what was said before: not again
+        watcher = asyncio.create_task(phone.watch())
         loop = asyncio.get_running_loop()
-        while True:
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
-                return 0
-            text = line.rstrip("\n")
-            payload: dict = {"channel": channel, "from": sender, "text": text}
-            if channel == "telegram" and text.strip().isdigit() and 0 < int(text) <= len(buttons):
-                label, data = buttons[int(text) - 1]
-                payload |= {"text": label, "button": data}
-            async with http.post(f"{url}/simulator/api/send", json=payload) as response:
-                if response.status != 200:
-                    print(f"! {await response.text()}")
-                    continue
-            messages = await _replies_after(http, url, channel, sender, seen)
-            for message in messages[seen:]:
-                print(f"\n{message['text']}")
-                buttons = message["buttons"]
-                for number, (label, _data) in enumerate(buttons, 1):
-                    print(f"  [{number}] {label}")
-            seen = len(messages)
-            print()
+        try:
+            while True:
+                line = await loop.run_in_executor(None, sys.stdin.readline)
+                if not line:
+                    return 0
+                text = line.rstrip("\n")
+                payload: dict = {"channel": channel, "from": sender, "text": text}
+                buttons = phone.buttons
+                if (
+                    channel == "telegram"
+                    and text.strip().isdigit()
+                    and 0 < int(text) <= len(buttons)
+                ):
+                    label, data = buttons[int(text) - 1]
+                    payload |= {"text": label, "button": data, "message_id": phone.pressed_in}
+                phone.arrived.clear()
+                async with http.post(f"{url}/simulator/api/send", json=payload) as response:
+                    if response.status != 200:
+                        print(f"! {await response.text()}")
+                        continue
+                    notice = (await response.json()).get("notice")
+                if notice:
+                    print(f"  ({notice})", flush=True)
+                    continue  # a tick: the buttons changed, nothing new is said
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(phone.arrived.wait(), REPLY_WAIT)
+                await asyncio.sleep(CHAT_POLL)  # a reply in several SMS: the rest of it
+                await phone.look()
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher

@@ -118,7 +118,9 @@ async def summary(database: Database, args: argparse.Namespace, settings: Settin
 
 
 async def export(database: Database, args: argparse.Namespace, settings: Settings) -> int:
-    tables = await report_export(database, actor(), args.format, args.kind, _values(args))
+    tables = await report_export(
+        database, actor(), args.format, args.kind, _values(args), args.profile
+    )
     count = await to_file(args.output, args.format, tables)
     if args.output != "-":
         print(counted(count, "{n} row", "{n} rows") + f" written to {args.output}", file=sys.stderr)
@@ -168,6 +170,13 @@ def register(commands: Commands) -> None:
         default="reports",
         help="reports: one row each (XLSX adds totals sheets); summary: the totals alone; "
         "region_month: by region and month alone",
+    )
+    command.add_argument(
+        "--profile",
+        choices=report_store.PROFILES,
+        default="internal",
+        help="partner: for sharing outside (no organisation, member, commune, day, text or "
+        "photo; counts under 5 hidden)",
     )
     command.add_argument("--output", "-o", required=True, help="a file, or - for stdout")
     command.set_defaults(action=export)

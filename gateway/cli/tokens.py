@@ -62,7 +62,7 @@ def register(commands: Commands) -> None:
     verbs = noun(commands, "tokens", "the HTTP API's tokens: create, list, revoke")
     command = verbs.add_parser("create", parents=[as_json], help="issue a token (shown once)")
     command.add_argument("--name", required=True, help="who or what holds it")
-    command.add_argument("--role", required=True, choices=tokens.ROLES)
+    command.add_argument("--role", required=True, choices=tokens.TOKEN_ROLES)
     command.set_defaults(action=create)
     command = verbs.add_parser("list", parents=[as_json], help="every token, never its secret")
     command.set_defaults(action=list_tokens)

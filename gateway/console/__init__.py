@@ -27,7 +27,7 @@ from aiohttp_session import get_session
 from aiohttp_session import setup as setup_sessions
 
 from gateway.api.auth import may
-from gateway.console import auth
+from gateway.console import auth, formats
 from gateway.console.errors import Handler, errors
 from gateway.console.i18n import catalog, label
 from gateway.console.keys import NAV, PREFIX, THROTTLE, WHO
@@ -46,6 +46,7 @@ PAGES = (
     "polls",
     "reports",
     "gateways",
+    "translations",
     "admin",
 )
 
@@ -116,6 +117,7 @@ def build(settings: Settings) -> web.Application:
         catalog(), newstyle=True
     )
     environment.filters["label"] = label
+    formats.install(environment)  # number, percent, when, day, details, action (Babel, French)
     console[THROTTLE] = auth.Throttle()
     console[THROTTLE].key = known_browser_key(settings)
     groups = page_groups()

@@ -47,6 +47,7 @@ async def _admin_page(request: web.Request, *, status: int = 200, **extra) -> we
         "accounts": await accounts.list_accounts(database),
         "tokens": await tokens.list_tokens(database),
         "roles": tokens.ROLES,
+        "token_roles": tokens.TOKEN_ROLES,
         "errors": {},
         "values": {},
         "issued": None,
@@ -63,7 +64,7 @@ async def admin_page(request: web.Request, who: Who) -> web.StreamResponse:
 @page("admin")
 async def add_account(request: web.Request, who: Who) -> web.StreamResponse:
     form = await request.post()
-    values = {key: str(form.get(key, "")) for key in ("username", "name", "role")}
+    values = {key: str(form.get(key, "")) for key in ("username", "name", "role", "languages")}
     missing = {
         key: C_("Ce champ est obligatoire.")
         for key in ("username", "name", "role", "password")
@@ -79,6 +80,7 @@ async def add_account(request: web.Request, who: Who) -> web.StreamResponse:
             values["role"],
             str(form["password"]),
             who.actor,
+            languages=values["languages"].replace(" ", ",").split(","),
         )
     except Invalid as error:  # the form again, each bad field marked
         errors = {field or "accounts": text for field, text in field_messages(error)}

@@ -140,7 +140,9 @@ async def _current(request: web.Request, session) -> Who | None:
     database = request.config_dict[DATABASE]
     if data["kind"] == "account":
         account = await accounts.current(database, data["id"])
-        who = account and Who("account", account.id, account.username, account.role, account.name)
+        who = account and Who(
+            "account", account.id, account.username, account.role, account.name, account.languages
+        )
     else:
         table = AdminToken.__table__
         query = select(table.c.id, table.c.name, table.c.role).where(
@@ -280,6 +282,8 @@ async def login(request: web.Request) -> web.StreamResponse:
     )
     async with database.transaction() as connection:
         await audit.record(connection, who.actor, "console.login", None, {"role": who.role})
+    if target == PREFIX + "/" and not may(who.role, "viewer"):
+        target = PREFIX + "/translations"  # a translator's one page (the dashboard is a viewer's)
     signed_in = web.HTTPFound(target)
     if name is not None:  # this browser is known to that account from now on
         signed_in.set_cookie(
@@ -294,7 +298,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     raise signed_in
 
 
-@page("viewer")
+@page("translator")
 async def logout(request: web.Request, who: Who) -> web.StreamResponse:
     session = await get_session(request)
     session.invalidate()

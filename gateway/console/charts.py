@@ -3,11 +3,14 @@ ground, values printed on the bars)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pygal
 from markupsafe import Markup
 from pygal.style import Style
+
+from gateway.console.formats import number, percent
 
 STYLE = Style(
     background="white",
@@ -44,6 +47,16 @@ def _render(chart) -> Markup:
     return Markup(chart.render(is_unicode=True))
 
 
+def _counted(chart, values: Sequence[float]) -> None:
+    """Counts of members or reports: whole numbers on the axis (never "0.1 member"), written
+    the French way (1 234)."""
+    chart.value_formatter = number
+    if all(float(value).is_integer() for value in values):
+        top = max([0, *values])
+        step = max(1, math.ceil(top / 5))
+        chart.y_labels = list(range(0, int(top) + step + 1, step))
+
+
 def bars(title: str, pairs: Sequence[tuple[str, float]], *, horizontal: bool = False) -> Markup:
     kind = pygal.HorizontalBar if horizontal else pygal.Bar
     chart = kind(**_config(title, height=max(220, 22 * len(pairs) + 60) if horizontal else 300))
@@ -51,6 +64,7 @@ def bars(title: str, pairs: Sequence[tuple[str, float]], *, horizontal: bool = F
         pairs = list(pairs)[::-1]  # pygal draws the first label at the bottom: biggest on top
     chart.x_labels = [label for label, _ in pairs]
     chart.add(title, [value for _, value in pairs])
+    _counted(chart, [value for _, value in pairs])
     return _render(chart)
 
 
@@ -58,6 +72,7 @@ def line(title: str, pairs: Sequence[tuple[str, float]]) -> Markup:
     chart = pygal.Line(**_config(title, x_label_rotation=30, fill=True, dots_size=3))
     chart.x_labels = [label for label, _ in pairs]
     chart.add(title, [value for _, value in pairs])
+    _counted(chart, [value for _, value in pairs])
     return _render(chart)
 
 
@@ -65,7 +80,7 @@ def percent_bars(title: str, pairs: Sequence[tuple[str, float]]) -> Markup:
     chart = pygal.HorizontalBar(
         **_config(title, range=(0, 100), height=max(180, 26 * len(pairs) + 60))
     )
-    chart.value_formatter = lambda value: f"{value:.0f} %"
+    chart.value_formatter = lambda value: percent(value, 0)
     chart.x_labels = [label for label, _ in pairs]
     chart.add(title, [value for _, value in pairs])
     return _render(chart)

@@ -19,9 +19,18 @@ DOMAIN = "console"
 LANGUAGE = "fr"
 
 
+class FrenchSource(gettext.NullTranslations):
+    """The source texts with French's plural rule: "0 destinataire", "1 segment", "2 segments"
+    (gettext's own fallback would say "0 destinataires")."""
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        return msgid1 if abs(n) < 2 else msgid2
+
+
 @functools.cache
 def catalog(language: str = LANGUAGE) -> gettext.NullTranslations:
-    return gettext.translation(DOMAIN, LOCALES_DIR, languages=[language], fallback=True)
+    found = gettext.translation(DOMAIN, LOCALES_DIR, languages=[language], fallback=True)
+    return FrenchSource() if type(found) is gettext.NullTranslations else found
 
 
 def C_(message: str) -> str:
@@ -43,6 +52,7 @@ LABELS = {
     "viewer": C_("lecture"),
     "secretariat": C_("secrétariat"),
     "admin": C_("administration"),
+    "translator": C_("traduction"),
     "refused": C_("invités, ont refusé"),
     "invited": C_("invités, sans réponse"),
     "joined": C_("ont rejoint"),

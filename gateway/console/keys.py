@@ -20,6 +20,7 @@ class Who(NamedTuple):
     name: str
     role: str
     display: str = ""  # the person's full name, shown in the header
+    languages: tuple[str, ...] = ()  # a translator's languages
 
     @property
     def actor(self) -> str:

@@ -20,9 +20,12 @@ from gateway.api.auth import may
 from gateway.console.auth import page
 from gateway.console.i18n import C_
 from gateway.console.keys import Who
+from gateway.exports import access
 from gateway.exports.roster import stream_roster
 from gateway.keys import DATABASE, SETTINGS
+from storage import access_export
 from storage.models import Address, InboundMessage, Member, Organisation, OutboxMessage
+from storage.outbox.rows import edit_of
 from storage.roster import mask_address
 from storage.types import utcnow
 
@@ -141,7 +144,7 @@ async def show_member(request: web.Request, who: Who) -> web.StreamResponse:
                 select(inbound.c.received_at.label("at"), inbound.c.channel, inbound.c.body)
                 .where(inbound.c.address_id.in_(address_ids))
                 .order_by(inbound.c.id.desc())
-                .limit(HISTORY)
+                .limit(HISTORY + 1)
             )
         ).all()
         sent = (
@@ -153,18 +156,26 @@ async def show_member(request: web.Request, who: Who) -> web.StreamResponse:
                     outbox.c.status,
                     outbox.c.broadcast_id,
                     outbox.c.error_code,
+                    outbox.c.choices,
                 )
-                .where(outbox.c.member_id == member_id)
+                # By address too: the replies of a registration went out before there was a
+                # member to name in the row.
+                .where(or_(outbox.c.member_id == member_id, outbox.c.address_id.in_(address_ids)))
                 .order_by(outbox.c.id.desc())
-                .limit(HISTORY)
+                .limit(HISTORY + 1)
             )
         ).all()
-    history = sorted(
-        [{"direction": "in", **row._asdict()} for row in received]
-        + [{"direction": "out", **row._asdict()} for row in sent],
+    replies = []
+    for row in sent:
+        item = row._asdict()
+        if edit_of(item.pop("choices"))[0] is None:  # new buttons on a message: not a message
+            replies.append({"direction": "out", **item})
+    everything = sorted(
+        [{"direction": "in", **row._asdict()} for row in received] + replies,
         key=lambda item: item["at"],
         reverse=True,
-    )[:HISTORY]
+    )
+    history, cut = everything[:HISTORY], len(everything) > HISTORY
     if not may(who.role, "secretariat"):
         # What a member typed, and the replies to it, can hold numbers (LIER), link codes and
         # their own words about violence: a viewer sees only the coordination's broadcasts.
@@ -188,6 +199,8 @@ async def show_member(request: web.Request, who: Who) -> web.StreamResponse:
         "themes": [THEME_LABELS.get(theme, theme) for theme in member.themes or []],
         "channels": channels,
         "history": history,
+        "history_cut": cut,
+        "history_max": HISTORY,
     }
     return aiohttp_jinja2.render_template("member.html", request, context)
 
@@ -223,6 +236,29 @@ async def import_file(request: web.Request, who: Who) -> web.StreamResponse:
         holder=request.config_dict[SETTINGS].data_holder,
     )
     return aiohttp_jinja2.render_template("members_import.html", request, {"summary": summary})
+@page("admin", missing=C_("Ce membre n'existe pas."))
+async def data_copy(request: web.Request, who: Who) -> web.StreamResponse:
+    """An access request answered: everything held about the member, HTML or JSON, audited."""
+    member_id, format_ = int(request.match_info["id"]), request.match_info["format"]
+    held = await access_export.collect(
+        request.config_dict[DATABASE], member_id, who.actor, "console"
+    )
+    name = f"donnees-membre-{member_id}.{format_}"
+    if format_ == "json":
+        body, content_type = access.as_json(held), "application/json"
+    else:
+        body, content_type = (
+            access.as_html(held, utcnow().isoformat(timespec="minutes")),
+            "text/html",
+        )
+    return web.Response(
+        text=body,
+        content_type=content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def add_routes(app: web.Application) -> None:
@@ -231,3 +267,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/members", list_members, name="members")
     app.router.add_get("/members/export", export, name="members_export")
     app.router.add_get(r"/members/{id:[0-9]{1,9}}", show_member, name="member")
+    app.router.add_get(
+        r"/members/{id:[0-9]{1,9}}/data.{format:html|json}", data_copy, name="member_data"
+    )

@@ -26,7 +26,12 @@ def report_filter(values: Mapping[str, str | None]) -> report_store.ReportFilter
 
 
 async def report_export(
-    database: Database, actor: str, format_: str, kind: str, values: Mapping[str, str | None]
+    database: Database,
+    actor: str,
+    format_: str,
+    kind: str,
+    values: Mapping[str, str | None],
+    profile: str = "internal",
 ) -> list[Table]:
     """The export's tables, once its audit entry (with the filters given) is written."""
     where = report_filter(values)
@@ -36,18 +41,20 @@ async def report_export(
             connection,
             actor,
             "reports.export",
-            details={"format": format_, "kind": kind, "filters": filters},
+            details={"format": format_, "kind": kind, "filters": filters, "profile": profile},
         )
-    return report_store.export_tables(database, where, kind)
+    return report_store.export_tables(database, where, kind, profile)
 
 
 async def stream_reports(
     request: web.Request, actor: str, query: Mapping[str, Any]
 ) -> web.StreamResponse:
-    """?format=csv|xlsx&kind=reports|summary&filters…, as an attachment."""
+    """?format=csv|xlsx&kind=reports|summary&profile=internal|partner&filters…, as an
+    attachment."""
     format_ = choice(query, "format", tuple(FORMATS), "csv")
     kind = choice(query, "kind", KINDS, "reports")
+    profile = choice(query, "profile", report_store.PROFILES, "internal")
     database = request.config_dict[DATABASE]  # the console is a sub-application
-    tables = await report_export(database, actor, format_, kind, query)
+    tables = await report_export(database, actor, format_, kind, query, profile)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     return await attachment(request, format_, f"benkadi-{kind}-{stamp}", tables)

@@ -51,6 +51,7 @@ class FakeTelegramAPI:
         *,
         rate_per_second: float | None = None,
         per_chat_per_second: float | None = None,
+        first_message_id: int = 1,  # the simulator's start after a restart: ids never repeat
     ) -> None:
         self.token = token
         self.sent: list[SentTelegramMessage] = []
@@ -67,7 +68,7 @@ class FakeTelegramAPI:
         self._fail_queue: deque[tuple[int, str]] = deque()
         self._blocked: set[int | str] = set()
         self._files: dict[str, StoredFile] = {}
-        self._next_message_id = 1
+        self._next_message_id = first_message_id
         self._next_update_id = 1
         self._updates: list[dict] = []  # pending for getUpdates
         self._changed = asyncio.Event()  # set on every accepted send or queued update

@@ -1,6 +1,12 @@
 """A fake Twilio Messages API speaking the real wire format, for tests and the simulator.
 
-Point the real SDK at it with ``client.api.base_url = fake.base_url``. Errors use Twilio's legacy
+Point the real SDK at it with ``client.api.base_url = fake.base_url`` (and, for the Content API
+of WhatsApp templates, ``client.content.base_url = fake.base_url``).
+
+WhatsApp's rules are enforced as Twilio does: free text to a number that has not written in the
+last 24 hours (as the fake saw it, or a test declared it) is accepted, then fails in its status
+callback with 63016; outside the window only an approved template (ContentSid) goes. Templates
+are served as the Content API's ``/v1/Content`` and ``/v1/ContentAndApprovals`` listings. Errors use Twilio's legacy
 JSON error shape so the SDK raises ``TwilioRestException`` with the right ``code`` and ``status``;
 status callbacks are form-encoded and signed like Twilio's (X-Twilio-Signature, HMAC-SHA1).
 """
@@ -8,14 +14,16 @@ status callbacks are form-encoded and signed like Twilio's (X-Twilio-Signature, 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import re
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
@@ -43,8 +51,17 @@ ERRORS: dict[int, tuple[int, str]] = {
     21604: (400, "A 'To' phone number is required."),
     21610: (400, "Attempt to send to unsubscribed recipient"),
     21617: (400, "The concatenated message body exceeds the 1600 character limit."),
+    21654: (400, "A ContentSid must be specified if ContentVariables are provided."),
+    21655: (400, "The ContentSid is Invalid"),
+    21656: (400, "The ContentVariables Parameter is invalid"),
     21910: (400, "Invalid 'From' and 'To' pair. 'From' and 'To' should be of the same channel"),
 }
+# WhatsApp: free-form text only within 24 h of the member's last message.
+WHATSAPP_WINDOW = timedelta(hours=24)
+OUTSIDE_WINDOW = 63016  # "Failed to send freeform message because you are outside the window"
+CONTENT_API_VERSION = "v1"
+_CONTENT_SID_RE = re.compile(r"^HX[0-9a-fA-F]{32}$")
+_VARIABLE_RE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 # E.164: "+" and 8–15 digits; WhatsApp addresses carry a "whatsapp:" channel prefix.
 _ADDRESS_RE = re.compile(r"^(?:whatsapp:)?\+[1-9]\d{7,14}$")
 # Parameters the SDK may repeat (serialize.map); always recorded as lists.
@@ -107,6 +124,7 @@ class FakeTwilioAPI:
         auto_callbacks: bool = False,
         callback_delay: float = 0.0,
         callbacks_before_answer: bool = False,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -123,6 +141,11 @@ class FakeTwilioAPI:
         self._fail_queue: deque[_TwilioError] = deque()
         self._unsubscribed: set[str] = set()
         self._undeliverable: dict[str, int] = {}
+        self._failing: dict[str, int] = {}  # WhatsApp number → error code of its "failed"
+        self.clock = clock  # the window's clock: a test moves it
+        self._last_inbound: dict[str, datetime] = {}  # "whatsapp:+223…" → last message in
+        self._refused: dict[str, int] = {}  # sid → error its final callback carries
+        self._contents: dict[str, dict] = {}  # HX sid → Content resource
         self._resources: dict[str, dict] = {}  # sid -> Message resource, kept current
         self._by_sid: dict[str, SentTwilioMessage] = {}
         self._changed = asyncio.Event()
@@ -138,6 +161,8 @@ class FakeTwilioAPI:
         prefix = f"/{API_VERSION}/Accounts/{{account_sid}}"
         app.router.add_post(f"{prefix}/Messages.json", self._handle_create)
         app.router.add_get(f"{prefix}/Messages/{{sid}}.json", self._handle_fetch)
+        app.router.add_get(f"/{CONTENT_API_VERSION}/Content", self._handle_contents)
+        app.router.add_get(f"/{CONTENT_API_VERSION}/ContentAndApprovals", self._handle_contents)
         app.router.add_route("*", "/{tail:.*}", self._handle_unknown)
         # A short shutdown timeout so stop() never hangs on a client's idle keep-alive.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
@@ -183,6 +208,76 @@ class FakeTwilioAPI:
     def undeliverable(self, number: str, error_code: int = 30003) -> None:
         """Automatic callbacks for this number end in "undelivered" with `error_code`."""
         self._undeliverable[number] = error_code
+
+    def whatsapp_failing(self, number: str, error_code: int = 63024) -> None:
+        """WhatsApp messages to this number end "failed" with `error_code` in their callback
+        (63024 invalid recipient, 63003 channel could not find the To address)."""
+        self._failing[_whatsapp(number)] = error_code
+
+    def declare_inbound(self, number: str, at: datetime | None = None) -> None:
+        """The member wrote on WhatsApp at `at` (now by default): the 24 h window opens."""
+        self._last_inbound[_whatsapp(number)] = at or self.clock()
+
+    async def post_inbound(self, url: str, number: str, body: str, to: str) -> int:
+        """A member's WhatsApp message, posted and signed as Twilio does; the window opens."""
+        self.declare_inbound(number)
+        sid = "SM" + uuid.uuid4().hex
+        params = {
+            "MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid, "AccountSid": self.account_sid,
+            "From": _whatsapp(number), "To": _whatsapp(to), "Body": body, "NumMedia": "0",
+            "NumSegments": "1", "SmsStatus": "received", "ApiVersion": API_VERSION,
+        }  # fmt: skip
+        signature = RequestValidator(self.auth_token).compute_signature(url, params)
+        self._session = self._session or aiohttp.ClientSession()
+        headers = {"X-Twilio-Signature": signature}
+        async with self._session.post(url, data=params, headers=headers) as resp:
+            await resp.read()
+            return resp.status
+
+    def inside_window(self, to: str) -> bool:
+        last = self._last_inbound.get(_whatsapp(to))
+        return last is not None and self.clock() - last < WHATSAPP_WINDOW
+
+    def add_template(
+        self,
+        name: str,
+        language: str,
+        body: str,
+        variables: dict[str, str] | None = None,
+        status: str = "approved",
+    ) -> str:
+        """A Content template of the account with its WhatsApp approval status; its sid."""
+        sid = "HX" + uuid.uuid4().hex
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._contents[sid] = {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "friendly_name": name,
+            "language": language,
+            "variables": dict(variables or {}),
+            "types": {"twilio/text": {"body": body}},
+            "url": f"https://content.twilio.com/v1/Content/{sid}",
+            "links": {
+                "approval_fetch": f"https://content.twilio.com/v1/Content/{sid}/ApprovalRequests",
+                "approval_create": (
+                    f"https://content.twilio.com/v1/Content/{sid}/ApprovalRequests/whatsapp"
+                ),
+            },
+            "date_created": now,
+            "date_updated": now,
+            "approval_requests": {
+                "name": name,
+                "category": "UTILITY",
+                "content_type": "twilio/text",
+                "status": status,
+                "rejection_reason": "" if status != "rejected" else "Rejected by WhatsApp",
+                "allow_category_change": True,
+            },
+        }
+        return sid
+
+    def set_template_status(self, sid: str, status: str) -> None:
+        self._contents[sid]["approval_requests"]["status"] = status
 
     def messages_to(self, to: str) -> list[SentTwilioMessage]:
         return [m for m in self.sent if m.to == to]
@@ -280,6 +375,53 @@ class FakeTwilioAPI:
             return err.response()
         return web.json_response(self._resources[request.match_info["sid"]])
 
+    async def _handle_contents(self, request: web.Request) -> web.Response:
+        """/v1/Content and /v1/ContentAndApprovals, paged as Twilio's v1 lists are (meta.key)."""
+        params = await self._record(request)
+        try:
+            self._authorize_account(request)
+        except _TwilioError as err:
+            return err.response()
+        with_approvals = request.path.endswith("ContentAndApprovals")
+        try:
+            size = max(1, min(1000, int(params.get("PageSize") or 50)))
+            page = max(0, int(params.get("Page") or 0))
+        except ValueError:
+            return _TwilioError(20001, 400, "Invalid paging").response()
+        items = [
+            item if with_approvals else {k: v for k, v in item.items() if k != "approval_requests"}
+            for item in self._contents.values()
+        ]
+        chunk = items[page * size : (page + 1) * size]
+        url = f"{self.base_url}{request.path}"
+        more = (page + 1) * size < len(items)
+        key = "contents"
+        return web.json_response(
+            {
+                key: chunk,
+                "meta": {
+                    "page": page,
+                    "page_size": size,
+                    "first_page_url": f"{url}?PageSize={size}&Page=0",
+                    "previous_page_url": (
+                        f"{url}?PageSize={size}&Page={page - 1}" if page else None
+                    ),
+                    "url": f"{url}?PageSize={size}&Page={page}",
+                    "next_page_url": f"{url}?PageSize={size}&Page={page + 1}" if more else None,
+                    "key": key,
+                },
+            }
+        )
+
+    def _authorize_account(self, request: web.Request) -> None:
+        """The Content API has no account in its path: the credentials alone."""
+        try:
+            auth = aiohttp.BasicAuth.decode(request.headers.get("Authorization", ""))
+        except ValueError:
+            auth = None
+        if auth is None or (auth.login, auth.password) != (self.account_sid, self.auth_token):
+            raise _TwilioError(20003)
+
     async def _handle_create(self, request: web.Request) -> web.Response:
         params = await self._record(request)
         try:
@@ -318,12 +460,18 @@ class FakeTwilioAPI:
             raise _TwilioError(21910)
         if to in self._unsubscribed:
             raise _TwilioError(21610)
+        content = self._content(params)
         if self._rate and not self._rate.admit(time.monotonic()):
             raise _TwilioError(20429)
+        refused = self._whatsapp_refusal(to, content)
+        if content is not None:
+            body = content["body"]
 
         sid = "SM" + uuid.uuid4().hex
         callback = params.get("StatusCallback") or None
         msg = SentTwilioMessage(sid, to, from_, service, body, callback, params, time.monotonic())
+        if refused is not None:
+            self._refused[sid] = refused
         now = _rfc2822(datetime.now(UTC))
         path = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}"
         self._resources[sid] = {
@@ -356,6 +504,42 @@ class FakeTwilioAPI:
         self._changed.set()
         return msg
 
+    def _content(self, params: dict) -> dict | None:
+        """The template a message names (ContentSid), its variables filled in; None for text."""
+        sid, raw = params.get("ContentSid"), params.get("ContentVariables")
+        if not sid:
+            if raw:
+                raise _TwilioError(21654)
+            return None
+        if not _CONTENT_SID_RE.match(sid) or sid not in self._contents:
+            raise _TwilioError(21655)
+        template = self._contents[sid]
+        try:
+            values = json.loads(raw) if raw else {}
+        except ValueError:
+            raise _TwilioError(21656) from None
+        if not isinstance(values, dict) or not all(
+            isinstance(v, str) and v for v in values.values()
+        ):
+            raise _TwilioError(21656)
+        text = template["types"]["twilio/text"]["body"]
+        needed = set(_VARIABLE_RE.findall(text))
+        if needed - set(values):
+            raise _TwilioError(21656)
+        body = _VARIABLE_RE.sub(lambda m: values[m.group(1)], text)
+        return {"sid": sid, "body": body, "status": template["approval_requests"]["status"]}
+
+    def _whatsapp_refusal(self, to: str, content: dict | None) -> int | None:
+        """The error the message's final callback will carry, if WhatsApp will not take it."""
+        if not to.startswith("whatsapp:"):
+            return None
+        if to in self._failing:
+            return self._failing[to]
+        approved = content is not None and content["status"] == "approved"
+        if not approved and not self.inside_window(to):
+            return OUTSIDE_WINDOW
+        return None
+
     def _update_resource(self, sid: str, status: str, error_code: int | None) -> None:
         resource = self._resources[sid]
         now = _rfc2822(datetime.now(UTC))
@@ -366,9 +550,11 @@ class FakeTwilioAPI:
             resource["from"] = _SERVICE_SENDER
 
     async def _auto_callbacks(self, msg: SentTwilioMessage) -> None:
+        refused = self._refused.get(msg.sid)
         error_code = self._undeliverable.get(msg.to)
         final = ("undelivered", error_code) if error_code else ("delivered", None)
-        for status, code in (("sent", None), final):
+        steps = [("failed", refused)] if refused else [("sent", None), final]
+        for status, code in steps:
             await asyncio.sleep(self.callback_delay)
             try:
                 await self.send_status_callback(msg.sid, status, code)
@@ -376,3 +562,7 @@ class FakeTwilioAPI:
                 log.warning("status callback %s for %s failed: %r", status, msg.sid, exc)
                 self.callbacks.append((msg.sid, status, 0))
                 return
+
+
+def _whatsapp(number: str) -> str:
+    return number if number.startswith("whatsapp:") else "whatsapp:" + number

@@ -21,6 +21,7 @@ from aiohttp import web
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from gateway.inbound.photos import clean_photo
 from gateway.keys import DATABASE, SETTINGS
 from storage import reports as report_store
 from storage.database import Database
@@ -87,8 +88,10 @@ class MediaFetcher:
         # Unique per attempt: two processes on one PostgreSQL may fetch the same photo at once.
         partial = target.with_name(f"{target.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
         await telegram_file.download_to_drive(partial)
-        partial.chmod(0o600)  # a member's photo: readable by Benkadi's user only
-        partial.replace(target)  # never a half-written file under the recorded name
+        cleaned = await asyncio.to_thread(clean_photo, partial)  # no EXIF/GPS kept (photos.py)
+        cleaned.chmod(0o600)  # a member's photo: readable by Benkadi's user only
+        target = target.with_suffix(cleaned.suffix)
+        cleaned.replace(target)  # never a half-written file under the recorded name
         return target.resolve()
 
 

@@ -17,9 +17,10 @@ from aiohttp import web
 
 from bot.model import Received
 from bot.vocabulary.channels import traits
+from broadcasts import fallback
 from gateway.channels.base import AddressChange, Malformed, Parsed, Webhook, WebhookRequest
 from gateway.inbound import media
-from gateway.keys import DATABASE, DISPATCHER, SERVICE, SETTINGS, WEBHOOKS
+from gateway.keys import CHANNELS, DATABASE, DISPATCHER, SERVICE, SETTINGS, WEBHOOKS
 from storage.outbox.delivery import StatusReport, record_status
 from storage.types import utcnow
 
@@ -63,8 +64,24 @@ async def _store(app: web.Application, parsed: Parsed) -> str | None:
         elif isinstance(event, AddressChange):
             await app[SERVICE].set_blocked(event.channel, event.address, event.blocked)
         elif isinstance(event, StatusReport):
+            moved = 0
             async with app[DATABASE].transaction() as connection:
-                await record_status(connection, event, utcnow())  # not found: not ours, or erased
+                now = utcnow()
+                found = await record_status(connection, event, now)  # not: not ours, or erased
+                if found and event.fall_back and event.outbox_id is not None:
+                    # WhatsApp said no after taking it (63016…): the member's next channel.
+                    channels = app[CHANNELS]
+                    enabled = tuple(channels)
+                    reason = f"{event.error_code}: {event.error_message or event.status}"
+                    moved = await fallback.fall_back(
+                        connection,
+                        {event.outbox_id: reason},
+                        enabled,
+                        now,
+                        provider_id=event.provider_id,
+                    )
+            if moved:
+                app[DISPATCHER].wake()
     return notice
 
 

@@ -25,8 +25,9 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
 
+from broadcasts import fallback
 from broadcasts.quiet_hours import QuietHours
-from gateway.channels.base import Channel, Outgoing, SendError
+from gateway.channels.base import Channel, SendError
 from gateway.sending import policy
 from gateway.sending.pacing import Pacer, PerKeyPacer, WindowLimiter
 from gateway.sending.policy import Result
@@ -311,8 +312,10 @@ class Dispatcher:
             return Result(row, skipped=policy.CANCELLED)  # cancelled while it waited its turn
         if self._paused_until.get(row.channel, 0) > time.monotonic():
             return Result(row, error=policy.PAUSED)  # throttled while this row waited
+        message = policy.outgoing(row, states.get(row.address_id or 0), self.clock())
+        if isinstance(message, SendError):  # outside WhatsApp's window without a template
+            return Result(row, error=message)
         limiter = self._limiters.get(row.channel)
-        message = Outgoing(row.id, row.recipient, row.body, row.choices)
         async with self._semaphores[row.channel], _occupying(limiter):
             try:
                 provider_id = await channel.send(message)
@@ -362,8 +365,20 @@ class Dispatcher:
             policy.judge(result, now, max_attempts=self.max_attempts, retry_base=self.retry_base)
             for result in results
         ]
+        reasons = {
+            verdict.row.id: reason
+            for verdict in verdicts
+            if (reason := policy.fall_back_reason(verdict)) is not None
+        }
         async with self.database.transaction() as connection:
             await claims.record(connection, [policy.row_update(v) for v in verdicts], now)
+            # In the same transaction: a row that fails here is never left failed by a crash
+            # between the two, and never moved without its failure recorded.
+            moved = (
+                await fallback.fall_back(connection, reasons, self.channels, now) if reasons else 0
+            )
+        if moved:
+            self.wake()  # their next channel's loop may be idle
 
 
 @contextlib.asynccontextmanager

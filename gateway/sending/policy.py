@@ -11,7 +11,8 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gateway.channels.base import SendError
+from bot.vocabulary.channels import traits
+from gateway.channels.base import Outgoing, SendError
 from storage.outbox.claims import AddressSnapshot, Claimed, RowUpdate
 from storage.outbox.states import AddressState, OutboxStatus
 
@@ -91,6 +92,61 @@ def skip_reason(row: Claimed, address: AddressSnapshot | None) -> str | None:
             return state.value
     if row.bulk and AddressState.OPTED_OUT in address.states:
         return AddressState.OPTED_OUT.value
+    return None
+
+
+OUTSIDE_WINDOW = SendError(
+    "outside-window",
+    "outside the channel's free-text window, and no approved template in the member's language",
+    retryable=False,
+    fall_back=True,
+)
+
+
+def inside_window(channel: str, address: AddressSnapshot | None, now: datetime) -> bool:
+    """Free text may go: the channel has no window, or the member wrote within it."""
+    hours = traits(channel).free_text_hours
+    if hours is None:
+        return True
+    last = address.last_inbound_at if address is not None else None
+    return last is not None and now - last < timedelta(hours=hours)
+
+
+def outgoing(row: Claimed, address: AddressSnapshot | None, now: datetime) -> Outgoing | SendError:
+    """What goes out for a row: its text inside the window (and every reply: the member just
+    wrote); outside it, a broadcast row's approved template, or nothing (OUTSIDE_WINDOW)."""
+    text = Outgoing(row.id, row.recipient, row.body, row.choices)
+    if not row.bulk or inside_window(row.channel, address, now):
+        return text
+    if row.content_sid:
+        return Outgoing(
+            row.id,
+            row.recipient,
+            row.body,
+            content_sid=row.content_sid,
+            content_variables=row.content_variables or {},
+        )
+    return OUTSIDE_WINDOW
+
+
+# What says the channel, not the member, stands in the way: a broadcast row goes on their next
+# address instead. An opt-out is the member's no, never a reason to try elsewhere.
+FALL_BACK_STATES = frozenset({AddressState.BLOCKED, AddressState.INVALID})
+
+
+def fall_back_reason(verdict: Verdict) -> str | None:
+    """Why a broadcast row's channel could not carry it, when it may go on the member's next
+    address (broadcasts/fallback.py decides where, and whether the broadcast allows it)."""
+    row = verdict.row
+    if not row.bulk or row.broadcast_id is None or row.member_id is None:
+        return None
+    match verdict:
+        case Failed(error=error) if not error.retryable and (
+            error.fall_back or error.address_state in FALL_BACK_STATES
+        ):
+            return f"{error.code}: {error.message}"[:300]
+        case Skipped(reason=reason) if reason in {state.value for state in FALL_BACK_STATES}:
+            return f"address {reason}"
     return None
 
 

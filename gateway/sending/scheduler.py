@@ -19,11 +19,15 @@ from datetime import datetime, timedelta
 from bot import invitations
 from broadcasts import service as broadcasts
 from broadcasts.campaigns.runner import CampaignRunner
+from broadcasts.launch import SCHEDULER
 from broadcasts.polls import service as poll_service
+from storage import retention
 from storage.database import Database
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
+PURGE_LOOK_EVERY = timedelta(hours=1)
+PURGE_FIRST_LOOK = timedelta(minutes=10)
 
 
 class Scheduler:
@@ -36,12 +40,18 @@ class Scheduler:
         interval: float = 1.0,
         clock: Callable[[], datetime] = utcnow,
         campaigns: CampaignRunner | None = None,
+        retention_schedule: retention.Schedule | None = None,
+        media_dir: str | None = None,
         invitation_reminder: timedelta | None = None,
         data_holder: str | None = None,
     ) -> None:
         self.database, self.enabled_channels, self.wake = database, tuple(enabled_channels), wake
         self.interval, self.clock, self.campaigns = interval, clock, campaigns
+        self.retention_schedule, self.media_dir = retention_schedule, media_dir
         self.invitation_reminder, self.data_holder = invitation_reminder, data_holder
+        # The daily purge: looked for at most hourly, the first time a while after the start
+        # (a service starting has webhooks and broadcasts to catch up on first).
+        self._purge_checked: datetime = clock() - PURGE_LOOK_EVERY + PURGE_FIRST_LOOK
         self._stopped = asyncio.Event()
 
     async def tick(self) -> list[int]:
@@ -84,7 +94,22 @@ class Scheduler:
         if started or made:
             self.wake()
         await broadcasts.finish_completed(self.database, now)
+        await self._purge(now)
         return made + started
+
+    async def _purge(self, now: datetime) -> None:
+        """The retention schedule, applied once a day (storage/retention.py)."""
+        if self.retention_schedule is None:
+            return
+        if now - self._purge_checked < PURGE_LOOK_EVERY:
+            return
+        self._purge_checked = now
+        try:
+            await retention.purge_if_due(
+                self.database, self.retention_schedule, now, SCHEDULER, self.media_dir
+            )
+        except Exception:  # retention waits for the next look; sending does not
+            log.exception("retention purge failed; trying again later")
 
     async def run(self) -> None:
         while not self._stopped.is_set():

@@ -50,6 +50,9 @@ class Claimed:
     address_id: int | None
     priority: int
     broadcast_id: int | None = None
+    member_id: int | None = None
+    content_sid: str | None = None  # WhatsApp's template for outside the window, if any
+    content_variables: dict[str, str] | None = None
 
     @property
     def bulk(self) -> bool:
@@ -62,6 +65,7 @@ class AddressSnapshot:
 
     states: frozenset[AddressState] = frozenset()
     gone: bool = False  # erased with its member (OUBLIER) since the row was made
+    last_inbound_at: datetime | None = None  # the member's last message on it (the window)
 
 
 GONE = AddressSnapshot(gone=True)
@@ -127,6 +131,9 @@ async def claim_due(
             outbox.c.address_id,
             outbox.c.priority,
             outbox.c.broadcast_id,
+            outbox.c.member_id,
+            outbox.c.content_sid,
+            outbox.c.content_variables,
         )
     )
     rows = (Claimed(*row) for row in await connection.execute(claim))
@@ -191,12 +198,15 @@ async def address_states(
     if not ids:
         return {}
     columns = {state: addresses.c[column] for state, column in ADDRESS_COLUMN.items()}
-    query = select(addresses.c.id, *columns.values()).where(addresses.c.id.in_(ids))
+    query = select(addresses.c.id, addresses.c.last_inbound_at, *columns.values()).where(
+        addresses.c.id.in_(ids)
+    )
     found = {
         row.id: AddressSnapshot(
             frozenset(
                 state for state, column in columns.items() if row._mapping[column] is not None
-            )
+            ),
+            last_inbound_at=row.last_inbound_at,
         )
         for row in await connection.execute(query)
     }

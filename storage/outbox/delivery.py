@@ -30,6 +30,7 @@ class StatusReport:
     error_code: str | None = None
     error_message: str | None = None
     address_state: AddressState | None = None  # what the error code says about the address
+    fall_back: bool = False  # the channel cannot carry it to this member: try their next one
 
 
 def later_than(status: OutboxStatus) -> list[str]:

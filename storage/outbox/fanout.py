@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from broadcasts.model import Audience, BodyRule
+from broadcasts.model import Audience, BodyRule, TemplateRule
 from storage.audience import ranked_addresses
 from storage.models import Member, OutboxMessage
 from storage.outbox.rows import FAN_OUT_COLUMNS
@@ -119,6 +119,24 @@ async def set_choices(
                 outbox.c.member_id.in_(in_their_language),
             )
             .values(choices=choices)
+        )
+
+
+async def set_templates(
+    connection: AsyncConnection, broadcast_id: int, rules: Sequence[TemplateRule]
+) -> None:
+    """The broadcast's WhatsApp rows carry the approved template of their member's language
+    (a few UPDATEs, one per language): sent instead of the text outside the 24 h window."""
+    for rule in rules:
+        in_their_language = select(members.c.id).where(members.c.language == rule.language)
+        await connection.execute(
+            update(outbox)
+            .where(
+                outbox.c.broadcast_id == broadcast_id,
+                outbox.c.channel == "whatsapp",
+                outbox.c.member_id.in_(in_their_language),
+            )
+            .values(content_sid=rule.content_sid, content_variables=rule.variables)
         )
 
 

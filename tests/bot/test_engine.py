@@ -231,6 +231,24 @@ def test_a_multi_select_tap_gives_the_keyboard_with_ticks_and_a_toast():
     assert ticked == [outcome.notice]
 
 
+@pytest.mark.parametrize("text", ["MES DONNÉES", "mes donnees", "My data", "N ka kunnafoniw"])
+def test_my_data_gives_the_summary_and_how_to_get_the_copy(text):
+    outcome = handle(ctx(text, member=AWA))
+    (reply,) = outcome.replies
+    assert "Awa" in reply.text and "AMSS" in reply.text and "n° 1" in reply.text
+    assert outcome.state is None and outcome.effects == ()
+
+
+def test_my_data_for_a_stranger_says_what_little_is_kept():
+    (reply,) = handle(ctx("MES DONNEES")).replies
+    assert "pas inscrit" in reply.text
+
+
+def test_my_data_in_the_members_language():
+    outcome = handle(replace(ctx("MY DATA", member=AWA), language="en"))
+    assert "Benkadi keeps" in outcome.replies[0].text
+
+
 # Sex and age band ---------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("sex", "age", "expected"),

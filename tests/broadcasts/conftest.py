@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from storage.database import Database, normalise_url
 from storage.migrate import upgrade
 from storage.models import Address, Base, Member, Organisation, OutboxMessage
+from storage.types import utcnow
 from tests.conftest import BACKENDS, PG_URL, _pg_admin
 
 
@@ -201,7 +202,14 @@ async def seed_membership(database: Database) -> dict[str, int]:
                 .returning(members.c.id)
             )
             for channel, address, mark in person.addresses:
-                values = {"channel": channel, "address": address, "member_id": member_id}
+                # Everyone wrote a moment ago: WhatsApp members are inside the 24 h window (the
+                # window's own tests are in tests/broadcasts/test_whatsapp.py).
+                values = {
+                    "channel": channel,
+                    "address": address,
+                    "member_id": member_id,
+                    "last_inbound_at": utcnow(),
+                }
                 if mark:
                     values[MARK_COLUMNS[mark]] = EARLY
                 await connection.execute(addresses.insert().values(**values))

@@ -327,6 +327,8 @@ async def test_every_launch_leaves_the_same_trace(database, membership, name):
         "send_at": case.send_at.isoformat() if case.send_at else None,
         "languages": sorted(row.texts),
         "audience": row.audience,
+        "whatsapp": None,
+        "fallback": True,
         **case.about,
     }
     send = {
@@ -334,6 +336,7 @@ async def test_every_launch_leaves_the_same_trace(database, membership, name):
         "channels": ["telegram", "whatsapp", "sms"],
         "was": case.was,
         "sms_held_until": case.sms_from.isoformat() if case.sms_from != case.at else None,
+        "whatsapp_templates": {},
         **case.about,
     }
     then = [

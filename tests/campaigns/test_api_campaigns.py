@@ -43,8 +43,13 @@ async def test_viewers_read_the_calendar(app_harness, tokens):
     assert {language: t["sms"]["segments"] for language, t in first["texts"].items()} == {
         "fr": 2,
         "bm": 2,
+        "ff": 1,
+        "ses": 1,
         "en": 1,
     }
+    assert {language: t["awaiting_review"] for language, t in first["texts"].items()} == {
+        "fr": False, "bm": True, "ff": True, "ses": True, "en": False,
+    }  # fmt: skip
 
 
 async def test_the_secretariat_enables_and_disables(app_harness, tokens):

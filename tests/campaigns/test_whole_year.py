@@ -105,8 +105,9 @@ async def test_a_whole_year(database, membership, shipped):
     assert bodies["Coumba"] == ("whatsapp", texts["bm"])
     assert bodies["Awa"] == ("sms", cheapest_sms_text(texts["fr"]))
     assert bodies["Nana"] == ("telegram", texts["en"])
-    assert bodies["Salimata"] == ("sms", cheapest_sms_text(texts["fr"]))  # Fulfulde: French
-    assert bodies["Zeinab"] == ("telegram", texts["fr"])  # Songhay: French
+    assert bodies["Salimata"] == ("sms", cheapest_sms_text(texts["ff"]))  # Fulfulde
+    assert bodies["Salimata"][1].startswith("25/11, Ñalnde winndere ngam hadde")  # ɗ→d: GSM-7
+    assert bodies["Zeinab"] == ("telegram", texts["ses"])  # Songhay, as written
     assert "ɛ" in texts["bm"] and texts["bm"].startswith("Nowanburukalo tile 25")
     assert "Thème" not in texts["fr"]  # no theme for the year: its line is left out
 

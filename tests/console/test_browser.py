@@ -236,7 +236,7 @@ def test_download_the_roster(browser, server, shots):
 def test_admin_pages(browser, server, shots):
     context, page = signed_in(browser, server, "admin", "/console/audit")
     assert page.locator("h1").inner_text() == "Journal d'audit"
-    assert "export.roster" in page.content() and "broadcast.send" in page.content()
+    assert "export des membres" in page.content() and "diffusion envoyée" in page.content()
     page.screenshot(path=str(shots / "journal-audit.png"))
     page.goto(server.url + "/console/organisations")
     page.screenshot(path=str(shots / "organisations.png"))

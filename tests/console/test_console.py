@@ -100,7 +100,7 @@ async def test_sign_in_with_a_token(console):
     async with session:
         assert url.path == "/console/" and "Journal d&#39;audit" in html
         status, html, _ = await get_page(session, console.url + "/console/audit")
-        assert status == 200 and "console.login" in html
+        assert status == 200 and "connexion à la console" in html
 
 
 async def test_expired_session_goes_to_sign_in_and_back(console):

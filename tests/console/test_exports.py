@@ -91,7 +91,7 @@ async def test_filters_like_a_broadcast_audience(console):
     _, data, _ = await get(console, EXPORT, "secretariat", table="organisations", language="bm")
     rows = parse_csv(data)
     assert rows[0] == ["N°", "Organisation", "Type", "Membres"]
-    assert [row[1:] for row in rows[1:]] == [["ONG Kènèya", "ong_nationale", "1"]]
+    assert [row[1:] for row in rows[1:]] == [["ONG Kènèya", "ONG nationale", "1"]]
     status, data, _ = await get(console, EXPORT, "secretariat", region="atlantis")
     assert status == 400 and b"audience.regions" in data
     status, data, _ = await get(console, EXPORT, "secretariat", format="pdf")

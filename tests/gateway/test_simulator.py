@@ -92,7 +92,11 @@ async def test_simulator_chats_as_sms_and_telegram_through_the_real_path(simulat
             assert page.status == 200 and "Benkadi" in await page.text()
         payload = {"channel": "sms", "from": "76 12 34 56", "text": "INSCRIPTION"}
         async with http.post(simulator_url + "/simulator/api/send", json=payload) as r:
-            assert (await r.json()) == {"webhook_status": 200, "address": "+22376123456"}
+            assert (await r.json()) == {
+                "webhook_status": 200,
+                "address": "+22376123456",
+                "notice": None,
+            }
         messages = await _conversation(http, simulator_url, "sms", "76123456", 1)
         assert [m["from"] for m in messages] == ["member", "benkadi"]
         assert "nom" in messages[1]["text"]
@@ -244,7 +248,8 @@ async def test_simulator_texts_the_moov_sim_of_its_fake_phone_and_is_answered_fr
     async with aiohttp.ClientSession() as http:
         payload = {"channel": "sms-moov", "from": "76 12 34 56", "text": "INSCRIPTION"}
         async with http.post(simulator_url + "/simulator/api/send", json=payload) as r:
-            assert (await r.json()) == {"webhook_status": 200, "address": "+22376123456"}
+            answer = await r.json()
+            assert (answer["webhook_status"], answer["address"]) == (200, "+22376123456")
         messages = await _conversation(http, simulator_url, "sms-moov", "76123456", 1)
         assert [m["from"] for m in messages] == ["member", "benkadi"]
         assert "nom" in messages[1]["text"] and messages[1]["via"] == "SIM Moov +22365000000"

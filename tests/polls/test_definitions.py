@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.vocabulary.i18n import LANGUAGES
 from broadcasts.polls.model import DIMENSIONS, Poll
 from broadcasts.polls.parse import PollError, parse_poll, parse_poll_json
 from tests.polls.conftest import CAPACITY, capacity_poll
@@ -40,11 +41,30 @@ def test_the_shipped_capacity_poll():
     poll = capacity_poll()
     assert 8 <= len(poll.questions) <= 12
     assert {q.dimension for q in poll.questions} >= set(DIMENSIONS)
-    for question in poll.questions:  # French and Bambara for every question and option
-        assert {"fr", "bm"} <= set(question.texts), question.key
-        assert all({"fr", "bm"} <= set(o.texts) for o in question.options if o.texts)
-    assert {"fr", "bm"} <= set(poll.invitation) and poll.reminder_days
+    every = set(LANGUAGES)
+    for question in poll.questions:  # every language for every question and option
+        assert set(question.texts) == every, question.key
+        assert all(set(o.texts) == every for o in question.options if o.texts)
+    assert set(poll.title) == set(poll.invitation) == set(poll.reminder) == every
+    assert poll.reminder_days
+    assert poll.review_pending == {"bm", "ff", "ses"}  # no native speaker has read them yet
     assert Poll.from_json(poll.to_json()) == poll  # stored as JSON, read back the same
+
+
+def test_the_review_table_of_a_poll():
+    assert parse_poll(SMALL, "essai.toml", "essai").review_pending == frozenset()
+    poll = parse_poll(
+        SMALL.replace("[[questions]]", '[review]\npending = ["ses"]\n\n[[questions]]', 1),
+        "essai.toml",
+        "essai",
+    )
+    assert poll.review_pending == {"ses"} and Poll.from_json(poll.to_json()) == poll
+    with pytest.raises(PollError, match=r"essai.toml:6: review.pending: 'xx': unknown language"):
+        parse_poll(
+            SMALL.replace("[[questions]]", '[review]\npending = ["xx"]\n\n[[questions]]', 1),
+            "essai.toml",
+            "essai",
+        )
 
 
 def test_a_small_poll_and_its_condition():

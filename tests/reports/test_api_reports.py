@@ -28,6 +28,12 @@ TOTALS = [
     ["Kayes", "Formation", "2026-11", 3, 0, 0, 0, 3],
     ["Ségou", "Sensibilisation", "2026-11", 20, 10, 0, 5, 35],
 ]
+# As exports give them: counts under 5 people hidden (bot/vocabulary/small_cells.py).
+TOTALS_SHOWN = [
+    ["Kayes", "Formation", "2026-10", 11, 6, "< 5", "< 5", 22],
+    ["Kayes", "Formation", "2026-11", "< 5", 0, 0, 0, "< 5"],
+    ["Ségou", "Sensibilisation", "2026-11", 20, 10, 0, 5, 35],
+]
 
 
 async def seed(database) -> None:
@@ -124,7 +130,9 @@ async def test_exports_rows_and_totals_agree(h):
         "garçons",
         "total",
     ]
-    assert [row[:3] + [int(n) for n in row[3:]] for row in summary[1:]] == TOTALS
+    assert [
+        row[:3] + [int(n) if n.isdigit() else n for n in row[3:]] for row in summary[1:]
+    ] == TOTALS_SHOWN
 
     status, body, headers = await call(
         h, "GET", "/reports/export?format=xlsx&region=kayes", "secretariat"
@@ -142,7 +150,7 @@ async def test_exports_rows_and_totals_agree(h):
     sheet_rows = list(workbook["rapports"].iter_rows(values_only=True))
     assert len(sheet_rows) == 1 + 3
     totals = [list(row) for row in workbook["totaux"].iter_rows(values_only=True)][1:]
-    assert totals == TOTALS[:2]
+    assert totals == TOTALS_SHOWN[:2]
 
     status, body = await get_json(h, "/reports/summary?from=2026-11-01")
     assert [row["total"] for row in body["totals"]] == [3, 35]

@@ -1,0 +1,143 @@
+"""Access requests: everything held about one person (two channels, poll answers, a report),
+by the CLI and by an admin in the console, and nothing of anyone else; audited."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+
+from gateway.settings import Settings
+from storage import access_export
+from storage import reports as report_store
+from storage.models import (
+    AuditEntry,
+    Conversation,
+    InboundMessage,
+    OutboxMessage,
+    Poll,
+    PollResponse,
+    PollSession,
+)
+from tests import cli
+from tests.factories import add_member
+
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+async def _two_people(database) -> tuple[int, int]:
+    async with database.transaction() as connection:
+        awa = await add_member(
+            connection, name="Awa Traoré", region="kayes", now=NOW, cercle="Kita",
+            addresses=[("sms", "+22376111111"), ("telegram", "55501")],
+        )  # fmt: skip
+        other = await add_member(
+            connection, name="Mariam Other", region="sikasso", now=NOW,
+            addresses=[("sms", "+22376222222")],
+        )  # fmt: skip
+        address = {
+            row.address: row.id
+            for row in await connection.execute(
+                select(access_export.addresses.c.address, access_export.addresses.c.id)
+            )
+        }
+        inbound = InboundMessage.__table__
+        for n, (who, text) in enumerate(
+            [("+22376111111", "AWA-SMS"), ("55501", "AWA-TELEGRAM"), ("+22376222222", "OTHER-SMS")]
+        ):
+            await connection.execute(
+                inbound.insert().values(
+                    channel="telegram" if who == "55501" else "sms", provider_id=f"P{n}",
+                    address_id=address[who], body=text, received_at=NOW,
+                )
+            )  # fmt: skip
+        outbox = OutboxMessage.__table__
+        for member_id, who, text in [
+            (awa, "+22376111111", "REPLY-TO-AWA"),
+            (other, "+22376222222", "REPLY-TO-OTHER"),
+        ]:
+            await connection.execute(
+                outbox.insert().values(
+                    address_id=address[who], member_id=member_id, channel="sms", recipient=who,
+                    body=text, status="sent", created_at=NOW, next_attempt_at=NOW,
+                )
+            )  # fmt: skip
+        await connection.execute(
+            Conversation.__table__.insert().values(
+                address_id=address["55501"], flow="report", step="description",
+                data={"activity": "AWA-DRAFT"}, updated_at=NOW, expires_at=NOW,
+            )
+        )  # fmt: skip
+        poll_id = await connection.scalar(
+            Poll.__table__.insert()
+            .values(slug="satisfaction", title="Satisfaction", definition={}, status="launched",
+                    created_by="test", created_at=NOW)
+            .returning(Poll.__table__.c.id)
+        )  # fmt: skip
+        for member_id, answer in [(awa, "AWA-ANSWER"), (other, "OTHER-ANSWER")]:
+            session_id = await connection.scalar(
+                PollSession.__table__.insert()
+                .values(poll_id=poll_id, member_id=member_id, invited_at=NOW, current_at=NOW)
+                .returning(PollSession.__table__.c.id)
+            )
+            await connection.execute(
+                PollResponse.__table__.insert().values(
+                    session_id=session_id, poll_id=poll_id, question="q1", position=1,
+                    text=answer, channel="telegram", answered_at=NOW,
+                )
+            )  # fmt: skip
+        for member_id, text in [(awa, "AWA-REPORT"), (other, "OTHER-REPORT")]:
+            await report_store.insert_report(
+                connection, member_id,
+                {"activity": "formation", "date": date(2026, 11, 12).isoformat(),
+                 "region": "kayes", "women": 5, "men": 1, "girls": 0, "boys": 0,
+                 "description": text, "channel": "sms"},
+                NOW,
+            )  # fmt: skip
+    return awa, other
+
+
+def _check(held: dict, awa: int) -> None:
+    text = json.dumps(held, ensure_ascii=False)
+    for mine in (
+        "Awa Traoré", "Kita", "+22376111111", "55501", "AWA-SMS", "AWA-TELEGRAM",
+        "REPLY-TO-AWA", "AWA-DRAFT", "AWA-ANSWER", "AWA-REPORT", "satisfaction",
+    ):  # fmt: skip
+        assert mine in text, mine
+    for theirs in ("Mariam", "+22376222222", "OTHER-"):
+        assert theirs not in text, theirs
+    assert held["member_id"] == awa
+    assert {a["channel"] for a in held["addresses"]} == {"sms", "telegram"}
+    assert held["consents"]["consent_at"] is not None
+
+
+async def test_cli_export_by_phone_has_all_of_it_and_nothing_else(database, tmp_path, capsys):
+    awa, _other = await _two_people(database)
+    settings = Settings.from_env({"BENKADI_DATABASE_URL": database.url})
+    base = tmp_path / "copie"
+    assert await cli.run(settings, "privacy", "export", "76 11 11 11", "-o", str(base)) == 0
+    held = json.loads((tmp_path / "copie.json").read_text())
+    _check(held, awa)
+    page = (tmp_path / "copie.html").read_text()
+    assert "AWA-REPORT" in page and "OTHER-REPORT" not in page and "<script" not in page
+    assert (tmp_path / "copie.json").stat().st_mode & 0o077 == 0
+    async with database.sessions() as session:
+        entry = (
+            await session.execute(
+                select(AuditEntry.__table__).where(
+                    AuditEntry.__table__.c.action == access_export.EXPORT_ACTION
+                )
+            )
+        ).one()
+    assert entry.target == f"member:{awa}" and entry.details == {"via": "cli"}
+    assert await cli.run(settings, "privacy", "export", "99999") == 2
+    assert "benkadi: member: no member 99999" in capsys.readouterr().err
+
+
+async def test_by_id_and_telegram_id(database):
+    awa, other = await _two_people(database)
+    assert await access_export.find_member(database, str(awa)) == awa
+    assert await access_export.find_member(database, "55501") == awa
+    assert await access_export.find_member(database, "+22376222222") == other
+    _check(await access_export.collect(database, awa, "test", "test"), awa)

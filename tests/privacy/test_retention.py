@@ -1,0 +1,251 @@
+"""Retention: two years of traffic on a test clock, the scheduler purging daily; what the
+schedule says is gone is gone (database, WAL and photo files), every total is unchanged, and
+each purge is in the audit log."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from broadcasts import service as broadcasts
+from gateway.sending.scheduler import Scheduler
+from storage import reports as report_store
+from storage import retention
+from storage.models import (
+    Address,
+    AuditEntry,
+    Broadcast,
+    BroadcastDeliveryCount,
+    InboundMessage,
+    Member,
+    OutboxMessage,
+    Report,
+)
+from storage.reports import ReportFilter
+from tests.factories import add_member
+
+START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+DAYS = int(os.environ.get("RETENTION_TEST_DAYS", "780"))
+STEP = 4  # a tick every fourth day (each purges): the same schedule, a quarter of the time
+TRAFFIC = range(0, DAYS, STEP)
+inbound, outbox, reports = InboundMessage.__table__, OutboxMessage.__table__, Report.__table__
+members, addresses = Member.__table__, Address.__table__
+
+
+async def _traffic(database, day: int, now: datetime, members_ids, media_dir: Path) -> None:
+    """One day: a member writes and is answered; every 28th day a broadcast to everyone (one
+    failure) and a report with a photo."""
+    async with database.transaction() as connection:
+        address_id = await connection.scalar(
+            select(addresses.c.id).where(addresses.c.member_id == members_ids[0])
+        )
+        await connection.execute(
+            inbound.insert().values(
+                channel="sms", provider_id=f"SM{day}", address_id=address_id,
+                body=f"MARKER-IN-{day:04d}", received_at=now,
+            )
+        )  # fmt: skip
+        await connection.execute(
+            outbox.insert().values(
+                address_id=address_id, member_id=members_ids[0], channel="sms",
+                recipient="+22376000001", body=f"MARKER-OUT-{day:04d}", status="delivered",
+                created_at=now, sent_at=now, next_attempt_at=now,
+            )
+        )  # fmt: skip
+        if day % 28:
+            return
+        broadcast_id = await connection.scalar(
+            Broadcast.__table__.insert()
+            .values(
+                title=f"Alerte {day}", texts={"fr": "Alerte"}, status="sent", created_by="test",
+                created_at=now, fanned_out_at=now, finished_at=now, recipients=len(members_ids),
+            )
+            .returning(Broadcast.__table__.c.id)
+        )  # fmt: skip
+        rows = [
+            {
+                "member_id": member_id, "broadcast_id": broadcast_id, "channel": "sms",
+                "recipient": f"+2237600000{n}", "body": "Alerte", "priority": 1,
+                "status": "failed" if n == 0 else "delivered",
+                "error_code": "30003" if n == 0 else None,
+                "error_message": "unreachable" if n == 0 else None,
+                "created_at": now, "next_attempt_at": now,
+            }
+            for n, member_id in enumerate(members_ids)
+        ]  # fmt: skip
+        await connection.execute(outbox.insert(), rows)
+        photo = media_dir / f"report-{day}.jpg"
+        photo.write_bytes(b"JPEG" + f"MARKER-PHOTO-{day:04d}".encode())
+        report_id = await report_store.insert_report(
+            connection,
+            members_ids[1],
+            {
+                "activity": "sensibilisation", "date": now.date().isoformat(), "region": "kayes",
+                "commune": "Kayes", "women": 10 + day % 7, "men": 3, "girls": 2, "boys": 1,
+                "description": f"MARKER-REPORT-{day:04d}", "channel": "whatsapp",
+                "photo": "https://api.twilio.com/media/x", "media_kind": "url",
+            },
+            now,
+        )  # fmt: skip
+        await connection.execute(
+            reports.update().where(reports.c.id == report_id).values(media_path=str(photo))
+        )
+
+
+async def test_two_years_of_traffic_purged_daily(database, tmp_path):
+    media_dir = tmp_path / "media"
+    media_dir.mkdir()
+    async with database.transaction() as connection:
+        staying = [
+            await add_member(
+                connection, name=f"Membre {n}", region="kayes", now=START,
+                addresses=[("sms", f"+2237600000{n}")],
+            )
+            for n in range(4)
+        ]  # fmt: skip
+        leaving = await add_member(
+            connection, name="Fanta Partie", region="sikasso", now=START,
+            addresses=[("sms", "+22376999999")],
+        )  # fmt: skip
+        await connection.execute(
+            addresses.update()
+            .where(addresses.c.member_id == leaving)
+            .values(opted_out_at=START + timedelta(days=20))
+        )
+        await connection.execute(
+            addresses.insert().values(channel="sms", address="+22376888888", created_at=START)
+        )
+    clock = [START]
+    schedule = retention.Schedule()
+    scheduler = Scheduler(
+        database, ["sms"], lambda: None, clock=lambda: clock[0],
+        retention_schedule=schedule, media_dir=str(media_dir),
+    )  # fmt: skip
+
+    totals_before: dict[int, dict] = {}
+    for day in TRAFFIC:
+        clock[0] = START + timedelta(days=day)
+        await _traffic(database, day, clock[0], staying, media_dir)
+        if day % 28 == 0:  # totals as they were when each broadcast was done
+            newest = (await broadcasts.list_broadcasts(database, limit=1))[0]
+            totals_before[newest["id"]] = await broadcasts.get_status(database, newest["id"])
+        if day == 400:
+            reports_before = await report_store.summary(database, ReportFilter())
+        await scheduler.tick()
+    now = clock[0]
+    reports_after_traffic = await report_store.summary(database, ReportFilter())
+
+    async with database.sessions() as session:
+        # Messages: bodies older than 90 days are gone, the rows (and so the counts) stay.
+        old_bodies = await session.scalar(
+            select(func.count()).where(
+                inbound.c.body.is_not(None), inbound.c.received_at < now - timedelta(days=90)
+            )
+        )
+        assert old_bodies == 0
+        assert await session.scalar(select(func.count()).select_from(inbound)) == len(TRAFFIC)
+        kept = await session.scalar(select(func.count()).where(inbound.c.body.is_not(None)))
+        assert kept == len([d for d in TRAFFIC if d >= TRAFFIC[-1] - 90])  # the last 90 days
+        old_replies = await session.scalar(
+            select(func.count()).where(
+                outbox.c.broadcast_id.is_(None), outbox.c.body != "",
+                outbox.c.created_at < now - timedelta(days=90),
+            )
+        )  # fmt: skip
+        assert old_replies == 0
+        # Deliveries: rows older than a year are gone, counted first.
+        old_rows = await session.scalar(
+            select(func.count()).where(
+                outbox.c.broadcast_id.is_not(None), outbox.c.created_at < now - timedelta(days=365)
+            )
+        )
+        assert old_rows == 0
+        assert await session.scalar(select(func.count()).select_from(BroadcastDeliveryCount))
+        # Reports: text, photo and reporter gone after two years; figures kept.
+        purged = (
+            await session.execute(
+                select(reports).where(reports.c.submitted_at < now - timedelta(days=730))
+            )
+        ).all()
+        assert purged and all(
+            r.description == "" and r.media_path is None and r.media_ref is None
+            and r.member_id is None and r.text_purged_at is not None
+            for r in purged
+        )  # fmt: skip
+        # The member who said STOP 780 days ago is erased; the stranger's address deleted.
+        gone = (await session.execute(select(members).where(members.c.id == leaving))).one()
+        assert gone.erased_at is not None and gone.name is None
+        assert not (await session.scalars(select(addresses.c.address))).all().count("+22376888888")
+        assert await session.scalar(
+            select(func.count()).where(members.c.erased_at.is_(None))
+        ) == len(staying)
+        purges = (
+            await session.execute(
+                select(AuditEntry.__table__.c.at).where(
+                    AuditEntry.__table__.c.action == retention.PURGE_ACTION
+                )
+            )
+        ).all()
+    # One each (daily) tick but the first, at the start (ten minutes later at the earliest).
+    assert len(purges) == len(TRAFFIC) - 1
+
+    # Totals of every broadcast are what they were before its rows went.
+    for broadcast_id, before in totals_before.items():
+        after = await broadcasts.get_status(database, broadcast_id)
+        assert (after["counts"], after["totals"], after["failures"]) == (
+            before["counts"], before["totals"], before["failures"],
+        ), broadcast_id  # fmt: skip
+    # Report totals: the same figures whatever was purged.
+    assert reports_after_traffic[: len(reports_before)] == reports_before
+    assert sum(row[-1] for row in reports_after_traffic) == sum(
+        (10 + d % 7) + 6 for d in range(0, DAYS, 28)
+    )
+
+    # Photo files of purged reports are gone; the others are still there.
+    photos = sorted(p.name for p in media_dir.iterdir())
+    kept_days = [d for d in range(0, DAYS, 28) if START + timedelta(days=d) >= now - timedelta(730)]
+    assert photos == sorted(f"report-{d}.jpg" for d in kept_days)
+
+    if database.is_sqlite:  # nothing purged is left in the file or its WAL
+        raw = _file_and_wal(Path(database.engine.url.database))
+        assert b"MARKER-IN-0004" not in raw and b"MARKER-OUT-0004" not in raw
+        assert b"MARKER-REPORT-0000" not in raw
+        assert f"MARKER-IN-{TRAFFIC[-1]:04d}".encode() in raw
+
+
+def _file_and_wal(path: Path) -> bytes:
+    wal = path.with_name(path.name + "-wal")
+    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+async def test_dry_run_says_what_would_go_and_changes_nothing(database):
+    now = START + timedelta(days=100)
+    async with database.transaction() as connection:
+        member_id = await add_member(
+            connection, name="Awa", region="kayes", now=START, addresses=[("sms", "+22376000001")]
+        )
+        await connection.execute(
+            inbound.insert().values(
+                channel="sms", provider_id="SM1", body="vieux", received_at=START
+            )
+        )
+    plan = await retention.plan(database, retention.Schedule(), now)
+    assert plan["message_bodies"] == 1 and plan["departed_members"] == 0
+    async with database.sessions() as session:
+        assert await session.scalar(select(inbound.c.body)) == "vieux"
+        assert await session.scalar(select(members.c.name).where(members.c.id == member_id))
+
+
+@pytest.mark.unit
+def test_schedule_from_configuration():
+    schedule = retention.parse_schedule("messages=30, deliveries=forever")
+    assert schedule.messages == timedelta(days=30) and schedule.deliveries is None
+    assert schedule.report_text == timedelta(days=730)
+    with pytest.raises(ValueError, match="photos"):
+        retention.parse_schedule("photos=3")
+    with pytest.raises(ValueError, match="number of days"):
+        retention.parse_schedule("messages=soon")
