@@ -44,7 +44,11 @@ async def test_member_registers_by_texting_the_moov_sim_and_is_answered_from_it(
     replies = await converse(
         phones,
         AWA,
-        ["Inscription", "Awa Traoré", "ONG Kènèya", "SIKASSO.", "Koutiala", "1 6", "1", "oui", "1"],
+        [
+            "Inscription", "Awa Traoré", "ONG Kènèya", "SIKASSO.", "Koutiala", "1 6", "1",
+            "1", "2",  # sex, age band
+            "oui", "1",
+        ],
     )
     assert "nom complet" in replies[0] and "Bienvenue" in replies[-1]
     [member] = await phones.harness.members()
