@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.vocabulary.disclosure import NOTE
 from bot.vocabulary.i18n import in_language
+from bot.vocabulary.reference import KIND_LABELS
 from bot.vocabulary.small_cells import HIDDEN, SECONDARY, shown
 from broadcasts.polls.model import Poll, text_in
 from broadcasts.polls.results import NONE
@@ -89,8 +90,13 @@ async def _stream(database: Database, poll_id: int, wide: bool) -> AsyncIterator
                 yield row
 
 
+def _kind(key: str | None) -> str:
+    """An organisation's kind as people read it ("Association"), as the console shows it."""
+    return KIND_LABELS.get(key, key) if key else NONE
+
+
 def _respondent(row: Any) -> list[Any]:
-    return [row.member_id, row.name or NONE, row.kind or NONE, row.region or NONE, row.language]
+    return [row.member_id, row.name or NONE, _kind(row.kind), row.region or NONE, row.language]
 
 
 async def long_rows(database: Database, poll_id: int, poll: Poll) -> AsyncIterator[list]:
@@ -148,7 +154,7 @@ def summary_tables(results: dict[str, Any]) -> list[Table]:
         for option in q.get("options", ())
     ]
     scores = [
-        [org["organisation"], org["kind"], dimension, value["percent"], value["respondents"]]
+        [org["organisation"], _kind(org["kind"]), dimension, value["percent"], value["respondents"]]
         for org in results["scores"]["organisations"]
         for dimension, value in org["scores"].items()
     ]

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from bot.vocabulary.errors import Conflict, NotFound
-from bot.vocabulary.i18n import N_
+from bot.vocabulary.i18n import LANGUAGES, N_
 from broadcasts.launch import SCHEDULER, Button, Delivery, iso
 from broadcasts.launch import launch as launch_broadcast
 from broadcasts.model import Draft
@@ -218,4 +218,7 @@ def summary(row: Any) -> dict[str, Any]:
         "reminded_at": iso(row.reminded_at),
         "broadcast_id": row.broadcast_id,
         "questions": len(row.definition.get("questions", ())),
+        # The languages its texts are in, and those no native speaker has reviewed yet.
+        "languages": [code for code in LANGUAGES if code in row.definition.get("invitation", {})],
+        "awaiting_review": sorted((row.definition.get("review") or {}).get("pending") or ()),
     }

@@ -83,6 +83,16 @@ ACTIONS = {
     "reports.export": C_("export des rapports"),
     "token.create": C_("jeton créé"),
     "token.revoke": C_("jeton révoqué"),
+    "gateway.add": C_("passerelle SMS ajoutée"),
+    "gateway.remove": C_("passerelle SMS retirée"),
+    "gateway.rate": C_("débit d'une passerelle SMS"),
+    "members.import": C_("import de l'annuaire"),
+    "organisations.change": C_("organisation modifiée"),
+    "organisations.merge": C_("organisations fusionnées"),
+    "privacy.export": C_("export des données d'un membre"),
+    "privacy.purge": C_("effacement par durée de conservation"),
+    "translation.save": C_("traduction enregistrée"),
+    "translation.import": C_("traductions importées"),
 }
 DETAIL_KEYS = {
     "file": C_("fichier"),

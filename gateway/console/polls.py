@@ -18,7 +18,7 @@ from broadcasts.polls import results
 from broadcasts.polls import service as poll_service
 from broadcasts.polls.charts import question_chart
 from gateway.api.polls import SLUG
-from gateway.console import charts
+from gateway.console import charts, formats
 from gateway.console.auth import page
 from gateway.console.i18n import C_
 from gateway.console.keys import Who
@@ -54,7 +54,7 @@ def group_label(breakdown: str, key: str) -> str:
 
 
 def _when(iso: str | None) -> str:
-    return iso[:16].replace("T", " ") if iso else "—"
+    return formats.when(iso)  # "1 déc. 2026, 12:30", on one line
 
 
 @page("viewer")

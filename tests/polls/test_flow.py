@@ -162,7 +162,11 @@ def test_telegram_multi_select_and_skip_buttons():
     awa.say("SONDAGE")
     awa.view = replace(awa.view, question="financement")
     awa.state = replace(awa.state, data={"poll_id": 3, "question": "financement"})
-    assert awa.say(button="p:3:financement:etat").notice.startswith("✓")
+    ticked = awa.say(button="p:3:financement:etat")
+    assert ticked.notice.startswith("✓")
+    # The pressed message gets its buttons again, with the tick on the option chosen.
+    marked = [label for key, label in ticked.keyboard.choices if label.startswith("✓ ")]
+    assert marked == [ticked.notice] and ticked.keyboard.choices[-1][0] == "p:3:financement:done"
     done = awa.say(button="p:3:financement:done")
     assert awa.answer("financement").options == ("etat",)
     assert [key for key, _ in done.replies[0].choices][-1] == "p:3:formation:skip"

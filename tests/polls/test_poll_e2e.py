@@ -215,7 +215,7 @@ async def test_capacity_poll_end_to_end(harness):
     assert rows[(bintou, "recepisse")]["answer"] == "Non"
     assert rows[(bintou, "recepisse")]["channel"] == "telegram"
     assert rows[(awa, "formation")]["answer"] == ""  # skipped
-    assert rows[(awa, "recepisse")]["organisation_kind"] == "association"
+    assert rows[(awa, "recepisse")]["organisation_kind"] == "Association"  # the label
     header = wide_csv[0]
     wide = {r[0]: dict(zip(header, r, strict=True)) for r in wide_csv[1:]}
     assert set(wide) == {awa, bintou, str(ids["chaka"])}
