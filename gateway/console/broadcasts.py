@@ -16,6 +16,7 @@ from multidict import MultiDictProxy
 from bot.vocabulary.errors import Invalid
 from bot.vocabulary.i18n import LANGUAGES
 from bot.vocabulary.reference import (
+    AGE_BANDS,
     LANGUAGE_LABELS,
     ORGANISATION_KINDS,
     REGION_LABELS,
@@ -58,6 +59,8 @@ def choices() -> dict[str, Any]:
         "languages": LANGUAGE_LABELS,
         "organisation_kinds": dict(ORGANISATION_KINDS),
         "channels": {"telegram": "Telegram", "whatsapp": "WhatsApp", "sms": "SMS"},
+        "sexes": {"f": C_("Femmes"), "m": C_("Hommes")},
+        "age_bands": {key: label for key, label in AGE_BANDS},
         "text_languages": LANGUAGES,
     }
 
