@@ -337,6 +337,15 @@ async def media_failed(
     )
 
 
+async def media_refused(connection: AsyncConnection, report_id: int, error: str) -> None:
+    """Not to be fetched again (the file is not a picture): the reason stays on the report."""
+    await connection.execute(
+        update(reports)
+        .where(reports.c.id == report_id)
+        .values(media_next_attempt_at=None, media_error=error[:500])
+    )
+
+
 # --- filters from the outside (API query, CLI options) ---------------------------------------
 def _day(name: str, raw: str | None) -> date | None:
     if not raw:

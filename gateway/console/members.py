@@ -239,7 +239,7 @@ async def import_file(request: web.Request, who: Who) -> web.StreamResponse:
 @page("admin", missing=C_("Ce membre n'existe pas."))
 async def data_copy(request: web.Request, who: Who) -> web.StreamResponse:
     """An access request answered: everything held about the member, HTML or JSON, audited."""
-    member_id, format_ = int(request.match_info["id"]), request.match_info["format"]
+    member_id, format_ = int(request.match_info["id"]), request.path.rsplit(".", 1)[-1]
     held = await access_export.collect(
         request.config_dict[DATABASE], member_id, who.actor, "console"
     )
@@ -267,6 +267,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/members", list_members, name="members")
     app.router.add_get("/members/export", export, name="members_export")
     app.router.add_get(r"/members/{id:[0-9]{1,9}}", show_member, name="member")
-    app.router.add_get(
-        r"/members/{id:[0-9]{1,9}}/data.{format:html|json}", data_copy, name="member_data"
-    )
+    for format_ in ("html", "json"):
+        app.router.add_get(
+            rf"/members/{{id:[0-9]{{1,9}}}}/data.{format_}", data_copy, name=f"member_{format_}"
+        )

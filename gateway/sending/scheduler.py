@@ -128,3 +128,7 @@ class Scheduler:
 
     def stop(self) -> None:
         self._stopped.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
