@@ -171,6 +171,7 @@ class Harness:
                     .limit(1)
                 )
             if pending is None:
+                await self.database.writes_done()  # an erasure's checkpoint comes after its commit
                 return
             self.dispatcher.wake()
             await asyncio.sleep(0.05)
