@@ -6,8 +6,9 @@ rate, and sends through the phone's official client. A phone that refuses the co
 5xx, refuses the credentials or is at its limit did not take the message: the same message goes
 at once to the next route, the failure counted against the phone; enough failures in a row and
 the phone is down (persisted, so the console and other processes see it) until a health check or
-a webhook from it says it is back. A timeout is ambiguous (the phone may have taken it): the row
-is retried later by the dispatcher, by whichever route is up then — that bounds how long a dead
+a webhook from it says it is back. A timeout is ambiguous (the phone may have taken it): the
+sender asks the phone for the message by our id (it has it: sent; it has not: the next route);
+unanswered, the row is retried later by the dispatcher, by whichever route is up then — that bounds how long a dead
 phone holds a row. One message per member per broadcast stays guaranteed by the outbox (one row,
 sent once, its id the message id on every phone).
 """

@@ -323,6 +323,38 @@ async def test_a_hung_phone_times_out_and_its_row_goes_out_elsewhere_once(phones
     phones.b.hang(False)
 
 
+async def test_a_send_that_times_out_but_was_taken_is_not_sent_again_elsewhere(phones):
+    for sender in router(phones).senders.values():
+        sender.timeout = 0.2
+    await phones.b.text(AWA, "AIDE")
+    await phones.b.wait_for(1, to=AWA)
+    phones.b.answer_delay = 1.0  # B takes the SMS, its answer comes after our timeout
+    await phones.b.text(AWA, "AIDE")
+    await phones.b.wait_for(2, to=AWA)
+    await phones.harness.settle(timeout=10)
+    rows = await phones.harness.outbox()
+    # Asked by our id, B said it has it: recorded as B's, never handed to A.
+    assert rows[-1].status in ("sent", "delivered") and rows[-1].attempts == 1
+    assert rows[-1].provider_id == f"phone-b/bk-{rows[-1].id}"
+    assert [m for m in phones.a.sent if m.to == AWA] == []
+    phones.b.answer_delay = 0.0
+
+
+async def test_a_send_that_times_out_untaken_goes_out_elsewhere_at_once(phones):
+    for sender in router(phones).senders.values():
+        sender.timeout = 0.2
+    await phones.b.text(AWA, "AIDE")
+    await phones.b.wait_for(1, to=AWA)
+    phones.b.stall_sends()  # B hangs on the send, but says it does not have the message
+    await phones.b.text(AWA, "AIDE")
+    await phones.a.wait_for(1, to=AWA, timeout=10)
+    await phones.harness.settle(timeout=10)
+    rows = await phones.harness.outbox()
+    assert rows[-1].attempts == 1 and rows[-1].provider_id == f"phone-a/bk-{rows[-1].id}"
+    phones.b.stall_sends(False)
+    assert len([m for m in phones.b.sent if m.to == AWA]) == 1  # only the first
+
+
 # --- the preview ------------------------------------------------------------------------------
 async def test_preview_shows_members_segments_cost_and_duration_per_route(phones):
     database = phones.harness.database
