@@ -21,8 +21,10 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 
 from bot.vocabulary.operators import operator_of
+from broadcasts.quiet_hours import QuietHours, parse_quiet_hours
 from broadcasts.routing import SimRoute, choose
 from gateway.channels.android import AndroidSender, RouteError
 from gateway.channels.base import Channel, Outgoing, SendError
@@ -42,6 +44,9 @@ CHECK_EVERY = 30.0  # seconds between health checks of each phone
 NO_ROUTE_WAIT = 10.0  # seconds the SMS channel waits when no route at all is up
 TURN_CHECK = 1.0  # seconds between looks at a phone's health while a row waits its turn
 SEEN_EVERY = 30.0  # seconds between recordings of a phone answering (not a write per SMS)
+# A phone that pings (the app's system:ping, its interval set in the app) and has not for this
+# long is down, whatever the API says: in cloud mode the health endpoint is the server's.
+PING_SILENCE = timedelta(minutes=15)
 
 
 class SmsRouter:
@@ -56,13 +61,16 @@ class SmsRouter:
         check_every: float = CHECK_EVERY,
         failures_to_down: int = FAILURES_TO_DOWN,
         send_timeout: float = 15.0,
+        ping_silence: timedelta = PING_SILENCE,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.database = database
         self.twilio = twilio
         self.refresh_every, self.check_every = refresh_every, check_every
         self.failures_to_down, self.send_timeout = failures_to_down, send_timeout
-        self.clock = clock
+        self.clock, self.now, self.ping_silence = clock, now, ping_silence
+        self._hours: dict[str, QuietHours | None] = {}  # working hours as written → parsed
         self.gateways: dict[int, Gateway] = {}
         self.senders: dict[int, AndroidSender] = {}
         self._free_at: dict[int, float] = {}  # SIM id → monotonic time its next SMS may go
@@ -130,17 +138,48 @@ class SmsRouter:
         self.gateways = loaded
 
     async def check(self) -> None:
-        """Ask every phone's health endpoint; a down phone that answers is up again."""
+        """Ask every phone's health endpoint; a down phone that answers is up again. A phone
+        that pings and fell silent is down until it pings again (its API may still answer)."""
         for gateway_id, sender in list(self.senders.items()):
+            if self._silent(sender.gateway):
+                await self._mark_silent(sender.gateway)
+                continue
             up, error = await sender.healthy()
             await self._observe(gateway_id, up, error)
+
+    def _silent(self, gateway: Gateway) -> bool:
+        pinged = gateway.last_ping_at
+        return pinged is not None and self.now() - pinged > self.ping_silence
+
+    async def _mark_silent(self, gateway: Gateway) -> None:
+        if gateway.id in self._down:
+            return
+        minutes = round(self.ping_silence.total_seconds() / 60)
+        log.warning("SMS gateway %s is down: no ping for %d min", gateway.name, minutes)
+        self._set_down(gateway.id)
+        await self._persist(
+            gateway.id, up=False, error=f"no ping for {minutes} min", down=True
+        )  # fmt: skip
+
+    def working(self, gateway: Gateway) -> bool:
+        """Within the phone's working hours (Bamako time), or it has none."""
+        if gateway.working_hours is None:
+            return True
+        if gateway.working_hours not in self._hours:
+            try:
+                self._hours[gateway.working_hours] = parse_quiet_hours(gateway.working_hours)
+            except ValueError:  # written by hand in the database: ignored, said once
+                log.warning("SMS gateway %s: bad working hours ignored", gateway.name)
+                self._hours[gateway.working_hours] = None
+        window = self._hours[gateway.working_hours]
+        return window is None or window.contains(self.now())
 
     # --- routes ------------------------------------------------------------------------------
     def routes(self) -> list[SimRoute]:
         return [
             SimRoute(
                 sim.id, gateway.name, sim.slot, sim.operator, sim.rate_per_minute,
-                sim.price_per_segment, healthy=self.up(gateway.id),
+                sim.price_per_segment, healthy=self.usable(gateway.id),
             )
             for gateway in self.gateways.values()
             for sim in gateway.sims
@@ -149,6 +188,10 @@ class SmsRouter:
     def up(self, gateway_id: int) -> bool:
         gateway = self.gateways.get(gateway_id)
         return gateway is not None and gateway.enabled and gateway_id not in self._down
+
+    def usable(self, gateway_id: int) -> bool:
+        """Up, and within its working hours: a route for a message now."""
+        return self.up(gateway_id) and self.working(self.gateways[gateway_id])
 
     def _sim(self, sim_id: int) -> tuple[Gateway, Sim]:
         for gateway in self.gateways.values():
@@ -181,9 +224,9 @@ class SmsRouter:
         deadline = self.clock() + self._reserve(gateway, sim)
         while (left := deadline - self.clock()) > 0:
             await asyncio.sleep(min(left, TURN_CHECK))
-            if not self.up(gateway.id):
+            if not self.usable(gateway.id):
                 return False
-        return self.up(gateway.id)
+        return self.usable(gateway.id)
 
     def _limiter(self, kind: str, key: int, per_minute: float) -> WindowLimiter:
         known = self._limiters.get((kind, key))
@@ -253,7 +296,7 @@ class SmsRouter:
                 continue
             failure: SendError | None = None
             async with self._turn(gateway, sim):
-                if not self.up(gateway.id):  # went down while this one waited its turn
+                if not self.usable(gateway.id):  # went down while this one waited its turn
                     tried.add(sim.id)
                     continue
                 # Caught in here: a frozen SendError cannot pass through a context manager.
@@ -298,12 +341,16 @@ class SmsRouter:
             gateway = self.gateways.get(gateway_id)
             name = gateway.name if gateway else gateway_id
             log.warning("SMS gateway %s is down after %d failures", name, failures)
-            self._down.add(gateway_id)
-            # The turns its SIMs had given out are void: back up, it starts afresh.
-            for sim in gateway.sims if gateway else ():
-                self._free_at.pop(sim.id, None)
-            self._phone_free_at.pop(gateway_id, None)
+            self._set_down(gateway_id)
         await self._persist(gateway_id, up=False, error=error, down=down)
+
+    def _set_down(self, gateway_id: int) -> None:
+        self._down.add(gateway_id)
+        # The turns its SIMs had given out are void: back up, it starts afresh.
+        gateway = self.gateways.get(gateway_id)
+        for sim in gateway.sims if gateway else ():
+            self._free_at.pop(sim.id, None)
+        self._phone_free_at.pop(gateway_id, None)
 
     async def _persist(self, gateway_id: int, *, up: bool, error: str | None, down: bool) -> None:
         try:

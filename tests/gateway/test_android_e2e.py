@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from bot.vocabulary.operators import operator_of
 from broadcasts import service
-from broadcasts.model import Audience, Draft
+from broadcasts.model import BAMAKO, Audience, Draft
 from gateway.fakes.android_api import sign
 from storage import gateways as store
 from storage.models import Address, InboundMessage, Member, OutboxMessage
@@ -353,6 +354,44 @@ async def test_a_send_that_times_out_untaken_goes_out_elsewhere_at_once(phones):
     assert rows[-1].attempts == 1 and rows[-1].provider_id == f"phone-a/bk-{rows[-1].id}"
     phones.b.stall_sends(False)
     assert len([m for m in phones.b.sent if m.to == AWA]) == 1  # only the first
+
+
+async def test_a_phone_outside_its_working_hours_is_passed_over(phones):
+    await phones.b.text(AWA, "AIDE")  # sticky: phone B
+    await phones.b.wait_for(1, to=AWA)
+    later = datetime.now(BAMAKO) + timedelta(hours=2)  # a window that excludes now
+    hours = f"{later:%H}:00-{(later + timedelta(hours=1)):%H}:00"
+    await store.set_hours(phones.harness.database, "phone-b", hours)
+    await router(phones).refresh()
+    await phones.b.text(AWA, "AIDE")
+    [reply] = await phones.a.wait_for(1, to=AWA)  # B is off work: A (on-net) answers
+    assert phones.a.sims[reply.sim] == ORANGE_A
+    assert len([m for m in phones.b.sent if m.to == AWA]) == 1
+
+
+async def test_a_phone_that_stops_pinging_is_down_until_it_pings_again(phones):
+    await phones.b.ping()
+    database = phones.harness.database
+    [b] = [g for g in await store.load_gateways(database) if g.name == "phone-b"]
+    assert b.last_ping_at is not None
+    async with database.transaction() as connection:  # its last ping, 20 minutes ago
+        await connection.execute(
+            update(store.gateways).where(store.gateways.c.id == b.id)
+            .values(last_ping_at=utcnow() - timedelta(minutes=20))
+        )  # fmt: skip
+    routes = router(phones)
+    await routes.refresh()
+    await routes.check()  # its API still answers the health check: down all the same
+    [_, status] = await store.status(database)
+    assert not status["up"] and "no ping" in status["last_error"]
+    await phones.b.text(AWA, "AIDE")  # texted B, which is down: answered from A
+    [reply] = await phones.a.wait_for(1, to=AWA)
+    assert phones.a.sims[reply.sim] == ORANGE_A
+    await phones.b.ping()
+    await routes.refresh()
+    await routes.check()
+    [_, status] = await store.status(database)
+    assert status["up"] and routes.up(b.id)
 
 
 # --- the preview ------------------------------------------------------------------------------
