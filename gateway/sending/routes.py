@@ -8,9 +8,11 @@ at once to the next route, the failure counted against the phone; enough failure
 the phone is down (persisted, so the console and other processes see it) until a health check or
 a webhook from it says it is back. A timeout is ambiguous (the phone may have taken it): the
 sender asks the phone for the message by our id (it has it: sent; it has not: the next route);
-unanswered, the row is retried later by the dispatcher, by whichever route is up then — that bounds how long a dead
-phone holds a row. One message per member per broadcast stays guaranteed by the outbox (one row,
-sent once, its id the message id on every phone).
+unanswered, the row is retried later by the dispatcher, by whichever route is up then — that
+bounds how long a dead phone holds a row. One message per member per broadcast stays guaranteed
+by the outbox (one row, sent once, its id the message id on every phone). Replies go first: a
+broadcast's rows queue per SIM and take a turn only when it is due, so a reply waits one turn at
+most, never behind a broadcast's backlog. A phone outside its working hours is no route.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from broadcasts.routing import SimRoute, choose
 from gateway.channels.android import AndroidSender, RouteError
 from gateway.channels.base import Channel, Outgoing, SendError
 from gateway.logs import redact_also
-from gateway.sending.pacing import WindowLimiter
+from gateway.sending.pacing import Pacer, WindowLimiter
 from gateway.settings import Settings
 from storage import gateways as store
 from storage.database import Database
@@ -51,12 +53,14 @@ PING_SILENCE = timedelta(minutes=15)
 
 class SmsRouter:
     name = "sms"
+    paces_itself = True  # each SIM at its rate, Twilio at its own: the dispatcher adds none
 
     def __init__(
         self,
         database: Database,
         *,
         twilio: Channel | None = None,
+        twilio_rate: float | None = None,  # Twilio's SMS per second (BENKADI_SMS_RATE)
         refresh_every: float = REFRESH_EVERY,
         check_every: float = CHECK_EVERY,
         failures_to_down: int = FAILURES_TO_DOWN,
@@ -67,6 +71,9 @@ class SmsRouter:
     ) -> None:
         self.database = database
         self.twilio = twilio
+        self._twilio_pace = (
+            (Pacer(twilio_rate), WindowLimiter(twilio_rate)) if twilio_rate else None
+        )
         self.refresh_every, self.check_every = refresh_every, check_every
         self.failures_to_down, self.send_timeout = failures_to_down, send_timeout
         self.clock, self.now, self.ping_silence = clock, now, ping_silence
@@ -75,6 +82,10 @@ class SmsRouter:
         self.senders: dict[int, AndroidSender] = {}
         self._free_at: dict[int, float] = {}  # SIM id → monotonic time its next SMS may go
         self._phone_free_at: dict[int, float] = {}  # gateway id → the same, phone-wide limit
+        # Broadcast rows queue per SIM, taking a turn only when it is due: a reply takes the
+        # next turn at once, never behind turns handed out to a broadcast.
+        self._bulk_queue: dict[int, asyncio.Lock] = {}
+        self._bulk_waiting: dict[int, int] = {}  # SIM id → broadcast rows queued on it
         # As the phone counts: a send occupies its SIM's window from going out until a window
         # after its answer, so bunched arrivals (a stall, a slow answer) never exceed the rate.
         self._limiters: dict[tuple[str, int], tuple[float, WindowLimiter]] = {}
@@ -201,32 +212,61 @@ class SmsRouter:
         raise KeyError(sim_id)
 
     def _free(self) -> dict[int, float]:
-        """When each SIM may send next: its own turn, or its phone's, whichever is later."""
-        free = {}
+        """When each SIM may send next: its own turn, or its phone's, whichever is later, after
+        the broadcast rows queued on it."""
+        free, now = {}, self.clock()
         for gateway in self.gateways.values():
             phone = self._phone_free_at.get(gateway.id, 0.0)
             for sim in gateway.sims:
-                free[sim.id] = max(self._free_at.get(sim.id, 0.0), phone)
+                queued = self._bulk_waiting.get(sim.id, 0) * 60.0 / sim.rate_per_minute
+                free[sim.id] = max(self._free_at.get(sim.id, 0.0), phone, now) + queued
         return free
 
-    def _reserve(self, gateway: Gateway, sim: Sim) -> float:
-        """Take the SIM's next turn; seconds to wait for it."""
+    def _reserve(self, gateway: Gateway, sim: Sim, late: float = 0.0) -> float:
+        """Take the SIM's next turn; seconds to wait for it. `late`: how far behind now the
+        turn may be counted (a waiter woken a little after its turn keeps the pace)."""
         now = self.clock()
-        at = max(now, self._free_at.get(sim.id, 0.0), self._phone_free_at.get(gateway.id, 0.0))
+        at = max(
+            now - late, self._free_at.get(sim.id, 0.0), self._phone_free_at.get(gateway.id, 0.0)
+        )
         self._free_at[sim.id] = at + 60.0 / sim.rate_per_minute
         if gateway.rate_per_minute:
             self._phone_free_at[gateway.id] = at + 60.0 / gateway.rate_per_minute
-        return at - now
+        return max(0.0, at - now)
 
-    async def _wait_turn(self, gateway: Gateway, sim: Sim) -> bool:
+    async def _wait_turn(self, gateway: Gateway, sim: Sim, bulk: bool = False) -> bool:
         """Wait for the SIM's turn, looking every second whether its phone is still up: a row
-        never waits out a long turn on a phone that died meanwhile. False: it did."""
+        never waits out a long turn on a phone that died meanwhile. False: it did. A reply
+        takes the next turn; a broadcast row queues and takes one only once it is due."""
+        if bulk:
+            return await self._wait_bulk_turn(gateway, sim)
         deadline = self.clock() + self._reserve(gateway, sim)
         while (left := deadline - self.clock()) > 0:
             await asyncio.sleep(min(left, TURN_CHECK))
             if not self.usable(gateway.id):
                 return False
         return self.usable(gateway.id)
+
+    async def _wait_bulk_turn(self, gateway: Gateway, sim: Sim) -> bool:
+        self._bulk_waiting[sim.id] = self._bulk_waiting.get(sim.id, 0) + 1
+        try:
+            async with self._bulk_queue.setdefault(sim.id, asyncio.Lock()):  # FIFO, one waits
+                while True:
+                    if not self.usable(gateway.id):
+                        return False
+                    now = self.clock()
+                    due = max(
+                        self._free_at.get(sim.id, 0.0), self._phone_free_at.get(gateway.id, 0.0)
+                    )
+                    if due <= now:
+                        # Woken a little late, the turn counts from when it was due (the pace
+                        # kept); a SIM idle for longer starts from now (no burst).
+                        behind = now - due
+                        self._reserve(gateway, sim, late=behind if behind < 1.0 else 0.0)
+                        return True
+                    await asyncio.sleep(min(due - now, TURN_CHECK))
+        finally:
+            self._bulk_waiting[sim.id] -= 1
 
     def _limiter(self, kind: str, key: int, per_minute: float) -> WindowLimiter:
         known = self._limiters.get((kind, key))
@@ -291,7 +331,7 @@ class SmsRouter:
             if sim_route is None:
                 break
             gateway, sim = self._sim(sim_route.id)
-            if not await self._wait_turn(gateway, sim):  # went down while this one waited
+            if not await self._wait_turn(gateway, sim, message.bulk):  # went down meanwhile
                 tried.add(sim.id)
                 continue
             failure: SendError | None = None
@@ -317,12 +357,27 @@ class SmsRouter:
             self.sent_by[sim_route.label] = self.sent_by.get(sim_route.label, 0) + 1
             return sent
         if self.twilio is not None:
-            twilio_id = await self.twilio.send(message)
+            twilio_id = await self._send_twilio(self.twilio, message)
             self.sent_by["twilio"] = self.sent_by.get("twilio", 0) + 1
             return twilio_id
         reason = f"no SMS route is up ({last})" if last else "no SMS route is up"
         # Not the row's fault: the channel waits, no attempt lost.
         raise SendError("no-route", reason, retryable=True, retry_after=NO_ROUTE_WAIT)
+
+    async def _send_twilio(self, twilio: Channel, message: Outgoing) -> str:
+        """Twilio at its rate, as the dispatcher paces a channel (spaced, and never more in a
+        window than it counts)."""
+        if self._twilio_pace is None:
+            return await twilio.send(message)
+        pacer, limiter = self._twilio_pace
+        delay = pacer.reserve()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await limiter.acquire()
+        try:
+            return await twilio.send(message)
+        finally:
+            limiter.release()
 
     async def _observe(self, gateway_id: int, up: bool, error: str | None) -> None:
         """Count a phone's answer; persist what changes its health (and, now and then, that it
@@ -380,5 +435,5 @@ async def with_routes(
     if not has_gateways and "sms" not in channels:
         return channels
     routed = dict(channels)
-    routed["sms"] = SmsRouter(database, twilio=channels.get("sms"))
+    routed["sms"] = SmsRouter(database, twilio=channels.get("sms"), twilio_rate=settings.sms_rate)
     return routed

@@ -283,6 +283,32 @@ async def test_with_no_phone_up_twilio_takes_over(fast_phones):
     assert phones.sent() == []
 
 
+@pytest.fixture
+async def slow_phones(tmp_path):
+    """Phones at 30 SMS a minute per SIM: a broadcast holds every SIM for a while."""
+    running = await start_phones(f"sqlite:///{tmp_path / 'benkadi.db'}", per_minute=30.0)
+    yield running
+    await running.stop()
+
+
+async def test_a_reply_during_a_broadcast_does_not_wait_behind_it(slow_phones):
+    phones = slow_phones
+    await seed(phones.harness.database, orange=60, moov=30)  # about a minute of sending
+    await broadcast(phones)
+    await phones.b.wait_for(2, timeout=20)
+    asked = time.monotonic()
+    await phones.b.text(AWA, "AIDE")  # texts B's Orange SIM, busy with the broadcast
+    [reply] = await phones.b.wait_for(1, to=AWA, timeout=30)
+    # One turn of B's SIM (2 s) at most, not the broadcast rows already handed to it.
+    assert reply.at - asked < 5.0
+    async with phones.harness.database.sessions() as session:
+        left = await session.scalar(
+            select(func.count()).select_from(OutboxMessage)
+            .where(OutboxMessage.status == "queued", OutboxMessage.broadcast_id.is_not(None))
+        )  # fmt: skip
+    assert left > 30  # the broadcast was still going out
+
+
 # --- a phone failing --------------------------------------------------------------------------
 def router(phones: Phones):
     from gateway.keys import CHANNELS
