@@ -78,13 +78,15 @@ class Dispatcher:
         self.linger = linger
         self.sms_quiet_hours = sms_quiet_hours
         paced = {name: rate for name, rate in (rates or {}).items() if rate}
-        # A channel that paces itself (the SMS route layer: each SIM its rate, Twilio its own)
-        # is not paced here too: its sends wait their route's turn, which may be minutes.
+        # A channel that limits itself (the SMS route layer: each SIM its rate) gets no window
+        # limiter here — its sends wait their route's turn, which may be minutes, and would hold
+        # the window from replies — but is told the rate (its Twilio route keeps the window).
+        # Sends are still spaced here, where a cancel or a STOP is looked at after the wait.
         itself = {name for name, channel in self.channels.items() if _paces_itself(channel)}
+        for name in itself & paced.keys():
+            self.channels[name].paced_at(paced[name])  # type: ignore[attr-defined]
         per_chat = {name: rate for name, rate in (per_chat_rates or {}).items() if rate}
-        self._pacers = {
-            name: Pacer(paced[name]) for name in self.channels if name in paced.keys() - itself
-        }
+        self._pacers = {name: Pacer(paced[name]) for name in self.channels if name in paced}
         self._limiters = {
             name: WindowLimiter(paced[name])
             for name in self.channels

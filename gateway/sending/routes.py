@@ -31,7 +31,7 @@ from broadcasts.routing import SimRoute, choose
 from gateway.channels.android import AndroidSender, RouteError
 from gateway.channels.base import Channel, Outgoing, SendError
 from gateway.logs import redact_also
-from gateway.sending.pacing import Pacer, WindowLimiter
+from gateway.sending.pacing import WindowLimiter
 from gateway.settings import Settings
 from storage import gateways as store
 from storage.database import Database
@@ -53,14 +53,13 @@ PING_SILENCE = timedelta(minutes=15)
 
 class SmsRouter:
     name = "sms"
-    paces_itself = True  # each SIM at its rate, Twilio at its own: the dispatcher adds none
+    paces_itself = True  # each SIM at its rate, Twilio's window here (paced_at)
 
     def __init__(
         self,
         database: Database,
         *,
         twilio: Channel | None = None,
-        twilio_rate: float | None = None,  # Twilio's SMS per second (BENKADI_SMS_RATE)
         refresh_every: float = REFRESH_EVERY,
         check_every: float = CHECK_EVERY,
         failures_to_down: int = FAILURES_TO_DOWN,
@@ -71,9 +70,7 @@ class SmsRouter:
     ) -> None:
         self.database = database
         self.twilio = twilio
-        self._twilio_pace = (
-            (Pacer(twilio_rate), WindowLimiter(twilio_rate)) if twilio_rate else None
-        )
+        self._twilio_window: WindowLimiter | None = None  # set by paced_at
         self.refresh_every, self.check_every = refresh_every, check_every
         self.failures_to_down, self.send_timeout = failures_to_down, send_timeout
         self.clock, self.now, self.ping_silence = clock, now, ping_silence
@@ -364,15 +361,16 @@ class SmsRouter:
         # Not the row's fault: the channel waits, no attempt lost.
         raise SendError("no-route", reason, retryable=True, retry_after=NO_ROUTE_WAIT)
 
+    def paced_at(self, per_second: float) -> None:
+        """The dispatcher's rate for "sms" (BENKADI_SMS_RATE): it spaces the sends; the window
+        as Twilio counts it is kept here, around Twilio's requests only."""
+        self._twilio_window = WindowLimiter(per_second)
+
     async def _send_twilio(self, twilio: Channel, message: Outgoing) -> str:
-        """Twilio at its rate, as the dispatcher paces a channel (spaced, and never more in a
-        window than it counts)."""
-        if self._twilio_pace is None:
+        """Twilio never more in a window than it counts (the dispatcher's limiter, moved here)."""
+        limiter = self._twilio_window
+        if limiter is None:
             return await twilio.send(message)
-        pacer, limiter = self._twilio_pace
-        delay = pacer.reserve()
-        if delay > 0:
-            await asyncio.sleep(delay)
         await limiter.acquire()
         try:
             return await twilio.send(message)
@@ -435,5 +433,5 @@ async def with_routes(
     if not has_gateways and "sms" not in channels:
         return channels
     routed = dict(channels)
-    routed["sms"] = SmsRouter(database, twilio=channels.get("sms"), twilio_rate=settings.sms_rate)
+    routed["sms"] = SmsRouter(database, twilio=channels.get("sms"))
     return routed
