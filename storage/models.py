@@ -499,6 +499,9 @@ class SmsGateway(Base):
     failures: Mapped[int] = mapped_column(default=0)  # consecutive failed sends or checks
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # "08:00-20:00" (Bamako time): the phone sends only then; None: at any hour.
+    working_hours: Mapped[str | None] = mapped_column(String(11))
+    last_ping_at: Mapped[datetime | None]  # its last ping: one that pings, then stops, is down
 
 
 class SmsGatewaySim(Base):

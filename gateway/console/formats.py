@@ -86,6 +86,7 @@ ACTIONS = {
     "gateway.add": C_("passerelle SMS ajoutée"),
     "gateway.remove": C_("passerelle SMS retirée"),
     "gateway.rate": C_("débit d'une passerelle SMS"),
+    "gateway.hours": C_("heures d'envoi d'une passerelle SMS"),
     "members.import": C_("import de l'annuaire"),
     "organisations.change": C_("organisation modifiée"),
     "organisations.merge": C_("organisations fusionnées"),
