@@ -27,7 +27,13 @@ ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 LANGUAGES = ("fr", "bm", "ff", "ses", "en")
 LANGUAGE_CHOICE = {language: str(n) for n, language in enumerate(LANGUAGES, 1)}
-REGISTER_WORD = {"fr": "INSCRIPTION", "bm": "SƐBƐN", "ff": "WINNDITO", "ses": "HANTUM", "en": "JOIN"}
+REGISTER_WORD = {
+    "fr": "INSCRIPTION",
+    "bm": "SƐBƐN",
+    "ff": "WINNDITO",
+    "ses": "HANTUM",
+    "en": "JOIN",
+}
 PLACEHOLDER = re.compile(r"\{\w+\}")
 
 
@@ -60,9 +66,7 @@ class Member:
             if isinstance(effect, SendSms):  # the link code, by SMS, in the member's language
                 self.sent.append((step + " (code)", cheapest_sms_text(effect.text), False))
             if isinstance(effect, MovePoll) and self.poll is not None:
-                self.poll = replace(
-                    self.poll, question=effect.question, finished=effect.finished
-                )
+                self.poll = replace(self.poll, question=effect.question, finished=effect.finished)
 
 
 def conversation(language: str) -> list[tuple[str, str, bool]]:
