@@ -287,8 +287,15 @@ async def test_a_database_that_takes_no_write_is_not_ready(harness, monkeypatch)
     monkeypatch.setattr(health, "DATABASE_TIMEOUT", 0.3)
     assert (await readyz(harness))[0] == 200
     path = harness.settings.database_url.removeprefix("sqlite:///")
-    holder = sqlite3.connect(path, timeout=0)
-    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    holder = sqlite3.connect(path, timeout=0)  # a wait here would block the app's own loop
+    for _ in range(100):  # the app writes often (its dispatcher): take the lock between writes
+        try:
+            holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+            break
+        except sqlite3.OperationalError:
+            await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the app never let go of the write lock")
     try:
         assert await readyz(harness) == (503, {"status": "not ready"})
     finally:
