@@ -30,6 +30,7 @@ from bot.outbox_rows import outbox_row
 from bot.sms_limits import SmsLimits, forget_counts, refuse_link_code
 from bot.vocabulary.i18n import _, use_locale
 from bot.vocabulary.phones import mask_phone
+from bot.vocabulary.wording import PLAIN, Wording
 from storage import members as member_store
 from storage import polls as poll_store
 from storage import reports as report_store
@@ -45,6 +46,7 @@ class Applier:
         member_id: int | None,
         now: datetime,
         limits: SmsLimits | None = None,
+        wording: Wording = PLAIN,
     ) -> None:
         self.limits = limits or SmsLimits()
         self.connection, self.address, self.member_id, self.now = (
@@ -53,6 +55,7 @@ class Applier:
             member_id,
             now,
         )
+        self.wording = wording
         self.extra_rows: list[dict] = []
         self.erased_address_ids: list[int] = []
         self.erased_photos: list[str] = []  # removed from disk once the erasure is committed
@@ -113,7 +116,14 @@ class Applier:
                         continue
                     target = await member_store.address_for(connection, "sms", phone)
                     self.extra_rows.append(
-                        outbox_row(target, target.member_id, Reply(text), ctx.language, self.now)
+                        outbox_row(
+                            target,
+                            target.member_id,
+                            Reply(text),
+                            ctx.language,
+                            self.now,
+                            wording=self.wording,
+                        )
                     )
                 case LinkPhone(phone=phone):
                     with use_locale(ctx.language):

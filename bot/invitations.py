@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.model import Reply
 from bot.render import render_for_channel
 from bot.vocabulary.i18n import _, use_locale
+from storage.database import Database
 from storage.models import Address, Member, OutboxMessage
 from storage.outbox.rows import reply_row
 from storage.outbox.states import Priority
@@ -67,11 +68,9 @@ async def _queue(
     """Claim the members matching `conditions` who have a usable phone address (a conditional
     UPDATE: two schedulers never both send), then one row each to the first such address."""
     column = "reminded_at" if reminder else "invited_at"
+    usable = exists(select(1).select_from(addresses).where(*_usable_phone()))
     claimed = await connection.execute(
-        update(members)
-        .where(*conditions, exists(select(1).select_from(addresses).where(*_usable_phone())))
-        .values({column: now})
-        .returning(members.c.id)
+        update(members).where(*conditions, usable).values({column: now}).returning(members.c.id)
     )
     ids = sorted(claimed.scalars())
     if not ids:
@@ -128,13 +127,24 @@ async def invite(
     return invited
 
 
-async def remind(
-    connection: AsyncConnection, now: datetime, after: timedelta, holder: str | None
-) -> list[int]:
-    """The single reminder, to everyone invited at least `after` ago who has not answered."""
-    conditions = [
+def _reminder_due(now: datetime, after: timedelta) -> list:
+    return [
         *_pending(),
         and_(members.c.invited_at.is_not(None), members.c.invited_at <= now - after),
         members.c.reminded_at.is_(None),
     ]
-    return await _queue(connection, conditions, now, holder, reminder=True)
+
+
+async def reminders_due(database: Database, now: datetime, after: timedelta) -> bool:
+    """Whether anyone is due a reminder: a read (no write lock), asked every scheduler tick."""
+    usable = exists(select(1).select_from(addresses).where(*_usable_phone()))
+    query = select(members.c.id).where(*_reminder_due(now, after), usable).limit(1)
+    async with database.sessions() as session:
+        return (await session.scalar(query)) is not None
+
+
+async def remind(
+    connection: AsyncConnection, now: datetime, after: timedelta, holder: str | None
+) -> list[int]:
+    """The single reminder, to everyone invited at least `after` ago who has not answered."""
+    return await _queue(connection, _reminder_due(now, after), now, holder, reminder=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Row
@@ -9,6 +10,7 @@ from sqlalchemy import Row
 from bot.model import Reply
 from bot.render import render_for_channel
 from bot.vocabulary.i18n import use_locale
+from bot.vocabulary.wording import PLAIN, Wording
 from storage.outbox.rows import reply_row
 
 
@@ -19,9 +21,16 @@ def outbox_row(
     language: str,
     now: datetime,
     edits: str | None = None,
+    wording: Wording = PLAIN,
 ) -> dict:
     """A reply to send; with `edits`, new buttons for the message of that id instead."""
     with use_locale(language):
+        if wording is not PLAIN:  # discreet deployments (bot/vocabulary/wording.py)
+            reply = replace(
+                reply,
+                text=wording.apply(reply.text),
+                choices=tuple((key, wording.apply(label)) for key, label in reply.choices),
+            )
         body, choices = render_for_channel(reply, address.channel)
     return reply_row(
         address_id=address.id,

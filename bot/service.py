@@ -32,6 +32,7 @@ from bot.model import Context, Profile, Received, State
 from bot.outbox_rows import outbox_row
 from bot.sms_limits import SmsLimits, may_reply
 from bot.vocabulary.i18n import SOURCE_LANGUAGE
+from bot.vocabulary.wording import PLAIN, Wording
 from storage import members as member_store
 from storage import messages as message_store
 from storage import polls as poll_store
@@ -67,8 +68,9 @@ class ConversationService:
         ttl: timedelta = CONVERSATION_TTL,
         report_max_beneficiaries: int = 100_000,
         limits: SmsLimits | None = None,
+        wording: Wording = PLAIN,
     ) -> None:
-        self.database = database
+        self.database, self.wording = database, wording
         self.limits = limits or SmsLimits()
         self.report_max_beneficiaries = report_max_beneficiaries
         self.sms_available = sms_available
@@ -260,7 +262,9 @@ class ConversationService:
             poll=poll_view,
         )
         outcome = engine.handle(ctx)
-        applier = Applier(connection, address, _member_id(member), now, self.limits)
+        applier = Applier(
+            connection, address, _member_id(member), now, self.limits, wording=self.wording
+        )
         outcome = await applier.apply(outcome, ctx)
         state = outcome.state
         if state is not None:
@@ -278,7 +282,7 @@ class ConversationService:
             ended.append(address.id)
         language = outcome.language or applier.language or ctx.language
         replies = [
-            outbox_row(address, applier.member_id, reply, language, now)
+            outbox_row(address, applier.member_id, reply, language, now, wording=self.wording)
             for reply in outcome.replies
         ]
         # A flood from one number costs; the goodbye of an erasure always goes, uncounted.
@@ -290,7 +294,7 @@ class ConversationService:
             replies.append(
                 outbox_row(
                     address, applier.member_id, outcome.keyboard, language, now,
-                    edits=inbound.message_id,
+                    edits=inbound.message_id, wording=self.wording,
                 )
             )  # fmt: skip
         rows += replies + applier.extra_rows

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broadcasts.launch import draft_of, template_rules
+from broadcasts.model import Draft, TemplateRule
 from broadcasts.sms import channel_text
 from storage.audience import allowed_channels
 from storage.outbox import fallback as store
@@ -38,13 +39,26 @@ async def fall_back(
     report), only a row whose send of that message is recorded."""
     moved = 0
     found = await store.candidates(connection, sorted(reasons), provider_id=provider_id)
+    if provider_id is not None and not found:
+        # Perhaps the send is not recorded yet: the recording moves it (after_recording).
+        for row_id, reason in reasons.items():
+            await store.ask(connection, row_id, reason)
+    drafts: dict[int, Draft] = {}  # per broadcast: many rows of one often fail together
+    templates: dict[int, list[TemplateRule]] = {}
     for candidate in found:
-        draft = draft_of(candidate.broadcast)
+        broadcast_id = candidate.broadcast.id
+        if broadcast_id not in drafts:
+            drafts[broadcast_id] = draft_of(candidate.broadcast)
+        draft = drafts[broadcast_id]
         channels = allowed_channels(draft.audience, enabled_channels)
         address = await store.next_address(connection, candidate, channels)
         if address is None:
             continue  # nowhere else: the row stays failed, with its reason
-        rules = await template_rules(connection, draft) if address.channel == "whatsapp" else []
+        rules: list[TemplateRule] = []
+        if address.channel == "whatsapp":
+            if broadcast_id not in templates:
+                templates[broadcast_id] = await template_rules(connection, draft)
+            rules = templates[broadcast_id]
         rule = next((r for r in rules if r.language == candidate.language), None)
         if await store.move(
             connection,
@@ -62,3 +76,14 @@ async def fall_back(
                 candidate.broadcast.id, candidate.row_id, candidate.channel, address.channel,
             )  # fmt: skip
     return moved
+
+
+async def after_recording(
+    connection: AsyncConnection,
+    sent: Collection[int],
+    enabled_channels: Collection[str],
+    now: datetime,
+) -> int:
+    """Rows just recorded as sent that a report had already failed, asking to move: moved now."""
+    pending = await store.asked(connection, sorted(sent))
+    return await fall_back(connection, pending, enabled_channels, now) if pending else 0

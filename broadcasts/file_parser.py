@@ -17,7 +17,14 @@ from typing import Any, ClassVar
 
 from bot.vocabulary.errors import FieldError
 from bot.vocabulary.i18n import LANGUAGES
-from broadcasts.model import TWILIO_BODY_LIMIT, Audience, DraftError, parse_audience
+from broadcasts.model import (
+    TWILIO_BODY_LIMIT,
+    Audience,
+    DraftError,
+    WhatsAppPlan,
+    parse_audience,
+    parse_whatsapp,
+)
 from broadcasts.toml_lines import Path_, field_name, key_lines, line_of
 
 NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # a campaign's name, a poll's slug
@@ -131,6 +138,16 @@ class FileParser:
             return parse_audience(value, known_organisations=None)
         except DraftError as error:
             inner = tuple((error.field or "").split(".")[1:])  # "audience.regions" → regions
+            raise self.fail((*path, *inner), error.message) from None
+
+    def whatsapp(self, value: Any, path: Path_) -> WhatsAppPlan | None:
+        """[whatsapp]: templates per language, variables, outside_window, as a broadcast's."""
+        if value is None:
+            return None
+        try:
+            return parse_whatsapp(value)
+        except DraftError as error:
+            inner = tuple((error.field or "").split(".")[1:])  # "whatsapp.templates.bm"
             raise self.fail((*path, *inner), error.message) from None
 
     def language_texts(

@@ -6,6 +6,7 @@ the CLI prints it; nothing is created from a draft that fails here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -68,6 +69,33 @@ REFUSE, NEXT_CHANNEL = "refuse", "next_channel"
 OUTSIDE_WINDOW_CHOICES = (REFUSE, NEXT_CHANNEL)
 # What a template variable may be filled with, besides a text given as is.
 VARIABLE_SOURCES = ("text", "title")
+# WhatsApp's limits on a template sent (Twilio: a variable's value at most 255 characters; the
+# body with its variables at most 1,024, else 63021; no line break, tab or run of more than four
+# spaces in a value, else 63013).
+TEMPLATE_VARIABLE_MAX = 255
+TEMPLATE_BODY_MAX = 1024
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+_BLANKS = re.compile(r"\s+")
+
+
+def template_value(text: str) -> str:
+    """A text as a template variable may hold it: on one line, single spaces."""
+    return _BLANKS.sub(" ", text).strip()
+
+
+def template_problem(body: str | None, variables: Mapping[str, str]) -> str | None:
+    """Why WhatsApp would refuse this template with these values, or None."""
+    long = [name for name, value in variables.items() if len(value) > TEMPLATE_VARIABLE_MAX]
+    if long:
+        return (
+            f"variable {{{{{long[0]}}}}} would hold {len(variables[long[0]])} characters; "
+            f"WhatsApp takes {TEMPLATE_VARIABLE_MAX} (map it to the title, or shorten the text)"
+        )
+    if body is not None:
+        filled = _PLACEHOLDER.sub(lambda m: variables.get(m.group(1), m.group(0)), body)
+        if len(filled) > TEMPLATE_BODY_MAX:
+            return f"the template would be {len(filled)} characters; WhatsApp takes {TEMPLATE_BODY_MAX}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -117,11 +145,12 @@ class Draft:
         filled = {}
         for name, source in plan.variables.items():
             if source == "text":
-                filled[name] = self.text_for(language)
+                value = self.text_for(language)
             elif source == "title":
-                filled[name] = self.title or self.text_for(language)
+                value = self.title or self.text_for(language)
             else:
-                filled[name] = source
+                value = source
+            filled[name] = template_value(value)
         return filled
 
 

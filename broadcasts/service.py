@@ -25,13 +25,15 @@ from broadcasts.launch import (
     Delivery,
     draft_of,
     iso,
+    missing_templates,
+    refusal,
     target,
     template_rules,
     waiting_status,
 )
 from broadcasts.launch import insert as insert_broadcast
 from broadcasts.launch import send as send_broadcast
-from broadcasts.model import Draft
+from broadcasts.model import NEXT_CHANNEL, Draft
 from storage import audit
 from storage import whatsapp as templates_store
 from storage.database import Database
@@ -79,7 +81,11 @@ async def preview(
             connection, draft.audience, enabled_channels, now
         )
         rules = await template_rules(connection, draft)
-        names = {t.sid: t.name for t in await templates_store.load_templates(connection)}
+        known = await templates_store.load_templates(connection)
+        names = {t.sid: t.name for t in known}
+        problems = templates_store.template_problems(
+            draft.whatsapp, known, draft.template_variables
+        )
         result = preview_core.summarise(
             draft,
             reached,
@@ -101,9 +107,29 @@ async def preview(
                 result["sms"]["by_route"] = routes
         if "whatsapp" in result["channels"]:
             result["whatsapp"] = whatsapp_preview.summarise(
-                draft, windows, outside_next, rules, names, price_per_segment=price_per_segment
+                draft,
+                windows,
+                outside_next,
+                rules,
+                names,
+                price_per_segment=price_per_segment,
+                problems=problems,
             )
     return result
+
+
+async def check_templates(
+    database: Database, draft: Draft, *, enabled_channels: Collection[str]
+) -> None:
+    """Before making a draft that is to go at once: refused as send_now would refuse it (every
+    language without a template named), so a refusal leaves no draft behind."""
+    if draft.outside_window == NEXT_CHANNEL:
+        return
+    async with database.sessions() as session:
+        connection = await session.connection()
+        missing = await missing_templates(connection, draft, enabled_channels, utcnow())
+    if missing:
+        raise refusal(missing)
 
 
 async def create(database: Database, draft: Draft, actor: str) -> int:

@@ -19,10 +19,12 @@ def summarise(
     template_names: Mapping[str, str],
     *,
     price_per_segment: float,
+    problems: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """`windows`: language → (inside, outside); `outside_next`: (language, next channel,
     members) of those outside; `rules`: the approved templates per language;
-    `template_names`: content sid → name."""
+    `template_names`: content sid → name; `problems`: language → why its named template cannot
+    go (not approved, too long for WhatsApp)."""
     by_rule = {rule.language: rule for rule in rules}
     languages: dict[str, Any] = {}
     for language, (inside, outside) in sorted(windows.items()):
@@ -35,6 +37,7 @@ def summarise(
                  "variables": rule.variables}
                 if rule else None
             ),
+            "template_problem": (problems or {}).get(language) if rule is None else None,
         }  # fmt: skip
     missing = {
         language: entry["outside_window"]

@@ -28,6 +28,7 @@ from gateway.sending.routes import with_routes
 from gateway.sending.scheduler import Scheduler
 from gateway.sending.supervision import ChannelStarter, InlineHealth, backoff_of, supervised
 from gateway.settings import Settings
+from gateway.slow_clients import read_body_in_time
 from storage.database import Database
 from storage.migrate import upgrade
 
@@ -104,6 +105,7 @@ async def _sending(app: web.Application) -> AsyncIterator[None]:
             link_per_hour=settings.link_codes_per_hour,
             replies_per_sender=settings.sms_replies_per_sender,
         ),
+        wording=settings.wording,
     )
     if settings.dispatch == "process":
         child = ChildDispatcher(settings)
@@ -157,20 +159,23 @@ async def supervised_dispatcher(
         invitation_reminder=timedelta(days=settings.invitation_reminder_days),
         data_holder=settings.data_holder,
     )
-    stopping = False
+    # Each is restarted after an error, until it was asked to stop (by us, or by a test).
     tasks = [
         asyncio.create_task(
             supervised(
                 "the dispatcher",
                 dispatcher.run,
-                lambda: stopping,
+                lambda: dispatcher.stopped,
                 backoff=backoff_of(settings),
             ),
             name="dispatcher",
         ),
         asyncio.create_task(
             supervised(
-                "the scheduler", scheduler.run, lambda: stopping, backoff=backoff_of(settings)
+                "the scheduler",
+                scheduler.run,
+                lambda: scheduler.stopped,
+                backoff=backoff_of(settings),
             ),
             name="scheduler",
         ),
@@ -178,7 +183,6 @@ async def supervised_dispatcher(
     try:
         yield InlineHealth(dispatcher, starter, tasks)
     finally:
-        stopping = True
         dispatcher.stop()
         scheduler.stop()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
@@ -212,7 +216,9 @@ def _neutral_server_before_the_app() -> None:
 def create_app(settings: Settings) -> web.Application:
     quiet_bad_requests()
     _neutral_server_before_the_app()
-    app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
+    app = web.Application(
+        middlewares=[error_middleware, read_body_in_time], client_max_size=1024**2
+    )
     app[SETTINGS] = settings
     app.on_response_prepare.append(_neutral_server)
     if settings.simulator:

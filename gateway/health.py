@@ -40,12 +40,12 @@ async def readyz(request: web.Request) -> web.Response:
 async def readiness(app: web.Application) -> dict[str, object]:
     writable, oldest = await _database(app)
     sending = app[HEALTH].report()
-    channels = dict(sending.get("channels", {}))  # type: ignore[call-overload]
+    reported = sending.get("channels")
+    channels: dict[str, dict] = dict(reported) if isinstance(reported, dict) else {}
     now = utcnow()
-    ages = {channel: round((now - since).total_seconds(), 1) for channel, since in oldest.items()}
-    for name, age in ages.items():
-        channels.setdefault(name, {})
-        channels[name] = {**channels[name], "oldest_due_seconds": age}
+    for name, since in oldest.items():
+        age = round((now - since).total_seconds(), 1)
+        channels[name] = {**channels.get(name, {}), "oldest_due_seconds": age}
     ready = writable and bool(sending.get("alive")) and not sending.get("stalled")
     down = any(
         isinstance(state, dict) and state.get("state") == "down" for state in channels.values()

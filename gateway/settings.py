@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 if TYPE_CHECKING:
+    from bot.vocabulary.wording import Wording
     from broadcasts.quiet_hours import QuietHours
     from storage.retention import Schedule
 
@@ -57,6 +58,10 @@ class Settings:
     restart_backoff_max: float = 60.0
     # A child dispatcher's heartbeat (seconds); silent for 6 of them, it is killed and restarted.
     heartbeat_seconds: float = 5.0
+    # Slow clients (gateway/slow_clients.py): seconds a connection has to send its request
+    # line and headers (also how long an idle keep-alive connection stays open), and its body.
+    header_timeout: float = 20.0
+    body_timeout: float = 30.0
     lease_seconds: float = 60.0  # a crashed sender's claimed rows come back after this long
     # Sending rates (messages per second): Telegram's bulk limit is about 30/s and 1/s per chat;
     # Twilio's depends on the sender (a long code about 1/s, a short code or service more).
@@ -93,6 +98,19 @@ class Settings:
     sms_replies_per_sender: int = 30  # replies to one SMS number per hour (a flood costs)
     # How long personal data is kept (storage.retention.parse_schedule); "": the defaults.
     retention: str = ""
+    # A neutral bot name and labels for shared phones (bot/vocabulary/wording.py).
+    discreet: bool = False
+    bot_name: str | None = None
+    # For the processing register (gateway/exports/register.py): who is responsible, and the
+    # cloud the coordination's phones back up to, if any.
+    controller: str | None = None
+    phone_cloud: str | None = None
+
+    @property
+    def wording(self) -> Wording:
+        from bot.vocabulary.wording import wording_for
+
+        return wording_for(self.discreet, self.bot_name)
 
     @property
     def retention_schedule(self) -> Schedule:
@@ -198,6 +216,8 @@ class Settings:
             ("BENKADI_RESTART_BACKOFF", "restart_backoff"),
             ("BENKADI_RESTART_BACKOFF_MAX", "restart_backoff_max"),
             ("BENKADI_HEARTBEAT_SECONDS", "heartbeat_seconds"),
+            ("BENKADI_HEADER_TIMEOUT", "header_timeout"),
+            ("BENKADI_BODY_TIMEOUT", "body_timeout"),
         ):
             raw = get(key)
             if raw is not None:
@@ -227,6 +247,22 @@ class Settings:
                     '(e.g. python3 -c "import secrets; print(secrets.token_urlsafe(32))")'
                 )
             overrides.setdefault("secret_key", secret_key)
+        discreet = get("BENKADI_DISCREET")
+        if discreet is not None:
+            if discreet.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise SettingsError("BENKADI_DISCREET must be on or off")
+            overrides.setdefault("discreet", discreet.lower() in ("1", "true", "yes", "on"))
+        bot_name = get("BENKADI_BOT_NAME")
+        if bot_name is not None:
+            if not re.fullmatch(r"[A-Za-z0-9 '-]{1,20}", bot_name):
+                raise SettingsError("BENKADI_BOT_NAME must be 1-20 letters, digits, spaces, ' or -")
+            overrides.setdefault("bot_name", bot_name)
+        for key, field_name in (
+            ("BENKADI_CONTROLLER", "controller"),
+            ("BENKADI_PHONE_CLOUD", "phone_cloud"),
+        ):
+            if get(key) is not None:
+                overrides.setdefault(field_name, get(key))
         retention = get("BENKADI_RETENTION")
         if retention is not None:
             from storage.retention import parse_schedule
@@ -300,6 +336,8 @@ ENV_KEYS = {
     "restart_backoff": "BENKADI_RESTART_BACKOFF",
     "restart_backoff_max": "BENKADI_RESTART_BACKOFF_MAX",
     "heartbeat_seconds": "BENKADI_HEARTBEAT_SECONDS",
+    "header_timeout": "BENKADI_HEADER_TIMEOUT",
+    "body_timeout": "BENKADI_BODY_TIMEOUT",
     "sms_quiet_hours": "BENKADI_SMS_QUIET_HOURS",
     "campaigns_dir": "BENKADI_CAMPAIGNS_DIR",
     "media_dir": "BENKADI_MEDIA_DIR",
@@ -308,6 +346,10 @@ ENV_KEYS = {
     "invitation_reminder_days": "BENKADI_INVITATION_REMINDER_DAYS",
     "secret_key": "BENKADI_SECRET_KEY",
     "retention": "BENKADI_RETENTION",
+    "discreet": "BENKADI_DISCREET",
+    "bot_name": "BENKADI_BOT_NAME",
+    "controller": "BENKADI_CONTROLLER",
+    "phone_cloud": "BENKADI_PHONE_CLOUD",
     "database_url": "BENKADI_DATABASE_URL",
     "public_url": "BENKADI_PUBLIC_URL",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",

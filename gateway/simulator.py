@@ -149,6 +149,8 @@ class Simulator:
             ) as response:
                 return Sent(response.status, _toast(await response.read()))
         prefix = "whatsapp:" if channel == "whatsapp" else ""
+        if channel == "whatsapp":  # the fake Twilio saw them write: its 24 h window opens
+            self.twilio.declare_inbound(sender)
         params = {
             "MessageSid": "SM" + secrets.token_hex(16),
             "AccountSid": SIM_ACCOUNT,

@@ -9,6 +9,7 @@ A merge fills only what is empty: what a member said of themselves is never over
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,6 +92,7 @@ class Plan:
         }
 
 
+@functools.lru_cache(maxsize=8192)
 def organisation_key(name: str) -> str:
     """Folded, and without dots, dashes or spaces between letters: "A.F.E.M." = "AFEM"."""
     return "".join(ch for ch in fold(name) if ch.isalnum())
@@ -177,11 +179,11 @@ async def plan(connection: AsyncConnection, parsed: ParsedFile) -> Plan:
     index = await organisation_index(connection)
     new_organisations: dict[str, str] = {}
     for person in kept:
-        for entry in person.entries:
-            if entry.organisation:
-                key = organisation_key(entry.organisation)
-                if fold(entry.organisation) not in index and key not in index:
-                    new_organisations.setdefault(key, entry.organisation)
+        entry = _merged_entry(person.entries)  # a person's first organisation is theirs
+        if entry.organisation:
+            key = organisation_key(entry.organisation)
+            if fold(entry.organisation) not in index and key not in index:
+                new_organisations.setdefault(key, entry.organisation)
     problems.sort(key=lambda problem: (problem.line, problem.field))
     return Plan(kept, problems, parsed.rows, sorted(set(refused)), list(new_organisations.values()))
 
@@ -212,12 +214,23 @@ async def _organisation_ids(
         if entry.organisation:
             wanted.setdefault(organisation_key(entry.organisation), entry)
     ids: dict[str, int] = {}
+    new: list[dict[str, Any]] = []
     for key, entry in wanted.items():
         assert entry.organisation is not None
         found = index.get(fold(entry.organisation)) or index.get(key)
         if found is None:
-            found = await member_store.organisation_id_named(connection, entry.organisation)
-        ids[key] = found
+            new.append({"name": entry.organisation, "name_key": fold(entry.organisation)})
+        else:
+            ids[key] = found
+    if new:  # one statement for all the new ones (names already checked against every alias)
+        made = await connection.execute(
+            organisations.insert().returning(
+                organisations.c.id, organisations.c.name, sort_by_parameter_order=True
+            ),
+            [{**values, "created_at": now} for values in new],
+        )
+        for organisation_id, name in made:
+            ids[organisation_key(name)] = organisation_id
     rows = await connection.execute(
         select(organisations).where(organisations.c.id.in_(list(set(ids.values()))))
     )
@@ -285,8 +298,9 @@ async def apply(connection: AsyncConnection, plan: Plan, now: datetime) -> dict[
         for (person, _entry), member_id in zip(chunk, ids, strict=True):
             person.member_id = member_id
         new_ids += ids
+    created_ids = set(new_ids)
     merged_ids = await _fill_merged(
-        connection, [(p, e) for p, e in people if p.member_id not in new_ids], organisation_of
+        connection, [(p, e) for p, e in people if p.member_id not in created_ids], organisation_of
     )
     await _attach_phones(connection, people, now)
     await _focal_points(connection, people, organisation_of)

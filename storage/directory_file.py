@@ -12,6 +12,7 @@ read; any Malian notation of a number is accepted (bot.vocabulary.phones).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from collections.abc import Iterator
@@ -170,6 +171,11 @@ def cell_text(value: Any) -> str:
 
 
 # --- one field at a time ------------------------------------------------------------------
+# The readers of repeated values (regions, kinds, themes…) are cached: a directory of 50,000
+# people has a few hundred distinct ones, and folding them is most of the reading's time.
+_kind_of = functools.lru_cache(maxsize=4096)(kind_key)
+
+
 def phones_of(text: str) -> tuple[list[str], list[str]]:
     """(the E.164 numbers, the parts that are not numbers) of one cell."""
     good, bad = [], []
@@ -185,22 +191,26 @@ def phones_of(text: str) -> tuple[list[str], list[str]]:
     return good, bad
 
 
+@functools.lru_cache(maxsize=4096)
 def region_of(text: str) -> str | None:
     if not text or fold(text).isdigit():
         return None
     return match_choice(text, REGIONS, REGION_ALIASES)
 
 
+@functools.lru_cache(maxsize=4096)
 def language_of(text: str) -> str | None:
     if fold(text).isdigit():
         return None
     return match_choice(text, LANGUAGE_NAMES, LANGUAGE_ALIASES)
 
 
+@functools.lru_cache(maxsize=4096)
 def sex_of(text: str) -> str | None:
     return SEX_FORMS.get(fold(text))
 
 
+@functools.lru_cache(maxsize=4096)
 def age_band_of(text: str) -> str | None:
     folded = fold(text).replace(" ans", "")
     if folded.isdigit():
@@ -211,7 +221,8 @@ def age_band_of(text: str) -> str | None:
     return _AGE_BAND_FORMS.get(folded) or _AGE_BAND_FORMS.get(fold(text))
 
 
-def themes_of(text: str) -> tuple[list[str], list[str]]:
+@functools.lru_cache(maxsize=4096)
+def themes_of(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     keys, unknown = [], []
     whole = THEME_ALIASES.get(fold(text)) or (
         match_choice(text, THEMES, THEME_ALIASES) if not fold(text).isdigit() else None
@@ -225,7 +236,7 @@ def themes_of(text: str) -> tuple[list[str], list[str]]:
             unknown.append(part.strip())
         elif key not in keys:
             keys.append(key)
-    return keys, unknown
+    return tuple(keys), tuple(unknown)
 
 
 def telegram_of(text: str) -> str | None:
@@ -313,7 +324,7 @@ def parse_entry(line: int, cells: dict[str, list[str]]) -> tuple[Entry | None, l
             note("region", f"unknown region {one('region')!r}: imported without one")
     kind = None
     if one("kind"):
-        kind = kind_key(one("kind"))
+        kind = _kind_of(one("kind"))
         if kind is None:
             note("type", f"unknown kind {one('kind')!r} (one of: {kinds_help()}): left empty")
     themes: list[str] = []

@@ -123,6 +123,18 @@ async def erase_member(connection: AsyncConnection, member_id: int, now: datetim
         themes=[],
         consent_at=None,
         erased_at=now,
+        # The directory's fields too: with a region, sex and age could point to someone.
+        sex=None,
+        age_band=None,
+        role=None,
+        email=None,
+        telegram_username=None,
+        consent_channel=None,
+    )
+    await connection.execute(
+        update(organisations)
+        .where(organisations.c.focal_member_id == member_id)
+        .values(focal_member_id=None)
     )
     await connection.execute(
         update(inbound).where(inbound.c.address_id.in_(address_ids)).values(body=None)

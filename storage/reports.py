@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Row, and_, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.vocabulary.disclosure import NOTE as SMALL_CELL_NOTE
 from bot.vocabulary.errors import FieldError, NotFound
 from bot.vocabulary.reference import ACTIVITY_LABELS, REGION_LABELS
 from bot.vocabulary.small_cells import suppress_row
@@ -232,6 +233,41 @@ async def summary(database: Database, where: ReportFilter) -> list[tuple[Any, ..
     return result
 
 
+REGION_MONTH_HEADER = ("region", "month", "women", "men", "girls", "boys", "total")  # JSON
+REGION_MONTH_TITLES = ("région", "mois", "femmes", "hommes", "filles", "garçons", "total")
+
+
+async def by_region_month(database: Database, where: ReportFilter) -> list[tuple[Any, ...]]:
+    """Beneficiaries (women, men, girls, boys) by region and month, in one table; a breakdown,
+    so counts of 1 to 4 people are "< 5" (bot/vocabulary/small_cells.py)."""
+    sums = [func.sum(reports.c[name]) for name in ("women", "men", "girls", "boys")]
+    query = (
+        select(reports.c.region, reports.c.activity_month, *sums)
+        .select_from(_joined())
+        .where(and_(true(), *where.conditions()))
+        .group_by(reports.c.region, reports.c.activity_month)
+        .order_by(reports.c.region, reports.c.activity_month)
+    )
+    async with database.sessions() as session:
+        rows = (await session.execute(query)).all()
+    result: list[tuple[Any, ...]] = []
+    for region, month, *counts in rows:
+        numbers = [int(n or 0) for n in counts]
+        row = (REGION_LABELS.get(region or "", region), month, *numbers, sum(numbers))
+        result.append(suppress_row(row, cells=(2, 3, 4, 5), total=6))  # as the totals are
+    return result
+
+
+async def _region_month_rows(
+    database: Database, where: ReportFilter
+) -> AsyncIterator[Sequence[Any]]:
+    rows = await by_region_month(database, where)
+    for row in rows:
+        yield row
+    if rows:  # the export says so, on its last line
+        yield ("*", SMALL_CELL_NOTE, None, None, None, None, None)
+
+
 async def _summary_rows(database: Database, where: ReportFilter) -> AsyncIterator[Sequence[Any]]:
     """The totals as they leave the console: cells under 5 people hidden (small_cells)."""
     for row in await summary(database, where):
@@ -248,14 +284,22 @@ def export_tables(
     database: Database, where: ReportFilter, kind: str, profile: str = "internal"
 ) -> list[Table]:
     """kind "reports": the reports then the totals (XLSX sheets; CSV keeps the first);
-    kind "summary": the totals alone. Totals always hide cells under 5; profile "partner"
-    gives each report without organisation, member, commune, day, text or photo."""
+    kind "summary": the totals alone; kind "region_month": by region and month alone. Totals
+    always hide cells under 5; profile "partner" gives each report without organisation,
+    member, commune, day, text or photo."""
     totals = Table("totaux", SUMMARY_HEADER, _summary_rows(database, where))
+    by_region = Table("region_mois", REGION_MONTH_TITLES, _region_month_rows(database, where))
     if kind == "summary":
         return [totals]
+    if kind == "region_month":
+        return [by_region]
     if profile == "partner":
-        return [Table("rapports", PARTNER_HEADER, _partner_rows(database, where)), totals]
-    return [Table("rapports", REPORT_HEADER, _report_rows(database, where)), totals]
+        return [
+            Table("rapports", PARTNER_HEADER, _partner_rows(database, where)),
+            totals,
+            by_region,
+        ]
+    return [Table("rapports", REPORT_HEADER, _report_rows(database, where)), totals, by_region]
 
 
 # --- photos --------------------------------------------------------------------------------
@@ -290,6 +334,15 @@ async def media_failed(
         update(reports)
         .where(reports.c.id == report_id)
         .values(media_attempts=attempts + 1, media_next_attempt_at=now + wait, media_error=error)
+    )
+
+
+async def media_refused(connection: AsyncConnection, report_id: int, error: str) -> None:
+    """Not to be fetched again (the file is not a picture): the reason stays on the report."""
+    await connection.execute(
+        update(reports)
+        .where(reports.c.id == report_id)
+        .values(media_next_attempt_at=None, media_error=error[:500])
     )
 
 

@@ -12,7 +12,8 @@ What goes, past each period of the schedule:
   registered are deleted.
 
 Every step works in small batches, one short transaction each, so that webhooks waiting for
-SQLite's one writer get their turn in between. Photo files are removed after the commit.
+SQLite's one writer get their turn in between. Photo files are removed after the commit; on
+SQLite the WAL is emptied after the purge.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -289,7 +289,6 @@ async def purge(
         column, where = selector(cut)
         while True:
             async with database.transaction() as connection:
-                await _secure_delete(database, connection)
                 ids = list(await connection.scalars(select(column).where(where).limit(batch)))
                 if ids:
                     await _apply(connection, kind, ids, now, files)
@@ -329,29 +328,14 @@ def remove_files(paths: list[str], media_dir: str | Path | None = None) -> int:
     return removed
 
 
-async def _secure_delete(database: Database, connection: AsyncConnection) -> None:
-    # SQLite otherwise leaves purged text in the file's free pages.
-    if database.is_sqlite:
-        await connection.exec_driver_sql("PRAGMA secure_delete=ON")
-
-
 async def _checkpoint(database: Database) -> None:
-    """On SQLite, copy the WAL into the database and empty it: the old pages (the text just
-    purged) leave the WAL file too. Its own connection, in a thread: no transaction open."""
-    path = database.engine.url.database
-    if not database.is_sqlite or not path or path == ":memory:":
+    """On SQLite, the WAL copied into the file and emptied: the pages that held the purged
+    text leave the WAL too (the file's own are overwritten: secure_delete, storage/database)."""
+    if not database.is_sqlite:
         return
-
-    def checkpoint() -> None:
-        connection = sqlite3.connect(path, timeout=10)
-        try:
-            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            connection.close()
-
     try:
-        await asyncio.to_thread(checkpoint)
-    except sqlite3.Error:  # busy readers: the next purge (or SQLite's own checkpoints) will do
+        await database.checkpoint()
+    except Exception:  # busy readers: the next checkpoint copies what they held back
         log.warning("retention: the WAL checkpoint did not complete")
 
 

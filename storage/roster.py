@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import String, and_, exists, func, select, type_coerce
 
 from bot.vocabulary.channels import CHANNELS, traits
+from bot.vocabulary.disclosure import NOTE as SMALL_CELL_NOTE
+from bot.vocabulary.disclosure import suppress_small_cells
 from bot.vocabulary.phones import mask_phone
 from bot.vocabulary.reference import KIND_LABELS, LANGUAGE_LABELS, REGION_LABELS, THEME_LABELS
 from broadcasts.model import Audience
@@ -46,6 +48,8 @@ def directory_status(consent_at: Any, imported_at: Any, refused_at: Any) -> str 
     if consent_at is not None:
         return "joined"
     return "refused" if refused_at is not None else "invited"
+
+
 ORGANISATION_HEADER = ("N°", "Organisation", "Type", "Membres")
 
 
@@ -207,15 +211,61 @@ async def organisation_rows(database: Database, audience: Audience) -> AsyncIter
         yield [row.id, row.name, KIND_LABELS.get(row.kind, row.kind), row[3]]
 
 
+BREAKDOWN_HEADER = ("Répartition", "Groupe", "Sexe", "Tranche d'âge", "Membres")
+
+
+async def breakdown_rows(database: Database, audience: Audience) -> AsyncIterator[Sequence[Any]]:
+    """Matching members by sex and age band within each region, kind of organisation,
+    language and channel (one row per group, sex and band); a breakdown, so 1-4 is "< 5".
+    The last row says so."""
+    conditions = roster_conditions(audience, database.engine.dialect.name)
+    sex = func.coalesce(members.c.sex, "-")
+    band = func.coalesce(members.c.age_band, "-")
+    joined = members.outerjoin(organisations, organisations.c.id == members.c.organisation_id)
+    dimensions: list[tuple[str, Any, Any]] = [
+        ("Région", func.coalesce(members.c.region, "-"), joined),
+        ("Type d'organisation", func.coalesce(organisations.c.kind, "-"), joined),
+        ("Langue", members.c.language, joined),
+        (
+            "Canal",
+            addresses.c.channel,
+            joined.join(
+                addresses,
+                and_(addresses.c.member_id == members.c.id, addresses.c.opted_out_at.is_(None)),
+            ),
+        ),
+    ]
+    labels = {"Région": REGION_LABELS, "Langue": LANGUAGE_LABELS}
+    async with database.sessions() as session:
+        for name, group, source in dimensions:
+            count = func.count(func.distinct(members.c.id))
+            query = (
+                select(group, sex, band, count)
+                .select_from(source)
+                .where(*conditions)
+                .group_by(group, sex, band)
+                .order_by(group, sex, band)
+            )
+            for value, sex_value, band_value, n in (await session.execute(query)).all():
+                shown = labels.get(name, {}).get(value, value)
+                yield [name, shown, SEX_WORDS.get(sex_value, sex_value), band_value,
+                       suppress_small_cells(int(n))]  # fmt: skip
+    yield ["*", SMALL_CELL_NOTE, None, None, None]
+
+
 def roster_tables(
     database: Database, audience: Audience, masked: bool, table: str = "members"
 ) -> list[Table]:
     """The tables of a roster export; CSV takes the first, so `table` says which comes first."""
-    tables = [
-        Table("Membres", MEMBER_HEADER, member_rows(database, audience, masked)),
-        Table("Organisations", ORGANISATION_HEADER, organisation_rows(database, audience)),
-    ]
-    return tables[::-1] if table == "organisations" else tables
+    tables = {
+        "members": Table("Membres", MEMBER_HEADER, member_rows(database, audience, masked)),
+        "organisations": Table(
+            "Organisations", ORGANISATION_HEADER, organisation_rows(database, audience)
+        ),
+        "breakdown": Table("Répartition", BREAKDOWN_HEADER, breakdown_rows(database, audience)),
+    }
+    order = [table, *(name for name in tables if name != table)]
+    return [tables[name] for name in order]
 
 
 async def record_export(

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.vocabulary.channels import traits
-from broadcasts.model import Audience, TemplateRule, WhatsAppPlan
+from broadcasts.model import Audience, TemplateRule, WhatsAppPlan, template_problem
 from storage.audience import ranked_addresses, reachable
 from storage.models import Address, WhatsAppTemplate
 from storage.upsert import upsert
@@ -93,15 +93,32 @@ def template_for(name: str, language: str, known: Sequence[Template]) -> Templat
 def template_rules(
     plan: WhatsAppPlan | None, known: Sequence[Template], fill: Any
 ) -> list[TemplateRule]:
-    """The approved templates of a plan, per language; `fill(language)` gives the variables."""
+    """The approved templates of a plan that WhatsApp would take, per language; `fill(language)`
+    gives the variables. A language whose template would be refused (too long) has none."""
     if plan is None:
         return []
     rules = []
     for language, name in plan.templates.items():
         template = template_for(name, language, known)
         if template is not None:
-            rules.append(TemplateRule(language, template.sid, fill(language)))
+            variables = fill(language)
+            if template_problem(template.body, variables) is None:
+                rules.append(TemplateRule(language, template.sid, variables))
     return rules
+
+
+def template_problems(
+    plan: WhatsAppPlan | None, known: Sequence[Template], fill: Any
+) -> dict[str, str]:
+    """Language → why the template named for it cannot go (not approved, too long)."""
+    problems: dict[str, str] = {}
+    for language, name in (plan.templates if plan else {}).items():
+        template = template_for(name, language, known)
+        if template is None:
+            problems[language] = f"no approved template {name!r} (benkadi whatsapp templates sync)"
+        elif (problem := template_problem(template.body, fill(language))) is not None:
+            problems[language] = problem
+    return problems
 
 
 def inside_window(now: datetime) -> ColumnElement[bool]:

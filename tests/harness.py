@@ -14,6 +14,7 @@ from aiohttp import web
 from sqlalchemy import or_, select
 from twilio.request_validator import RequestValidator
 
+from gateway import slow_clients
 from gateway.app import create_app
 from gateway.fakes import FakeTelegramAPI, FakeTwilioAPI
 from gateway.keys import DATABASE, DISPATCHER
@@ -230,7 +231,7 @@ async def start_harness(
     )
     audit = LogAudit(settings).start()
     app = create_app(settings)
-    runner = web.AppRunner(app)
+    runner = slow_clients.runner(app)  # as `benkadi serve` runs it
     try:
         await runner.setup()
     except BaseException:

@@ -42,7 +42,7 @@ MAX_KEY = MAX_NAME - 3  # a range's day adds "-01"
 
 CAMPAIGN_KEYS = (
     "name", "title", "description", "date", "send_time", "audience", "sms_gsm_safe", "years",
-    "review", "messages",
+    "review", "messages", "whatsapp", "fallback",
 )  # fmt: skip
 MESSAGE_KEYS = ("key", "title", "date", "offset", "range", "send_time", "audience", "texts", "days")
 YEAR_KEYS = ("theme",)
@@ -208,6 +208,8 @@ class CampaignParser(FileParser):
             themes=self.themes(data.get("years")),
             messages=(),
             review_pending=self.review(data.get("review")),
+            whatsapp=self.whatsapp(data.get("whatsapp"), ("whatsapp",)),
+            fallback=self.flag(data, "fallback", default=True),
         )
         tables = data.get("messages")
         if not isinstance(tables, list) or not tables:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from broadcasts.model import Audience, Draft
+from broadcasts.model import Audience, Draft, WhatsAppPlan
 
 
 @dataclass(frozen=True, order=True)
@@ -82,6 +82,8 @@ class Campaign:
     themes: dict[int, dict[str, str]]  # year → language → theme
     messages: tuple[Message, ...]
     review_pending: frozenset[str] = frozenset()  # languages no native speaker has reviewed yet
+    whatsapp: WhatsAppPlan | None = None  # [whatsapp]: the templates outside the 24 h window
+    fallback: bool = True  # a channel that cannot carry a message: the member's next one
 
     def theme(self, year: int, language: str) -> str | None:
         """The year's theme in `language`, else in French, else None."""
@@ -142,4 +144,6 @@ class Occurrence:
             send_at=self.slot.send_at,
             sms_gsm_safe=self.slot.campaign.sms_gsm_safe,
             title=self.title,
+            whatsapp=self.slot.campaign.whatsapp,
+            fallback=self.slot.campaign.fallback,
         )

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.vocabulary.disclosure import NOTE
 from bot.vocabulary.i18n import in_language
 from bot.vocabulary.reference import KIND_LABELS
 from bot.vocabulary.small_cells import HIDDEN, SECONDARY, shown
@@ -157,6 +158,14 @@ def summary_tables(results: dict[str, Any]) -> list[Table]:
         for org in results["scores"]["organisations"]
         for dimension, value in org["scores"].items()
     ]
+    breakdown = [
+        [name, group, q["key"], option["label"], option["count"], entry["answered"],
+         option["percent"]]
+        for q in results["questions"]
+        for name, groups in q.get("by", {}).items()
+        for group, entry in groups.items()
+        for option in entry["options"]
+    ]  # fmt: skip
     return [
         Table(
             "counts",
@@ -168,6 +177,12 @@ def summary_tables(results: dict[str, Any]) -> list[Table]:
             ("organisation", "organisation_kind", "dimension", "percent", "respondents"),
             _listed(scores),
         ),
+        Table(
+            "breakdowns",
+            ("breakdown", "group", "question", "option", "count", "answered", "percent"),
+            _listed(breakdown),
+        ),
+        Table("small_cells", ("note",), _listed([[NOTE]])),  # the exports say so
     ]
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from broadcasts.model import Audience
+from broadcasts.model import Audience, WhatsAppPlan
 
 KINDS = ("single", "multiple", "number", "yes_no", "text")
 CHOICE_KINDS = ("single", "multiple", "yes_no")
@@ -96,6 +96,9 @@ class Poll:
     sms_gsm_safe: bool = True
     description: str = ""
     review_pending: frozenset[str] = frozenset()  # languages no native speaker has reviewed yet
+    # The invitation's and reminder's WhatsApp templates outside the 24 h window, and fallback.
+    whatsapp: WhatsAppPlan | None = None
+    fallback: bool = True
 
     def question(self, key: str) -> Question | None:
         return next((q for q in self.questions if q.key == key), None)
@@ -131,6 +134,8 @@ class Poll:
             "audience": self.audience.to_json(),
             "questions": [_question_json(q) for q in self.questions],
             "review": {"pending": sorted(self.review_pending)},
+            "whatsapp": self.whatsapp.to_json() if self.whatsapp else None,
+            "fallback": self.fallback,
         }
 
     @classmethod
@@ -148,6 +153,8 @@ class Poll:
             audience=Audience.from_json(data.get("audience")),
             questions=tuple(_question_from(q) for q in data["questions"]),
             review_pending=frozenset((data.get("review") or {}).get("pending") or ()),
+            whatsapp=WhatsAppPlan.from_json(data.get("whatsapp")),
+            fallback=data.get("fallback", True),
         )
 
 

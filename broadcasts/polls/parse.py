@@ -23,7 +23,7 @@ KEY = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 MAX_KEY = 24  # Telegram callback data "p:<poll id>:<question>:<option>" must stay under 64 bytes
 POLL_KEYS = (
     "slug", "title", "description", "opens", "closes", "reminder_days", "sms_gsm_safe",
-    "audience", "invitation", "reminder", "review", "questions",
+    "audience", "invitation", "reminder", "review", "questions", "whatsapp", "fallback",
 )  # fmt: skip
 QUESTION_KEYS = ("key", "kind", "text", "options", "optional", "min", "max", "dimension", "ask_if")
 OPTION_KEYS = ("key", "text", "score")
@@ -201,6 +201,8 @@ class _PollParser(FileParser):
             audience=self.audience(data.get("audience"), ("audience",), Audience()),
             questions=tuple(earlier.values()),
             review_pending=self.review(data.get("review")),
+            whatsapp=self.whatsapp(data.get("whatsapp"), ("whatsapp",)),
+            fallback=self.flag(data, "fallback", default=True),
         )
         self.check_sms(poll, path_of)
         return poll

@@ -1,6 +1,10 @@
 """Poll results, computed in SQL (GROUP BY): counts and percentages per question, broken down
-by region, organisation kind, language and channel; response and completion rates; capacity
-scores per organisation and dimension. Nothing loads the answers themselves into Python.
+by region, organisation kind, language, channel, sex and age band; response and completion
+rates; capacity scores per organisation and dimension, and by sex, age band and region.
+Nothing loads the answers themselves into Python.
+
+In every breakdown, counts of 1 to 4 people are shown as "< 5" (bot/vocabulary/disclosure.py);
+the overall counts of a question are not a breakdown and stay whole.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.vocabulary.disclosure import NOTE, SUPPRESSED, is_small, suppress_options
 from bot.vocabulary.i18n import in_language
 from broadcasts.polls.model import CHOICE_KINDS, Poll, text_in
 from storage.database import Database
@@ -27,7 +32,12 @@ def breakdowns() -> dict[str, ColumnElement]:
         "organisation_kind": func.coalesce(organisations.c.kind, NONE),
         "language": func.coalesce(members.c.language, NONE),
         "channel": func.coalesce(sessions.c.channel, NONE),
+        "sex": func.coalesce(members.c.sex, NONE),
+        "age_band": func.coalesce(members.c.age_band, NONE),
     }
+
+
+SCORE_BREAKDOWNS = ("sex", "age_band", "region")
 
 
 def _joined(table: Any) -> Any:
@@ -167,9 +177,25 @@ async def scores(connection: AsyncConnection, poll_id: int) -> dict[str, Any]:
         .group_by(per_respondent.c.dimension)
         .order_by(per_respondent.c.dimension)
     )
+    by: dict[str, dict[str, dict[str, Any]]] = {}
+    for breakdown in SCORE_BREAKDOWNS:
+        column = breakdowns()[breakdown]
+        grouped = await connection.execute(
+            select(column, per_respondent.c.dimension, func.avg(per_respondent.c.pct), func.count())
+            .select_from(per_respondent.join(members, members.c.id == per_respondent.c.member_id))
+            .group_by(column, per_respondent.c.dimension)
+            .order_by(column, per_respondent.c.dimension)
+        )
+        for group, dimension, pct, respondents in grouped:
+            small = is_small(respondents)  # a mean of 1-4 people's scores is theirs: hidden
+            by.setdefault(breakdown, {}).setdefault(group, {})[dimension] = {
+                "percent": None if small else round(pct, 1),
+                "respondents": SUPPRESSED if small else respondents,
+            }
     return {
         "overall": {d: {"percent": round(p, 1), "respondents": n} for d, p, n in overall},
         "organisations": list(by_org.values()),
+        "by": by,
     }
 
 
@@ -228,7 +254,9 @@ async def compute(database: Database, slug: str, language: str = "fr") -> dict[s
             entry.update(_options_of(question, answered, counts, "", language))
             entry["by"] = {
                 name: {
-                    group: _options_of(question, group_answered, group_counts, group, language)
+                    group: _suppressed(
+                        _options_of(question, group_answered, group_counts, group, language)
+                    )
                     for group in sorted({g for q, g in group_answered if q == question.key})
                 }
                 for name, (group_answered, group_counts) in by.items()
@@ -239,4 +267,15 @@ async def compute(database: Database, slug: str, language: str = "fr") -> dict[s
         else:
             entry["answered"] = answered.get((question.key, ""), 0)
         questions.append(entry)
-    return {"poll": summary(row), "rates": rates, "questions": questions, "scores": capacity}
+    return {
+        "poll": summary(row),
+        "rates": rates,
+        "questions": questions,
+        "scores": capacity,
+        "small_cells": NOTE,
+    }
+
+
+def _suppressed(group: dict[str, Any]) -> dict[str, Any]:
+    answered, options = suppress_options(group["answered"], group["options"])
+    return {**group, "answered": answered, "options": options}

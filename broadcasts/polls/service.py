@@ -85,6 +85,8 @@ def broadcast_of(poll: Poll, texts: dict[str, str], title: str) -> Draft:
         audience=poll.audience,
         sms_gsm_safe=poll.sms_gsm_safe,
         title=f"{title} : {poll.title['fr']}"[:200],
+        whatsapp=poll.whatsapp,
+        fallback=poll.fallback,
     )
 
 

@@ -63,6 +63,8 @@ async def create(request: web.Request, who: Principal) -> web.Response:
     if send and draft.send_at is not None:
         raise DraftError("send", "cannot go with send_at: leave send_at out to send now")
     database = request.app[DATABASE]
+    if send:  # refused before anything is made
+        await service.check_templates(database, draft, enabled_channels=enabled_channels(request))
     broadcast_id = await service.create(database, draft, actor(who))
     extra: dict[str, int] = {}
     if send:

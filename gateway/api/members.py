@@ -18,6 +18,7 @@ from gateway.api.common import PREFIX, actor, endpoint, reply
 from gateway.api.errors import json_error
 from gateway.exports.roster import stream_roster
 from gateway.keys import DATABASE, SETTINGS
+from gateway.slow_clients import streams_body
 from storage.tokens import Principal
 from storage.types import utcnow
 
@@ -29,6 +30,7 @@ async def export(request: web.Request, who: Principal) -> web.StreamResponse:
     return await stream_roster(request, actor(who), who.role == "viewer", request.query)
 
 
+@streams_body  # a directory file up to MAX_DIRECTORY, above the app's client_max_size
 @endpoint("secretariat")
 async def import_directory(request: web.Request, who: Principal) -> web.Response:
     raw = await request.content.read(MAX_DIRECTORY + 1)

@@ -18,6 +18,7 @@ from bot.vocabulary.errors import FieldError, FieldErrors
 from gateway.api.common import ID, PREFIX, actor, body, endpoint, path_id, reply
 from gateway.api.errors import json_error
 from gateway.keys import DATABASE
+from gateway.slow_clients import streams_body
 from storage import audit, organisation_list, organisation_records
 from storage.organisation_list import Entry
 from storage.tokens import Principal
@@ -32,6 +33,7 @@ async def list_organisations(request: web.Request, who: Principal) -> web.Respon
     return reply({"organisations": rows})
 
 
+@streams_body  # a CSV up to MAX_BODY, above the app's client_max_size
 @endpoint("secretariat")
 async def list_more(request: web.Request, who: Principal) -> web.Response:
     if request.content_type == "text/csv":

@@ -2,6 +2,7 @@
 
 GET  /api/v1/reports?from=&to=&region=&type=&organisation=&status=&limit=&before=
 GET  /api/v1/reports/summary?…same filters…        totals by region, type and month
+     (&by=region_month: beneficiaries by region and month, 1-4 shown as "< 5")
 GET  /api/v1/reports/export?format=csv|xlsx&kind=reports|summary&…filters…   (audited)
 GET  /api/v1/reports/{id}
 POST /api/v1/reports/{id}/validate
@@ -18,7 +19,7 @@ from gateway.api.common import ID, MAX_ID, PREFIX, actor, endpoint, path_id, que
 from gateway.exports.reports import report_filter, stream_reports
 from gateway.keys import DATABASE
 from storage import reports as report_store
-from storage.reports import SUMMARY_HEADER
+from storage.reports import REGION_MONTH_HEADER, SMALL_CELL_NOTE, SUMMARY_HEADER
 from storage.tokens import Principal
 
 
@@ -36,6 +37,12 @@ async def list_reports(request: web.Request, who: Principal) -> web.Response:
 
 @endpoint("viewer")
 async def summary(request: web.Request, who: Principal) -> web.Response:
+    if request.query.get("by") == "region_month":
+        table = await report_store.by_region_month(
+            request.app[DATABASE], report_filter(request.query)
+        )
+        totals = [dict(zip(REGION_MONTH_HEADER, row, strict=True)) for row in table]
+        return reply({"totals": totals, "small_cells": SMALL_CELL_NOTE})
     rows = await report_store.summary(request.app[DATABASE], report_filter(request.query))
     return reply({"totals": [dict(zip(SUMMARY_HEADER, row, strict=True)) for row in rows]})
 

@@ -82,8 +82,9 @@ ADDRESS_STATE_BY_CODE: dict[int, AddressState] = {
 }
 # WhatsApp cannot carry this message to this member, which says nothing against their other
 # channels: a broadcast row goes once on the next one. 63016: outside the 24 h window (free
-# text refused); 63024/63003: not a WhatsApp number.
-FALL_BACK_CODES = frozenset({63016, 63024, 63003})
+# text refused); 63024/63003: not a WhatsApp number; 63013/63021: a template WhatsApp would not
+# carry (a value on several lines, too long) — SMS carries the text.
+FALL_BACK_CODES = frozenset({63016, 63024, 63003, 63013, 63021})
 RETRYABLE_CODES = frozenset({20500, 20503, 30001})  # server errors, queue overflow
 TOO_MANY_REQUESTS = 20429
 BAD_CREDENTIALS = 20003

@@ -93,6 +93,36 @@ def _join(counts: dict[str, int]) -> str:
     return ", ".join(f"{key.replace('_', ' ')} {n}" for key, n in counts.items() if n) or "none"
 
 
+def whatsapp_text(window: dict[str, Any] | None) -> list[str]:
+    """WhatsApp's 24 h window in the preview: who gets text, who a template, who falls back."""
+    if not window:
+        return []
+    lines = [
+        f"WhatsApp: {members(window['inside_window'])} inside the 24 h window (text), "
+        f"{members(window['outside_window'])} outside it"
+    ]
+    for language, entry in window["by_language"].items():
+        if not entry["outside_window"]:
+            continue
+        template = entry["template"]
+        problem = entry.get("template_problem")
+        gets = f"template {template['name']}" if template else "no approved template"
+        if problem:
+            gets += f" ({problem})"
+        lines.append(f"  {language}: {members(entry['outside_window'])} outside, {gets}")
+    for channel, n in window["falls_back"].items():
+        lines.append(f"  without a template, to {channel}: {members(n)}")
+    if window["fallback_sms"]["members"]:
+        fallback = window["fallback_sms"]
+        lines.append(
+            f"  by SMS instead: {counted(fallback['segments'], '{n} segment', '{n} segments')}"
+            f" ≈ {fallback['estimated_cost']:.2f}"
+        )
+    if window["refused"]:
+        lines.append(f"  {window['refused']}")
+    return lines
+
+
 def preview_text(result: dict[str, Any]) -> list[str]:
     """The preview in a few lines; --json has every detail."""
     reached, excluded, sms = result["reached"], result["excluded"], result["sms"]
@@ -119,6 +149,7 @@ def preview_text(result: dict[str, Any]) -> list[str]:
             )
             if info["sent"] == "gsm_friendly":
                 lines.append(f"    {sent['text']}")
+    lines += whatsapp_text(result.get("whatsapp"))
     lines.append(
         f"SMS cost: {counted(sms['segments'], '{n} segment', '{n} segments')}"
         f" × {sms['price_per_segment']} {sms['currency']}"

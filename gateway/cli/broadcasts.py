@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.vocabulary.errors import FieldError
 from broadcasts import service
-from broadcasts.model import Draft, parse_draft
+from broadcasts.model import OUTSIDE_WINDOW_CHOICES, REFUSE, Draft, parse_draft
 from gateway.cli import progress
 from gateway.cli.arguments import Commands, json_flag, names, noun, positive_id
 from gateway.cli.broadcast_text import LIST_COLUMNS, list_row, preview_text, status_text
@@ -77,6 +77,16 @@ def draft_payload(args: argparse.Namespace) -> dict[str, Any]:
         payload["title"] = args.title
     if args.at:
         payload["send_at"] = args.at
+    templates = dict(_pairs(args.whatsapp_template or [], "--whatsapp-template"))
+    variables = dict(_pairs(args.whatsapp_variable or [], "--whatsapp-variable"))
+    if templates or variables or args.outside_window:
+        payload["whatsapp"] = {
+            "templates": templates,
+            "variables": variables,
+            "outside_window": args.outside_window or REFUSE,
+        }
+    if args.no_fallback:
+        payload["fallback"] = False
     return payload
 
 
@@ -105,6 +115,9 @@ async def create(database: Database, args: argparse.Namespace, settings: Setting
         raise FieldError("send", "--send sends now; leave out --at")
     if args.wait and not args.send:
         raise FieldError("wait", "--wait needs --send")
+    if args.send:  # refused before anything is made
+        channels, _note = enabled_channels(settings)
+        await service.check_templates(database, draft, enabled_channels=channels)
     new_id = await service.create(database, draft, actor())
     if not args.send:
         return await show(database, args, new_id, {})
@@ -180,6 +193,29 @@ def _draft_options(parser: argparse.ArgumentParser) -> None:
     add("--since", metavar="YYYY-MM-DD", help="members registered on or after this day")
     add("--at", metavar="'YYYY-MM-DD HH:MM'", help="send then (Bamako time unless a zone is given)")
     add("--no-gsm-safe", action="store_true", help="over SMS, keep ɛ ɔ ɲ ŋ even if it costs more")
+    add(
+        "--whatsapp-template",
+        action="append",
+        metavar="LANG=NAME",
+        help="the approved WhatsApp template for members of LANG outside the 24 h window",
+    )
+    add(
+        "--whatsapp-variable",
+        action="append",
+        metavar="N=SOURCE",
+        help="fill template variable N with text, title, or the text given",
+    )
+    add(
+        "--outside-window",
+        choices=OUTSIDE_WINDOW_CHOICES,
+        help="WhatsApp members outside the window without a template: refuse (default) or "
+        "their next channel",
+    )
+    add(
+        "--no-fallback",
+        action="store_true",
+        help="a channel that cannot carry it to a member does not try their next one",
+    )
 
 
 def register(commands: Commands) -> None:

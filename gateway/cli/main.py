@@ -204,6 +204,7 @@ async def _telegram_webhook(settings: Settings) -> int:
 
 
 async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
+    from gateway import slow_clients
     from gateway.app import create_app
 
     changes: dict = {"migrate_on_start": settings.database_url.startswith("sqlite")}
@@ -231,7 +232,7 @@ async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     if not _can_listen(settings.host, settings.port):
         print(f"benkadi: port {settings.port} is in use (on {settings.host})", file=sys.stderr)
         return 2
-    runner = web.AppRunner(create_app(settings), access_log=None)
+    runner = slow_clients.runner(create_app(settings), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     try:

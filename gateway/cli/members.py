@@ -54,7 +54,7 @@ async def export(database: Database, args: argparse.Namespace, settings: Setting
     what = (
         counted(count.done, "{n} member", "{n} members")
         if args.table == "members"
-        else "organisations"
+        else {"organisations": "organisations", "breakdown": "breakdown"}[args.table]
     )
     print(f"{what} exported{where}", file=sys.stderr)
     return 0

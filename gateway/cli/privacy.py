@@ -4,19 +4,23 @@ benkadi privacy purge --dry-run     what the retention schedule (BENKADI_RETENTI
 benkadi privacy purge               remove it now (the scheduler does it daily), audited
 benkadi privacy export MEMBER       everything held about one person (id, phone number or
                                     Telegram id): MEMBER.html and MEMBER.json, audited
+benkadi privacy register            the processing register for the APDP, from the configuration
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sys
 from pathlib import Path
 
 from gateway.cli.arguments import Commands, json_flag, names, noun
 from gateway.cli.common import actor, answer
 from gateway.exports import access
+from gateway.exports import register as processing_register
 from gateway.settings import Settings
-from storage import access_export, retention
+from storage import access_export, gateways, retention
 from storage.database import Database
 from storage.types import utcnow
 
@@ -54,16 +58,39 @@ async def purge(database: Database, args: argparse.Namespace, settings: Settings
     return answer(args.json, {**data, "schedule_days": schedule.days()}, lines)
 
 
+def _write_private(files: dict[Path, str]) -> None:
+    """A copy of someone's personal data: readable by the one who made it only (0600)."""
+    for path, text in files.items():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(descriptor, "w", encoding="utf-8") as out:
+            out.write(text)
+
+
 async def export(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     member_id = await access_export.find_member(database, args.member)
     held = await access_export.collect(database, member_id, actor(), "cli")
     base = Path(args.output or f"donnees-membre-{member_id}")
     html, json_ = base.with_name(base.name + ".html"), base.with_name(base.name + ".json")
-    html.write_text(access.as_html(held, utcnow().isoformat(timespec="minutes")), "utf-8")
-    json_.write_text(access.as_json(held), "utf-8")
-    for path in (html, json_):
-        path.chmod(0o600)  # a copy of someone's personal data: for the one who made it
+    page = access.as_html(held, utcnow().isoformat(timespec="minutes"))
+    await asyncio.to_thread(_write_private, {html: page, json_: access.as_json(held)})
     print(f"member {member_id}: {html} and {json_}", file=sys.stderr)
+    return 0
+
+
+async def register_command(database: Database, args: argparse.Namespace, settings: Settings) -> int:
+    """What the configuration does, and the Android phones the database knows."""
+    phones = [(g.name, g.base_url) for g in await gateways.load_gateways(database)]
+    parts = processing_register.sections(settings, utcnow().date(), phones)
+    text = (
+        processing_register.as_html(parts)
+        if args.format == "html"
+        else processing_register.as_markdown(parts)
+    )
+    if args.output:
+        await asyncio.to_thread(Path(args.output).write_text, text, "utf-8")
+        print(f"register written to {args.output}", file=sys.stderr)
+    else:
+        print(text)
     return 0
 
 
@@ -87,3 +114,9 @@ def register(commands: Commands) -> None:
         help="files NAME.html and NAME.json (default: donnees-membre-ID in this directory)",
     )
     command.set_defaults(action=export)
+    command = verbs.add_parser(
+        "register", help="the processing register (APDP declaration) from the configuration"
+    )
+    command.add_argument("--format", choices=["md", "html"], default="md")
+    command.add_argument("-o", "--output", metavar="FILE", help="default: stdout")
+    command.set_defaults(action=register_command)

@@ -22,7 +22,7 @@ from gateway.exports.reports import FILTER_KEYS, KINDS, report_export, report_fi
 from gateway.settings import Settings
 from storage import reports as report_store
 from storage.database import Database
-from storage.reports import SUMMARY_HEADER
+from storage.reports import REGION_MONTH_HEADER, SMALL_CELL_NOTE, SUMMARY_HEADER
 from storage.tabular import FORMATS
 
 COLUMNS = (
@@ -40,6 +40,11 @@ SUMMARY_COLUMNS = (
     Column("type", 45),
     Column("month", 7),
     *(Column(name, 7, right=True) for name in SUMMARY_HEADER[3:]),
+)
+REGION_MONTH_COLUMNS = (
+    Column("region", 20),
+    Column("month", 7),
+    *(Column(name, 7, right=True) for name in REGION_MONTH_HEADER[2:]),
 )
 
 
@@ -92,6 +97,17 @@ async def validate(database: Database, args: argparse.Namespace, settings: Setti
 
 
 async def summary(database: Database, args: argparse.Namespace, settings: Settings) -> int:
+    if args.by_region_month:
+        table = await report_store.by_region_month(database, report_filter(_values(args)))
+        if args.json:
+            totals = [dict(zip(REGION_MONTH_HEADER, row, strict=True)) for row in table]
+            emit_json({"totals": totals, "small_cells": SMALL_CELL_NOTE})
+            return 0
+        shown = [tuple("-" if cell is None else cell for cell in row) for row in table]
+        print_table(REGION_MONTH_COLUMNS, shown, empty="No reports match.", header=True)
+        if table:
+            print(SMALL_CELL_NOTE)
+        return 0
     rows = await report_store.summary(database, report_filter(_values(args)))
     if args.json:
         emit_json([dict(zip(SUMMARY_HEADER, row, strict=True)) for row in rows])
@@ -138,6 +154,11 @@ def register(commands: Commands) -> None:
     command = verbs.add_parser(
         "summary", parents=[as_json, filters], help="totals by region, type and month"
     )
+    command.add_argument(
+        "--by-region-month",
+        action="store_true",
+        help="beneficiaries by region and month in one table (1-4 shown as < 5)",
+    )
     command.set_defaults(action=summary)
     command = verbs.add_parser(
         "export", parents=[filters], help="CSV or XLSX: the reports and their totals"
@@ -147,7 +168,8 @@ def register(commands: Commands) -> None:
         "--kind",
         choices=KINDS,
         default="reports",
-        help="reports: one row each (XLSX adds a totals sheet); summary: the totals alone",
+        help="reports: one row each (XLSX adds totals sheets); summary: the totals alone; "
+        "region_month: by region and month alone",
     )
     command.add_argument(
         "--profile",

@@ -16,13 +16,14 @@ from multidict import MultiDictProxy
 from bot.vocabulary.errors import Invalid
 from bot.vocabulary.i18n import LANGUAGES
 from bot.vocabulary.reference import (
+    AGE_BANDS,
     LANGUAGE_LABELS,
     ORGANISATION_KINDS,
     REGION_LABELS,
     THEME_LABELS,
 )
 from broadcasts import service
-from broadcasts.model import CHANNELS, parse_draft
+from broadcasts.model import CHANNELS, NEXT_CHANNEL, REFUSE, parse_draft
 from gateway.console.auth import page
 from gateway.console.dashboard import delivery
 from gateway.console.errors import field_messages
@@ -58,6 +59,8 @@ def choices() -> dict[str, Any]:
         "languages": LANGUAGE_LABELS,
         "organisation_kinds": dict(ORGANISATION_KINDS),
         "channels": {"telegram": "Telegram", "whatsapp": "WhatsApp", "sms": "SMS"},
+        "sexes": {"f": C_("Femmes"), "m": C_("Hommes")},
+        "age_bands": {key: label for key, label in AGE_BANDS},
         "text_languages": LANGUAGES,
     }
 
@@ -68,18 +71,38 @@ def payload_from(form: MultiDictProxy) -> dict[str, Any]:
     audience: dict[str, Any] = {key: list(form.getall(key, [])) for key in AUDIENCE_FIELDS}
     if form.get("registered_since"):
         audience["registered_since"] = str(form["registered_since"])
-    return {
+    payload: dict[str, Any] = {
         "title": str(form.get("title", "")).strip() or None,
         "texts": {key: value for key, value in texts.items() if value.strip() or key == "fr"},
         "audience": {key: value for key, value in audience.items() if value},
         "send_at": str(form.get("send_at", "")).strip().replace("T", " ") or None,
         "sms_gsm_safe": form.get("sms_gsm_safe") == "on",
+        "fallback": form.get("fallback") == "on",
     }
+    # WhatsApp outside the 24 h window: a template per language, its {{1}} the alert's text.
+    templates = {
+        language: name
+        for language in LANGUAGES
+        if (name := str(form.get(f"whatsapp_template_{language}", "")).strip())
+    }
+    next_channel = form.get("outside_window") == NEXT_CHANNEL
+    if templates or next_channel:
+        payload["whatsapp"] = {
+            "templates": templates,
+            "variables": {"1": "text"} if templates else {},
+            "outside_window": NEXT_CHANNEL if next_channel else REFUSE,
+        }
+    return payload
 
 
 def form_field(draft_field: str | None) -> str:
     """The form's input for a draft's field: "texts.fr" → "text_fr", "audience.regions" → …"""
-    return (draft_field or "form").replace("texts.", "text_").replace("audience.", "")
+    return (
+        (draft_field or "form")
+        .replace("texts.", "text_")
+        .replace("audience.", "")
+        .replace("whatsapp.templates.", "whatsapp_template_")
+    )
 
 
 def enabled(request: web.Request) -> list[str]:
@@ -109,7 +132,7 @@ async def list_all(request: web.Request, who: Who) -> web.StreamResponse:
 
 @page("secretariat")
 async def new(request: web.Request, who: Who) -> web.StreamResponse:
-    return _compose(request, {"sms_gsm_safe": "on"})
+    return _compose(request, {"sms_gsm_safe": "on", "fallback": "on"})
 
 
 @page("secretariat")
@@ -120,6 +143,8 @@ async def compose(request: web.Request, who: Who) -> web.StreamResponse:
     try:
         known = await service.known_organisations(database)
         draft = parse_draft(payload_from(form), datetime.now(UTC), known)
+        if action == "send" and draft.send_at is None:  # refused before anything is made
+            await service.check_templates(database, draft, enabled_channels=enabled(request))
     except Invalid as error:  # the form again, each bad field marked, the first above it too
         marked = field_messages(error, FIELD_LABELS, named=True)
         errors = {form_field(field): text for field, text in marked} | {"form": marked[0][1]}

@@ -10,7 +10,8 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import distinct, func, select
 
-from bot.vocabulary.reference import LANGUAGE_LABELS, REGION_LABELS
+from bot.vocabulary.disclosure import NOTE, suppress_small_cells
+from bot.vocabulary.reference import AGE_BANDS, LANGUAGE_LABELS, REGION_LABELS
 from broadcasts import coverage, service
 from gateway.console import charts
 from gateway.console.auth import page
@@ -68,6 +69,20 @@ async def figures(database: Database, now: datetime) -> dict[str, Any]:
             .where(addresses.c.member_id.is_not(None), addresses.c.opted_out_at.is_(None))
             .group_by(addresses.c.channel)
         )
+        by_sex_age = await session.execute(
+            select(members.c.sex, members.c.age_band, func.count())
+            .where(active)
+            .group_by(members.c.sex, members.c.age_band)
+        )
+        cross = {(sex, band): int(n) for sex, band, n in by_sex_age}
+        by_status = await session.execute(
+            select(
+                func.count(members.c.imported_at),
+                func.count(members.c.consent_at).filter(members.c.imported_at.is_not(None)),
+                func.count(members.c.refused_at).filter(members.c.consent_at.is_(None)),
+            ).where(active)
+        )
+        imported, joined, refused = by_status.one()
         by_month = dict(
             await pairs(
                 select(month, func.count()).where(members.c.registered_at >= since).group_by(month)
@@ -81,6 +96,36 @@ async def figures(database: Database, now: datetime) -> dict[str, Any]:
         "languages": [(LANGUAGE_LABELS.get(key, key), n) for key, n in by_language],
         "channels": [(CHANNEL_LABELS.get(key, key), n) for key, n in sorted(by_channel)],
         "months": [(key, by_month.get(key, 0)) for key in months],
+        "sex_age": sex_age_table(cross),
+        "directory": {
+            key: suppress_small_cells(int(n or 0))
+            for key, n in (
+                ("invited", (imported or 0) - (joined or 0) - (refused or 0)),
+                ("joined", joined),
+                ("refused", refused),
+            )
+        },
+        "small_cells": NOTE,
+    }
+
+
+SEX_ROWS = (("f", C_("Femmes")), ("m", C_("Hommes")), (None, C_("Non dit")))
+AGE_COLUMNS = (*((key, label) for key, label in AGE_BANDS), (None, C_("Non dit")))
+
+
+def sex_age_table(cross: dict[tuple[str | None, str | None], int]) -> dict[str, Any]:
+    """Members by sex and age band, with totals; every cell of 1-4 shown "< 5"."""
+    rows = []
+    for sex, label in SEX_ROWS:
+        cells = [cross.get((sex, band), 0) for band, _label in AGE_COLUMNS]
+        rows.append(
+            (label, [suppress_small_cells(n) for n in cells], suppress_small_cells(sum(cells)))
+        )
+    totals = [sum(cross.get((sex, band), 0) for sex, _l in SEX_ROWS) for band, _l in AGE_COLUMNS]
+    return {
+        "columns": [label for _key, label in AGE_COLUMNS],
+        "rows": rows,
+        "totals": [suppress_small_cells(n) for n in totals],
     }
 
 

@@ -14,6 +14,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import exists, func, or_, select
 
+from bot.directory import run_import
 from bot.vocabulary.reference import LANGUAGE_LABELS, REGION_LABELS, THEME_LABELS
 from gateway.api.auth import may
 from gateway.console.auth import page
@@ -21,7 +22,7 @@ from gateway.console.i18n import C_
 from gateway.console.keys import Who
 from gateway.exports import access
 from gateway.exports.roster import stream_roster
-from gateway.keys import DATABASE
+from gateway.keys import DATABASE, SETTINGS
 from storage import access_export
 from storage.models import Address, InboundMessage, Member, Organisation, OutboxMessage
 from storage.outbox.rows import edit_of
@@ -211,10 +212,34 @@ async def export(request: web.Request, who: Who) -> web.StreamResponse:
     return await stream_roster(request, who.actor, masked, request.query)
 
 
+@page("secretariat")
+async def import_form(request: web.Request, who: Who) -> web.StreamResponse:
+    return aiohttp_jinja2.render_template("members_import.html", request, {"summary": None})
+
+
+@page("secretariat")
+async def import_file(request: web.Request, who: Who) -> web.StreamResponse:
+    """The directory file: checked (a dry run) or imported, every problem listed by line."""
+    form = await request.post()
+    upload = form.get("file")
+    if not isinstance(upload, web.FileField):
+        context = {"summary": None, "error": C_("Choisissez un fichier XLSX ou CSV.")}
+        return aiohttp_jinja2.render_template("members_import.html", request, context, status=400)
+    raw = upload.file.read()
+    summary = await run_import(
+        request.config_dict[DATABASE],
+        raw,
+        upload.filename or "fichier",
+        who.actor,
+        dry_run=form.get("action") != "import",
+        now=utcnow(),
+        holder=request.config_dict[SETTINGS].data_holder,
+    )
+    return aiohttp_jinja2.render_template("members_import.html", request, {"summary": summary})
 @page("admin", missing=C_("Ce membre n'existe pas."))
 async def data_copy(request: web.Request, who: Who) -> web.StreamResponse:
     """An access request answered: everything held about the member, HTML or JSON, audited."""
-    member_id, format_ = int(request.match_info["id"]), request.match_info["format"]
+    member_id, format_ = int(request.match_info["id"]), request.path.rsplit(".", 1)[-1]
     held = await access_export.collect(
         request.config_dict[DATABASE], member_id, who.actor, "console"
     )
@@ -237,9 +262,12 @@ async def data_copy(request: web.Request, who: Who) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/members/import", import_form, name="members_import")
+    app.router.add_post("/members/import", import_file)
     app.router.add_get("/members", list_members, name="members")
     app.router.add_get("/members/export", export, name="members_export")
     app.router.add_get(r"/members/{id:[0-9]{1,9}}", show_member, name="member")
-    app.router.add_get(
-        r"/members/{id:[0-9]{1,9}}/data.{format:html|json}", data_copy, name="member_data"
-    )
+    for format_ in ("html", "json"):
+        app.router.add_get(
+            rf"/members/{{id:[0-9]{{1,9}}}}/data.{format_}", data_copy, name=f"member_{format_}"
+        )

@@ -8,7 +8,6 @@ themselves are kept in the database since 0010: see console/sessions.py.)
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import secrets
@@ -37,13 +36,6 @@ def stored_secret(folder: Path) -> str:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48) + "\n")
     return path.read_text().strip()
-
-
-def fernet_key(settings: Settings) -> bytes:
-    """A Fernet key (32 bytes, url-safe base64) derived from the configured or stored secret."""
-    secret = settings.secret_key or stored_secret(data_directory(settings))
-    digest = hashlib.sha256(b"benkadi-console-session\0" + secret.encode()).digest()
-    return base64.urlsafe_b64encode(digest)
 
 
 def known_browser_key(settings: Settings) -> bytes:

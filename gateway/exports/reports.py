@@ -17,7 +17,7 @@ from storage.database import Database
 from storage.tabular import FORMATS, Table
 
 FILTER_KEYS = ("from", "to", "region", "type", "organisation", "status")
-KINDS = ("reports", "summary")
+KINDS = ("reports", "summary", "region_month")
 
 
 def report_filter(values: Mapping[str, str | None]) -> report_store.ReportFilter:

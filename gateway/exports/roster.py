@@ -33,7 +33,7 @@ FILTERS = {
     "sex": "sexes",
     "age_band": "age_bands",
 }
-TABLES = ("members", "organisations")
+TABLES = ("members", "organisations", "breakdown")
 
 
 async def audience_from_query(database: Database, query: Mapping[str, Any]) -> Audience:
@@ -73,7 +73,7 @@ async def stream_roster(
     audience = await audience_from_query(database, query)
     tables = await roster_export(database, actor, format_, audience, masked, table)
     day = datetime.now(UTC).date().isoformat()
-    name = "membres" if table == "members" else "organisations"
+    name = {"members": "membres", "organisations": "organisations"}.get(table, "repartition")
     return await attachment(
         request,
         format_,

@@ -59,6 +59,10 @@ ERRORS: dict[int, tuple[int, str]] = {
 # WhatsApp: free-form text only within 24 h of the member's last message.
 WHATSAPP_WINDOW = timedelta(hours=24)
 OUTSIDE_WINDOW = 63016  # "Failed to send freeform message because you are outside the window"
+POLICY_VIOLATION = 63013  # a template value with a line break, a tab or more than four spaces
+TOO_LONG_FOR_WHATSAPP = 63021  # a template's body with its values over 1,024 characters
+WHATSAPP_TEMPLATE_MAX = 1024
+_BAD_VALUE_RE = re.compile(r"[\n\t]| {5,}")
 CONTENT_API_VERSION = "v1"
 _CONTENT_SID_RE = re.compile(r"^HX[0-9a-fA-F]{32}$")
 _VARIABLE_RE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
@@ -527,7 +531,13 @@ class FakeTwilioAPI:
         if needed - set(values):
             raise _TwilioError(21656)
         body = _VARIABLE_RE.sub(lambda m: values[m.group(1)], text)
-        return {"sid": sid, "body": body, "status": template["approval_requests"]["status"]}
+        refusal = None  # what WhatsApp says once Twilio hands it on: in the final callback
+        if any(_BAD_VALUE_RE.search(v) for v in values.values()):
+            refusal = POLICY_VIOLATION
+        elif len(body) > WHATSAPP_TEMPLATE_MAX:
+            refusal = TOO_LONG_FOR_WHATSAPP
+        status = template["approval_requests"]["status"]
+        return {"sid": sid, "body": body, "status": status, "refusal": refusal}
 
     def _whatsapp_refusal(self, to: str, content: dict | None) -> int | None:
         """The error the message's final callback will carry, if WhatsApp will not take it."""
@@ -535,6 +545,8 @@ class FakeTwilioAPI:
             return None
         if to in self._failing:
             return self._failing[to]
+        if content is not None and content["refusal"]:
+            return int(content["refusal"])
         approved = content is not None and content["status"] == "approved"
         if not approved and not self.inside_window(to):
             return OUTSIDE_WINDOW

@@ -21,7 +21,7 @@ from aiohttp import web
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from gateway.inbound.photos import clean_photo
+from gateway.inbound.photos import NotAnImage, clean_photo
 from gateway.keys import DATABASE, SETTINGS
 from storage import reports as report_store
 from storage.database import Database
@@ -68,6 +68,11 @@ class MediaFetcher:
         for row in due:
             try:
                 path = await self._download(row.id, row.media_ref)
+            except NotAnImage as error:  # fetching it again would give the same file
+                log.warning("report %s: the photo is not an image; not kept", row.id)
+                async with self.database.transaction() as connection:
+                    await report_store.media_refused(connection, row.id, str(error))
+                continue
             except Exception as error:
                 log.warning("report %s: photo not fetched (%s); will retry", row.id, error)
                 async with self.database.transaction() as connection:

@@ -115,16 +115,22 @@ class Dispatcher:
             for name in self.channels:
                 loops.create_task(self._run_channel(name), name=f"dispatch {name}")
 
+    @property
+    def stopped(self) -> bool:
+        return self._stopping
+
     def health(self) -> dict[str, object]:
         """Each channel loop: resting (why) or busy (for how long); stalled ones named."""
         now = time.monotonic()
-        loops: dict[str, dict[str, object]] = {}
-        for name in self.channels:
-            resting = self._resting.get(name)
-            busy = 0.0 if resting else now - self._turned[name]
-            loops[name] = {"loop": resting or "busy", "busy_for": round(busy, 1)}
-        stalled = [name for name, loop in loops.items() if float(loop["busy_for"]) > self.stall]  # type: ignore[arg-type]
-        return {"loops": loops, "stalled": stalled}
+        busy = {
+            name: 0.0 if name in self._resting else now - self._turned[name]
+            for name in self.channels
+        }
+        loops = {
+            name: {"loop": self._resting.get(name, "busy"), "busy_for": round(busy[name], 1)}
+            for name in self.channels
+        }
+        return {"loops": loops, "stalled": [name for name in busy if busy[name] > self.stall]}
 
     def _rest(self, name: str, why: str | None) -> None:
         self._turned[name] = time.monotonic()
@@ -377,6 +383,9 @@ class Dispatcher:
             moved = (
                 await fallback.fall_back(connection, reasons, self.channels, now) if reasons else 0
             )
+            # A report that failed a row before its send was recorded asked for the move.
+            sent = [v.row.id for v in verdicts if isinstance(v, policy.Sent) and v.row.bulk]
+            moved += await fallback.after_recording(connection, sent, self.channels, now)
         if moved:
             self.wake()  # their next channel's loop may be idle
 

@@ -73,17 +73,10 @@ class Scheduler:
             )
         except Exception:  # likewise for poll reminders
             log.exception("poll reminders: tick failed; trying again")
-        if self.invitation_reminder is not None:
-            try:
-                async with self.database.transaction() as connection:
-                    reminded = await invitations.remind(
-                        connection, now, self.invitation_reminder, self.data_holder
-                    )
-                if reminded:
-                    log.info("invitation reminders: %d queued", len(reminded))
-                    self.wake()
-            except Exception:  # likewise for the directory's invitation reminders
-                log.exception("invitation reminders: tick failed; trying again")
+        try:
+            await self._remind_invitations(now)
+        except Exception:  # likewise for the directory's invitation reminders
+            log.exception("invitation reminders: tick failed; trying again")
         started = await broadcasts.run_due(
             self.database, now, enabled_channels=self.enabled_channels
         )
@@ -109,6 +102,21 @@ class Scheduler:
         except Exception:  # retention waits for the next look; sending does not
             log.exception("retention purge failed; trying again later")
 
+    async def _remind_invitations(self, now: datetime) -> None:
+        """The directory's one reminder, never in the SMS quiet hours; a read first, so that
+        no tick takes the write lock for nothing."""
+        quiet = self.campaigns.quiet_hours if self.campaigns else None
+        after = self.invitation_reminder
+        if after is None or (quiet is not None and quiet.contains(now)):
+            return
+        if not await invitations.reminders_due(self.database, now, after):
+            return
+        async with self.database.transaction() as connection:
+            reminded = await invitations.remind(connection, now, after, self.data_holder)
+        if reminded:
+            log.info("invitation reminders: %d queued", len(reminded))
+            self.wake()
+
     async def run(self) -> None:
         while not self._stopped.is_set():
             try:
@@ -120,3 +128,7 @@ class Scheduler:
 
     def stop(self) -> None:
         self._stopped.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()

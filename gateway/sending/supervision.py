@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from gateway.channels.base import Channel
+from gateway.sending.dispatcher import Dispatcher
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -125,62 +126,58 @@ def _kind(error: BaseException) -> str:
 async def supervised(
     name: str,
     run: Callable[[], Awaitable[None]],
-    stopping: Callable[[], bool],
+    stopped: Callable[[], bool],
     *,
     backoff: Backoff | None = None,
-    on_restart: Callable[[], None] | None = None,
 ) -> None:
-    """Run `run()` until it returns with `stopping()` true; an error restarts it after a wait."""
+    """Run `run()` again after each error (or an unasked return) until `stopped()` says it
+    was asked to stop; one log line per restart."""
     backoff = backoff or Backoff()
     while True:
         began = time.monotonic()
         try:
             await run()
-        except asyncio.CancelledError:
-            raise
+            failure = None
         except Exception as error:
-            if stopping():
-                return
-            wait = backoff.after(time.monotonic() - began)
-            # A bug's traceback is worth having; the log's formatter blanks any secret in it.
-            log.error(
-                "%s stopped on %s; restarting in %.0f s", name, _kind(error), wait, exc_info=True
-            )
-            await asyncio.sleep(wait)
-            if on_restart is not None:
-                on_restart()
-            continue
-        if stopping():
+            failure = error
+        if stopped():
             return
         wait = backoff.after(time.monotonic() - began)
-        log.error("%s returned unasked; restarting in %.0f s", name, wait)
+        if failure is None:
+            log.error("%s returned unasked; restarting in %.0f s", name, wait)
+        else:
+            # A bug's traceback is worth having; the log's formatter blanks any secret in it.
+            log.error(
+                "%s stopped on %s; restarting in %.0f s",
+                name,
+                _kind(failure),
+                wait,
+                exc_info=failure,
+            )
         await asyncio.sleep(wait)
 
 
 class InlineHealth:
     """The dispatcher running in this process, as readiness sees it."""
 
-    def __init__(self, dispatcher, starter: ChannelStarter, tasks: list[asyncio.Task[None]]):
+    def __init__(
+        self, dispatcher: Dispatcher, starter: ChannelStarter, tasks: list[asyncio.Task[None]]
+    ) -> None:
         self.dispatcher, self.starter, self.tasks = dispatcher, starter, tasks
 
     def wake(self) -> None:
         self.dispatcher.wake()
 
     def report(self) -> dict[str, object]:
-        return health_report(
-            alive=all(not task.done() for task in self.tasks),
-            dispatcher=self.dispatcher.health(),
-            channels=self.starter.report(),
-        )
-
-
-def health_report(
-    *, alive: bool, dispatcher: Mapping[str, object], channels: Mapping[str, object]
-) -> dict[str, object]:
-    """One shape for every way of dispatching: alive, stalled loops, each channel's state."""
-    loops = dispatcher.get("loops", {})
-    merged = {
-        name: {**state, **(loops.get(name, {}) if isinstance(loops, dict) else {})}  # type: ignore[dict-item]
-        for name, state in channels.items()
-    }
-    return {"alive": alive, "stalled": list(dispatcher.get("stalled", [])), "channels": merged}  # type: ignore[call-overload]
+        """The child's heartbeat carries this same report to its parent."""
+        health = self.dispatcher.health()
+        loops = health["loops"]
+        assert isinstance(loops, dict)
+        channels = {
+            name: {**state, **loops.get(name, {})} for name, state in self.starter.report().items()
+        }
+        return {
+            "alive": all(not task.done() for task in self.tasks),
+            "stalled": health["stalled"],
+            "channels": channels,
+        }

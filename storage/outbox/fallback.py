@@ -147,6 +147,33 @@ async def move(
     return True
 
 
+async def ask(connection: AsyncConnection, row_id: int, reason: str) -> None:
+    """A report asks for a fallback before the send it is about is recorded (Twilio's callback
+    can overtake its own REST answer): kept on the row, for the recording to act on."""
+    await connection.execute(
+        update(outbox)
+        .where(
+            outbox.c.id == row_id,
+            outbox.c.fallback_from.is_(None),
+            outbox.c.provider_id.is_(None),
+        )
+        .values(fallback_reason=reason[:500])
+    )
+
+
+async def asked(connection: AsyncConnection, row_ids: Sequence[int]) -> dict[int, str]:
+    """Of rows just recorded as sent, those a report had already failed and asked to move."""
+    if not row_ids:
+        return {}
+    query = select(outbox.c.id, outbox.c.fallback_reason).where(
+        outbox.c.id.in_(list(row_ids)),
+        outbox.c.fallback_from.is_(None),
+        outbox.c.fallback_reason.is_not(None),
+        outbox.c.status.in_([OutboxStatus.FAILED.value, OutboxStatus.UNDELIVERED.value]),
+    )
+    return {row.id: row.fallback_reason for row in await connection.execute(query)}
+
+
 def fallen_back(broadcast_id: int) -> Any:
     """The broadcast's rows that fell back."""
     return and_(outbox.c.broadcast_id == broadcast_id, outbox.c.fallback_from.is_not(None))

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from gateway.cli import main as cli
-from gateway.console.secret import KEY_FILE, fernet_key
+from gateway.console.secret import KEY_FILE, known_browser_key
 from gateway.settings import Settings, SettingsError
 from storage import accounts, audit
 from storage.database import Database
@@ -86,7 +86,7 @@ def test_secret_key_setting(tmp_path):
     assert configured.secret_key == "x" * 40
     # Unset: generated once, kept beside the SQLite database, owner-only, the same next time.
     embedded = Settings.from_env({"BENKADI_DATABASE_URL": f"sqlite:///{tmp_path}/var/b.db"})
-    first = fernet_key(embedded)
+    first = known_browser_key(embedded)
     path = tmp_path / "var" / KEY_FILE
     assert path.exists() and stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert fernet_key(embedded) == first != fernet_key(configured)
+    assert known_browser_key(embedded) == first != known_browser_key(configured)

@@ -62,7 +62,11 @@ async def test_xlsx_export_has_no_formulas_and_carries_organisations(console):
     assert status == 200
     assert headers["Content-Type"].startswith("application/vnd.openxmlformats")
     workbook = load_workbook(io.BytesIO(data))
-    assert workbook.sheetnames == ["Membres", "Organisations"]
+    assert workbook.sheetnames == ["Membres", "Organisations", "Répartition"]
+    breakdown = list(workbook["Répartition"].iter_rows(values_only=True))
+    assert breakdown[0] == ("Répartition", "Groupe", "Sexe", "Tranche d'âge", "Membres")
+    assert {row[4] for row in breakdown[1:-1]} <= {"< 5"} | set(range(5, 10**6))  # no 1-4
+    assert breakdown[-1][0] == "*" and "< 5" in breakdown[-1][1]  # the export says so
     members = [list(row) for row in workbook["Membres"].iter_rows(values_only=True)]
     header = members[0]
     names = [row[header.index("Nom")] for row in members[1:]]

@@ -159,3 +159,26 @@ async def test_content_api_needs_the_credentials(fake):
         assert caught.value.args[1].status_code == 401
     finally:
         await http.close()
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("deux\nlignes", 63013),  # a line break in a value
+        ("a     b", 63013),  # more than four spaces
+        ("x" * 1100, 63021),  # the body over 1,024 characters
+    ],
+)
+async def test_whatsapp_refuses_template_values_it_cannot_carry(
+    fake,
+    client,
+    receiver,  # noqa: F811 - the fixture
+    value,
+    code,
+):
+    sid = fake.add_template("t", "fr", "Benkadi : {{1}}", {"1": "x"})
+    sent = await client.messages.create_async(
+        to="whatsapp:" + TO, from_=FROM, content_sid=sid,
+        content_variables=json.dumps({"1": value}), status_callback=receiver.url,
+    )  # fmt: skip
+    assert await final_status(fake, receiver, sent.sid) == ("failed", str(code))

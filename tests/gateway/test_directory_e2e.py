@@ -1,6 +1,7 @@
 """The directory through the running app: `benkadi members import`, the invitations going out
 by SMS in each person's language, OUI and STOP recorded, a broadcast reaching only the joined,
-and the single reminder, in virtual time (the scheduler's clock), never to whoever refused."""
+and the single reminder (invitations dated back), never in the quiet hours nor to whoever
+refused."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from broadcasts import service
-from broadcasts.model import Draft
+from broadcasts.campaigns.runner import CampaignRunner
+from broadcasts.model import BAMAKO, Draft
+from broadcasts.quiet_hours import QuietHours
 from gateway.sending.scheduler import Scheduler
 from storage.models import Member, OutboxMessage
 from storage.types import utcnow
@@ -100,6 +103,18 @@ async def test_imported_people_are_invited_and_only_those_who_say_oui_are_reache
         await connection.execute(
             update(Member.__table__).values(invited_at=utcnow() - timedelta(days=8))
         )
+    # Not in the night's quiet hours (here: a window around now).
+    around_now = utcnow().astimezone(BAMAKO)
+    night = QuietHours(
+        (around_now - timedelta(hours=1)).time(), (around_now + timedelta(hours=1)).time()
+    )
+    quiet = Scheduler(
+        h.database, ALL_CHANNELS, h.dispatcher.wake, invitation_reminder=timedelta(days=7),
+        campaigns=CampaignRunner(h.database, tmp_path, quiet_hours=night),
+    )  # fmt: skip
+    await quiet.tick()
+    await h.settle()
+    assert len(h.twilio.messages_to(DADO)) == 1  # the invitation only, so far
     scheduler = Scheduler(
         h.database, ALL_CHANNELS, h.dispatcher.wake, invitation_reminder=timedelta(days=7)
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from storage import members as member_store
 from storage.database import Database
 from storage.migrate import upgrade
 from storage.models import Organisation, RateCount, Report
@@ -147,3 +148,50 @@ async def _migrated(url: str) -> None:
     database = Database(url)
     await upgrade(database.engine)
     await database.dispose()
+
+
+async def test_erasure_keeps_what_others_share_on_every_backend(database):
+    """The store's part, on SQLite and PostgreSQL: an organisation goes only if nobody else
+    (member or report) names it and it is not listed; the photo paths come back for removal."""
+    org = Organisation.__table__
+    async with database.transaction() as connection:
+        now = utcnow()
+        ids = {}
+        for name, listed in (("Tontine A", False), ("Réseau B", False), ("ONG C", True)):
+            ids[name] = (
+                await connection.execute(
+                    org.insert()
+                    .values(name=name, name_key=name.lower(), listed=listed)
+                    .returning(org.c.id)
+                )
+            ).scalar_one()
+        awa = await add_member(
+            connection, name="Awa", region="kayes", now=now, organisation_id=ids["Tontine A"],
+            addresses=[("sms", NUMBER)],
+        )  # fmt: skip
+        bintou = await add_member(
+            connection, name="Bintou", region="kayes", now=now, organisation_id=ids["Réseau B"]
+        )
+        mariam = await add_member(
+            connection, name="Mariam", region="kayes", now=now, organisation_id=ids["ONG C"]
+        )
+        report_id = await add_report(
+            connection, organisation="Réseau B", region="kayes", activity="formation",
+            day=date(2026, 11, 20), counts=(1, 0, 0, 0), now=now,
+        )  # fmt: skip
+        reports = Report.__table__
+        await connection.execute(
+            update(reports).where(reports.c.id == report_id)
+            .values(member_id=bintou, media_kind="telegram", media_ref="x", media_path="/m/b.jpg")
+        )  # fmt: skip
+    erased = []
+    for member_id in (awa, bintou, mariam):
+        async with database.transaction() as connection:
+            erased.append(await member_store.erase_member(connection, member_id, utcnow()))
+    assert erased[0].addresses == [("sms", NUMBER)] and erased[0].photos == []
+    assert erased[1].photos == ["/m/b.jpg"]
+    async with database.sessions() as session:
+        names = set(await session.scalars(select(Organisation.name)))
+    # Awa's own typed organisation went; Bintou's stays (the member the report factory made
+    # belongs to it too); the listed one stays.
+    assert names == {"Réseau B", "ONG C"}

@@ -169,6 +169,7 @@ async def test_oublier_erases_personal_data(harness):
         None,
         [],
     )
+    assert (member.sex, member.age_band, member.consent_channel) == (None, None, None)
     assert await harness.address("sms", AWA) is None
     async with harness.database.sessions() as session:
         bodies = list(await session.scalars(select(InboundMessage.body)))

@@ -116,6 +116,41 @@ async def test_simulator_chats_as_sms_and_telegram_through_the_real_path(simulat
         assert "nom complet" in messages[-1]["text"]
 
 
+async def test_simulator_whatsapp_opens_the_window_so_replies_are_delivered(tmp_path):
+    """The fake Twilio enforces WhatsApp's 24 h window: the simulator tells it the member
+    wrote, so the replies are delivered, not refused with 63016."""
+    from sqlalchemy import select
+
+    from gateway.keys import DATABASE
+    from storage.models import OutboxMessage
+
+    port = free_port()
+    settings = Settings.from_env(
+        {"BENKADI_DATABASE_URL": f"sqlite:///{tmp_path / 'sim.db'}", "BENKADI_PORT": str(port)},
+        simulator=True, migrate_on_start=True, dispatch_interval=0.05,
+    )  # fmt: skip
+    app = create_app(settings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            payload = {"channel": "whatsapp", "from": "76 12 34 57", "text": "INSCRIPTION"}
+            async with http.post(url + "/simulator/api/send", json=payload) as r:
+                assert (await r.json())["webhook_status"] == 200
+            await _conversation(http, url, "whatsapp", "76123457", 1)
+        deadline = time.monotonic() + 5
+        statuses: list[str] = []
+        while time.monotonic() < deadline and statuses != ["delivered"]:
+            async with app[DATABASE].sessions() as session:
+                statuses = list(await session.scalars(select(OutboxMessage.status)))
+            await asyncio.sleep(0.05)
+        assert statuses == ["delivered"]
+    finally:
+        await runner.cleanup()
+
+
 async def test_simulator_rejects_bad_input(simulator_url):
     async with aiohttp.ClientSession() as http:
         async with http.post(

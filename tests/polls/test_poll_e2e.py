@@ -180,10 +180,13 @@ async def test_capacity_poll_end_to_end(harness):
     q = by_key(result)
     assert counts(q["recepisse"]) == {"yes": 2, "no": 1} and q["recepisse"]["answered"] == 3
     assert q["recepisse"]["options"][0]["percent"] == 66.7
-    assert counts(q["recepisse"]["by"]["channel"]["telegram"]) == {"no": 1}
-    assert counts(q["recepisse"]["by"]["language"]["bm"]) == {"yes": 1}
-    assert counts(q["recepisse"]["by"]["region"]["sikasso"]) == {"yes": 2}
-    assert counts(q["recepisse"]["by"]["organisation_kind"]["ong_nationale"]) == {"no": 1}
+    # Every breakdown group here counts fewer than 5 people: shown as "< 5", nothing more.
+    hidden = {"yes": "< 5", "no": "< 5"}
+    assert counts(q["recepisse"]["by"]["channel"]["telegram"]) == hidden
+    assert counts(q["recepisse"]["by"]["language"]["bm"]) == hidden
+    assert q["recepisse"]["by"]["region"]["sikasso"]["answered"] == "< 5"
+    assert set(q["recepisse"]["by"]["organisation_kind"]) == {"association", "ong_nationale"}
+    assert all(o["percent"] is None for o in q["recepisse"]["by"]["region"]["sikasso"]["options"])
     assert counts(q["plan-strategique"]) == {"no": 2}
     assert counts(q["vbg-services"]) == {"sante": 1, "psychosocial": 1}
     assert counts(q["financement"]) == {"cotisations": 2, "partenaires": 2}
@@ -231,7 +234,13 @@ async def test_capacity_poll_end_to_end(harness):
         for got, want in zip(cells, expected, strict=True):
             got = got + [""] * (len(want) - len(got))  # empty cells at a row's end are not kept
             assert [(g, w) for g, w in zip(got, want, strict=True) if not _same(g, w)] == []
-        assert [s.title for s in book.worksheets][1:] == ["counts", "scores"]
+        assert [s.title for s in book.worksheets][1:] == [
+            "counts", "scores", "breakdowns", "small_cells",
+        ]  # fmt: skip
+        assert "< 5" in book["small_cells"]["A2"].value
+        assert {row[4] for row in book["breakdowns"].iter_rows(min_row=2, values_only=True)} == {
+            "< 5"
+        }
 
     # Reminders: 3 days after launch, once, only to those who did not finish.
     later = utcnow() + timedelta(days=4)

@@ -249,3 +249,58 @@ def test_schedule_from_configuration():
         retention.parse_schedule("photos=3")
     with pytest.raises(ValueError, match="number of days"):
         retention.parse_schedule("messages=soon")
+
+
+async def test_cli_purge_dry_run_then_for_real(database, capsys):
+    import json
+
+    from gateway.settings import Settings
+    from storage.types import utcnow
+    from tests import cli
+
+    async with database.transaction() as connection:
+        await connection.execute(
+            inbound.insert().values(
+                channel="sms",
+                provider_id="SM9",
+                body="ancien",
+                received_at=utcnow() - timedelta(100),
+            )
+        )
+    settings = Settings.from_env({"BENKADI_DATABASE_URL": database.url})
+    capsys.readouterr()
+    assert await cli.run(settings, "privacy", "purge", "--dry-run", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["would_remove"]["message_bodies"] == 1
+    async with database.sessions() as session:
+        assert await session.scalar(select(inbound.c.body)) == "ancien"
+        assert not await session.scalar(
+            select(func.count()).where(AuditEntry.__table__.c.action == retention.PURGE_ACTION)
+        )
+    assert await cli.run(settings, "privacy", "purge", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["removed"]["message_bodies"] == 1
+    async with database.sessions() as session:
+        assert await session.scalar(select(inbound.c.body)) is None
+        entry = (
+            await session.execute(
+                select(AuditEntry.__table__).where(
+                    AuditEntry.__table__.c.action == retention.PURGE_ACTION
+                )
+            )
+        ).one()
+    assert entry.actor.startswith("cli:") and entry.details["removed"]["message_bodies"] == 1
+
+
+async def test_purged_text_leaves_the_sqlite_file_and_its_wal(sqlite_database):
+    old = START
+    async with sqlite_database.transaction() as connection:
+        await connection.execute(
+            inbound.insert(),
+            [
+                {"channel": "sms", "provider_id": f"SM{n}", "received_at": old,
+                 "body": f"SECRET-{n:03d} " + "violence " * 20}
+                for n in range(40)
+            ],
+        )  # fmt: skip
+    await retention.purge(sqlite_database, retention.Schedule(), old + timedelta(days=91), "test")
+    raw = _file_and_wal(Path(sqlite_database.engine.url.database))
+    assert b"SECRET-" not in raw and b"violence" not in raw

@@ -139,7 +139,14 @@ async def test_exports_rows_and_totals_agree(h):
     )
     assert status == 200 and "spreadsheetml" in headers["Content-Type"]
     workbook = load_workbook(io.BytesIO(body), read_only=True)
-    assert workbook.sheetnames == ["rapports", "totaux"]
+    assert workbook.sheetnames == ["rapports", "totaux", "region_mois"]
+    by_month = [list(row) for row in workbook["region_mois"].iter_rows(values_only=True)]
+    assert by_month[:3] == [
+        ["région", "mois", "femmes", "hommes", "filles", "garçons", "total"],
+        ["Kayes", "2026-10", 11, 6, "< 5", "< 5", 22],  # 1-4 people: not shown
+        ["Kayes", "2026-11", "< 5", 0, 0, 0, "< 5"],
+    ]
+    assert by_month[3][0] == "*" and "< 5" in by_month[3][1]  # the export says so
     sheet_rows = list(workbook["rapports"].iter_rows(values_only=True))
     assert len(sheet_rows) == 1 + 3
     totals = [list(row) for row in workbook["totaux"].iter_rows(values_only=True)][1:]
@@ -147,6 +154,13 @@ async def test_exports_rows_and_totals_agree(h):
 
     status, body = await get_json(h, "/reports/summary?from=2026-11-01")
     assert [row["total"] for row in body["totals"]] == [3, 35]
+    status, body = await get_json(h, "/reports/summary?by=region_month")
+    assert [(r["region"], r["month"], r["women"], r["total"]) for r in body["totals"]] == [
+        ("Kayes", "2026-10", 11, 22),
+        ("Kayes", "2026-11", "< 5", "< 5"),
+        ("Ségou", "2026-11", 20, 35),
+    ]
+    assert "< 5" in body["small_cells"]
 
     entries = await audit.entries(h.database)
     exports = [e for e in entries if e["action"] == "reports.export"]

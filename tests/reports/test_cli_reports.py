@@ -77,6 +77,16 @@ async def test_photo_fetch_failures_are_retried_later(sqlite_database, tmp_path)
         assert "invalid file_id" in report.media_error.lower()
         assert report.media_next_attempt_at > now + timedelta(seconds=20)
         assert await fetcher.fetch_due() == 0  # not due again yet
+        telegram.add_file("AgAC-late", b"not a picture", "photos/file_1.jpg")
+        async with sqlite_database.transaction() as connection:
+            await connection.execute(
+                update(Report.__table__).values(media_next_attempt_at=datetime.now(UTC))
+            )
+        assert await fetcher.fetch_due() == 0  # not an image: not kept, not fetched again
+        async with sqlite_database.sessions() as session:
+            report = await session.get(Report, 1)
+        assert report.media_path is None and report.media_next_attempt_at is None
+        assert "not an image" in report.media_error and not list((tmp_path / "media").iterdir())
         telegram.add_file("AgAC-late", phone_photo(32, 24), "photos/file_1.jpg")
         async with sqlite_database.transaction() as connection:
             await connection.execute(

@@ -95,6 +95,7 @@ async def test_the_import_creates_merges_invites_once_and_audits(database):
         database, SAMPLE.read_bytes(), SAMPLE.name, "secretariat", dry_run=False, now=NOW
     )
     assert (again["created"], again["merged"], again["invited"]) == (0, 299, 0)
+    assert again["organisations_created"] == 0
     assert await count(database, Member.__table__) == 293
 
 
@@ -172,3 +173,13 @@ async def test_a_file_that_is_not_a_directory_is_refused_naming_why(database, ra
     with pytest.raises(FieldErrors) as caught:
         await run_import(database, raw, "x.csv", "t", dry_run=True, now=NOW)
     assert caught.value.errors[0].field == field
+
+
+async def test_a_person_entered_twice_with_two_organisations_keeps_the_first(database):
+    text = "nom;telephone;organisation\nAwa;76000001;AFEM\nAwa D.;0022376000001;Musow Ka Jama\n"
+    plan = await run_import(database, text.encode(), "a.csv", "t", dry_run=True, now=NOW)
+    assert plan["organisations"] == ["AFEM"]
+    done = await run_import(database, text.encode(), "a.csv", "t", dry_run=False, now=NOW)
+    assert done["organisations_created"] == 1
+    again = await run_import(database, text.encode(), "a.csv", "t", dry_run=True, now=NOW)
+    assert again["organisations_created"] == 0 and again["merged"] == 2

@@ -86,3 +86,33 @@ async def test_without_twilio_the_sync_says_what_to_set(database, capsys):
     settings = Settings.from_env({"BENKADI_DATABASE_URL": database.url})
     assert await cli.run(settings, "whatsapp", "templates", "sync") == 2
     assert "TWILIO_ACCOUNT_SID" in capsys.readouterr().err
+
+
+async def test_broadcast_commands_name_templates_and_refuse_naming_the_language(
+    database, twilio, capsys
+):
+    from storage.types import utcnow
+    from tests.factories import add_member
+
+    async with database.transaction() as connection:
+        await add_member(connection, name="Binta", region="kayes", now=utcnow(), language="bm",
+                         addresses=[("whatsapp", "+22376000002")], wrote_at=None)  # fmt: skip
+    twilio.add_template("benkadi_alerte", "fr", "Benkadi : {{1}}", {"1": "x"})
+    settings = settings_for(database, twilio)
+    assert await cli.run(settings, "whatsapp", "templates", "sync") == 0
+    capsys.readouterr()
+    options = ("--text", "fr=Alerte", "--whatsapp-template", "fr=benkadi_alerte",
+               "--whatsapp-variable", "1=text")  # fmt: skip
+    assert await cli.run(settings, "broadcasts", "preview", *options) == 0
+    out = capsys.readouterr().out
+    assert "WhatsApp: 0 members inside the 24 h window (text), 1 member outside it" in out
+    assert "bm: 1 member outside, no approved template" in out
+    assert await cli.run(settings, "broadcasts", "create", *options, "--send") == 2
+    assert "whatsapp.templates.bm" in capsys.readouterr().err
+    code = await cli.run(
+        settings, "broadcasts", "create", *options, "--outside-window", "next_channel",
+        "--no-fallback", "--send", "--json",
+    )  # fmt: skip
+    assert code == 0
+    made = json.loads(capsys.readouterr().out)
+    assert made["fallback"] is False and made["whatsapp"]["outside_window"] == "next_channel"

@@ -17,6 +17,7 @@ from broadcasts.model import NEXT_CHANNEL, Audience, Draft, WhatsAppPlan
 from broadcasts.sms import channel_text
 from storage.models import OutboxMessage
 from tests import cli
+from tests.conftest import BACKENDS, database_url_for
 from tests.factories import add_member
 from tests.harness import start_harness, stop_harness
 
@@ -26,12 +27,13 @@ TEXT = {"fr": "Réunion du réseau mardi à 10 h", "bm": "Ɲɔgɔnye tarata"}
 CHANNELS = ["telegram", "whatsapp", "sms"]
 
 
-@pytest.fixture
-async def app(tmp_path):
-    harness, runner = await start_harness(f"sqlite:///{tmp_path / 'w.db'}")
-    harness.twilio.auto_callbacks = True  # WhatsApp refuses in the status callback, as Twilio
-    yield harness
-    await stop_harness(harness, runner)
+@pytest.fixture(params=BACKENDS)
+async def app(request, tmp_path):
+    async for url in database_url_for(request.param, tmp_path):
+        harness, runner = await start_harness(url)
+        harness.twilio.auto_callbacks = True  # WhatsApp refuses in the status callback
+        yield harness
+        await stop_harness(harness, runner)
 
 
 async def seed(harness) -> dict[str, int]:
@@ -179,10 +181,13 @@ async def send(harness, draft: Draft) -> int:
     return broadcast_id
 
 
-async def test_63016_in_the_callback_falls_back_to_sms(app):
+@pytest.mark.parametrize("callback_first", [False, True])
+async def test_63016_in_the_callback_falls_back_to_sms(app, callback_first):
     """Benkadi thought the window open (she wrote to us), Twilio says it is closed: the
-    callback's 63016 sends her the broadcast by SMS."""
+    callback's 63016 sends her the broadcast by SMS — also when the callback overtakes
+    Twilio's own answer to the send (the recording then moves the row)."""
     harness = app
+    harness.twilio.callbacks_before_answer = callback_first
     from storage.types import utcnow
 
     async with harness.database.transaction() as connection:
@@ -227,3 +232,29 @@ async def test_no_fallback_when_off_opted_out_or_already_fallen_back(app, case):
         assert (row.channel, row.fallback_from) == ("telegram", None)
     status = await service.get_status(harness.database, broadcast_id)
     assert status["fallbacks"]["total"] == (1 if case == "sms fails too" else 0)
+
+
+async def test_the_api_refuses_naming_the_language_and_makes_nothing(app):
+    """POST /broadcasts with send: the refusal is a 400 naming each language; no draft left."""
+    from sqlalchemy import func
+
+    from gateway.api.common import PREFIX
+    from storage.models import Broadcast
+    from storage.tokens import create_token
+    from storage.types import utcnow
+
+    harness = app
+    async with harness.database.transaction() as connection:
+        await add_member(connection, name="Binta", region="kayes", now=utcnow(), language="bm",
+                         addresses=[("whatsapp", BINTA)], wrote_at=None)  # fmt: skip
+    token = await create_token(harness.database, "secretariat-1", "secretariat", actor="test")
+    body = {"texts": {"fr": "Alerte"}, "send": True,
+            "whatsapp": {"templates": {"fr": "benkadi_alerte"}, "variables": {"1": "text"}}}  # fmt: skip
+    async with harness.http.post(
+        harness.url + PREFIX + "/broadcasts", json=body,
+        headers={"Authorization": f"Bearer {token}"},
+    ) as response:  # fmt: skip
+        status, answer = response.status, await response.json()
+    assert status == 400 and answer["field"] == "whatsapp.templates.bm", answer
+    async with harness.database.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0

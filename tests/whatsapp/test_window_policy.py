@@ -140,3 +140,52 @@ def test_a_bad_plan_names_its_field(whatsapp, field):
     with pytest.raises(DraftError) as caught:
         parse_draft({"texts": {"fr": "x"}, "whatsapp": whatsapp}, NOW, None)
     assert caught.value.field == field
+
+
+def test_status_and_preview_text_say_the_window_and_the_fallbacks():
+    from gateway.cli.broadcast_text import status_text, whatsapp_text
+
+    status = {
+        "id": 3, "status": "sent", "recipients": 2, "fallback": True,
+        "fallbacks": {"total": 1, "by_reason": [
+            {"from": "telegram", "to": "sms", "reason": "telegram 403: blocked", "count": 1},
+        ]},
+    }  # fmt: skip
+    assert "  fell back telegram → sms ×1: telegram 403: blocked" in status_text(status)
+    assert "  fallback to the next channel: off" in status_text({**status, "fallback": False})
+    window = {
+        "inside_window": 1, "outside_window": 2, "falls_back": {"sms": 1},
+        "by_language": {
+            "fr": {"inside_window": 1, "outside_window": 1,
+                   "template": {"name": "benkadi_alerte", "sid": "HX1", "variables": {}}},
+            "bm": {"inside_window": 0, "outside_window": 1, "template": None},
+        },
+        "fallback_sms": {"members": 1, "segments": 1, "estimated_cost": 0.05},
+        "refused": None,
+    }  # fmt: skip
+    lines = whatsapp_text(window)
+    assert lines[0] == "WhatsApp: 1 member inside the 24 h window (text), 2 members outside it"
+    assert "  fr: 1 member outside, template benkadi_alerte" in lines
+    assert "  bm: 1 member outside, no approved template" in lines
+    assert "  without a template, to sms: 1 member" in lines
+
+
+def test_template_values_on_one_line_and_within_whatsapp_limits():
+    from broadcasts.model import Draft, WhatsAppPlan, template_problem, template_value
+
+    assert template_value("Réunion\nmardi\t à   10 h ") == "Réunion mardi à 10 h"
+    draft = Draft(
+        texts={"fr": "Ligne 1\n\nLigne 2", "bm": "x" * 300},
+        title="JIF",
+        whatsapp=WhatsAppPlan({"fr": "t"}, {"1": "text", "2": "title"}),
+    )
+    assert draft.template_variables("fr") == {"1": "Ligne 1 Ligne 2", "2": "JIF"}
+    assert template_problem("{{1}}", draft.template_variables("fr")) is None
+    assert "255" in template_problem("{{1}}", draft.template_variables("bm"))
+    assert "1024" in template_problem("x" * 1000 + "{{2}}{{1}}", {"1": "y" * 30, "2": "JIF"})
+
+
+@pytest.mark.parametrize("code", [63013, 63021])
+def test_template_refusals_fall_back(code):
+    error = twilio.classify(TwilioRestException(400, "https://x", "msg", code=code))
+    assert error.fall_back and not error.retryable and error.address_state is None

@@ -1,0 +1,62 @@
+"""Small cells: in a breakdown (not a plain list of members), a count of 1 to 4 people is
+shown as "< 5". Small counts identify people, and in a GBV context that can put them in
+danger. Zero stays zero (it names nobody). Exports that carry breakdowns say so (NOTE).
+
+Pure, on plain numbers and dicts, so that poll results, capacity scores, the dashboard and
+the exports all suppress the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.vocabulary.small_cells import HIDDEN, THRESHOLD, shown
+
+# One rule with bot/vocabulary/small_cells.py (the exports' suppress_row): the same threshold
+# and mark; these are the shapes the directory's breakdowns need.
+SMALL_CELL = THRESHOLD
+SUPPRESSED = HIDDEN
+NOTE = (
+    "Les effectifs de 1 à 4 personnes sont affichés « < 5 » (et les pourcentages retirés) : "
+    "de petits nombres permettent de reconnaître des personnes."
+)
+
+
+def suppress_small_cells(count: int | None, threshold: int = SMALL_CELL) -> int | str | None:
+    """The count, or "< 5" if it counts 1 to threshold-1 people."""
+    if threshold == THRESHOLD:
+        return shown(count)  # type: ignore[return-value]  # counts here are whole numbers
+    if count is None or count == 0 or count >= threshold:
+        return count
+    return SUPPRESSED
+
+
+def is_small(count: Any, threshold: int = SMALL_CELL) -> bool:
+    return isinstance(count, int) and not isinstance(count, bool) and 0 < count < threshold
+
+
+def suppress_counts(counts: Mapping[str, int], threshold: int = SMALL_CELL) -> dict[str, Any]:
+    """A breakdown {group: count}, its small counts suppressed. (Primary suppression only: a
+    small cell may still be worked out from a total and the other cells; see README.)"""
+    return {key: suppress_small_cells(n, threshold) for key, n in counts.items()}
+
+
+def suppress_options(
+    answered: int, options: Sequence[dict[str, Any]], threshold: int = SMALL_CELL
+) -> tuple[Any, list[dict[str, Any]]]:
+    """One group of a poll breakdown: (answered, options with count and percent). A group of
+    fewer than `threshold` respondents shows none of its counts; otherwise its small counts
+    are suppressed, with their percentages."""
+    if is_small(answered, threshold):
+        return SUPPRESSED, [{**o, "count": SUPPRESSED, "percent": None} for o in options]
+    result = []
+    for option in options:
+        hidden = is_small(option["count"], threshold)
+        result.append(
+            {
+                **option,
+                "count": SUPPRESSED if hidden else option["count"],
+                "percent": None if hidden else option["percent"],
+            }
+        )
+    return answered, result

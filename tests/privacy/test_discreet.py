@@ -1,0 +1,65 @@
+"""Discreet wording: on a shared phone, no reply names Benkadi or the work on violence."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.model import Inbound, Received
+from bot.service import ConversationService
+from bot.vocabulary.i18n import use_locale
+from bot.vocabulary.text import KEYWORDS
+from bot.vocabulary.wording import Wording, wording_for
+from gateway.settings import Settings, SettingsError
+from storage.models import OutboxMessage
+
+REVEALING_WORDS = ("benkadi", "vbg", "violence", "survivant", "sexuel", "gbv")
+
+
+async def _bodies(database, lines, wording) -> list[str]:
+    service = ConversationService(database, wording=wording)
+    for number, line in enumerate(lines):
+        await service.handle(Received("sms", "+22376123456", f"SM{number}", Inbound("sms", line)))
+    async with database.sessions() as session:
+        rows = await session.scalars(select(OutboxMessage.body).order_by(OutboxMessage.id))
+        return list(rows)
+
+
+# Register (French, themes VBG + participation), then PROFIL, AIDE, MES DONNEES.
+LINES = ["INSCRIPTION", "Awa", "AMSS", "4", "0", "1 2", "1", "1", "1", "PROFIL", "3", "AIDE"]
+
+
+async def test_discreet_replies_name_neither_benkadi_nor_the_work(database):
+    bodies = await _bodies(database, [*LINES, "MES DONNEES"], wording_for(True, None))
+    text = "\n".join(bodies).lower()
+    for word in REVEALING_WORDS:
+        assert word not in text, word
+    assert "info" in text and "protection" in text
+
+
+async def test_plain_replies_are_unchanged(database):
+    bodies = await _bodies(database, LINES, Wording())
+    assert "Benkadi" in "\n".join(bodies) and "Violences (VBG)" in "\n".join(bodies)
+
+
+@pytest.mark.unit
+def test_in_every_language_and_keywords_are_neutral():
+    wording = wording_for(True, "Kibaru")
+    for language in ("fr", "bm", "en"):
+        with use_locale(language):
+            from bot.vocabulary.i18n import _
+
+            label = _("Violences (VBG)")
+            assert wording.apply(f"Benkadi : {label}") == f"Kibaru : {_('Protection')}"
+    for words in KEYWORDS.values():
+        for word in words:
+            assert not any(bad in word for bad in REVEALING_WORDS), word
+
+
+@pytest.mark.unit
+def test_settings():
+    settings = Settings.from_env({"BENKADI_DISCREET": "on"})
+    assert settings.wording == Wording(True, "Info")
+    assert Settings.from_env({}).wording == Wording(False, "Benkadi")
+    with pytest.raises(SettingsError, match="BENKADI_BOT_NAME"):
+        Settings.from_env({"BENKADI_BOT_NAME": "<script>"})
