@@ -347,7 +347,7 @@ async def test_with_dispatch_off_readiness_follows_the_dispatcher_run_on_its_own
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         await until(lambda: _ready(harness), timeout=30)
-        status, body = await readyz(harness, admin)
+        _, body = await readyz(harness, admin)
         assert body["dispatcher"]["alive"] is True and "sms" in body["channels"]
         await harness.sms(AWA, "AIDE")
         [reply] = await harness.twilio.wait_for_messages(1, to=AWA, timeout=15)
