@@ -478,6 +478,18 @@ class RateCount(Base):
     count: Mapped[int] = mapped_column(default=0)
 
 
+class DispatcherHeartbeat(Base):
+    """The last report of a `benkadi dispatch` run on its own (`--dispatch off` in `serve`):
+    how `serve`'s readiness knows that dispatcher is alive, as a child's heartbeat on its pipe
+    tells it for `--dispatch process`. One row per dispatcher name; no personal data."""
+
+    __tablename__ = "dispatcher_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    beat_at: Mapped[datetime]
+    report: Mapped[str] = mapped_column(Text)
+
+
 class SmsGateway(Base):
     """An Android phone running SMS Gateway for Android: its API, its secrets, its health.
 
