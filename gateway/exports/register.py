@@ -174,6 +174,11 @@ def sections(
                     "seuls les chiffres restent",
                 ),
                 (
+                    "Texte libre des réponses aux sondages",
+                    _kept(retention["poll_text"]),
+                    "texte effacé, la réponse reste comptée",
+                ),
+                (
                     "Membres partis (STOP partout) ou sans consentement ; personnes jamais "
                     "inscrites",
                     _kept(retention["departed"]),

@@ -304,3 +304,54 @@ async def test_purged_text_leaves_the_sqlite_file_and_its_wal(sqlite_database):
     await retention.purge(sqlite_database, retention.Schedule(), old + timedelta(days=91), "test")
     raw = _file_and_wal(Path(sqlite_database.engine.url.database))
     assert b"SECRET-" not in raw and b"violence" not in raw
+
+
+async def test_poll_free_text_goes_after_its_period_and_the_counts_stay(database):
+    """Poll answers typed by a member are personal free text: past `poll_text` (a year) the
+    text goes, the answer row (what counts and the CSV's rows are made of) stays."""
+    from storage.models import Poll, PollResponse, PollSession
+
+    responses = PollResponse.__table__
+    async with database.transaction() as connection:
+        member_id = await add_member(
+            connection, name="Awa", region="kayes", now=START, addresses=[("sms", "+22376000001")]
+        )
+        poll_id = await connection.scalar(
+            Poll.__table__.insert()
+            .values(slug="besoins", title="Besoins", definition={}, status="launched",
+                    created_by="test", created_at=START)
+            .returning(Poll.__table__.c.id)
+        )  # fmt: skip
+        session_id = await connection.scalar(
+            PollSession.__table__.insert()
+            .values(poll_id=poll_id, member_id=member_id, invited_at=START, current_at=START,
+                    started_at=START)
+            .returning(PollSession.__table__.c.id)
+        )  # fmt: skip
+        await connection.execute(
+            responses.insert(),
+            [
+                {"session_id": session_id, "poll_id": poll_id, "question": "q1", "position": 1,
+                 "options": None, "text": "MARKER-POLL-OLD", "channel": "sms",
+                 "answered_at": START},
+                {"session_id": session_id, "poll_id": poll_id, "question": "q2", "position": 2,
+                 "options": ["a"], "text": None, "channel": "sms", "answered_at": START},
+                {"session_id": session_id, "poll_id": poll_id, "question": "q3", "position": 3,
+                 "options": None, "text": "MARKER-POLL-NEW", "channel": "sms",
+                 "answered_at": START + timedelta(days=300)},
+            ],
+        )  # fmt: skip
+    now = START + timedelta(days=366)
+    assert (await retention.plan(database, retention.Schedule(), now))["poll_texts"] == 1
+    done = await retention.purge(database, retention.Schedule(), now, "test")
+    assert done["poll_texts"] == 1
+    async with database.sessions() as session:
+        texts = dict((await session.execute(select(responses.c.question, responses.c.text))).all())
+        entry = await session.scalar(
+            select(AuditEntry.__table__.c.details).where(
+                AuditEntry.__table__.c.action == retention.PURGE_ACTION
+            )
+        )
+    assert texts == {"q1": None, "q2": None, "q3": "MARKER-POLL-NEW"}  # three answers still
+    assert entry["removed"]["poll_texts"] == 1 and entry["schedule_days"]["poll_text"] == 365
+    assert retention.parse_schedule("poll_text=forever").poll_text is None
