@@ -355,3 +355,54 @@ async def test_poll_free_text_goes_after_its_period_and_the_counts_stay(database
     assert texts == {"q1": None, "q2": None, "q3": "MARKER-POLL-NEW"}  # three answers still
     assert entry["removed"]["poll_texts"] == 1 and entry["schedule_days"]["poll_text"] == 365
     assert retention.parse_schedule("poll_text=forever").poll_text is None
+
+
+async def test_imported_people_who_never_answered_their_invitation_are_departed(database):
+    """The directory's people (issue 17) never consented until they say OUI: invited and
+    reminded but silent, or refused, they are erased `departed` after their last invitation;
+    one who said OUI, or was invited recently, stays."""
+    from bot import invitations
+    from storage.types import utcnow
+
+    base = utcnow()  # the invitations' updates stamp updated_at with the wall clock
+    async with database.transaction() as connection:
+        people = {
+            who: await add_member(
+                connection, name=f"Import {who}", region="kayes", now=base, consented=False,
+                imported_at=base, addresses=[("sms", phone)], wrote_at=None,
+                sex="f", age_band="25-35", role="point focal", email=f"{who}@example.org",
+            )
+            for who, phone in [
+                ("silent", "+22376100001"), ("refused", "+22376100002"), ("joined", "+22376100003"),
+            ]
+        }  # fmt: skip
+        await invitations.invite(connection, list(people.values()), base, "la coordination")
+        await invitations.remind(connection, base + timedelta(days=7), timedelta(days=7), None)
+        await connection.execute(
+            members.update()
+            .where(members.c.id == people["refused"])
+            .values(refused_at=base + timedelta(days=8), updated_at=base + timedelta(days=8))
+        )
+        await connection.execute(
+            members.update()
+            .where(members.c.id == people["joined"])
+            .values(consent_at=base + timedelta(days=8), updated_at=base + timedelta(days=8))
+        )
+    early = await retention.plan(database, retention.Schedule(), base + timedelta(days=170))
+    assert early["departed_members"] == 0  # invited less than 180 days ago: kept
+    done = await retention.purge(database, retention.Schedule(), base + timedelta(days=200), "t")
+    assert done["departed_members"] == 2
+    async with database.sessions() as session:
+        rows = {
+            row.id: row
+            for row in await session.execute(
+                select(members).where(members.c.id.in_(people.values()))
+            )
+        }
+        phones = set(await session.scalars(select(addresses.c.address)))
+    for who in ("silent", "refused"):
+        gone = rows[people[who]]
+        assert gone.erased_at is not None, who
+        assert (gone.name, gone.sex, gone.age_band, gone.role, gone.email) == (None,) * 5, who
+    assert rows[people["joined"]].erased_at is None and rows[people["joined"]].email
+    assert phones == {"+22376100003"}
