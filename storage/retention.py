@@ -11,7 +11,8 @@ What goes, past each period of the schedule:
   row stays, so every count of a poll is unchanged;
 - departed: members whose every address said STOP (or blocked us, or stopped existing), or who
   never consented, are erased as OUBLIER erases them; addresses of people who wrote but never
-  registered are deleted.
+  registered are deleted. An address that said STOP keeps only its number and the date, with
+  no member: an objection must outlive the purge (a new directory import must not invite it).
 
 Every step works in small batches, one short transaction each, so that webhooks waiting for
 SQLite's one writer get their turn in between. Photo files are removed after the commit; on
@@ -171,7 +172,10 @@ def _departed_members(cut: datetime) -> tuple[Any, Any]:
 def _stranger_addresses(cut: datetime) -> tuple[Any, Any]:
     recent = exists().where(inbound.c.address_id == addresses.c.id, inbound.c.received_at >= cut)
     return addresses.c.id, and_(
-        addresses.c.member_id.is_(None), addresses.c.created_at < cut, not_(recent)
+        addresses.c.member_id.is_(None),
+        addresses.c.opted_out_at.is_(None),  # a STOP is kept: the number is never written to
+        addresses.c.created_at < cut,
+        not_(recent),
     )
 
 
@@ -230,10 +234,30 @@ async def _apply(
     elif kind == "departed_members":
         for member_id in ids:
             erased = await member_store.erase_member(connection, member_id, now)
-            await member_store.delete_addresses(connection, erased.address_ids)
+            await _keep_only_stops(connection, erased.address_ids)
             files += erased.photos  # removed once the batch commits, like report photos
     elif kind == "stranger_addresses":
         await member_store.delete_addresses(connection, ids)
+
+
+async def _keep_only_stops(connection: AsyncConnection, address_ids: list[int]) -> None:
+    """A departed member's addresses go, except those that said STOP: the number and the date
+    stay, nobody's (member_id NULL), so that a directory imported again does not invite them
+    again (the right to object outlives the data; storage/directory.py keeps a number's STOP)."""
+    stopped = and_(addresses.c.id.in_(address_ids), addresses.c.opted_out_at.is_not(None))
+    await connection.execute(
+        update(addresses).where(stopped).values(member_id=None, language=None, last_inbound_at=None)
+    )
+    await member_store.delete_addresses(
+        connection,
+        list(
+            await connection.scalars(
+                select(addresses.c.id).where(
+                    addresses.c.id.in_(address_ids), addresses.c.opted_out_at.is_(None)
+                )
+            )
+        ),
+    )
 
 
 async def _count_then_delete(connection: AsyncConnection, ids: list[int], now: datetime) -> None:

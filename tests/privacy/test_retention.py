@@ -406,3 +406,43 @@ async def test_imported_people_who_never_answered_their_invitation_are_departed(
         assert (gone.name, gone.sex, gone.age_band, gone.role, gone.email) == (None,) * 5, who
     assert rows[people["joined"]].erased_at is None and rows[people["joined"]].email
     assert phones == {"+22376100003"}
+
+
+async def test_a_refusal_outlives_the_purge_a_new_import_does_not_invite_again(database):
+    """Who said STOP to the invitation is erased `departed` later, but the STOP stays on the
+    number alone (no member, no name): the national directory imported again next year must
+    not write to them again."""
+    from bot.directory import run_import
+    from storage.types import utcnow
+
+    csv = "nom;telephone;region\nAwa Refus;76 10 00 02;Kayes\nBinta Nouvelle;76 10 00 09;Kayes\n"
+    base = utcnow()
+    first = await run_import(database, csv.encode(), "a.csv", "t", dry_run=False, now=base)
+    assert first["invited"] == 2
+    async with database.transaction() as connection:
+        refused = await connection.scalar(select(members.c.id).where(members.c.name == "Awa Refus"))
+        await connection.execute(
+            addresses.update().where(addresses.c.member_id == refused).values(opted_out_at=base)
+        )
+        await connection.execute(
+            members.update().where(members.c.id == refused).values(refused_at=base)
+        )
+    later = base + timedelta(days=200)
+    done = await retention.purge(database, retention.Schedule(), later, "t")
+    assert done["departed_members"] == 2  # both silent or refused for 200 days
+    async with database.sessions() as session:
+        kept = (await session.execute(select(addresses))).all()
+    # Only the refused number, with its STOP and nobody's: the silent one's is deleted.
+    assert [(a.address, a.member_id, a.opted_out_at is not None) for a in kept] == [
+        ("+22376100002", None, True)
+    ]
+    await retention.purge(database, retention.Schedule(), later + timedelta(days=400), "t")
+    again = await run_import(
+        database, csv.encode(), "a.csv", "t", dry_run=False, now=later + timedelta(days=400)
+    )
+    assert again["created"] == 2 and again["invited"] == 1  # Binta again; Awa never
+    async with database.sessions() as session:
+        written = set(
+            await session.scalars(select(outbox.c.recipient).where(outbox.c.created_at > later))
+        )
+    assert written == {"+22376100009"}
