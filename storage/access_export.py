@@ -2,9 +2,10 @@
 
 `benkadi privacy export MEMBER` and the console's "copy of their data" (admins) both use
 `collect`; gateway/exports/access.py renders it as HTML and JSON. What is collected follows the
-tables that hold something of a member: the profile, every address, consents and opt-outs, the
-messages still held (received and sent, replies and broadcasts), an unfinished dialogue, poll
-answers, the reports they sent, and the audit entries about them.
+tables that hold something of a member: the profile (with what the directory holds: sex,
+age band, role, e-mail, the organisation they are focal point of), every address, consents,
+invitations and opt-outs, the messages still held (received and sent, replies and broadcasts),
+an unfinished dialogue, poll answers, the reports they sent, and the audit entries about them.
 """
 
 from __future__ import annotations
@@ -171,6 +172,13 @@ async def _gather(session: AsyncSession, member_id: int) -> dict[str, Any]:
             .order_by(audit_log.c.id)
         )
     ).all()
+    focal_of = (
+        await session.scalars(
+            select(organisations.c.name)
+            .where(organisations.c.focal_member_id == member_id)
+            .order_by(organisations.c.id)
+        )
+    ).all()
     profile = _plain(member)
     return {
         "member_id": member_id,
@@ -178,11 +186,21 @@ async def _gather(session: AsyncSession, member_id: int) -> dict[str, Any]:
             key: profile[key]
             for key in (
                 "name", "organisation_name", "region", "cercle", "themes", "language",
+                # The directory's (an import or PROFIL): what it says of them is theirs to see.
+                "sex", "age_band", "role", "email", "telegram_username",
                 "registered_at", "updated_at", "erased_at",
             )
-        },
+        }
+        | {"focal_point_of": list(focal_of)},
         "consents": {
             "consent_at": profile["consent_at"],
+            "consent_channel": profile["consent_channel"],
+            # A directory import's invitation: when they were brought in, asked, reminded,
+            # and when they said no.
+            **{
+                key: profile[key]
+                for key in ("imported_at", "invited_at", "reminded_at", "refused_at")
+            },
             "addresses": [
                 {
                     "channel": row.channel, "opted_out_at": _value(row.opted_out_at),

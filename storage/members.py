@@ -20,6 +20,8 @@ from storage.models import (
     Member,
     Organisation,
     OutboxMessage,
+    PollResponse,
+    PollSession,
     Report,
 )
 from storage.outbox.states import OutboxStatus
@@ -28,6 +30,7 @@ from storage.upsert import insert_ignore, upsert
 addresses, members, organisations = Address.__table__, Member.__table__, Organisation.__table__
 outbox, inbound = OutboxMessage.__table__, InboundMessage.__table__
 reports = Report.__table__
+poll_sessions, poll_responses = PollSession.__table__, PollResponse.__table__
 
 
 async def address_for(connection: AsyncConnection, channel: str, address: str) -> Row:
@@ -150,6 +153,17 @@ async def erase_member(connection: AsyncConnection, member_id: int, now: datetim
     )
     await connection.execute(
         delete(Conversation.__table__).where(Conversation.__table__.c.address_id.in_(address_ids))
+    )
+    # What they typed in poll answers; the answers stay counted (choices, numbers: no text).
+    await connection.execute(
+        update(poll_responses)
+        .where(
+            poll_responses.c.session_id.in_(
+                select(poll_sessions.c.id).where(poll_sessions.c.member_id == member_id)
+            ),
+            poll_responses.c.text.is_not(None),
+        )
+        .values(text=None)
     )
     photos = await _forget_photos(connection, member_id)
     if organisation_id is not None:

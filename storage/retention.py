@@ -7,9 +7,12 @@ What goes, past each period of the schedule:
   totals stay what they were (broadcasts/service.py adds the two);
 - report_text: an activity report's free text, photo and reporter; its figures, place,
   activity and organisation stay, so every total of the reports is unchanged;
+- poll_text: the free text of poll answers (a text question's answer, an "other"); the answer
+  row stays, so every count of a poll is unchanged;
 - departed: members whose every address said STOP (or blocked us, or stopped existing), or who
   never consented, are erased as OUBLIER erases them; addresses of people who wrote but never
-  registered are deleted.
+  registered are deleted. An address that said STOP keeps only its number and the date, with
+  no member: an objection must outlive the purge (a new directory import must not invite it).
 
 Every step works in small batches, one short transaction each, so that webhooks waiting for
 SQLite's one writer get their turn in between. Photo files are removed after the commit; on
@@ -40,6 +43,7 @@ from storage.models import (
     InboundMessage,
     Member,
     OutboxMessage,
+    PollResponse,
     Report,
 )
 from storage.outbox.states import OutboxStatus
@@ -50,7 +54,7 @@ outbox, reports, delivery_counts = (
     Report.__table__,
     BroadcastDeliveryCount.__table__,
 )
-conversations = Conversation.__table__
+conversations, responses = Conversation.__table__, PollResponse.__table__
 log = logging.getLogger(__name__)
 
 BATCH = 500  # rows per transaction: a few milliseconds of SQLite's write lock
@@ -65,6 +69,7 @@ class Schedule:
     messages: timedelta | None = timedelta(days=90)
     deliveries: timedelta | None = timedelta(days=365)
     report_text: timedelta | None = timedelta(days=730)
+    poll_text: timedelta | None = timedelta(days=365)
     departed: timedelta | None = timedelta(days=180)
 
     def days(self) -> dict[str, int | None]:
@@ -76,7 +81,8 @@ class Schedule:
 
 
 def parse_schedule(raw: str | None) -> Schedule:
-    """ "messages=90, deliveries=365, report_text=730, departed=180" (days, or "forever");
+    """ "messages=90, deliveries=365, report_text=730, poll_text=365, departed=180" (days, or
+    "forever");
     a kind left out keeps its default. Raises ValueError naming what will not do."""
     periods: dict[str, timedelta | None] = {}
     names = {f.name for f in fields(Schedule)}
@@ -102,6 +108,7 @@ KINDS = (
     "reply_bodies",
     "delivery_rows",
     "report_texts",
+    "poll_texts",
     "departed_members",
     "stranger_addresses",
 )
@@ -142,6 +149,10 @@ def _report_texts(cut: datetime) -> tuple[Any, Any]:
     return reports.c.id, and_(reports.c.text_purged_at.is_(None), reports.c.submitted_at < cut)
 
 
+def _poll_texts(cut: datetime) -> tuple[Any, Any]:
+    return responses.c.id, and_(responses.c.text.is_not(None), responses.c.answered_at < cut)
+
+
 def _departed_members(cut: datetime) -> tuple[Any, Any]:
     theirs = addresses.c.member_id == members.c.id
     reachable = exists().where(
@@ -161,7 +172,10 @@ def _departed_members(cut: datetime) -> tuple[Any, Any]:
 def _stranger_addresses(cut: datetime) -> tuple[Any, Any]:
     recent = exists().where(inbound.c.address_id == addresses.c.id, inbound.c.received_at >= cut)
     return addresses.c.id, and_(
-        addresses.c.member_id.is_(None), addresses.c.created_at < cut, not_(recent)
+        addresses.c.member_id.is_(None),
+        addresses.c.opted_out_at.is_(None),  # a STOP is kept: the number is never written to
+        addresses.c.created_at < cut,
+        not_(recent),
     )
 
 
@@ -171,6 +185,7 @@ SELECTORS: dict[str, tuple[str, Callable[[datetime], tuple[Any, Any]]]] = {
     "reply_bodies": ("messages", _reply_bodies),
     "delivery_rows": ("deliveries", _delivery_rows),
     "report_texts": ("report_text", _report_texts),
+    "poll_texts": ("poll_text", _poll_texts),
     "departed_members": ("departed", _departed_members),
     "stranger_addresses": ("departed", _stranger_addresses),
 }
@@ -214,13 +229,35 @@ async def _apply(
                 text_purged_at=now,
             )
         )
+    elif kind == "poll_texts":
+        await connection.execute(update(responses).where(responses.c.id.in_(ids)).values(text=None))
     elif kind == "departed_members":
         for member_id in ids:
             erased = await member_store.erase_member(connection, member_id, now)
-            await member_store.delete_addresses(connection, erased.address_ids)
+            await _keep_only_stops(connection, erased.address_ids)
             files += erased.photos  # removed once the batch commits, like report photos
     elif kind == "stranger_addresses":
         await member_store.delete_addresses(connection, ids)
+
+
+async def _keep_only_stops(connection: AsyncConnection, address_ids: list[int]) -> None:
+    """A departed member's addresses go, except those that said STOP: the number and the date
+    stay, nobody's (member_id NULL), so that a directory imported again does not invite them
+    again (the right to object outlives the data; storage/directory.py keeps a number's STOP)."""
+    stopped = and_(addresses.c.id.in_(address_ids), addresses.c.opted_out_at.is_not(None))
+    await connection.execute(
+        update(addresses).where(stopped).values(member_id=None, language=None, last_inbound_at=None)
+    )
+    await member_store.delete_addresses(
+        connection,
+        list(
+            await connection.scalars(
+                select(addresses.c.id).where(
+                    addresses.c.id.in_(address_ids), addresses.c.opted_out_at.is_(None)
+                )
+            )
+        ),
+    )
 
 
 async def _count_then_delete(connection: AsyncConnection, ids: list[int], now: datetime) -> None:

@@ -23,6 +23,8 @@ def my_data(ctx: Context) -> Outcome:
         "cercle": member.cercle,
         "themes": list(member.themes),
         "language": member.language,
+        "sex": member.sex,
+        "age_band": member.age_band,
     }
     lines = [_("Ce que Benkadi garde sur vous :"), summary(values)]
     lines.append(

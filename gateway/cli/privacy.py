@@ -30,6 +30,7 @@ LABELS = {
     "reply_bodies": "texts of replies to members",
     "delivery_rows": "broadcast delivery rows (kept as counts)",
     "report_texts": "reports' free text, photo and reporter (figures kept)",
+    "poll_texts": "free text of poll answers (the answers' counts kept)",
     "departed_members": "members who left or never consented (erased)",
     "stranger_addresses": "addresses of people who never registered",
     "photo_files": "photo files deleted",

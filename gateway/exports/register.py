@@ -174,10 +174,16 @@ def sections(
                     "seuls les chiffres restent",
                 ),
                 (
+                    "Texte libre des réponses aux sondages",
+                    _kept(retention["poll_text"]),
+                    "texte effacé, la réponse reste comptée",
+                ),
+                (
                     "Membres partis (STOP partout) ou sans consentement ; personnes jamais "
                     "inscrites",
                     _kept(retention["departed"]),
-                    "effacés comme par OUBLIER",
+                    "effacés comme par OUBLIER ; d'un numéro qui a dit STOP restent le numéro "
+                    "et la date, pour ne plus jamais lui écrire",
                 ),
                 ("Membres actifs", "tant qu'ils restent membres", "OUBLIER efface tout"),
                 (

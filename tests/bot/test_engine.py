@@ -242,6 +242,12 @@ def test_my_data_gives_the_summary_and_how_to_get_the_copy(text):
     assert outcome.state is None and outcome.effects == ()
 
 
+def test_my_data_says_the_sex_and_age_band_held():
+    # Held since the directory (issue 17): the summary must not say "-" for what is kept.
+    (reply,) = handle(ctx("MES DONNÉES", member=replace(AWA, sex="f", age_band="25-35"))).replies
+    assert "Sexe : Femme" in reply.text and "Âge : 25-35 ans" in reply.text
+
+
 def test_my_data_for_a_stranger_says_what_little_is_kept():
     (reply,) = handle(ctx("MES DONNEES")).replies
     assert "pas inscrit" in reply.text

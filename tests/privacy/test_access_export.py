@@ -141,3 +141,37 @@ async def test_by_id_and_telegram_id(database):
     assert await access_export.find_member(database, "55501") == awa
     assert await access_export.find_member(database, "+22376222222") == other
     _check(await access_export.collect(database, awa, "test", "test"), awa)
+
+
+async def test_the_directory_fields_are_in_the_copy(database):
+    """What the directory (issue 17) holds of a person is theirs to see too: sex, age band,
+    role, e-mail, Telegram username, the organisation they are focal point of, and their
+    invitation's history (imported, invited, reminded, refused)."""
+    from storage.models import Organisation
+
+    async with database.transaction() as connection:
+        organisation_id = await connection.scalar(
+            Organisation.__table__.insert()
+            .values(name="AFEM Kita", name_key="afem kita", created_at=NOW)
+            .returning(Organisation.__table__.c.id)
+        )
+        awa = await add_member(
+            connection, name="Awa Traoré", region="kayes", now=NOW, consented=False,
+            organisation_id=organisation_id, addresses=[("sms", "+22376111111")],
+            sex="f", age_band="25-35", role="point focal", email="awa@example.org",
+            telegram_username="awa_kita", consent_channel=None, imported_at=NOW,
+            invited_at=NOW, reminded_at=NOW, refused_at=NOW,
+        )  # fmt: skip
+        await connection.execute(
+            Organisation.__table__.update()
+            .where(Organisation.__table__.c.id == organisation_id)
+            .values(focal_member_id=awa)
+        )
+    held = await access_export.collect(database, awa, "test", "test")
+    profile, consents = held["profile"], held["consents"]
+    assert (profile["sex"], profile["age_band"], profile["role"]) == ("f", "25-35", "point focal")
+    assert (profile["email"], profile["telegram_username"]) == ("awa@example.org", "awa_kita")
+    assert profile["focal_point_of"] == ["AFEM Kita"]
+    for key in ("imported_at", "invited_at", "reminded_at", "refused_at"):
+        assert consents[key].startswith("2026-11-20"), key
+    assert "consent_channel" in consents

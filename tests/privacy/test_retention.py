@@ -304,3 +304,145 @@ async def test_purged_text_leaves_the_sqlite_file_and_its_wal(sqlite_database):
     await retention.purge(sqlite_database, retention.Schedule(), old + timedelta(days=91), "test")
     raw = _file_and_wal(Path(sqlite_database.engine.url.database))
     assert b"SECRET-" not in raw and b"violence" not in raw
+
+
+async def test_poll_free_text_goes_after_its_period_and_the_counts_stay(database):
+    """Poll answers typed by a member are personal free text: past `poll_text` (a year) the
+    text goes, the answer row (what counts and the CSV's rows are made of) stays."""
+    from storage.models import Poll, PollResponse, PollSession
+
+    responses = PollResponse.__table__
+    async with database.transaction() as connection:
+        member_id = await add_member(
+            connection, name="Awa", region="kayes", now=START, addresses=[("sms", "+22376000001")]
+        )
+        poll_id = await connection.scalar(
+            Poll.__table__.insert()
+            .values(slug="besoins", title="Besoins", definition={}, status="launched",
+                    created_by="test", created_at=START)
+            .returning(Poll.__table__.c.id)
+        )  # fmt: skip
+        session_id = await connection.scalar(
+            PollSession.__table__.insert()
+            .values(poll_id=poll_id, member_id=member_id, invited_at=START, current_at=START,
+                    started_at=START)
+            .returning(PollSession.__table__.c.id)
+        )  # fmt: skip
+        await connection.execute(
+            responses.insert(),
+            [
+                {"session_id": session_id, "poll_id": poll_id, "question": "q1", "position": 1,
+                 "options": None, "text": "MARKER-POLL-OLD", "channel": "sms",
+                 "answered_at": START},
+                {"session_id": session_id, "poll_id": poll_id, "question": "q2", "position": 2,
+                 "options": ["a"], "text": None, "channel": "sms", "answered_at": START},
+                {"session_id": session_id, "poll_id": poll_id, "question": "q3", "position": 3,
+                 "options": None, "text": "MARKER-POLL-NEW", "channel": "sms",
+                 "answered_at": START + timedelta(days=300)},
+            ],
+        )  # fmt: skip
+    now = START + timedelta(days=366)
+    assert (await retention.plan(database, retention.Schedule(), now))["poll_texts"] == 1
+    done = await retention.purge(database, retention.Schedule(), now, "test")
+    assert done["poll_texts"] == 1
+    async with database.sessions() as session:
+        texts = dict((await session.execute(select(responses.c.question, responses.c.text))).all())
+        entry = await session.scalar(
+            select(AuditEntry.__table__.c.details).where(
+                AuditEntry.__table__.c.action == retention.PURGE_ACTION
+            )
+        )
+    assert texts == {"q1": None, "q2": None, "q3": "MARKER-POLL-NEW"}  # three answers still
+    assert entry["removed"]["poll_texts"] == 1 and entry["schedule_days"]["poll_text"] == 365
+    assert retention.parse_schedule("poll_text=forever").poll_text is None
+
+
+async def test_imported_people_who_never_answered_their_invitation_are_departed(database):
+    """The directory's people (issue 17) never consented until they say OUI: invited and
+    reminded but silent, or refused, they are erased `departed` after their last invitation;
+    one who said OUI, or was invited recently, stays."""
+    from bot import invitations
+    from storage.types import utcnow
+
+    base = utcnow()  # the invitations' updates stamp updated_at with the wall clock
+    async with database.transaction() as connection:
+        people = {
+            who: await add_member(
+                connection, name=f"Import {who}", region="kayes", now=base, consented=False,
+                imported_at=base, addresses=[("sms", phone)], wrote_at=None,
+                sex="f", age_band="25-35", role="point focal", email=f"{who}@example.org",
+            )
+            for who, phone in [
+                ("silent", "+22376100001"), ("refused", "+22376100002"), ("joined", "+22376100003"),
+            ]
+        }  # fmt: skip
+        await invitations.invite(connection, list(people.values()), base, "la coordination")
+        await invitations.remind(connection, base + timedelta(days=7), timedelta(days=7), None)
+        await connection.execute(
+            members.update()
+            .where(members.c.id == people["refused"])
+            .values(refused_at=base + timedelta(days=8), updated_at=base + timedelta(days=8))
+        )
+        await connection.execute(
+            members.update()
+            .where(members.c.id == people["joined"])
+            .values(consent_at=base + timedelta(days=8), updated_at=base + timedelta(days=8))
+        )
+    early = await retention.plan(database, retention.Schedule(), base + timedelta(days=170))
+    assert early["departed_members"] == 0  # invited less than 180 days ago: kept
+    done = await retention.purge(database, retention.Schedule(), base + timedelta(days=200), "t")
+    assert done["departed_members"] == 2
+    async with database.sessions() as session:
+        rows = {
+            row.id: row
+            for row in await session.execute(
+                select(members).where(members.c.id.in_(people.values()))
+            )
+        }
+        phones = set(await session.scalars(select(addresses.c.address)))
+    for who in ("silent", "refused"):
+        gone = rows[people[who]]
+        assert gone.erased_at is not None, who
+        assert (gone.name, gone.sex, gone.age_band, gone.role, gone.email) == (None,) * 5, who
+    assert rows[people["joined"]].erased_at is None and rows[people["joined"]].email
+    assert phones == {"+22376100003"}
+
+
+async def test_a_refusal_outlives_the_purge_a_new_import_does_not_invite_again(database):
+    """Who said STOP to the invitation is erased `departed` later, but the STOP stays on the
+    number alone (no member, no name): the national directory imported again next year must
+    not write to them again."""
+    from bot.directory import run_import
+    from storage.types import utcnow
+
+    csv = "nom;telephone;region\nAwa Refus;76 10 00 02;Kayes\nBinta Nouvelle;76 10 00 09;Kayes\n"
+    base = utcnow()
+    first = await run_import(database, csv.encode(), "a.csv", "t", dry_run=False, now=base)
+    assert first["invited"] == 2
+    async with database.transaction() as connection:
+        refused = await connection.scalar(select(members.c.id).where(members.c.name == "Awa Refus"))
+        await connection.execute(
+            addresses.update().where(addresses.c.member_id == refused).values(opted_out_at=base)
+        )
+        await connection.execute(
+            members.update().where(members.c.id == refused).values(refused_at=base)
+        )
+    later = base + timedelta(days=200)
+    done = await retention.purge(database, retention.Schedule(), later, "t")
+    assert done["departed_members"] == 2  # both silent or refused for 200 days
+    async with database.sessions() as session:
+        kept = (await session.execute(select(addresses))).all()
+    # Only the refused number, with its STOP and nobody's: the silent one's is deleted.
+    assert [(a.address, a.member_id, a.opted_out_at is not None) for a in kept] == [
+        ("+22376100002", None, True)
+    ]
+    await retention.purge(database, retention.Schedule(), later + timedelta(days=400), "t")
+    again = await run_import(
+        database, csv.encode(), "a.csv", "t", dry_run=False, now=later + timedelta(days=400)
+    )
+    assert again["created"] == 2 and again["invited"] == 1  # Binta again; Awa never
+    async with database.sessions() as session:
+        written = set(
+            await session.scalars(select(outbox.c.recipient).where(outbox.c.created_at > later))
+        )
+    assert written == {"+22376100009"}
