@@ -20,6 +20,7 @@ from bot import invitations
 from broadcasts import service as broadcasts
 from broadcasts.campaigns.runner import CampaignRunner
 from broadcasts.launch import SCHEDULER
+from broadcasts.polls import editing as poll_editing
 from broadcasts.polls import service as poll_service
 from storage import retention
 from storage.database import Database
@@ -64,6 +65,12 @@ class Scheduler:
                 made = await self.campaigns.run_due(now, self.enabled_channels)
             except Exception:  # a calendar's trouble must not hold up the other broadcasts
                 log.exception("campaign calendars: tick failed; trying again")
+        try:  # polls scheduled in the console open (invite) on their date
+            made += await poll_editing.open_due(
+                self.database, now, enabled_channels=self.enabled_channels
+            )
+        except Exception:
+            log.exception("scheduled polls: tick failed; trying again")
         try:
             made += await poll_service.send_reminders(
                 self.database,
