@@ -575,6 +575,8 @@ class RecurringSchedule(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(60))
     enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    day: Mapped[int | None]  # the day of the month and "HH:MM" (Bamako): None, the shipped ones
+    time: Mapped[str | None] = mapped_column(String(5))
     changed_by: Mapped[str | None] = mapped_column(String(200))
     changed_at: Mapped[datetime | None]
 

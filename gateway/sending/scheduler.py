@@ -17,6 +17,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
 from bot import invitations
+from broadcasts import recurring
 from broadcasts import service as broadcasts
 from broadcasts.campaigns.runner import CampaignRunner
 from broadcasts.launch import SCHEDULER
@@ -80,6 +81,15 @@ class Scheduler:
             )
         except Exception:  # likewise for poll reminders
             log.exception("poll reminders: tick failed; trying again")
+        try:  # recurring messages (the monthly report reminder), each occurrence once
+            made += await recurring.run_due(
+                self.database,
+                now,
+                enabled_channels=self.enabled_channels,
+                quiet_hours=self.campaigns.quiet_hours if self.campaigns else None,
+            )
+        except Exception:
+            log.exception("recurring messages: tick failed; trying again")
         if self.invitation_reminder is not None:
             try:
                 async with self.database.transaction() as connection:

@@ -30,6 +30,8 @@ def upgrade() -> None:
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('key', sa.String(length=60), nullable=False),
         sa.Column('enabled', sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column('day', sa.Integer(), nullable=True),
+        sa.Column('time', sa.String(length=5), nullable=True),
         sa.Column('changed_by', sa.String(length=200), nullable=True),
         sa.Column('changed_at', storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint('id'),
