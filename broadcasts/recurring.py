@@ -189,3 +189,38 @@ async def change(
         await rows.change(
             connection, key, actor, now, enabled=enabled, day=checked_day, time=checked_time
         )
+
+
+async def overview(database: Database, now: datetime) -> list[dict[str, Any]]:
+    """Each recurring message: its schedule, whether on, the next occurrence, its texts and
+    its last occurrences (each a broadcast, or skipped: nobody qualified)."""
+    out = []
+    async with database.sessions() as session:
+        connection = await session.connection()
+        for key, shipped in SCHEDULES.items():
+            row = await rows.state(connection, key)
+            current = effective(shipped, row)
+            history = await rows.history(connection, key)
+            out.append(
+                {
+                    "key": key,
+                    "title": current.title,
+                    "day": current.day,
+                    "time": current.time,
+                    "enabled": bool(row and row.enabled),
+                    "changed_by": row.changed_by if row else None,
+                    "changed_at": iso(row.changed_at) if row else None,
+                    "next": iso(current.following(now)),
+                    "texts": current.texts(),
+                    "occurrences": [
+                        {
+                            "occurs_at": iso(o.occurs_at),
+                            "broadcast_id": o.broadcast_id,
+                            "recipients": o.recipients,
+                            "skipped": o.broadcast_id is None,
+                        }
+                        for o in history
+                    ],
+                }
+            )
+    return out

@@ -14,7 +14,9 @@ from typing import Any
 
 from broadcasts.launch import SCHEDULER
 from broadcasts.polls import service
+from broadcasts.polls.definition_file import file_form
 from broadcasts.polls.model import Poll
+from broadcasts.polls.parse import parse_poll_json
 from storage import poll_drafts
 from storage.database import Database
 
@@ -53,6 +55,7 @@ async def duplicate(
     """A new draft from an old poll's definition, without its dates (a new round's own)."""
     row = await service.poll_row(database, slug)
     poll = replace(Poll.from_json(row.definition), slug=new_slug, opens_at=None, closes_at=None)
+    poll = parse_poll_json(file_form(poll))  # the new slug checked as a file's would be
     return await save_draft(database, poll, actor, now, None)
 
 

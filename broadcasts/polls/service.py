@@ -218,4 +218,6 @@ def summary(row: Any) -> dict[str, Any]:
         "reminded_at": iso(row.reminded_at),
         "broadcast_id": row.broadcast_id,
         "questions": len(row.definition.get("questions", ())),
+        "revision": row.revision,  # what an edit names (PUT …/definition?revision=N)
+        "open_on_schedule": row.open_on_schedule,
     }

@@ -44,6 +44,7 @@ PAGES = (
     "organisations",
     "broadcasts",
     "polls",
+    "recurring",
     "reports",
     "gateways",
     "translations",

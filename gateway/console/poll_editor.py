@@ -215,7 +215,7 @@ async def act(request: web.Request, who: Who) -> web.StreamResponse:
 async def export_definition(request: web.Request, who: Who) -> web.StreamResponse:
     row = await poll_service.poll_row(request.config_dict[DATABASE], request.match_info["slug"])
     poll = Poll.from_json(row.definition)
-    if request.match_info["format"] == "toml":
+    if request.path.endswith(".toml"):
         body, kind = to_toml(poll), "application/toml"
     else:
         body, kind = (
@@ -223,7 +223,7 @@ async def export_definition(request: web.Request, who: Who) -> web.StreamRespons
             "application/json",
         )
     response = web.Response(text=body, content_type=kind, charset="utf-8")
-    name = f"{row.slug}.{request.match_info['format']}"
+    name = f"{row.slug}.{request.path.rsplit('.', 1)[-1]}"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
@@ -265,4 +265,5 @@ def add_routes(app: web.Application) -> None:
     add.add_get(f"/polls/{SLUG}/edit", edit, name="poll_edit")
     add.add_post(f"/polls/{SLUG}/edit", save)
     add.add_post(f"/polls/{SLUG}/act", act)
-    add.add_get(f"/polls/{SLUG}/definition.{{format:toml|json}}", export_definition)
+    add.add_get(f"/polls/{SLUG}/definition.toml", export_definition)
+    add.add_get(f"/polls/{SLUG}/definition.json", export_definition)

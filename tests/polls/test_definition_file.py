@@ -8,22 +8,23 @@ from dataclasses import replace
 import pytest
 
 from broadcasts.polls.definition_file import file_form, to_toml
-from broadcasts.polls.parse import parse_poll, parse_poll_json
+from broadcasts.polls.parse import load_poll_file, parse_poll, parse_poll_json
 from broadcasts.polls.preview import preview
-from tests.polls.conftest import capacity_poll
+from tests.polls.conftest import CAPACITY, capacity_poll
 
 pytestmark = pytest.mark.unit
 
 
 def test_shipped_poll_round_trips_through_toml_and_json():
-    poll = capacity_poll()
+    poll = load_poll_file(CAPACITY)  # with its dates
+    assert poll.opens_at is not None and poll.closes_at is not None
     assert parse_poll(to_toml(poll), "export.toml") == poll
     assert parse_poll_json(json.loads(json.dumps(file_form(poll)))) == poll
     assert to_toml(parse_poll(to_toml(poll), "x")) == to_toml(poll)
 
 
 def test_a_poll_without_dates_or_reminder_round_trips():
-    poll = replace(capacity_poll(), opens_at=None, closes_at=None, reminder={}, reminder_days=None)
+    poll = replace(capacity_poll(), reminder={}, reminder_days=None)
     assert parse_poll(to_toml(poll), "export.toml") == poll
 
 
