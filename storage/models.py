@@ -271,6 +271,26 @@ class CampaignYear(Base):
     enabled: Mapped[bool]
     changed_by: Mapped[str] = mapped_column(String(200))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Its texts approved for the year (storage.campaign_texts): nothing goes out before, and
+    # an edit of a text withdraws the approval.
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    approved_at: Mapped[datetime | None]
+
+
+class CampaignText(Base):
+    """A campaign message's texts for one year as edited in the console (language → text),
+    over the shipped file's."""
+
+    __tablename__ = "campaign_texts"
+    __table_args__ = (UniqueConstraint("campaign", "message", "year", name="uq_campaign_texts"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(100))
+    message: Mapped[str] = mapped_column(String(100))
+    year: Mapped[int]
+    texts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    changed_by: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AdminToken(Base):

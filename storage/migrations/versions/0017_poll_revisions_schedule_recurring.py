@@ -1,5 +1,6 @@
 """polls edited in the console: a revision (optimistic concurrency) and open-on-schedule;
-recurring messages and their occurrences (one row per occurrence: once whatever the restarts)
+recurring messages and their occurrences (one row per occurrence: once whatever the restarts);
+campaign texts edited per year and the year's approval
 
 Revision ID: 0017
 Revises: 0016
@@ -49,9 +50,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('schedule_key', 'occurs_at', name='uq_recurring_occurrence'),
     )
+    op.create_table(
+        'campaign_texts',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('campaign', sa.String(length=100), nullable=False),
+        sa.Column('message', sa.String(length=100), nullable=False),
+        sa.Column('year', sa.Integer(), nullable=False),
+        sa.Column('texts', sa.JSON(), nullable=False),
+        sa.Column('changed_by', sa.String(length=200), nullable=False),
+        sa.Column('changed_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('campaign', 'message', 'year', name='uq_campaign_texts'),
+    )
+    with op.batch_alter_table('campaign_years', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('approved_by', sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column('approved_at', storage.types.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('campaign_years', schema=None) as batch_op:
+        batch_op.drop_column('approved_at')
+        batch_op.drop_column('approved_by')
+    op.drop_table('campaign_texts')
     op.drop_table('recurring_occurrences')
     op.drop_table('recurring_schedules')
     with op.batch_alter_table('polls', schema=None) as batch_op:
