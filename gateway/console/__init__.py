@@ -43,6 +43,7 @@ PAGES = (
     "members",
     "organisations",
     "broadcasts",
+    "campaigns",
     "polls",
     "recurring",
     "reports",

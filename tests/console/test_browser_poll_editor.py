@@ -85,3 +85,15 @@ def test_recurring_messages_page(browser, server, shots):  # noqa: F811
     page.click("#rapport-mensuel-disable")
     page.wait_for_selector("#rapport-mensuel-enable")
     context.close()
+
+
+def test_campaign_year_page(browser, server, shots):  # noqa: F811
+    context, page = signed_in(browser, server, "awa", "/console/campaigns/8-mars?year=2027")
+    assert page.locator("#not-approved").count() == 1
+    page.fill("#jour-fr", "8 mars 2027 : toutes et tous à la marche de Bamako, 9 h.")
+    page.click("#save-jour")
+    page.wait_for_load_state()
+    page.click("#approve-button")
+    page.wait_for_selector("#approved")
+    page.screenshot(path=str(shots / "campagne-annee.png"))
+    context.close()
