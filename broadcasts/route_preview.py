@@ -70,5 +70,6 @@ async def sms_routes(
         ],
         "cost": round(result.cost, 6),
         "duration_minutes": round(minutes, 3),
-        "duration": f"{format_duration(minutes)} on {len(up)} phone{'s' * (len(up) != 1)}",
+        "duration": format_duration(minutes),  # "≈ 3 h 20 min": the slowest route's
+        "phones_up": len(up),
     }

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+from collections.abc import Iterable
 from urllib.parse import quote, unquote, urlsplit
 
 from aiohttp.http_exceptions import HttpProcessingError
@@ -101,3 +102,15 @@ def redact_secrets(settings: Settings, handlers: list[logging.Handler] | None = 
     secrets = secrets_of(settings)
     for handler in logging.getLogger().handlers if handlers is None else handlers:
         handler.setFormatter(Redacting(LOG_FORMAT, secrets))
+
+
+def redact_also(values: Iterable[str | None]) -> None:
+    """Secrets learnt after start (an SMS gateway's password and signing key, from the
+    database) are blanked by every Redacting handler too."""
+    extra = {s for value in values if value for s in (value, quote(value, safe=""))}
+    extra = {s for s in extra if len(s) >= 6}
+    for handler in logging.getLogger().handlers:
+        formatter = handler.formatter
+        if isinstance(formatter, Redacting) and not extra <= set(formatter.secrets):
+            known = set(formatter.secrets) | extra
+            formatter.secrets = tuple(sorted(known, key=len, reverse=True))

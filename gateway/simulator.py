@@ -41,10 +41,7 @@ SIM_TOKEN = "123456789:SIMULATOR-token"
 SIM_ACCOUNT = "AC" + "0" * 32
 PHONE_NAME = "simulateur"
 PHONE_SIMS = {1: ("+22370000000", "orange"), 2: ("+22365000000", "moov")}
-# SMS per minute per SIM of the simulated phone. A real phone is paced to what Android allows
-# (README, "Connecting a phone"); the simulated one has no such limit, and a demonstration
-# broadcast should not take minutes.
-PHONE_SIM_RATE = 600.0
+SIMULATED_RATE = 6000.0  # SMS per minute per SIM: nothing real is sent, broadcasts stay quick
 # The simulator's channels: the providers' own, and texting one SIM of the fake phone.
 SIM_CHANNELS = {"sms-orange": 1, "sms-moov": 2}
 CHANNELS = ("sms", "whatsapp", "telegram", *SIM_CHANNELS)
@@ -245,7 +242,7 @@ async def android_gateway(app: web.Application) -> AsyncIterator[None]:
         password=phone.password,
         signing_key=phone.signing_key,
         sims_=[
-            SimSpec(slot, number, operator, 0.01, PHONE_SIM_RATE)
+            SimSpec(slot, number, operator, 0.01, SIMULATED_RATE)
             for slot, (number, operator) in PHONE_SIMS.items()
         ],
         actor="simulator",

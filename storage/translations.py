@@ -275,6 +275,12 @@ async def import_po(
 _seen: tuple[str, int, datetime | None] | None = None  # the database and its state last loaded
 
 
+def forget() -> None:
+    """The next `refresh` loads the overrides whatever it saw before (tests)."""
+    global _seen
+    _seen = None
+
+
 async def refresh(database: Database, *, force: bool = False) -> None:
     """Load the overrides into the catalogs when they changed since the last look (one small
     query: how many and the latest change), so a text saved by another process counts from

@@ -49,11 +49,11 @@ async def start_phones(
     """Phones at `per_minute` per SIM (their own limit: the sum over their SIMs)."""
     per_second = per_minute / 60
     a = FakeAndroidGateway(
-        password="pw-a", signing_key="key-a", sims={1: ORANGE_A, 2: MOOV_A},
+        password="phone-a-pa55", signing_key="key-a", sims={1: ORANGE_A, 2: MOOV_A},
         limit=int(2 * per_second) or 1, window=1.0, auto_report=auto_report,
     )  # fmt: skip
     b = FakeAndroidGateway(
-        password="pw-b", signing_key="key-b", sims={1: ORANGE_B},
+        password="phone-b-pa55", signing_key="key-b", sims={1: ORANGE_B},
         limit=int(per_second) or 1, window=1.0, auto_report=auto_report,
     )  # fmt: skip
     await a.start()

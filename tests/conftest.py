@@ -69,3 +69,15 @@ async def harness(tmp_path):
     running, runner = await start_harness(f"sqlite:///{tmp_path / 'benkadi.db'}")
     yield running
     await stop_harness(running, runner)
+
+
+@pytest.fixture(autouse=True)
+def shipped_catalogs():
+    """Texts a test saved as in the console override the catalogs process-wide: each test
+    starts from the shipped ones."""
+    yield
+    from bot.vocabulary import i18n
+    from storage import translations
+
+    i18n.set_overrides({})
+    translations.forget()

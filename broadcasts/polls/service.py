@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from bot.vocabulary.errors import Conflict, NotFound
-from bot.vocabulary.i18n import N_
+from bot.vocabulary.i18n import LANGUAGES, N_
 from broadcasts.launch import SCHEDULER, Button, Delivery, iso
 from broadcasts.launch import launch as launch_broadcast
 from broadcasts.model import Draft
@@ -220,4 +220,7 @@ def summary(row: Any) -> dict[str, Any]:
         "questions": len(row.definition.get("questions", ())),
         "revision": row.revision,  # what an edit names (PUT …/definition?revision=N)
         "open_on_schedule": row.open_on_schedule,
+        # The languages its texts are in, and those no native speaker has reviewed yet.
+        "languages": [code for code in LANGUAGES if code in row.definition.get("invitation", {})],
+        "awaiting_review": sorted((row.definition.get("review") or {}).get("pending") or ()),
     }

@@ -124,4 +124,17 @@ def preview_text(result: dict[str, Any]) -> list[str]:
         f" × {sms['price_per_segment']} {sms['currency']}"
         f" ≈ {sms['estimated_cost']:.2f} {sms['currency']}"
     )
+    routed = sms.get("by_route")  # Android gateways: the SMS per route (SIM, Twilio)
+    if routed:
+        phones = counted(routed["phones_up"], "{n} phone", "{n} phones")
+        lines.append(
+            f"SMS by route: {routed['duration']} on {phones}, "
+            f"≈ {routed['cost']:.2f} {sms['currency']}"
+        )
+        for route in routed["routes"]:
+            lines.append(
+                f"  {route['route']}: {members(route['members'])}, "
+                f"{counted(route['segments'], '{n} segment', '{n} segments')}, "
+                f"≈ {route['cost']:.2f} {sms['currency']}, {route['duration']}"
+            )
     return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,12 +11,13 @@ from aiohttp import web
 from sqlalchemy import distinct, func, select
 
 from bot.vocabulary.reference import LANGUAGE_LABELS, REGION_LABELS
-from broadcasts import service
+from broadcasts import coverage, service
 from gateway.console import charts
 from gateway.console.auth import page
 from gateway.console.i18n import C_
 from gateway.console.keys import Who
-from gateway.keys import DATABASE
+from gateway.keys import DATABASE, SETTINGS
+from storage import translations as translation_store
 from storage.database import Database
 from storage.models import Address, Member
 
@@ -112,8 +114,39 @@ async def dashboard(request: web.Request, who: Who) -> web.StreamResponse:
             else None,
         },
         "since": (datetime.now(UTC) - timedelta(days=30 * MONTHS)).date(),
+        "translations": await _translations(request),
     }
     return aiohttp_jinja2.render_template("dashboard.html", request, context)
+
+
+async def _translations(request: web.Request) -> list[dict[str, Any]]:
+    """Per language, the member-facing texts (catalog, campaigns, polls): translated and
+    reviewed, as `benkadi i18n status` counts them (the console's own texts left out), with
+    the texts saved in Traductions. The files are read off the event loop."""
+    directory = request.config_dict[SETTINGS].campaigns_directory
+    rows = await asyncio.to_thread(coverage.status, directory)
+    database = request.config_dict[DATABASE]
+    edited = {
+        language: await translation_store.entries(database, language)
+        for language in translation_store.TRANSLATED
+    }
+    tile: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row.domain == "console":
+            continue
+        if row.domain == "benkadi" and row.language in edited:
+            texts = edited[row.language]
+            row = coverage.Coverage(
+                row.language, row.domain, row.total,
+                sum(bool(e.msgstr) for e in texts), sum(bool(e.msgstr) and not e.reviewed for e in texts),
+            )  # fmt: skip
+        language = tile.setdefault(
+            row.language, {"language": row.language, "total": 0, "translated": 0, "reviewed": 0}
+        )
+        language["total"] += row.total
+        language["translated"] += row.translated
+        language["reviewed"] += row.reviewed
+    return list(tile.values())
 
 
 def add_routes(app: web.Application) -> None:

@@ -15,6 +15,7 @@ sent once, its id the message id on every phone).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import time
@@ -24,6 +25,7 @@ from bot.vocabulary.operators import operator_of
 from broadcasts.routing import SimRoute, choose
 from gateway.channels.android import AndroidSender, RouteError
 from gateway.channels.base import Channel, Outgoing, SendError
+from gateway.logs import redact_also
 from gateway.sending.pacing import WindowLimiter
 from gateway.settings import Settings
 from storage import gateways as store
@@ -37,6 +39,7 @@ FAILURES_TO_DOWN = 3  # failed sends or checks in a row before a phone is marked
 REFRESH_EVERY = 5.0  # seconds between reloads of the gateways (added, removed, up, down)
 CHECK_EVERY = 30.0  # seconds between health checks of each phone
 NO_ROUTE_WAIT = 10.0  # seconds the SMS channel waits when no route at all is up
+TURN_CHECK = 1.0  # seconds between looks at a phone's health while a row waits its turn
 SEEN_EVERY = 30.0  # seconds between recordings of a phone answering (not a write per SMS)
 
 
@@ -106,6 +109,7 @@ class SmsRouter:
         """Reload the gateways: new ones get a client, removed ones lose theirs; health as
         recorded (a ping or a check in another process brings a phone back)."""
         loaded = {g.id: g for g in await store.load_gateways(self.database)}
+        redact_also(secret for g in loaded.values() for secret in _secrets(g))
         for gateway_id in set(self.senders) - set(loaded):
             await self.senders.pop(gateway_id).stop()
         for gateway_id, gateway in loaded.items():
@@ -170,6 +174,16 @@ class SmsRouter:
             self._phone_free_at[gateway.id] = at + 60.0 / gateway.rate_per_minute
         return at - now
 
+    async def _wait_turn(self, gateway: Gateway, sim: Sim) -> bool:
+        """Wait for the SIM's turn, looking every second whether its phone is still up: a row
+        never waits out a long turn on a phone that died meanwhile. False: it did."""
+        deadline = self.clock() + self._reserve(gateway, sim)
+        while (left := deadline - self.clock()) > 0:
+            await asyncio.sleep(min(left, TURN_CHECK))
+            if not self.up(gateway.id):
+                return False
+        return self.up(gateway.id)
+
     def _limiter(self, kind: str, key: int, per_minute: float) -> WindowLimiter:
         known = self._limiters.get((kind, key))
         if known is None or known[0] != per_minute:  # new, or its rate changed
@@ -233,9 +247,9 @@ class SmsRouter:
             if sim_route is None:
                 break
             gateway, sim = self._sim(sim_route.id)
-            wait = self._reserve(gateway, sim)
-            if wait > 0:
-                await asyncio.sleep(wait)
+            if not await self._wait_turn(gateway, sim):  # went down while this one waited
+                tried.add(sim.id)
+                continue
             failure: SendError | None = None
             async with self._turn(gateway, sim):
                 if not self.up(gateway.id):  # went down while this one waited its turn
@@ -280,9 +294,14 @@ class SmsRouter:
         failures = self._failures[gateway_id] = self._failures.get(gateway_id, 0) + 1
         down = failures >= self.failures_to_down
         if down and gateway_id not in self._down:
-            name = self.gateways[gateway_id].name if gateway_id in self.gateways else gateway_id
+            gateway = self.gateways.get(gateway_id)
+            name = gateway.name if gateway else gateway_id
             log.warning("SMS gateway %s is down after %d failures", name, failures)
             self._down.add(gateway_id)
+            # The turns its SIMs had given out are void: back up, it starts afresh.
+            for sim in gateway.sims if gateway else ():
+                self._free_at.pop(sim.id, None)
+            self._phone_free_at.pop(gateway_id, None)
         await self._persist(gateway_id, up=False, error=error, down=down)
 
     async def _persist(self, gateway_id: int, *, up: bool, error: str | None, down: bool) -> None:
@@ -292,6 +311,12 @@ class SmsRouter:
             )
         except Exception:  # health is advisory: sending goes on
             log.warning("recording a gateway's health failed", exc_info=True)
+
+
+def _secrets(gateway: Gateway) -> tuple[str, ...]:
+    """The spellings of a gateway's password a log could carry: as is, and as Basic auth."""
+    basic = f"{gateway.login}:{gateway.password}".encode() if gateway.login else b""
+    return (gateway.password, base64.b64encode(basic).decode() if basic else "")
 
 
 def _connection(gateway: Gateway) -> tuple[object, ...]:

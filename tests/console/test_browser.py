@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
+from urllib.request import Request, urlopen
 
 import pytest
 from aiohttp import web
@@ -35,7 +39,8 @@ from gateway.settings import Settings
 from storage import accounts
 from storage import polls as poll_store
 from storage import reports as report_store
-from storage.models import PollSession
+from storage import translations as translation_store
+from storage.models import Address, Member, PollSession
 from tests.console.conftest import seed_people
 from tests.harness import free_port
 from tests.polls.conftest import capacity_poll
@@ -43,6 +48,8 @@ from tests.polls.conftest import capacity_poll
 CHROMIUM = os.environ.get("BENKADI_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "mot-de-passe-solide"
+ZEINAB = "+22375550199"
+NOT_UNDERSTOOD = "Je n'ai pas compris."
 
 
 class Server:
@@ -365,4 +372,93 @@ def test_polls_and_reports(browser, server, shots):
     page.wait_for_load_state()
     assert page.locator("#report-status").inner_text().startswith("validé")
     page.screenshot(path=str(shots / "rapport.png"), full_page=True)
+    context.close()
+
+
+async def seed_songhay_member_and_translator(database) -> None:
+    """Zeinab reads Songhay by SMS; Aïssata translates Songhay."""
+    async with database.transaction() as connection:
+        member_id = (
+            await connection.execute(
+                Member.__table__.insert()
+                .values(
+                    name="Zeinab Maïga", region="gao", cercle="Ansongo", themes=["vbg"],
+                    language="ses", consent_at=datetime.now(UTC), registered_at=datetime.now(UTC),
+                    updated_at=datetime.now(UTC),
+                )
+                .returning(Member.__table__.c.id)
+            )
+        ).scalar_one()  # fmt: skip
+        await connection.execute(
+            Address.__table__.insert().values(channel="sms", address=ZEINAB, member_id=member_id)
+        )
+    await accounts.create_account(
+        database, "aissata", "Aïssata Touré", "translator", PASSWORD, "test", ["ses"]
+    )
+
+
+def simulator_reply(server: Server, sender: str, text: str) -> str:
+    """Send an SMS through the simulator (a signed webhook, as Twilio would) and wait for the
+    reply the fake Twilio receives."""
+
+    def messages() -> list[dict]:
+        url = f"{server.url}/simulator/api/messages?channel=sms&from={quote(sender)}"
+        with urlopen(url, timeout=10) as response:
+            return [m for m in json.load(response)["messages"] if m["from"] == "benkadi"]
+
+    before = len(messages())
+    body = json.dumps({"channel": "sms", "from": sender, "text": text}).encode()
+    request = Request(
+        f"{server.url}/simulator/api/send", body, {"Content-Type": "application/json"}
+    )
+    with urlopen(request, timeout=10) as response:
+        assert json.load(response)["webhook_status"] == 200
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        sent = messages()
+        if len(sent) > before:
+            return sent[before]["text"]
+        time.sleep(0.05)  # the dispatcher's own thread: nothing here to wait on but its output
+    raise AssertionError("no reply within 20 s")
+
+
+def test_a_translator_edits_a_songhay_text_and_the_next_sms_uses_it(browser, server, shots):
+    asyncio.run_coroutine_threadsafe(
+        seed_songhay_member_and_translator(server.database), server.loop
+    ).result(30)
+    before = simulator_reply(server, ZEINAB, "blabla")
+    assert before.startswith("Ay mana faham.")  # the shipped Songhay catalog
+
+    context, page = signed_in(browser, server, "aissata", "/console/")
+    assert page.url == server.url + "/console/translations/ses"  # her one page, her language
+    page.fill("#q", "pas compris.")
+    page.click("form[method=get] button[type=submit]")
+    row = page.locator(f"#t-{translation_store.anchor(NOT_UNDERSTOOD)}")
+    expect(row).to_contain_text("à relire")
+    row.locator("textarea").fill("Ay mana a faham, kala.")
+    row.locator("input[name=reviewed]").check()
+    page.screenshot(path=str(shots / "traductions.png"), full_page=True)
+    row.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    row = page.locator(f"#t-{translation_store.anchor(NOT_UNDERSTOOD)}")
+    expect(row).to_contain_text("modifié par console:aissata")
+    expect(row.locator("td").nth(3)).to_contain_text("relu")
+    assert "à relire" not in row.locator("td").nth(3).inner_text()
+
+    after = simulator_reply(server, ZEINAB, "blabla")  # no restart: the next SMS has it
+    assert after.startswith("Ay mana a faham, kala. Benkadi: GOY")
+
+    with page.expect_download() as download:
+        page.click("#export")
+    exported = Path(download.value.path()).read_bytes()
+    assert 'msgstr "Ay mana a faham, kala."' in exported.decode()
+    page.set_input_files(
+        "#po-file", files=[{"name": "ses.po", "mimeType": "text/plain", "buffer": exported}]
+    )
+    page.click("#import")
+    page.wait_for_load_state()
+    expect(page.locator("#notice")).to_have_text("Fichier importé : 0 texte(s) modifié(s).")
+    with page.expect_download() as download:
+        page.click("#export")
+    assert Path(download.value.path()).read_bytes() == exported  # the round trip is exact
     context.close()

@@ -44,3 +44,27 @@ async def test_admins_add_see_and_remove_phones(console):
     async with session:
         status, _, _ = await get_page(session, console.url + "/console/gateways")
         assert status == 403
+
+
+async def test_the_preview_shows_the_sms_per_route(console):
+    from storage.types import utcnow
+    from tests.console.conftest import seed_people
+    from tests.factories import add_member
+
+    await seed_people(console.database)
+    async with console.database.transaction() as connection:  # an SMS-only member in Kayes
+        await add_member(
+            connection, name="Kadia", region="kayes", now=utcnow(),
+            addresses=[("sms", "+22376009988")],
+        )  # fmt: skip
+    await account(console, "awa", "secretariat")
+    session, _, html, _ = await sign_in(console, "awa")
+    async with session:
+        form = {
+            "csrf": csrf_of(html), "text_fr": "Atelier VBG jeudi.", "action": "preview",
+            "regions": "kayes",
+        }  # fmt: skip
+        async with session.post(console.url + "/console/broadcasts/new", data=form) as response:
+            page = await response.text()
+        assert response.status == 200 and 'id="preview-routes"' in page
+        assert "simulateur/sim1 (orange)" in page and "sur 1 téléphone," in page

@@ -116,6 +116,9 @@ async def test_poll_list_results_charts_and_exports(console):
         assert status == 200
         assert '<b id="invited">3</b>' in html and '<b id="started">2</b>' in html
         assert '<b id="finished">1</b>' in html
+        assert (
+            "fr, bm (à relire), ff (à relire), ses (à relire), en</p>" in html
+        )  # the poll's [review] table: each language's state
         assert "Votre organisation a-t-elle un récépissé" in html
         assert '<td>Oui</td><td class="n">1</td><td class="n">50\u00a0%</td>' in html
         for heading in ("Par région", "Par type d&#39;organisation", "Par langue", "Par canal"):

@@ -3,6 +3,8 @@ is refused naming it, a text over its SMS budget is flagged, .po files go out an
 
 from __future__ import annotations
 
+import re
+
 import aiohttp
 import pytest
 
@@ -15,12 +17,6 @@ WELCOME = (
     "Bienvenue dans Benkadi, {name} ! Vous recevrez les messages de la coordination. "
     "AIDE pour l'aide."
 )
-
-
-@pytest.fixture(autouse=True)
-def no_overrides():
-    yield
-    i18n.set_overrides({})
 
 
 async def translator(console, username: str, *languages: str) -> None:
@@ -115,3 +111,22 @@ async def test_a_translator_needs_a_language(console):
         await accounts.create_account(console.database, "x1", "X", "translator", PASSWORD, "t")
     with pytest.raises(FieldError, match="only a translator has languages"):
         await accounts.create_account(console.database, "x2", "X", "viewer", PASSWORD, "t", ["ff"])
+
+
+async def test_the_dashboard_tile_counts_what_was_reviewed_in_the_console(console):
+    await accounts.create_account(console.database, "awa", "Awa", "secretariat", PASSWORD, "t")
+    session, *_ = await sign_in(console, "awa")
+
+    def ses_row(html: str) -> list[str]:
+        tile = html.split('id="translations-tile"')[1].split("</table>")[0]
+        row = tile.split("<td>ses</td>")[1].split("</tr>")[0]
+        return re.findall(r'<td class="n">([^<]*)</td>', row)
+
+    async with session:
+        _, html, _ = await get_page(session, console.url + "/console/")
+        translated, reviewed, awaiting = ses_row(html)
+        assert reviewed == "0" and translated.split(" / ")[0] == awaiting
+        status, _ = await save(session, console, "ses", "Je n'ai pas compris.", "Ay mana faham.")
+        assert status == 200  # the secretariat edits every language
+        _, html, _ = await get_page(session, console.url + "/console/")
+        assert ses_row(html) == [translated, "1", str(int(awaiting) - 1)]

@@ -44,7 +44,19 @@ async def test_member_registers_by_texting_the_moov_sim_and_is_answered_from_it(
     replies = await converse(
         phones,
         AWA,
-        ["Inscription", "Awa Traoré", "ONG Kènèya", "SIKASSO.", "Koutiala", "1 6", "1", "oui", "1"],
+        [
+            "Inscription",
+            "Awa Traoré",
+            "ONG Kènèya",
+            "SIKASSO.",
+            "Koutiala",
+            "1 6",
+            "1",
+            "femme",
+            "22",
+            "oui",
+            "1",
+        ],
     )
     assert "nom complet" in replies[0] and "Bienvenue" in replies[-1]
     [member] = await phones.harness.members()
@@ -329,5 +341,43 @@ async def test_preview_shows_members_segments_cost_and_duration_per_route(phones
     )
     assert orange == 31 and "twilio" not in by_route
     assert plan["cost"] == pytest.approx(40 * 0.01)
-    assert plan["duration"].endswith("on 2 phones") and plan["duration_minutes"] > 0
+    assert plan["phones_up"] == 2 and plan["duration"].startswith("≈")
+    assert plan["duration_minutes"] > 0
     assert result["sms"]["recipients"] == 40  # the rest of the preview unchanged
+
+
+async def test_a_gateways_password_never_reaches_the_log(phones):
+    import io
+    import logging
+
+    from gateway.logs import LOG_FORMAT, Redacting
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(Redacting(LOG_FORMAT, ()))
+    logging.getLogger().addHandler(handler)
+    try:
+        await router(phones).refresh()
+        logging.getLogger("test").warning("refused with %s", phones.a.password)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert "refused with ***" in stream.getvalue()
+
+
+async def test_a_row_waiting_its_turn_on_a_phone_that_goes_down_leaves_at_once(tmp_path):
+    phones = await start_phones(f"sqlite:///{tmp_path / 'slow.db'}", per_minute=6.0)
+    try:
+        await phones.b.text(AWA, "AIDE")
+        await phones.b.wait_for(1, to=AWA)  # B's SIM: its next turn is 10 s away
+        await phones.b.text(AWA, "AIDE")
+        await asyncio.sleep(0.3)  # the reply is waiting for that turn
+        gone = time.monotonic()
+        [_, b] = await store.load_gateways(phones.harness.database)
+        await store.record_health(
+            phones.harness.database, b.id, up=False, error="check failed", down=True, now=utcnow()
+        )
+        await router(phones).refresh()  # as the next reload (or a failed check) would
+        [reply] = await phones.a.wait_for(1, to=AWA, timeout=5)
+        assert reply.at - gone < 2.5 and len(phones.b.sent) == 1
+    finally:
+        await phones.stop()

@@ -123,3 +123,20 @@ async def test_register_webhooks_points_each_event_at_us(benkadi):
         assert code == 2 and "benkadi: name:" in err
     finally:
         await phone.stop()
+
+
+async def test_preview_says_what_each_route_carries(benkadi, database):
+    from storage.types import utcnow
+    from tests.factories import add_member
+
+    assert (await add_phone(benkadi))[0] == 0
+    async with database.transaction() as connection:
+        for n, number in enumerate(("+22376000011", "+22376000012", "+22366000013")):
+            await add_member(
+                connection, name=f"M{n}", region="kayes", now=utcnow(), addresses=[("sms", number)]
+            )
+    code, out, _ = await benkadi("broadcasts", "preview", "--text=fr=Réunion jeudi à Kayes.")
+    assert code == 0, out
+    assert "SMS by route:" in out and "on 1 phone" in out
+    assert "bamako-1/sim1 (orange): 2 members, 2 segments, ≈ 0.04" in out
+    assert "bamako-1/sim2 (moov): 1 member, 1 segment, ≈ 0.00" in out

@@ -39,7 +39,19 @@ async def test_a_songhay_member_by_sms_reads_only_songhay(harness):
     replies = await converse_sms(
         harness,
         ZEINAB,
-        ["HANTUM", "Zeinab Maïga", "Tonda Woyborey", "Gao", "Ansongo", "1 8", "4", "ayyo", "1"],
+        [
+            "HANTUM",
+            "Zeinab Maïga",
+            "Tonda Woyborey",
+            "Gao",
+            "Ansongo",
+            "1 8",
+            "4",
+            "woy",
+            "2",
+            "ayyo",
+            "1",
+        ],
     )
     assert replies[0].startswith("Benkadi: maa hantumyan")  # HANTUM: registration in Songhay
     assert in_language("ses", "Quel est votre nom complet ?") in replies[0]
@@ -77,7 +89,7 @@ async def test_a_fulfulde_member_on_telegram_reads_only_fulfulde(harness):
     for text in ["Aminata Diallo", "Fedde rewɓe Mopti", "Mopti", "Djenné"]:
         await say(text)
     await harness.tg_replies(chat, 5)
-    for button in ("vbg", "education", "done", "ff", "yes", "confirm"):
+    for button in ("vbg", "education", "done", "ff", "f", "15-24", "yes", "confirm"):
         await harness.press(chat, button)
     await harness.settle()
     [member] = await harness.members()
