@@ -122,14 +122,17 @@ async def run_due(
     """Send every switched-on schedule's due occurrence, once. Returns the broadcasts made."""
     made = []
     for schedule in SCHEDULES.values():
+        async with database.sessions() as session:  # a read: no write lock taken every tick
+            row = await rows.state(await session.connection(), schedule.key)
+        if row is None or not row.enabled:
+            continue
+        current = effective(schedule, row)
+        occurs = current.latest(now)
+        if now - occurs > CATCH_UP or (row.changed_at and occurs < row.changed_at):
+            continue  # too old to send late, or from before it was switched on
+        if await _done(database, schedule.key, occurs):
+            continue
         async with database.transaction() as connection:
-            row = await rows.state(connection, schedule.key)
-            if row is None or not row.enabled:
-                continue
-            current = effective(schedule, row)
-            occurs = current.latest(now)
-            if now - occurs > CATCH_UP or (row.changed_at and occurs < row.changed_at):
-                continue  # too old to send late, or from before it was switched on
             if not await rows.claim(connection, schedule.key, occurs, now):
                 continue  # sent (or skipped) already
             broadcast_id = await _occurrence(
@@ -138,6 +141,11 @@ async def run_due(
         if broadcast_id is not None:
             made.append(broadcast_id)
     return made
+
+
+async def _done(database: Database, key: str, occurs: datetime) -> bool:
+    async with database.sessions() as session:
+        return await rows.occurred(await session.connection(), key, occurs)
 
 
 async def _occurrence(

@@ -69,6 +69,16 @@ async def claim(connection: AsyncConnection, key: str, occurs_at: datetime, now:
     return bool(done.rowcount)
 
 
+async def occurred(connection: AsyncConnection, key: str, occurs_at: datetime) -> bool:
+    """Whether the occurrence was claimed already (a cheap read before the claim)."""
+    found = await connection.scalar(
+        select(occurrences.c.id).where(
+            occurrences.c.schedule_key == key, occurrences.c.occurs_at == occurs_at
+        )
+    )
+    return found is not None
+
+
 async def record(
     connection: AsyncConnection, key: str, occurs_at: datetime, broadcast_id: int, recipients: int
 ) -> None:

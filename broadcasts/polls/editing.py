@@ -68,8 +68,8 @@ async def open_due(
     database: Database, now: datetime, *, enabled_channels: Collection[str]
 ) -> list[int]:
     """Launch the scheduled polls whose opening date has come; their invitation broadcasts."""
-    async with database.transaction() as connection:
-        due = await poll_drafts.due_to_open(connection, now)
+    async with database.sessions() as session:  # a read: no write lock taken every tick
+        due = await poll_drafts.due_to_open(await session.connection(), now)
     made = []
     for slug in due:
         try:
