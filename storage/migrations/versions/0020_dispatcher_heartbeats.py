@@ -13,7 +13,7 @@ from alembic import op
 import storage.types
 
 revision = '0020'
-down_revision = '0016'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
