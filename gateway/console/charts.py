@@ -57,22 +57,42 @@ def _counted(chart, values: Sequence[float]) -> None:
         chart.y_labels = list(range(0, int(top) + step + 1, step))
 
 
-def bars(title: str, pairs: Sequence[tuple[str, float]], *, horizontal: bool = False) -> Markup:
+Count = float | str  # a count, or its mark when it may not be shown ("< 5", "x")
+
+
+def _drawn(pairs: Sequence[tuple[str, Count]]) -> tuple[list[str], list[float | None]]:
+    """Labels and values to draw: a suppressed count (a mark, not a number) draws nothing, and
+    its label carries the mark, so the chart never shows what the table hides."""
+    labels: list[str] = []
+    values: list[float | None] = []
+    for label, value in pairs:
+        if isinstance(value, str):
+            labels.append(f"{label} ({value})")
+            values.append(None)
+        else:
+            labels.append(label)
+            values.append(value)
+    return labels, values
+
+
+def bars(title: str, pairs: Sequence[tuple[str, Count]], *, horizontal: bool = False) -> Markup:
     kind = pygal.HorizontalBar if horizontal else pygal.Bar
     chart = kind(**_config(title, height=max(220, 22 * len(pairs) + 60) if horizontal else 300))
     if horizontal:
         pairs = list(pairs)[::-1]  # pygal draws the first label at the bottom: biggest on top
-    chart.x_labels = [label for label, _ in pairs]
-    chart.add(title, [value for _, value in pairs])
-    _counted(chart, [value for _, value in pairs])
+    labels, values = _drawn(pairs)
+    chart.x_labels = labels
+    chart.add(title, values)
+    _counted(chart, [value for value in values if value is not None])
     return _render(chart)
 
 
-def line(title: str, pairs: Sequence[tuple[str, float]]) -> Markup:
+def line(title: str, pairs: Sequence[tuple[str, Count]]) -> Markup:
     chart = pygal.Line(**_config(title, x_label_rotation=30, fill=True, dots_size=3))
-    chart.x_labels = [label for label, _ in pairs]
-    chart.add(title, [value for _, value in pairs])
-    _counted(chart, [value for _, value in pairs])
+    labels, values = _drawn(pairs)
+    chart.x_labels = labels
+    chart.add(title, values)
+    _counted(chart, [value for value in values if value is not None])
     return _render(chart)
 
 

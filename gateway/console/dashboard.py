@@ -12,6 +12,7 @@ from sqlalchemy import distinct, func, select
 
 from bot.vocabulary.disclosure import NOTE, suppress_small_cells
 from bot.vocabulary.reference import AGE_BANDS, LANGUAGE_LABELS, REGION_LABELS
+from bot.vocabulary.small_cells import suppress_row
 from broadcasts import coverage, service
 from gateway.console import charts
 from gateway.console.auth import page
@@ -88,14 +89,18 @@ async def figures(database: Database, now: datetime) -> dict[str, Any]:
                 select(month, func.count()).where(members.c.registered_at >= since).group_by(month)
             )
         )
-    regions = sorted(by_region, key=lambda pair: -pair[1])
+    total = int(total or 0)
     return {
-        "total": int(total or 0),
+        "total": total,
         "consented": int(consented or 0),
-        "regions": [(REGION_LABELS.get(key, key or "—"), n) for key, n in regions],
-        "languages": [(LANGUAGE_LABELS.get(key, key), n) for key, n in by_language],
-        "channels": [(CHANNEL_LABELS.get(key, key), n) for key, n in sorted(by_channel)],
-        "months": [(key, by_month.get(key, 0)) for key in months],
+        "regions": breakdown(
+            [(REGION_LABELS.get(key, key or "—"), n) for key, n in by_region], total, ranked=True
+        ),
+        "languages": breakdown(
+            [(LANGUAGE_LABELS.get(key, key), n) for key, n in by_language], total
+        ),
+        "channels": breakdown([(CHANNEL_LABELS.get(key, key), n) for key, n in sorted(by_channel)]),
+        "months": breakdown([(key, by_month.get(key, 0)) for key in months]),
         "sex_age": sex_age_table(cross),
         "directory": {
             key: suppress_small_cells(int(n or 0))
@@ -107,6 +112,27 @@ async def figures(database: Database, now: datetime) -> dict[str, Any]:
         },
         "small_cells": NOTE,
     }
+
+
+def breakdown(
+    pairs: list[tuple[str, int]], total: int | None = None, *, ranked: bool = False
+) -> list[tuple[str, int | str]]:
+    """(label, count) pairs as the dashboard may show them (bot/vocabulary/small_cells.py):
+    1-4 as "< 5"; when the pairs add up to a `total` shown beside them, a lone "< 5" takes the
+    next smallest count with it ("x"). `ranked`: biggest first, the hidden ones last in label
+    order, so that the order tells nothing of the hidden counts."""
+    values = [n for _label, n in pairs]
+    cells = range(len(values))
+    if total is None:
+        marked = suppress_row(values, cells)
+    else:
+        marked = suppress_row([*values, total], cells, len(values))[:-1]
+    shown = [(label, value) for (label, _n), value in zip(pairs, marked, strict=True)]
+    if ranked:
+        shown.sort(
+            key=lambda pair: (0, -pair[1], "") if isinstance(pair[1], int) else (1, 0, pair[0])
+        )
+    return shown
 
 
 SEX_ROWS = (("f", C_("Femmes")), ("m", C_("Hommes")), (None, C_("Non dit")))
