@@ -185,13 +185,19 @@ async def identify(request: web.Request, handler) -> web.StreamResponse:
 
 
 def page(
-    role: str, *, missing: str | None = None, labels: Mapping[str, str] | None = None
+    role: str,
+    *,
+    missing: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    max_body: int | None = None,
 ) -> Callable[[Handler], Callable[[web.Request], Awaitable[web.StreamResponse]]]:
     """The handler runs for someone signed in with `role` or above; POSTs carry the CSRF token.
 
     Nobody signed in: a page goes to the sign-in page (and back after); a .json route is a 401.
     A domain refusal is an error page (console/errors.py): `missing` is its sentence for a
     NotFound ("Ce sondage n'existe pas."), `labels` its sentences for bad fields.
+    `max_body`: this page's multipart form may be that big (bytes), above the app's
+    client_max_size; it is read only once the sender is known to have `role`.
     """
 
     def wrap(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -216,7 +222,10 @@ def page(
                     status=403,
                 )
             if request.method == "POST":
-                await check_csrf(request)
+                if max_body and request.content_type == "multipart/form-data":
+                    request = await _larger(request, max_body)
+                else:
+                    await check_csrf(request)
             try:
                 return await handler(request, who)
             except DomainError as error:
@@ -225,6 +234,18 @@ def page(
         return run
 
     return wrap
+
+
+async def _larger(request: web.Request, max_body: int) -> web.Request:
+    """The request allowed a body of `max_body` (slow_clients leaves a console multipart form
+    unread, so it can still be set), its form read and its CSRF token checked."""
+    larger = request.clone(client_max_size=max_body)
+    try:
+        await check_csrf(larger)
+    except web.HTTPRequestEntityTooLarge:
+        text = C_("Fichier trop gros : {size} Mo au plus.").format(size=max_body // 1024**2)
+        raise web.HTTPRequestEntityTooLarge(max_body, -1, text=text) from None
+    return larger
 
 
 async def login_form(request: web.Request) -> web.StreamResponse:

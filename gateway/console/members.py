@@ -17,6 +17,7 @@ from sqlalchemy import exists, func, or_, select
 from bot.directory import run_import
 from bot.vocabulary.reference import LANGUAGE_LABELS, REGION_LABELS, THEME_LABELS
 from gateway.api.auth import may
+from gateway.api.members import MAX_DIRECTORY
 from gateway.console.auth import page
 from gateway.console.i18n import C_
 from gateway.console.keys import Who
@@ -32,6 +33,9 @@ from storage.types import utcnow
 NAV = (C_("Membres"), "/members", "viewer")
 PER_PAGE = 50
 HISTORY = 40
+# The directory upload: a file as big as the API takes (50,000 people are a few MB), with the
+# form's few fields; every other console form keeps the app's client_max_size (1 MB).
+DIRECTORY_FORM = MAX_DIRECTORY + 64 * 1024
 members, addresses, organisations = Member.__table__, Address.__table__, Organisation.__table__
 inbound, outbox = InboundMessage.__table__, OutboxMessage.__table__
 
@@ -217,7 +221,7 @@ async def import_form(request: web.Request, who: Who) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("members_import.html", request, {"summary": None})
 
 
-@page("secretariat")
+@page("secretariat", max_body=DIRECTORY_FORM)
 async def import_file(request: web.Request, who: Who) -> web.StreamResponse:
     """The directory file: checked (a dry run) or imported, every problem listed by line."""
     form = await request.post()
