@@ -7,7 +7,7 @@ would pick (broadcasts/routing.py), from their number's operator and their stick
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -31,15 +31,7 @@ async def sms_routes(
 ) -> dict[str, Any] | None:
     """The plan per route, or None when no gateway is configured (Twilio alone: the preview
     says what it always said)."""
-    configured = await gateway_store.load_gateways_on(connection)
-    sims = [
-        SimRoute(
-            sim.id, gateway.name, sim.slot, sim.operator, sim.rate_per_minute,
-            sim.price_per_segment, healthy=gateway.enabled and gateway.down_at is None,
-        )
-        for gateway in configured
-        for sim in gateway.sims
-    ]  # fmt: skip
+    sims = await _sims(connection)
     if not sims:
         return None
     chosen = reachable(draft.audience, enabled_channels, connection.dialect.name).subquery()
@@ -53,6 +45,53 @@ async def sms_routes(
         (operator_of(recipient), segments_by_language.get(language, 1), sim_id)
         for recipient, language, sim_id in rows
     ]
+    return _summary(recipients, sims, twilio_price, twilio_rate)
+
+
+async def fallback_routes(
+    connection: AsyncConnection,
+    fallbacks: Sequence[tuple[str, str, int]],
+    segments_by_language: Mapping[str, int],
+    *,
+    twilio_price: float | None,
+    twilio_rate: float = 10.0,
+) -> dict[str, Any] | None:
+    """The same plan for the SMS addresses (language, recipient, address id) that WhatsApp
+    members fall back to; None without gateways (then Twilio's price is the cost)."""
+    sims = await _sims(connection)
+    if not sims:
+        return None
+    sticky = gateway_store.sticky
+    ids = [address_id for _, _, address_id in fallbacks]
+    found = await connection.execute(
+        select(sticky.c.address_id, sticky.c.sim_id).where(sticky.c.address_id.in_(ids))
+    )
+    stuck: dict[int, int] = {address_id: sim_id for address_id, sim_id in found}
+    recipients = [
+        (operator_of(recipient), segments_by_language.get(language, 1), stuck.get(address_id))
+        for language, recipient, address_id in fallbacks
+    ]
+    return _summary(recipients, sims, twilio_price, twilio_rate)
+
+
+async def _sims(connection: AsyncConnection) -> list[SimRoute]:
+    configured = await gateway_store.load_gateways_on(connection)
+    return [
+        SimRoute(
+            sim.id, gateway.name, sim.slot, sim.operator, sim.rate_per_minute,
+            sim.price_per_segment, healthy=gateway.enabled and gateway.down_at is None,
+        )
+        for gateway in configured
+        for sim in gateway.sims
+    ]  # fmt: skip
+
+
+def _summary(
+    recipients: Sequence[tuple[str | None, int, int | None]],
+    sims: Sequence[SimRoute],
+    twilio_price: float | None,
+    twilio_rate: float,
+) -> dict[str, Any]:
     result = plan(recipients, sims, twilio_price=twilio_price)
     minutes = result.duration_minutes(twilio_rate)
     up = {sim.gateway for sim in sims if sim.healthy}

@@ -115,7 +115,36 @@ async def preview(
                 price_per_segment=price_per_segment,
                 problems=problems,
             )
+            await _price_fallback_sms(connection, draft, enabled_channels, now, result,
+                                      twilio_price=price_per_segment)  # fmt: skip
     return result
+
+
+async def _price_fallback_sms(
+    connection: AsyncConnection,
+    draft: Draft,
+    enabled_channels: Collection[str],
+    now: datetime,
+    result: dict[str, Any],
+    *,
+    twilio_price: float,
+) -> None:
+    """With Android gateways, the SMS that WhatsApp members fall back to cost what their
+    routes cost (the SIM each would take, at its price), not Twilio's price."""
+    window = result["whatsapp"]
+    if not window["fallback_sms"]["members"]:
+        return
+    languages = set(window["missing_templates"])
+    fallbacks = await templates_store.outside_window_sms(
+        connection, draft.audience, enabled_channels, now, languages
+    )
+    segments = {language: whatsapp_preview.sms_segments(draft, language) for language in languages}
+    routes = await route_preview.fallback_routes(
+        connection, fallbacks, segments, twilio_price=twilio_price
+    )
+    if routes is not None:
+        window["fallback_sms"]["by_route"] = routes
+        window["fallback_sms"]["estimated_cost"] = routes["cost"]
 
 
 async def check_templates(

@@ -53,8 +53,7 @@ def summarise(
         target = channel if (sends_on and draft.fallback) else None
         falls_back[target or "nowhere"] = falls_back.get(target or "nowhere", 0) + members
         if target == "sms":
-            forms = sms_forms(channel_text(draft, language, "sms"), draft.sms_gsm_safe)
-            segments += members * forms["segments"]
+            segments += members * sms_segments(draft, language)
     refused = None
     if missing and not sends_on:
         named = ", ".join(f"{language} ({n})" for language, n in missing.items())
@@ -76,3 +75,9 @@ def summarise(
             "estimated_cost": round(segments * price_per_segment, 6),
         },
     }
+
+
+def sms_segments(draft: Draft, language: str) -> int:
+    """The segments of one member's SMS in `language` when they fall back to SMS."""
+    forms = sms_forms(channel_text(draft, language, "sms"), draft.sms_gsm_safe)
+    return int(forms["segments"])

@@ -16,7 +16,9 @@ import logging
 from aiohttp import web
 from sqlalchemy import text
 
-from gateway.keys import DATABASE, HEALTH
+from gateway.keys import DATABASE, HEALTH, SETTINGS
+from gateway.sending.process import SILENT_BEATS
+from storage import heartbeats
 from storage.outbox import claims
 from storage.tokens import ROLES, authenticate
 from storage.types import utcnow
@@ -40,6 +42,8 @@ async def readyz(request: web.Request) -> web.Response:
 async def readiness(app: web.Application) -> dict[str, object]:
     writable, oldest = await _database(app)
     sending = app[HEALTH].report()
+    if sending.get("elsewhere"):  # --dispatch off: the other process's beats in the database
+        sending = await _elsewhere(app)
     reported = sending.get("channels")
     channels: dict[str, dict] = dict(reported) if isinstance(reported, dict) else {}
     now = utcnow()
@@ -74,6 +78,25 @@ async def _database(app: web.Application) -> tuple[bool, dict]:
     except Exception as error:
         log.warning("readiness: the database is not writable (%s)", type(error).__name__)
         return False, {}
+
+
+async def _elsewhere(app: web.Application) -> dict[str, object]:
+    """A `benkadi dispatch` of its own is alive while its heartbeat rows keep coming."""
+    silent = SILENT_BEATS * app[SETTINGS].heartbeat_seconds
+    try:
+        last = await asyncio.wait_for(heartbeats.last(app[DATABASE]), DATABASE_TIMEOUT)
+    except Exception:  # the database is down: the database line says so
+        last = None
+    if last is None:
+        return {"alive": False, "stalled": [], "channels": {}, "elsewhere": True}
+    beat_at, beat = last
+    age = (utcnow() - beat_at).total_seconds()
+    return {
+        "alive": age < silent and bool(beat.get("alive", False)),
+        "stalled": beat.get("stalled", []),
+        "channels": beat.get("channels", {}),
+        "elsewhere": {"heartbeat_age": round(age, 1)},
+    }
 
 
 async def _is_admin(request: web.Request) -> bool:

@@ -33,6 +33,8 @@ addresses = Address.__table__
 outbox = OutboxMessage.__table__
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+_HOUR = r"((?:[01]\d|2[0-3]):[0-5]\d)"
+HOURS = re.compile(rf"^{_HOUR}\s*-\s*{_HOUR}$")
 SLOTS = (1, 2, 3)
 # Android lets an app send 30 SMS per 30 minutes unless the phone is set otherwise: the safe
 # default. README says how to raise it on the phone, then here.
@@ -75,6 +77,8 @@ class Gateway:
     enabled: bool = True
     down_at: datetime | None = None
     sims: tuple[Sim, ...] = ()
+    working_hours: str | None = None  # "08:00-20:00", Bamako time: it sends only then
+    last_ping_at: datetime | None = None
 
     def __repr__(self) -> str:  # no secret in a traceback either
         return f"Gateway({self.name!r}, {self.base_url!r}, sims={len(self.sims)})"
@@ -104,6 +108,17 @@ def _number(value: str, field: str) -> float:
     if number < 0 or number != number:
         raise FieldError(field, "must be zero or more")
     return number
+
+
+def check_hours(value: object) -> str | None:
+    """ "08:00-20:00" (Bamako time, may cross midnight) as given; "off" or nothing → None."""
+    text = value.strip().lower() if isinstance(value, str) else ""
+    if text in ("", "off", "none"):
+        return None
+    match = HOURS.match(text)
+    if match is None or match[1] == match[2]:
+        raise FieldError("hours", 'must be "HH:MM-HH:MM" in Bamako time, e.g. "08:00-20:00"')
+    return f"{match[1]}-{match[2]}"
 
 
 def parse_sim(text: str) -> SimSpec:
@@ -146,9 +161,11 @@ async def add_gateway(
     sims_: Sequence[SimSpec],
     device_id: str | None = None,
     rate_per_minute: float | None = None,
+    working_hours: str | None = None,
     actor: str = "cli",
 ) -> int:
     name, base_url = check_name(name), check_url(base_url)
+    hours = check_hours(working_hours)
     if not password:
         raise FieldError("password", "is required (the app's password, or the cloud token)")
     if not signing_key:
@@ -167,7 +184,7 @@ async def add_gateway(
                     name=name, base_url=base_url, login=login or None, password=password,
                     signing_key=signing_key, device_id=device_id or None,
                     rate_per_minute=rate_per_minute, enabled=True, failures=0,
-                    created_at=utcnow(),
+                    created_at=utcnow(), working_hours=hours,
                 )
                 .returning(gateways.c.id)
             )
@@ -221,6 +238,19 @@ async def set_sim_rate(
         )  # fmt: skip
 
 
+async def set_hours(database: Database, name: str, value: str, actor: str = "cli") -> str | None:
+    """The phone's working hours ("08:00-20:00", Bamako time), or "off" for any hour."""
+    hours = check_hours(value)
+    async with database.transaction() as connection:
+        result = await connection.execute(
+            update(gateways).where(gateways.c.name == name).values(working_hours=hours)
+        )
+        if not result.rowcount:
+            raise NotFound(f"no gateway {name!r}", field="name")
+        await audit.record(connection, actor, "gateway.hours", f"gateway:{name}", {"hours": hours})
+    return hours
+
+
 def _sim(row: Any) -> Sim:
     return Sim(
         row.id, row.gateway_id, row.gateway, row.slot, row.number, row.operator,
@@ -250,6 +280,7 @@ async def load_gateways_on(connection: AsyncConnection) -> list[Gateway]:
         Gateway(
             row.id, row.name, row.base_url, row.login, row.password, row.device_id,
             row.rate_per_minute, row.enabled, row.down_at, tuple(by_gateway.get(row.id, ())),
+            row.working_hours, row.last_ping_at,
         )
         for row in rows
     ]  # fmt: skip
@@ -272,13 +303,14 @@ async def sim_in_slot(connection: AsyncConnection, gateway_id: int, slot: int | 
 
 
 # --- health -----------------------------------------------------------------------------------
-async def mark_seen(connection: AsyncConnection, gateway_id: int, now: datetime) -> None:
+async def mark_seen(
+    connection: AsyncConnection, gateway_id: int, now: datetime, ping: bool = False
+) -> None:
     """The phone spoke (a ping, an SMS, a report): it is up."""
-    await connection.execute(
-        update(gateways)
-        .where(gateways.c.id == gateway_id)
-        .values(last_seen_at=now, down_at=None, failures=0)
-    )
+    values: dict[str, Any] = {"last_seen_at": now, "down_at": None, "failures": 0}
+    if ping:
+        values["last_ping_at"] = now
+    await connection.execute(update(gateways).where(gateways.c.id == gateway_id).values(values))
 
 
 async def record_health(
@@ -378,6 +410,8 @@ async def status(database: Database, now: datetime | None = None) -> list[dict[s
                     "failed_today": failed,
                     "queue": int(queued or 0),
                     "rate_per_minute": gateway.rate_per_minute,
+                    "working_hours": gateway.working_hours,
+                    "last_ping": gateway.last_ping_at.isoformat() if gateway.last_ping_at else None,
                     "sims": [
                         {
                             "slot": s.slot, "number": s.number, "operator": s.operator,

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -270,6 +271,26 @@ class CampaignYear(Base):
     enabled: Mapped[bool]
     changed_by: Mapped[str] = mapped_column(String(200))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Its texts approved for the year (storage.campaign_texts): nothing goes out before, and
+    # an edit of a text withdraws the approval.
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    approved_at: Mapped[datetime | None]
+
+
+class CampaignText(Base):
+    """A campaign message's texts for one year as edited in the console (language → text),
+    over the shipped file's."""
+
+    __tablename__ = "campaign_texts"
+    __table_args__ = (UniqueConstraint("campaign", "message", "year", name="uq_campaign_texts"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(100))
+    message: Mapped[str] = mapped_column(String(100))
+    year: Mapped[int]
+    texts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    changed_by: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AdminToken(Base):
@@ -359,6 +380,11 @@ class Poll(Base):
     )
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The console's edits (storage.poll_drafts): a save names the revision it started from.
+    revision: Mapped[int] = mapped_column(default=1, server_default="1")
+    open_on_schedule: Mapped[bool] = mapped_column(default=False, server_default=false())
+    updated_at: Mapped[datetime | None]
+    updated_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class PollSession(Base):
@@ -478,6 +504,18 @@ class RateCount(Base):
     count: Mapped[int] = mapped_column(default=0)
 
 
+class DispatcherHeartbeat(Base):
+    """The last report of a `benkadi dispatch` run on its own (`--dispatch off` in `serve`):
+    how `serve`'s readiness knows that dispatcher is alive, as a child's heartbeat on its pipe
+    tells it for `--dispatch process`. One row per dispatcher name; no personal data."""
+
+    __tablename__ = "dispatcher_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    beat_at: Mapped[datetime]
+    report: Mapped[str] = mapped_column(Text)
+
+
 class SmsGateway(Base):
     """An Android phone running SMS Gateway for Android: its API, its secrets, its health.
 
@@ -499,6 +537,9 @@ class SmsGateway(Base):
     failures: Mapped[int] = mapped_column(default=0)  # consecutive failed sends or checks
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # "08:00-20:00" (Bamako time): the phone sends only then; None: at any hour.
+    working_hours: Mapped[str | None] = mapped_column(String(11))
+    last_ping_at: Mapped[datetime | None]  # its last ping: one that pings, then stops, is down
 
 
 class SmsGatewaySim(Base):
@@ -558,3 +599,37 @@ class WhatsAppTemplate(Base):
     body: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(32))  # approved | pending | rejected | unsubmitted…
     synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecurringSchedule(Base):
+    """A recurring message of broadcasts.recurring, switched on or off (shipped disabled)."""
+
+    __tablename__ = "recurring_schedules"
+    __table_args__ = (UniqueConstraint("key", name="uq_recurring_schedule_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(60))
+    enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    day: Mapped[int | None]  # the day of the month and "HH:MM" (Bamako): None, the shipped ones
+    time: Mapped[str | None] = mapped_column(String(5))
+    changed_by: Mapped[str | None] = mapped_column(String(200))
+    changed_at: Mapped[datetime | None]
+
+
+class RecurringOccurrence(Base):
+    """One occurrence of a recurring message, claimed once (the unique row) whatever the
+    restarts; its broadcast, or none when nobody qualified."""
+
+    __tablename__ = "recurring_occurrences"
+    __table_args__ = (
+        UniqueConstraint("schedule_key", "occurs_at", name="uq_recurring_occurrence"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_key: Mapped[str] = mapped_column(String(60))
+    occurs_at: Mapped[datetime]
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="SET NULL", name="fk_recurring_broadcast")
+    )
+    recipients: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -45,6 +45,7 @@ class Entry:
     overridden: bool  # saved in the console (else: the shipped catalog's)
     updated_by: str | None = None
     updated_at: datetime | None = None
+    shipped: str = ""  # the shipped catalog's text, which a console text overrides
 
 
 def _po_path(language: str, locales: Path = LOCALES_DIR) -> Path:
@@ -112,6 +113,8 @@ async def entries(database: Database, language: str, locales: Path = LOCALES_DIR
     saved = await overrides(database, language)
     result = []
     for msgid in template_ids(locales):
+        message = catalog.get(msgid)
+        text = message.string if message is not None and not message.fuzzy else ""
         if msgid in saved:
             row = saved[msgid]
             result.append(
@@ -122,11 +125,10 @@ async def entries(database: Database, language: str, locales: Path = LOCALES_DIR
                     True,
                     row["updated_by"],
                     row["updated_at"],
+                    text if isinstance(text, str) else "",
                 )
             )
             continue
-        message = catalog.get(msgid)
-        text = message.string if message is not None and not message.fuzzy else ""
         reviewed = bool(text) and REVIEW_MARK not in (message.user_comments if message else [])
         result.append(Entry(msgid, text if isinstance(text, str) else "", reviewed, False))
     return result

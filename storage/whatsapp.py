@@ -181,3 +181,36 @@ async def outside_window_next(
         .order_by(first.c.language, second.c.channel)
     )
     return [(language, channel, int(n)) for language, channel, n in await connection.execute(query)]
+
+
+async def outside_window_sms(
+    connection: AsyncConnection,
+    audience: Audience,
+    enabled_channels: Collection[str],
+    now: datetime,
+    languages: Collection[str],
+) -> list[tuple[str, str, int]]:
+    """The SMS address (language, recipient, address id) that each WhatsApp member outside the
+    window, in one of `languages`, falls back to when SMS is their next channel: the preview
+    prices those by the route each would take."""
+    if not languages:
+        return []
+    dialect = connection.dialect.name
+    first = ranked_addresses(audience, enabled_channels, dialect)
+    second = ranked_addresses(audience, enabled_channels, dialect).element.subquery("next")
+    query = (
+        select(first.c.language, second.c.recipient, second.c.address_id)
+        .select_from(
+            first.join(addresses, addresses.c.id == first.c.address_id).join(
+                second, (second.c.member_id == first.c.member_id) & (second.c.choice == 2)
+            )
+        )
+        .where(
+            first.c.choice == 1,
+            first.c.channel == CHANNEL,
+            first.c.language.in_(sorted(languages)),
+            second.c.channel == "sms",
+            ~func.coalesce(inside_window(now), False),
+        )
+    )
+    return [tuple(row) for row in await connection.execute(query)]

@@ -171,6 +171,7 @@ class Harness:
                     .limit(1)
                 )
             if pending is None:
+                await self.database.writes_done()  # an erasure's checkpoint comes after its commit
                 return
             self.dispatcher.wake()
             await asyncio.sleep(0.05)
@@ -203,7 +204,11 @@ async def start_harness(
     twilio = FakeTwilioAPI(ACCOUNT_SID, AUTH_TOKEN, rate_per_second=twilio_rate)
     await telegram.start()
     await twilio.start()
-    port = free_port()
+    # The socket stays bound from here on: another test process (they run side by side) cannot
+    # take the port between choosing it and serving on it.
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
     settings = Settings.from_env(
         {
             "BENKADI_DATABASE_URL": database_url,
@@ -232,8 +237,9 @@ async def start_harness(
         await runner.setup()
     except BaseException:
         audit.stop()
+        listening.close()
         raise
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.SockSite(runner, listening).start()
     http = aiohttp.ClientSession()
     harness = Harness(f"http://127.0.0.1:{port}", settings, app, telegram, twilio, http, audit)
     return harness, runner

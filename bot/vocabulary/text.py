@@ -49,7 +49,8 @@ KEYWORDS: dict[str, frozenset[str]] = {
     "report": frozenset({"rapport", "report", "baara", "golle", "goy"}),
     "poll": frozenset({"sondage", "poll", "survey", "nyininkali", "naamnal", "haa"}),
     "my_data": frozenset(
-        {"mes donnees", "donnees", "my data", "mydata", "n ka kunnafoniw", "kunnafoniw"}
+        {"mes donnees", "donnees", "my data", "mydata", "n ka kunnafoniw", "kunnafoniw",
+         "kabaaru am", "ay alhabarey"}
     ),
 }  # fmt: skip
 _COMMAND_BY_WORD = {word: command for command, words in KEYWORDS.items() for word in words}

@@ -5,8 +5,10 @@ Once only: the message claims its row (storage.campaigns.claim) in the transacti
 the broadcast (broadcasts.launch) and links the two, so a restart, a second scheduler or a
 crash half-way never makes a second broadcast of one message in one year.
 
-Off until enabled: a campaign runs in a year only when that year is switched on, so nothing
-goes out, and no SMS is paid for, before someone has looked at the year's theme and texts.
+Off until enabled and approved: a campaign runs in a year only when that year is switched on
+and its texts approved (storage.campaign_texts: who and when, in the audit log; an edit of a
+text withdraws it), so nothing goes out, and no SMS is paid for, before someone has looked at
+the year's theme and texts. Texts edited in the console for the year replace the file's.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from broadcasts.campaigns.files import Calendar, CalendarSource
 from broadcasts.campaigns.model import Campaign, Occurrence
 from broadcasts.launch import SCHEDULER, Delivery, launch
 from broadcasts.quiet_hours import QuietHours
+from storage import campaign_texts
 from storage import campaigns as campaign_rows
 from storage.database import Database
 
@@ -47,6 +51,11 @@ async def create_broadcast(
     async with database.transaction() as connection:
         if not await campaign_rows.is_enabled(connection, name, year):
             return None
+        if await campaign_texts.approval(connection, name, year) is None:
+            return None  # its texts for the year are not approved (yet, or since an edit)
+        edited = (await campaign_texts.overrides(connection, name, year)).get(key)
+        if edited:  # the console's texts for this year, over the file's
+            occurrence = replace(occurrence, texts={**occurrence.texts, **edited})
         claim_id = await campaign_rows.claim(connection, occurrence.ident, now)
         if claim_id is None:
             return None  # made already: by another process, or before a restart

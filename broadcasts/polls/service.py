@@ -220,6 +220,8 @@ def summary(row: Any) -> dict[str, Any]:
         "reminded_at": iso(row.reminded_at),
         "broadcast_id": row.broadcast_id,
         "questions": len(row.definition.get("questions", ())),
+        "revision": row.revision,  # what an edit names (PUT …/definition?revision=N)
+        "open_on_schedule": row.open_on_schedule,
         # The languages its texts are in, and those no native speaker has reviewed yet.
         "languages": [code for code in LANGUAGES if code in row.definition.get("invitation", {})],
         "awaiting_review": sorted((row.definition.get("review") or {}).get("pending") or ()),

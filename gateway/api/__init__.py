@@ -9,9 +9,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.api import audit, broadcasts, campaigns, members, organisations, polls, reports, tokens
+from gateway.api import (
+    audit,
+    broadcasts,
+    campaigns,
+    members,
+    organisations,
+    poll_drafts,
+    polls,
+    reports,
+    tokens,
+)
 
-RESOURCES = (broadcasts, members, organisations, campaigns, polls, reports, tokens, audit)
+RESOURCES = (broadcasts, members, organisations, campaigns, polls, poll_drafts, reports, tokens, audit)
 
 
 def add_routes(app: web.Application) -> None:

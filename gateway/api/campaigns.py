@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from bot.vocabulary.errors import FieldError
+from broadcasts.campaigns import approval
 from broadcasts.campaigns import service as campaign_service
 from broadcasts.campaigns.service import Calendar
 from gateway.api.common import PREFIX, actor, body, enabled_channels, endpoint, reply
@@ -83,8 +84,49 @@ async def disable(request: web.Request, who: Principal) -> web.Response:
     return await _switch(request, who, False)
 
 
+@endpoint("secretariat")
+async def approve(request: web.Request, who: Principal) -> web.Response:
+    """The year's texts approved: its messages may go out (when the year is enabled)."""
+    payload = await body(request)
+    if "year" not in payload:
+        raise FieldError("year", 'is required: {"year": 2026}')
+    return reply(
+        await approval.approve(
+            request.app[DATABASE],
+            await calendar_of(request),
+            request.match_info["name"],
+            payload["year"],
+            actor(who),
+            datetime.now(UTC),
+        )
+    )
+
+
+@endpoint("secretariat")
+async def edit_texts(request: web.Request, who: Principal) -> web.Response:
+    """{"year", "message", "texts": {"fr": …}}: the message's texts for that year."""
+    payload = await body(request)
+    for field in ("year", "message", "texts"):
+        if field not in payload:
+            raise FieldError(field, "is required")
+    return reply(
+        await approval.edit_texts(
+            request.app[DATABASE],
+            await calendar_of(request),
+            request.match_info["name"],
+            payload["message"],
+            payload["year"],
+            payload["texts"],
+            actor(who),
+            datetime.now(UTC),
+        )
+    )
+
+
 def add_routes(app: web.Application) -> None:
     add = app.router
+    add.add_post(f"{PREFIX}/campaigns/{NAME}/approve", approve)
+    add.add_put(f"{PREFIX}/campaigns/{NAME}/texts", edit_texts)
     add.add_get(f"{PREFIX}/campaigns", list_campaigns, allow_head=False)
     add.add_get(f"{PREFIX}/campaigns/{NAME}", show, allow_head=False)
     add.add_post(f"{PREFIX}/campaigns/{NAME}/enable", enable)

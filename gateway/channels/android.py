@@ -93,7 +93,8 @@ def classify(error: Exception, secrets: tuple[str, ...] = ()) -> SendError:
     ):
         return RouteError("offline", redact(repr(error), secrets), retryable=True, unsent=True)
     if isinstance(error, TimeoutError | asyncio.TimeoutError):
-        # Ambiguous: the phone may have taken it. Retried later, by whichever route is up.
+        # Ambiguous: the phone may have taken it. The sender asks it (the message by our id);
+        # still unknown: retried later, by whichever route is up.
         return RouteError("timeout", "the phone did not answer in time", retryable=True)
     if isinstance(error, aiohttp.ClientError | OSError):
         return RouteError("network", redact(repr(error), secrets), retryable=True)
@@ -151,8 +152,30 @@ class AndroidSender:
                 return provider_id(self.gateway.name, ours)
             raise classify(error, (self.gateway.password,)) from error
         except Exception as error:
-            raise classify(error, (self.gateway.password,)) from error
+            failure = classify(error, (self.gateway.password,))
+            if failure.code != "timeout":
+                raise failure from error
+            if await self._has(ours):  # it took it, the answer was lost: sent, not resent
+                return provider_id(self.gateway.name, ours)
+            raise failure from error
         return provider_id(self.gateway.name, ours)
+
+    async def _has(self, ours: str) -> bool:
+        """After a send timed out: ask the phone for the message by our id. True: it has it;
+        False: it has not (404), so another route may send it now (RouteError, unsent);
+        anything else leaves it ambiguous (the timeout is raised, the row retried later)."""
+        try:
+            await asyncio.wait_for(self.client.get_state(ours), self.timeout)
+        except APIError as error:
+            if error.status_code == 404:
+                raise RouteError(
+                    "timeout", "the phone did not answer in time and does not have it",
+                    retryable=True, unsent=True,
+                ) from error  # fmt: skip
+            return False
+        except Exception:
+            return False
+        return True
 
     async def healthy(self) -> tuple[bool, str | None]:
         try:

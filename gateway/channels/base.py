@@ -46,6 +46,8 @@ class Outgoing:
     # Outside WhatsApp's 24 h window: the approved template sent instead of the body.
     content_sid: str | None = None
     content_variables: Mapping[str, str] | None = None
+    # A broadcast's row: a channel that queues (the SMS route layer) lets replies go first.
+    bulk: bool = False
 
     @property
     def edits(self) -> str | None:

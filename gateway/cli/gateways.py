@@ -1,4 +1,4 @@
-"""`benkadi gateways add|list|remove|set-rate|status|register-webhooks`: Android phones with Malian SIMs
+"""`benkadi gateways add|list|remove|set-rate|set-hours|status|register-webhooks`: Android phones with Malian SIMs
 (SMS Gateway for Android), straight on the database. Their password and signing key are asked
 for (or read from BENKADI_GATEWAY_PASSWORD / BENKADI_GATEWAY_SIGNING_KEY) and never shown back."""
 
@@ -64,6 +64,7 @@ async def add(database: Database, args: argparse.Namespace, settings: Settings) 
         sims_=specs,
         device_id=args.device,
         rate_per_minute=args.rate,
+        working_hours=args.hours,
         actor=actor(),
     )
     url = settings.public_url + WEBHOOK_PATH.format(gateway=args.name)
@@ -108,6 +109,12 @@ async def set_rate(database: Database, args: argparse.Namespace, settings: Setti
     )
 
 
+async def set_hours(database: Database, args: argparse.Namespace, settings: Settings) -> int:
+    hours = await store.set_hours(database, args.name, args.hours, actor())
+    said = f"sends {hours} (Bamako time)" if hours else "sends at any hour"
+    return answer(args.json, {"name": args.name, "working_hours": hours}, [f"{args.name} {said}."])
+
+
 async def status(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     rows = await store.status(database)
     if args.json:
@@ -132,6 +139,8 @@ async def status(database: Database, args: argparse.Namespace, settings: Setting
             )
     print_table(STATUS_COLUMNS, lines, empty="No gateways.")
     for row in rows:
+        if row["working_hours"]:
+            print(f"{row['name']}: sends {row['working_hours']} (Bamako time)")
         if not row["up"] and row["last_error"]:
             print(f"{row['name']}: down since {when(row['down_since'])}: {row['last_error']}")
     return 0
@@ -186,6 +195,7 @@ def register(commands: Commands) -> None:
         help="a SIM (repeat for a dual-SIM phone); default rate 1 SMS/min (Android's 30/30 min)",
     )
     command.add_argument("--rate", type=float, help="the whole phone's SMS per minute, if capped")
+    command.add_argument("--hours", help='working hours, Bamako time, e.g. "08:00-20:00"')
     command.set_defaults(action=add)
     command = verbs.add_parser("list", parents=[as_json], help="every phone, never its secrets")
     command.set_defaults(action=list_gateways)
@@ -199,6 +209,12 @@ def register(commands: Commands) -> None:
     command.add_argument("slot", type=int, choices=store.SLOTS, metavar="SLOT")
     command.add_argument("per_minute", type=float, metavar="PER_MINUTE")
     command.set_defaults(action=set_rate)
+    command = verbs.add_parser(
+        "set-hours", parents=[as_json], help='when the phone sends: "08:00-20:00" or "off"'
+    )
+    names(command, "name", metavar="NAME")
+    command.add_argument("hours", metavar="HOURS")
+    command.set_defaults(action=set_hours)
     command = verbs.add_parser("status", parents=[as_json], help="up or down, sent, failed, queue")
     command.set_defaults(action=status)
     command = verbs.add_parser(

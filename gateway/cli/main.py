@@ -158,7 +158,7 @@ async def _db(settings: Settings, action: str) -> int:
 
 async def _dispatch(settings: Settings, wake_stdin: bool) -> int:
     from gateway.app import build_channels, supervised_dispatcher
-    from gateway.sending.process import heartbeat, wake_from_stdin
+    from gateway.sending.process import database_heartbeat, heartbeat, wake_from_stdin
     from gateway.sending.routes import with_routes
 
     database = Database(settings.database_url)
@@ -175,6 +175,12 @@ async def _dispatch(settings: Settings, wake_stdin: bool) -> int:
                 helpers.append(asyncio.create_task(wake_from_stdin(running.wake, stop.set)))
                 helpers.append(
                     asyncio.create_task(heartbeat(running.report, settings.heartbeat_seconds))
+                )
+            else:  # on its own (`serve --dispatch off`): reporting through the database
+                helpers.append(
+                    asyncio.create_task(
+                        database_heartbeat(database, running.report, settings.heartbeat_seconds)
+                    )
                 )
             await stop.wait()
             for helper in helpers:

@@ -86,6 +86,7 @@ ACTIONS = {
     "gateway.add": C_("passerelle SMS ajoutée"),
     "gateway.remove": C_("passerelle SMS retirée"),
     "gateway.rate": C_("débit d'une passerelle SMS"),
+    "gateway.hours": C_("heures d'envoi d'une passerelle SMS"),
     "members.import": C_("import de l'annuaire"),
     "organisations.change": C_("organisation modifiée"),
     "organisations.merge": C_("organisations fusionnées"),
@@ -93,6 +94,15 @@ ACTIONS = {
     "privacy.purge": C_("effacement par durée de conservation"),
     "translation.save": C_("traduction enregistrée"),
     "translation.import": C_("traductions importées"),
+    "poll.create": C_("sondage créé"),
+    "poll.edit": C_("sondage modifié"),
+    "poll.schedule": C_("ouverture de sondage programmée"),
+    "poll.unschedule": C_("ouverture de sondage déprogrammée"),
+    "recurring.change": C_("message récurrent modifié"),
+    "recurring.send": C_("message récurrent envoyé"),
+    "recurring.skip": C_("message récurrent sauté (personne de concerné)"),
+    "campaign.texts": C_("textes de campagne modifiés"),
+    "campaign.approve": C_("textes de campagne approuvés"),
 }
 DETAIL_KEYS = {
     "file": C_("fichier"),
@@ -112,6 +122,9 @@ DETAIL_KEYS = {
     "table": C_("table"),
     "slug": C_("sondage"),
     "layout": C_("disposition"),
+    "revision": C_("révision"),
+    "month": C_("mois"),
+    "occurs_at": C_("date prévue"),
 }
 
 

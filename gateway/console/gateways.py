@@ -17,7 +17,7 @@ from gateway.keys import DATABASE, SETTINGS
 from storage import gateways as store
 
 NAV = (C_("Téléphones SMS"), "/gateways", "admin")
-FIELDS = ("name", "url", "login", "sims")
+FIELDS = ("name", "url", "login", "hours", "sims")
 
 
 async def _page(request: web.Request, *, status: int = 200, **extra) -> web.StreamResponse:
@@ -50,6 +50,7 @@ async def add_gateway(request: web.Request, who: Who) -> web.StreamResponse:
             password=str(form.get("password", "")),
             signing_key=str(form.get("signing_key", "")),
             sims_=specs,
+            working_hours=values["hours"] or None,
             actor=who.actor,
         )
     except Invalid as error:  # the form again, each bad field marked

@@ -18,7 +18,7 @@ from broadcasts.polls import results
 from broadcasts.polls import service as poll_service
 from broadcasts.polls.charts import question_chart
 from gateway.api.polls import SLUG
-from gateway.console import charts, formats
+from gateway.console import charts, formats, poll_editor
 from gateway.console.auth import page
 from gateway.console.i18n import C_
 from gateway.console.keys import Who
@@ -113,6 +113,7 @@ async def export(request: web.Request, who: Who) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
+    poll_editor.add_routes(app)  # /polls/new before /polls/{slug}
     app.router.add_get("/polls", list_polls, name="polls")
     app.router.add_get(f"/polls/{SLUG}", show_poll, name="poll")
     app.router.add_get(f"/polls/{SLUG}/export", export, name="poll_export")

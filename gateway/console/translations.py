@@ -5,6 +5,7 @@ message, override the shipped catalog, are audited, and go in and out as .po fil
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +21,7 @@ from gateway.console.auth import page
 from gateway.console.errors import field_messages
 from gateway.console.i18n import C_
 from gateway.console.keys import PREFIX, Who
+from gateway.console.text_uses import uses
 from gateway.keys import DATABASE
 from storage import translations as store
 
@@ -38,12 +40,16 @@ def _sms(text: str) -> dict[str, Any]:
     return {"segments": size.segments, "units": size.units, "encoding": size.encoding}
 
 
-def _row(entry: store.Entry) -> dict[str, Any]:
+def _row(entry: store.Entry, used_in: dict[str, tuple[str, ...]]) -> dict[str, Any]:
     french, translated = _sms(entry.msgid), _sms(entry.msgstr) if entry.msgstr else None
+    changed = entry.overridden and entry.shipped != entry.msgstr
     return {
         "entry": entry,
         "anchor": store.anchor(entry.msgid),
         "placeholders": list(dict.fromkeys(PLACEHOLDER.findall(entry.msgid))),
+        "uses": used_in.get(entry.msgid, ()),
+        # What the console changed: the shipped text it replaces, when it differs.
+        "changed_from": entry.shipped if changed else None,
         "french_sms": french,
         "sms": translated,
         # More SMS than the French: over the budget the prompts were written for.
@@ -64,7 +70,8 @@ async def _render(
     entries = await store.entries(request.config_dict[DATABASE], language)
     state = request.query.get("state", "all")
     query = request.query.get("q", "").strip().casefold()
-    rows = [_row(entry) for entry in entries]
+    used_in = await asyncio.to_thread(uses)  # read from the code once, then cached
+    rows = [_row(entry, used_in) for entry in entries]
     if state == "awaiting":
         rows = [row for row in rows if not row["entry"].reviewed]
     elif state == "reviewed":

@@ -101,6 +101,7 @@ class FakeAndroidGateway:
     sent: list[SentSms] = field(default_factory=list)
     posted: list[Posted] = field(default_factory=list)
     refused: int = 0  # sends refused over the limit
+    answer_delay: float = 0.0  # seconds between taking a message and answering (a slow link)
     host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
@@ -113,6 +114,8 @@ class FakeAndroidGateway:
         self._fail_numbers: dict[str, str] = {}  # number → the radio's failure reason
         self._answering = asyncio.Event()  # cleared: requests hang until it is set again
         self._answering.set()
+        self._taking = asyncio.Event()  # cleared: sends hang untaken, other calls answer
+        self._taking.set()
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -179,6 +182,13 @@ class FakeAndroidGateway:
             self._answering.clear()
         else:
             self._answering.set()
+
+    def stall_sends(self, on: bool = True) -> None:
+        """Sends hang untaken (a stuck radio queue) while the rest of the API answers."""
+        if on:
+            self._taking.clear()
+        else:
+            self._taking.set()
 
     @property
     def online(self) -> bool:
@@ -290,6 +300,7 @@ class FakeAndroidGateway:
 
     async def _send(self, request: web.Request) -> web.Response:
         await self._guard(request)
+        await self._taking.wait()
         if self._fail:
             status, message = self._fail.pop(0)
             raise _error(status, message)
@@ -325,6 +336,8 @@ class FakeAndroidGateway:
             task = asyncio.create_task(self._report(sms))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        if self.answer_delay:  # taken, but the answer comes late: the caller may time out
+            await asyncio.sleep(self.answer_delay)
         return web.json_response(self._state_body(sms), status=202)
 
     async def _report(self, sms: SentSms) -> None:

@@ -44,7 +44,7 @@ async def receive(request: web.Request) -> web.Response:
         return web.json_response({"ignored": event.event})
     now = utcnow()
     async with database.transaction() as connection:
-        await store.mark_seen(connection, gateway_id, now)
+        await store.mark_seen(connection, gateway_id, now, ping=event.event == "system:ping")
         if event.received is not None:  # before the dialogue: its first reply goes from here
             sim_id = await store.sim_in_slot(connection, gateway_id, event.slot)
             if sim_id is not None:

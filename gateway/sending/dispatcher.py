@@ -78,10 +78,19 @@ class Dispatcher:
         self.linger = linger
         self.sms_quiet_hours = sms_quiet_hours
         paced = {name: rate for name, rate in (rates or {}).items() if rate}
+        # A channel that limits itself (the SMS route layer: each SIM its rate) gets no window
+        # limiter here — its sends wait their route's turn, which may be minutes, and would hold
+        # the window from replies — but is told the rate (its Twilio route keeps the window).
+        # Sends are still spaced here, where a cancel or a STOP is looked at after the wait.
+        itself = {name for name, channel in self.channels.items() if _paces_itself(channel)}
+        for name in itself & paced.keys():
+            self.channels[name].paced_at(paced[name])  # type: ignore[attr-defined]
         per_chat = {name: rate for name, rate in (per_chat_rates or {}).items() if rate}
         self._pacers = {name: Pacer(paced[name]) for name in self.channels if name in paced}
         self._limiters = {
-            name: WindowLimiter(paced[name]) for name in self.channels if name in paced
+            name: WindowLimiter(paced[name])
+            for name in self.channels
+            if name in paced.keys() - itself
         }
         self._chat_pacers = {
             name: PerKeyPacer(per_chat[name]) for name in self.channels if name in per_chat
@@ -168,7 +177,10 @@ class Dispatcher:
                         if len(rows) >= self._batch[name]:
                             continue  # a full batch: more is probably waiting
                 if inflight:
-                    await _finish(inflight.popleft())
+                    if len(inflight) >= PIPELINE_DEPTH:
+                        await self._finish_or_replies(name, inflight, wake)
+                    else:
+                        await _finish(inflight.popleft())
                     continue
                 # Idle: sleep until the next row comes due (a retry, a lease ending) or a wake,
                 # not a tight poll: an idle dispatcher costs next to nothing.
@@ -182,6 +194,29 @@ class Dispatcher:
         finally:
             for task in inflight:
                 await _finish(task)
+
+    async def _finish_or_replies(
+        self, name: str, inflight: deque[asyncio.Task], wake: asyncio.Event
+    ) -> None:
+        """The pipeline is full (a broadcast on slow routes: Android SIMs at a few SMS a minute
+        hold a batch for minutes): wait for its first batch, but a wake (something queued) claims
+        the replies due meanwhile at once, so a member is not answered after the broadcast."""
+        waking = asyncio.ensure_future(wake.wait())
+        try:
+            await asyncio.wait([inflight[0], waking], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waking.cancel()
+        if inflight[0].done():
+            await _finish(inflight.popleft())
+            return
+        wake.clear()
+        try:
+            rows, states = await self._claim(name, replies_only=True)
+        except Exception:  # a database hiccup: the next wake or round claims them
+            log.exception("claim of replies on %s failed", name)
+            return
+        if rows:
+            inflight.append(asyncio.create_task(self._send_batch(rows, states)))
 
     async def _idle_wait(self, name: str) -> float:
         try:
@@ -286,7 +321,9 @@ class Dispatcher:
                 continue
             states.update(fresh)
 
-    async def _claim(self, name: str) -> tuple[list[Claimed], dict[int, AddressSnapshot]]:
+    async def _claim(
+        self, name: str, replies_only: bool = False
+    ) -> tuple[list[Claimed], dict[int, AddressSnapshot]]:
         now = self.clock()
         hold_campaigns = self._holds(name)
         async with self.database.transaction() as connection:
@@ -298,6 +335,7 @@ class Dispatcher:
                 limit=self._batch[name],
                 hold_campaigns=hold_campaigns,
                 skip_locked=not self.database.is_sqlite,  # several processes share the work
+                replies_only=replies_only,
             )
             ids = sorted({row.address_id for row in rows if row.address_id is not None})
             states = await claims.address_states(connection, ids)
@@ -400,6 +438,10 @@ async def _occupying(limiter: WindowLimiter | None) -> AsyncIterator[None]:
         yield
     finally:
         limiter.release()
+
+
+def _paces_itself(channel: Channel) -> bool:
+    return bool(getattr(channel, "paces_itself", False))
 
 
 async def _finish(task: asyncio.Task[None]) -> None:

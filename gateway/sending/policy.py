@@ -115,7 +115,7 @@ def inside_window(channel: str, address: AddressSnapshot | None, now: datetime) 
 def outgoing(row: Claimed, address: AddressSnapshot | None, now: datetime) -> Outgoing | SendError:
     """What goes out for a row: its text inside the window (and every reply: the member just
     wrote); outside it, a broadcast row's approved template, or nothing (OUTSIDE_WINDOW)."""
-    text = Outgoing(row.id, row.recipient, row.body, row.choices)
+    text = Outgoing(row.id, row.recipient, row.body, row.choices, bulk=row.bulk)
     if not row.bulk or inside_window(row.channel, address, now):
         return text
     if row.content_sid:
@@ -125,6 +125,7 @@ def outgoing(row: Claimed, address: AddressSnapshot | None, now: datetime) -> Ou
             row.body,
             content_sid=row.content_sid,
             content_variables=row.content_variables or {},
+            bulk=True,
         )
     return OUTSIDE_WINDOW
 

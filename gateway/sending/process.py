@@ -21,6 +21,9 @@ from collections.abc import Callable
 
 from gateway.sending.supervision import backoff_of
 from gateway.settings import Settings, settings_env
+from storage import heartbeats
+from storage.database import Database
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 SILENT_BEATS = 6  # heartbeats missed in a row after which the child is taken for hung
@@ -154,6 +157,19 @@ async def heartbeat(report: Callable[[], dict[str, object]], every: float) -> No
         await asyncio.sleep(every)
 
 
+async def database_heartbeat(
+    database: Database, report: Callable[[], dict[str, object]], every: float
+) -> None:
+    """On its own: the dispatcher's health in the database, for `serve`'s readiness. A write
+    that fails (the database busy or down) is tried again at the next beat."""
+    while True:
+        try:
+            await heartbeats.beat(database, report(), utcnow())
+        except Exception as error:
+            log.warning("the dispatcher's heartbeat was not written (%s)", type(error).__name__)
+        await asyncio.sleep(every)
+
+
 class NoDispatcher:
     """dispatch=off: another process sends; it finds the rows by polling."""
 
@@ -161,4 +177,5 @@ class NoDispatcher:
         pass
 
     def report(self) -> dict[str, object]:
-        return {"alive": True, "stalled": [], "channels": {}, "elsewhere": True}
+        # Not known here: gateway/health.py reads the other process's heartbeats.
+        return {"alive": False, "stalled": [], "channels": {}, "elsewhere": True}

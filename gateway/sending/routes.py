@@ -6,10 +6,13 @@ rate, and sends through the phone's official client. A phone that refuses the co
 5xx, refuses the credentials or is at its limit did not take the message: the same message goes
 at once to the next route, the failure counted against the phone; enough failures in a row and
 the phone is down (persisted, so the console and other processes see it) until a health check or
-a webhook from it says it is back. A timeout is ambiguous (the phone may have taken it): the row
-is retried later by the dispatcher, by whichever route is up then — that bounds how long a dead
-phone holds a row. One message per member per broadcast stays guaranteed by the outbox (one row,
-sent once, its id the message id on every phone).
+a webhook from it says it is back. A timeout is ambiguous (the phone may have taken it): the
+sender asks the phone for the message by our id (it has it: sent; it has not: the next route);
+unanswered, the row is retried later by the dispatcher, by whichever route is up then — that
+bounds how long a dead phone holds a row. One message per member per broadcast stays guaranteed
+by the outbox (one row, sent once, its id the message id on every phone). Replies go first: a
+broadcast's rows queue per SIM and take a turn only when it is due, so a reply waits one turn at
+most, never behind a broadcast's backlog. A phone outside its working hours is no route.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 
 from bot.vocabulary.operators import operator_of
+from broadcasts.quiet_hours import QuietHours, parse_quiet_hours
 from broadcasts.routing import SimRoute, choose
 from gateway.channels.android import AndroidSender, RouteError
 from gateway.channels.base import Channel, Outgoing, SendError
@@ -41,10 +46,14 @@ CHECK_EVERY = 30.0  # seconds between health checks of each phone
 NO_ROUTE_WAIT = 10.0  # seconds the SMS channel waits when no route at all is up
 TURN_CHECK = 1.0  # seconds between looks at a phone's health while a row waits its turn
 SEEN_EVERY = 30.0  # seconds between recordings of a phone answering (not a write per SMS)
+# A phone that pings (the app's system:ping, its interval set in the app) and has not for this
+# long is down, whatever the API says: in cloud mode the health endpoint is the server's.
+PING_SILENCE = timedelta(minutes=15)
 
 
 class SmsRouter:
     name = "sms"
+    paces_itself = True  # each SIM at its rate, Twilio's window here (paced_at)
 
     def __init__(
         self,
@@ -55,17 +64,25 @@ class SmsRouter:
         check_every: float = CHECK_EVERY,
         failures_to_down: int = FAILURES_TO_DOWN,
         send_timeout: float = 15.0,
+        ping_silence: timedelta = PING_SILENCE,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.database = database
         self.twilio = twilio
+        self._twilio_window: WindowLimiter | None = None  # set by paced_at
         self.refresh_every, self.check_every = refresh_every, check_every
         self.failures_to_down, self.send_timeout = failures_to_down, send_timeout
-        self.clock = clock
+        self.clock, self.now, self.ping_silence = clock, now, ping_silence
+        self._hours: dict[str, QuietHours | None] = {}  # working hours as written → parsed
         self.gateways: dict[int, Gateway] = {}
         self.senders: dict[int, AndroidSender] = {}
         self._free_at: dict[int, float] = {}  # SIM id → monotonic time its next SMS may go
         self._phone_free_at: dict[int, float] = {}  # gateway id → the same, phone-wide limit
+        # Broadcast rows queue per SIM, taking a turn only when it is due: a reply takes the
+        # next turn at once, never behind turns handed out to a broadcast.
+        self._bulk_queue: dict[int, asyncio.Lock] = {}
+        self._bulk_waiting: dict[int, int] = {}  # SIM id → broadcast rows queued on it
         # As the phone counts: a send occupies its SIM's window from going out until a window
         # after its answer, so bunched arrivals (a stall, a slow answer) never exceed the rate.
         self._limiters: dict[tuple[str, int], tuple[float, WindowLimiter]] = {}
@@ -129,17 +146,48 @@ class SmsRouter:
         self.gateways = loaded
 
     async def check(self) -> None:
-        """Ask every phone's health endpoint; a down phone that answers is up again."""
+        """Ask every phone's health endpoint; a down phone that answers is up again. A phone
+        that pings and fell silent is down until it pings again (its API may still answer)."""
         for gateway_id, sender in list(self.senders.items()):
+            if self._silent(sender.gateway):
+                await self._mark_silent(sender.gateway)
+                continue
             up, error = await sender.healthy()
             await self._observe(gateway_id, up, error)
+
+    def _silent(self, gateway: Gateway) -> bool:
+        pinged = gateway.last_ping_at
+        return pinged is not None and self.now() - pinged > self.ping_silence
+
+    async def _mark_silent(self, gateway: Gateway) -> None:
+        if gateway.id in self._down:
+            return
+        minutes = round(self.ping_silence.total_seconds() / 60)
+        log.warning("SMS gateway %s is down: no ping for %d min", gateway.name, minutes)
+        self._set_down(gateway.id)
+        await self._persist(
+            gateway.id, up=False, error=f"no ping for {minutes} min", down=True
+        )  # fmt: skip
+
+    def working(self, gateway: Gateway) -> bool:
+        """Within the phone's working hours (Bamako time), or it has none."""
+        if gateway.working_hours is None:
+            return True
+        if gateway.working_hours not in self._hours:
+            try:
+                self._hours[gateway.working_hours] = parse_quiet_hours(gateway.working_hours)
+            except ValueError:  # written by hand in the database: ignored, said once
+                log.warning("SMS gateway %s: bad working hours ignored", gateway.name)
+                self._hours[gateway.working_hours] = None
+        window = self._hours[gateway.working_hours]
+        return window is None or window.contains(self.now())
 
     # --- routes ------------------------------------------------------------------------------
     def routes(self) -> list[SimRoute]:
         return [
             SimRoute(
                 sim.id, gateway.name, sim.slot, sim.operator, sim.rate_per_minute,
-                sim.price_per_segment, healthy=self.up(gateway.id),
+                sim.price_per_segment, healthy=self.usable(gateway.id),
             )
             for gateway in self.gateways.values()
             for sim in gateway.sims
@@ -149,6 +197,10 @@ class SmsRouter:
         gateway = self.gateways.get(gateway_id)
         return gateway is not None and gateway.enabled and gateway_id not in self._down
 
+    def usable(self, gateway_id: int) -> bool:
+        """Up, and within its working hours: a route for a message now."""
+        return self.up(gateway_id) and self.working(self.gateways[gateway_id])
+
     def _sim(self, sim_id: int) -> tuple[Gateway, Sim]:
         for gateway in self.gateways.values():
             for sim in gateway.sims:
@@ -157,32 +209,61 @@ class SmsRouter:
         raise KeyError(sim_id)
 
     def _free(self) -> dict[int, float]:
-        """When each SIM may send next: its own turn, or its phone's, whichever is later."""
-        free = {}
+        """When each SIM may send next: its own turn, or its phone's, whichever is later, after
+        the broadcast rows queued on it."""
+        free, now = {}, self.clock()
         for gateway in self.gateways.values():
             phone = self._phone_free_at.get(gateway.id, 0.0)
             for sim in gateway.sims:
-                free[sim.id] = max(self._free_at.get(sim.id, 0.0), phone)
+                queued = self._bulk_waiting.get(sim.id, 0) * 60.0 / sim.rate_per_minute
+                free[sim.id] = max(self._free_at.get(sim.id, 0.0), phone, now) + queued
         return free
 
-    def _reserve(self, gateway: Gateway, sim: Sim) -> float:
-        """Take the SIM's next turn; seconds to wait for it."""
+    def _reserve(self, gateway: Gateway, sim: Sim, late: float = 0.0) -> float:
+        """Take the SIM's next turn; seconds to wait for it. `late`: how far behind now the
+        turn may be counted (a waiter woken a little after its turn keeps the pace)."""
         now = self.clock()
-        at = max(now, self._free_at.get(sim.id, 0.0), self._phone_free_at.get(gateway.id, 0.0))
+        at = max(
+            now - late, self._free_at.get(sim.id, 0.0), self._phone_free_at.get(gateway.id, 0.0)
+        )
         self._free_at[sim.id] = at + 60.0 / sim.rate_per_minute
         if gateway.rate_per_minute:
             self._phone_free_at[gateway.id] = at + 60.0 / gateway.rate_per_minute
-        return at - now
+        return max(0.0, at - now)
 
-    async def _wait_turn(self, gateway: Gateway, sim: Sim) -> bool:
+    async def _wait_turn(self, gateway: Gateway, sim: Sim, bulk: bool = False) -> bool:
         """Wait for the SIM's turn, looking every second whether its phone is still up: a row
-        never waits out a long turn on a phone that died meanwhile. False: it did."""
+        never waits out a long turn on a phone that died meanwhile. False: it did. A reply
+        takes the next turn; a broadcast row queues and takes one only once it is due."""
+        if bulk:
+            return await self._wait_bulk_turn(gateway, sim)
         deadline = self.clock() + self._reserve(gateway, sim)
         while (left := deadline - self.clock()) > 0:
             await asyncio.sleep(min(left, TURN_CHECK))
-            if not self.up(gateway.id):
+            if not self.usable(gateway.id):
                 return False
-        return self.up(gateway.id)
+        return self.usable(gateway.id)
+
+    async def _wait_bulk_turn(self, gateway: Gateway, sim: Sim) -> bool:
+        self._bulk_waiting[sim.id] = self._bulk_waiting.get(sim.id, 0) + 1
+        try:
+            async with self._bulk_queue.setdefault(sim.id, asyncio.Lock()):  # FIFO, one waits
+                while True:
+                    if not self.usable(gateway.id):
+                        return False
+                    now = self.clock()
+                    due = max(
+                        self._free_at.get(sim.id, 0.0), self._phone_free_at.get(gateway.id, 0.0)
+                    )
+                    if due <= now:
+                        # Woken a little late, the turn counts from when it was due (the pace
+                        # kept); a SIM idle for longer starts from now (no burst).
+                        behind = now - due
+                        self._reserve(gateway, sim, late=behind if behind < 1.0 else 0.0)
+                        return True
+                    await asyncio.sleep(min(due - now, TURN_CHECK))
+        finally:
+            self._bulk_waiting[sim.id] -= 1
 
     def _limiter(self, kind: str, key: int, per_minute: float) -> WindowLimiter:
         known = self._limiters.get((kind, key))
@@ -247,12 +328,12 @@ class SmsRouter:
             if sim_route is None:
                 break
             gateway, sim = self._sim(sim_route.id)
-            if not await self._wait_turn(gateway, sim):  # went down while this one waited
+            if not await self._wait_turn(gateway, sim, message.bulk):  # went down meanwhile
                 tried.add(sim.id)
                 continue
             failure: SendError | None = None
             async with self._turn(gateway, sim):
-                if not self.up(gateway.id):  # went down while this one waited its turn
+                if not self.usable(gateway.id):  # went down while this one waited its turn
                     tried.add(sim.id)
                     continue
                 # Caught in here: a frozen SendError cannot pass through a context manager.
@@ -273,12 +354,28 @@ class SmsRouter:
             self.sent_by[sim_route.label] = self.sent_by.get(sim_route.label, 0) + 1
             return sent
         if self.twilio is not None:
-            twilio_id = await self.twilio.send(message)
+            twilio_id = await self._send_twilio(self.twilio, message)
             self.sent_by["twilio"] = self.sent_by.get("twilio", 0) + 1
             return twilio_id
         reason = f"no SMS route is up ({last})" if last else "no SMS route is up"
         # Not the row's fault: the channel waits, no attempt lost.
         raise SendError("no-route", reason, retryable=True, retry_after=NO_ROUTE_WAIT)
+
+    def paced_at(self, per_second: float) -> None:
+        """The dispatcher's rate for "sms" (BENKADI_SMS_RATE): it spaces the sends; the window
+        as Twilio counts it is kept here, around Twilio's requests only."""
+        self._twilio_window = WindowLimiter(per_second)
+
+    async def _send_twilio(self, twilio: Channel, message: Outgoing) -> str:
+        """Twilio never more in a window than it counts (the dispatcher's limiter, moved here)."""
+        limiter = self._twilio_window
+        if limiter is None:
+            return await twilio.send(message)
+        await limiter.acquire()
+        try:
+            return await twilio.send(message)
+        finally:
+            limiter.release()
 
     async def _observe(self, gateway_id: int, up: bool, error: str | None) -> None:
         """Count a phone's answer; persist what changes its health (and, now and then, that it
@@ -297,12 +394,16 @@ class SmsRouter:
             gateway = self.gateways.get(gateway_id)
             name = gateway.name if gateway else gateway_id
             log.warning("SMS gateway %s is down after %d failures", name, failures)
-            self._down.add(gateway_id)
-            # The turns its SIMs had given out are void: back up, it starts afresh.
-            for sim in gateway.sims if gateway else ():
-                self._free_at.pop(sim.id, None)
-            self._phone_free_at.pop(gateway_id, None)
+            self._set_down(gateway_id)
         await self._persist(gateway_id, up=False, error=error, down=down)
+
+    def _set_down(self, gateway_id: int) -> None:
+        self._down.add(gateway_id)
+        # The turns its SIMs had given out are void: back up, it starts afresh.
+        gateway = self.gateways.get(gateway_id)
+        for sim in gateway.sims if gateway else ():
+            self._free_at.pop(sim.id, None)
+        self._phone_free_at.pop(gateway_id, None)
 
     async def _persist(self, gateway_id: int, *, up: bool, error: str | None, down: bool) -> None:
         try:

@@ -17,9 +17,11 @@ from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
 from bot import invitations
+from broadcasts import recurring
 from broadcasts import service as broadcasts
 from broadcasts.campaigns.runner import CampaignRunner
 from broadcasts.launch import SCHEDULER
+from broadcasts.polls import editing as poll_editing
 from broadcasts.polls import service as poll_service
 from storage import retention
 from storage.database import Database
@@ -64,6 +66,12 @@ class Scheduler:
                 made = await self.campaigns.run_due(now, self.enabled_channels)
             except Exception:  # a calendar's trouble must not hold up the other broadcasts
                 log.exception("campaign calendars: tick failed; trying again")
+        try:  # polls scheduled in the console open (invite) on their date
+            made += await poll_editing.open_due(
+                self.database, now, enabled_channels=self.enabled_channels
+            )
+        except Exception:
+            log.exception("scheduled polls: tick failed; trying again")
         try:
             made += await poll_service.send_reminders(
                 self.database,
@@ -73,6 +81,15 @@ class Scheduler:
             )
         except Exception:  # likewise for poll reminders
             log.exception("poll reminders: tick failed; trying again")
+        try:  # recurring messages (the monthly report reminder), each occurrence once
+            made += await recurring.run_due(
+                self.database,
+                now,
+                enabled_channels=self.enabled_channels,
+                quiet_hours=self.campaigns.quiet_hours if self.campaigns else None,
+            )
+        except Exception:
+            log.exception("recurring messages: tick failed; trying again")
         try:
             await self._remind_invitations(now)
         except Exception:  # likewise for the directory's invitation reminders

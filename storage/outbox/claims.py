@@ -96,8 +96,10 @@ async def claim_due(
     limit: int,
     hold_campaigns: bool = False,
     skip_locked: bool = False,
+    replies_only: bool = False,
 ) -> list[Claimed]:
-    """Lease up to `limit` due rows of one channel, replies before bulk, oldest first.
+    """Lease up to `limit` due rows of one channel, replies before bulk, oldest first
+    (replies_only: no broadcast row).
 
     hold_campaigns: rows of campaign broadcasts wait (SMS quiet hours); replies and the
     secretariat's own broadcasts do not.
@@ -115,6 +117,8 @@ async def claim_due(
     )
     if hold_campaigns:
         due = due.where(_not_a_campaign())
+    if replies_only:
+        due = due.where(outbox.c.priority < Priority.BULK)
     if skip_locked:
         due = due.with_for_update(skip_locked=True)
     claim = (

@@ -105,3 +105,28 @@ def test_every_word_a_message_asks_for_is_a_keyword(language):
                 }
                 if token.isupper() and len(token) > 1 and fold(token) not in NOT_KEYWORDS:
                     assert fold(token) in words or pairs & words, (language, token, text)  # "A TO"
+
+
+# French keywords for which Bambara, Fulfulde and Songhay have their own ("What members type").
+FRENCH_ONLY_KEYWORDS = {
+    "INSCRIPTION", "AIDE", "PROFIL", "LANGUE", "OUBLIER", "LIER", "ANNULER", "RAPPORT", "SONDAGE",
+    "PASSER", "RETOUR",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", ["bm", "ff", "ses"])
+def test_a_message_asks_for_the_languages_own_keyword(language):
+    """A Songhay text says TUUSU, not OUBLIER: the word the member reads is one of theirs."""
+    for message in catalog(language):
+        if message.id:
+            words = set(re.findall(r"[^\W\d_]+", message.string))
+            assert not words & FRENCH_ONLY_KEYWORDS, (language, message.string)
+
+
+@pytest.mark.parametrize(("language", "other"), [("ses", "war"), ("ff", "maa")])
+def test_one_form_of_address_throughout(language, other):
+    """Songhay addresses the member as "wor", Fulfulde as "on"/"mon" (plural, polite), in every
+    entry: not "war" or "maa" in the entries written later."""
+    for message in catalog(language):
+        if message.id:
+            assert not re.search(rf"\b{other}\b", message.string, re.IGNORECASE), message.string

@@ -231,7 +231,10 @@ def test_a_multi_select_tap_gives_the_keyboard_with_ticks_and_a_toast():
     assert ticked == [outcome.notice]
 
 
-@pytest.mark.parametrize("text", ["MES DONNÉES", "mes donnees", "My data", "N ka kunnafoniw"])
+@pytest.mark.parametrize(
+    "text",
+    ["MES DONNÉES", "mes donnees", "My data", "N ka kunnafoniw", "KABAARU AM", "Ay alhabarey"],
+)
 def test_my_data_gives_the_summary_and_how_to_get_the_copy(text):
     outcome = handle(ctx(text, member=AWA))
     (reply,) = outcome.replies

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
         ("FUƊƊO", "start"), ("fuddo!", "start"), ("DARO", "stop"), ("MOMTU", "erase"), ("GOLLE", "report"),
         ("HANTUM", "register"), ("NAŊ", "cancel"), ("nang", "cancel"), ("SINTIN", "start"),
         ("FAY", "stop"), ("TUUSU", "erase"), ("Hãa", "poll"), ("SENNI", "language"),
+        ("KABAARU AM", "my_data"), ("ay alhabarey", "my_data"), ("N KA KUNNAFONIW", "my_data"),
     ],
 )  # fmt: skip
 def test_keywords_match_whatever_the_case_accents_and_punctuation(typed, command):

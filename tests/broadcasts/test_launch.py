@@ -26,7 +26,7 @@ from broadcasts.polls.model import Option, Poll, Question
 from broadcasts.polls.service import PollStateError
 from broadcasts.quiet_hours import parse_quiet_hours
 from broadcasts.service import BroadcastStateError
-from storage import audit
+from storage import audit, campaign_texts
 from storage import campaigns as campaign_rows
 from storage import polls as poll_rows
 from storage.database import Database
@@ -116,6 +116,7 @@ RAPPEL = schedule.occurrences(CAMPAIGN, 2026)[0]  # 1 March, 10:00
 async def campaign(database: Database, _members: dict[str, int]) -> Made:
     async with database.transaction() as connection:
         await campaign_rows.set_enabled(connection, "essai", 2026, True, "awa", NOW)
+        await campaign_texts.approve(connection, "essai", 2026, "awa", NOW)
     late = RAPPEL.send_at.replace(hour=22)  # still its day, but at night
     broadcast_id = await runner.create_broadcast(
         database, RAPPEL, late, enabled_channels=ALL_CHANNELS, quiet_hours=QUIET

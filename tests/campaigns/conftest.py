@@ -87,7 +87,18 @@ def shipped() -> campaign_service.Calendar:
 
 
 async def enable(db: Database, calendar, name: str, year: int) -> None:
+    """Switched on and its texts approved: what a campaign-year needs to go out."""
     await campaign_service.set_enabled(db, calendar, name, year, True, "test")
+    await approve(db, name, year)
+
+
+async def approve(db: Database, name: str, year: int) -> None:
+    from datetime import UTC, datetime
+
+    from storage import campaign_texts
+
+    async with db.transaction() as connection:
+        await campaign_texts.approve(connection, name, year, "test", datetime.now(UTC))
 
 
 async def made(db: Database) -> list:

@@ -126,6 +126,12 @@ async def test_the_running_scheduler_makes_a_due_message_a_broadcast(tmp_path):
             harness, "POST", "/campaigns/maintenant/enable", token, json={"year": now.year}
         )
         assert status == 200
+        await asyncio.sleep(0.3)
+        assert harness.twilio.sent == []  # enabled, its texts not approved: nothing
+        status, _, _ = await call(
+            harness, "POST", "/campaigns/maintenant/approve", token, json={"year": now.year}
+        )
+        assert status == 200
         [sms] = await harness.twilio.wait_for_messages(1, timeout=10)
         assert (sms.to, sms.body) == (AWA, "Réunion de la coordination.")
         [telegram] = await harness.telegram.wait_for_messages(1, timeout=10, chat_id=CHAT)

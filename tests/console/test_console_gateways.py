@@ -20,7 +20,7 @@ async def test_admins_add_see_and_remove_phones(console):
         form = {
             "csrf": csrf_of(html), "name": "bamako-1", "url": "http://192.168.1.20:8080",
             "login": "sms", "password": SECRET, "signing_key": KEY,
-            "sims": "1:+22370000001:orange:0.02:2\n2:+22365000001:mtn",
+            "sims": "1:+22370000001:orange:0.02:2\n2:+22365000001:mtn", "hours": "8h-20h",
         }  # fmt: skip
         async with session.post(console.url + "/console/gateways", data=form) as response:
             html = await response.text()
@@ -29,8 +29,14 @@ async def test_admins_add_see_and_remove_phones(console):
         form["sims"] = "1:+22370000001:orange:0.02:2\n2:+22365000001:moov"
         async with session.post(console.url + "/console/gateways", data=form) as response:
             html = await response.text()
+            assert response.status == 400
+            assert 'id="gateway-hours" name="hours" value="8h-20h" class="invalid"' in html
+        form["hours"] = "08:00-20:00"
+        async with session.post(console.url + "/console/gateways", data=form) as response:
+            html = await response.text()
             assert response.status == 200 and response.url.path == "/console/gateways"
         assert "bamako-1" in html and "+22365000001 (moov)" in html and "en service" in html
+        assert "envoie de 08:00-20:00 (heure de Bamako)" in html
         assert SECRET not in html and KEY not in html
         [gateway] = [g for g in await store.load_gateways(console.database) if g.name == "bamako-1"]
         assert gateway.password == SECRET

@@ -130,3 +130,18 @@ async def test_the_dashboard_tile_counts_what_was_reviewed_in_the_console(consol
         assert status == 200  # the secretariat edits every language
         _, html, _ = await get_page(session, console.url + "/console/")
         assert ses_row(html) == [translated, "1", str(int(awaiting) - 1)]
+
+
+async def test_each_text_says_where_it_is_used_and_what_the_console_changed(console):
+    """The context a translator needs: the files that send the text; and, for a text saved in
+    the console, the shipped text it replaced (what changed)."""
+    await translator(console, "aissata2", "ses")
+    session, *_ = await sign_in(console, "aissata2")
+    async with session:
+        shipped = i18n.in_language("ses", "Je n'ai pas compris.")
+        status, _ = await save(session, console, "ses", "Je n'ai pas compris.", "Ay mana faham!")
+        assert status == 200
+        _, html, _ = await get_page(session, console.url + "/console/translations/ses?state=edited")
+    [row] = re.findall(r'<tr id="t-[0-9a-f]{12}">.*?</tr>', html, re.S)
+    assert "Utilisé dans :" in row and "<code>bot/" in row
+    assert "Texte livré :" in row and shipped.replace("'", "&#39;") in row

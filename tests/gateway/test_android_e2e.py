@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from bot.vocabulary.operators import operator_of
 from broadcasts import service
-from broadcasts.model import Audience, Draft
+from broadcasts.model import BAMAKO, Audience, Draft
 from gateway.fakes.android_api import sign
 from storage import gateways as store
 from storage.models import Address, InboundMessage, Member, OutboxMessage
@@ -282,6 +283,32 @@ async def test_with_no_phone_up_twilio_takes_over(fast_phones):
     assert phones.sent() == []
 
 
+@pytest.fixture
+async def slow_phones(tmp_path):
+    """Phones at 30 SMS a minute per SIM: a broadcast holds every SIM for a while."""
+    running = await start_phones(f"sqlite:///{tmp_path / 'benkadi.db'}", per_minute=30.0)
+    yield running
+    await running.stop()
+
+
+async def test_a_reply_during_a_broadcast_does_not_wait_behind_it(slow_phones):
+    phones = slow_phones
+    await seed(phones.harness.database, orange=60, moov=30)  # about a minute of sending
+    await broadcast(phones)
+    await phones.b.wait_for(2, timeout=20)
+    asked = time.monotonic()
+    await phones.b.text(AWA, "AIDE")  # texts B's Orange SIM, busy with the broadcast
+    [reply] = await phones.b.wait_for(1, to=AWA, timeout=30)
+    # One turn of B's SIM (2 s) at most, not the broadcast rows already handed to it.
+    assert reply.at - asked < 5.0
+    async with phones.harness.database.sessions() as session:
+        left = await session.scalar(
+            select(func.count()).select_from(OutboxMessage)
+            .where(OutboxMessage.status == "queued", OutboxMessage.broadcast_id.is_not(None))
+        )  # fmt: skip
+    assert left > 30  # the broadcast was still going out
+
+
 # --- a phone failing --------------------------------------------------------------------------
 def router(phones: Phones):
     from gateway.keys import CHANNELS
@@ -321,6 +348,76 @@ async def test_a_hung_phone_times_out_and_its_row_goes_out_elsewhere_once(phones
     [_, b] = await store.status(phones.harness.database)
     assert not b["up"] and "timeout" in b["last_error"]
     phones.b.hang(False)
+
+
+async def test_a_send_that_times_out_but_was_taken_is_not_sent_again_elsewhere(phones):
+    for sender in router(phones).senders.values():
+        sender.timeout = 0.2
+    await phones.b.text(AWA, "AIDE")
+    await phones.b.wait_for(1, to=AWA)
+    phones.b.answer_delay = 1.0  # B takes the SMS, its answer comes after our timeout
+    await phones.b.text(AWA, "AIDE")
+    await phones.b.wait_for(2, to=AWA)
+    await phones.harness.settle(timeout=10)
+    rows = await phones.harness.outbox()
+    # Asked by our id, B said it has it: recorded as B's, never handed to A.
+    assert rows[-1].status in ("sent", "delivered") and rows[-1].attempts == 1
+    assert rows[-1].provider_id == f"phone-b/bk-{rows[-1].id}"
+    assert [m for m in phones.a.sent if m.to == AWA] == []
+    phones.b.answer_delay = 0.0
+
+
+async def test_a_send_that_times_out_untaken_goes_out_elsewhere_at_once(phones):
+    for sender in router(phones).senders.values():
+        sender.timeout = 0.2
+    await phones.b.text(AWA, "AIDE")
+    await phones.b.wait_for(1, to=AWA)
+    phones.b.stall_sends()  # B hangs on the send, but says it does not have the message
+    await phones.b.text(AWA, "AIDE")
+    await phones.a.wait_for(1, to=AWA, timeout=10)
+    await phones.harness.settle(timeout=10)
+    rows = await phones.harness.outbox()
+    assert rows[-1].attempts == 1 and rows[-1].provider_id == f"phone-a/bk-{rows[-1].id}"
+    phones.b.stall_sends(False)
+    assert len([m for m in phones.b.sent if m.to == AWA]) == 1  # only the first
+
+
+async def test_a_phone_outside_its_working_hours_is_passed_over(phones):
+    await phones.b.text(AWA, "AIDE")  # sticky: phone B
+    await phones.b.wait_for(1, to=AWA)
+    later = datetime.now(BAMAKO) + timedelta(hours=2)  # a window that excludes now
+    hours = f"{later:%H}:00-{(later + timedelta(hours=1)):%H}:00"
+    await store.set_hours(phones.harness.database, "phone-b", hours)
+    await router(phones).refresh()
+    await phones.b.text(AWA, "AIDE")
+    [reply] = await phones.a.wait_for(1, to=AWA)  # B is off work: A (on-net) answers
+    assert phones.a.sims[reply.sim] == ORANGE_A
+    assert len([m for m in phones.b.sent if m.to == AWA]) == 1
+
+
+async def test_a_phone_that_stops_pinging_is_down_until_it_pings_again(phones):
+    await phones.b.ping()
+    database = phones.harness.database
+    [b] = [g for g in await store.load_gateways(database) if g.name == "phone-b"]
+    assert b.last_ping_at is not None
+    async with database.transaction() as connection:  # its last ping, 20 minutes ago
+        await connection.execute(
+            update(store.gateways).where(store.gateways.c.id == b.id)
+            .values(last_ping_at=utcnow() - timedelta(minutes=20))
+        )  # fmt: skip
+    routes = router(phones)
+    await routes.refresh()
+    await routes.check()  # its API still answers the health check: down all the same
+    [_, status] = await store.status(database)
+    assert not status["up"] and "no ping" in status["last_error"]
+    await phones.b.text(AWA, "AIDE")  # texted B, which is down: answered from A
+    [reply] = await phones.a.wait_for(1, to=AWA)
+    assert phones.a.sims[reply.sim] == ORANGE_A
+    await phones.b.ping()
+    await routes.refresh()
+    await routes.check()
+    [_, status] = await store.status(database)
+    assert status["up"] and routes.up(b.id)
 
 
 # --- the preview ------------------------------------------------------------------------------

@@ -80,6 +80,10 @@ async def test_add_list_status_remove_never_showing_secrets(benkadi, database):
         (["p1", "--url", "http://p:8080", "--sim", "1:+22376000001:mtn"], "sim"),
         (["p1", "--url", "http://p:8080", "--sim", "1:+22376000001:orange:x"], "sim"),
         (["p1", "--url", "http://p:8080", "--sim", "1:+22376000001:orange:0:0"], "sim"),
+        (
+            ["p1", "--url", "http://p:8080", "--sim", "1:+22376000001:orange", "--hours", "8-20"],
+            "hours",
+        ),
     ],
 )
 async def test_errors_name_the_field(benkadi, database, argv, field):
@@ -88,6 +92,25 @@ async def test_errors_name_the_field(benkadi, database, argv, field):
     )
     assert code == 2 and f"benkadi: {field}:" in err
     assert await store.load_gateways(database) == []
+
+
+async def test_working_hours_on_add_and_set_hours(benkadi, database):
+    code, _, _ = await benkadi(
+        "gateways", "add", "p1", "--url", "http://p:8080", "--sim", "1:+22376000001:orange",
+        "--password", SECRET, "--signing-key", KEY, "--hours", "08:00-20:00",
+    )  # fmt: skip
+    assert code == 0 and (await store.load_gateways(database))[0].working_hours == "08:00-20:00"
+    code, out, _ = await benkadi("gateways", "status")
+    assert "p1: sends 08:00-20:00 (Bamako time)" in out
+    code, out, _ = await benkadi("gateways", "set-hours", "p1", "22:00 - 06:00")
+    assert code == 0 and "sends 22:00-06:00" in out
+    code, _, err = await benkadi("gateways", "set-hours", "p1", "25:00-06:00")
+    assert code == 2 and "benkadi: hours:" in err
+    code, out, _ = await benkadi("gateways", "set-hours", "p1", "off", "--json")
+    assert code == 0 and json.loads(out)["working_hours"] is None
+    assert (await store.load_gateways(database))[0].working_hours is None
+    code, _, err = await benkadi("gateways", "set-hours", "nope", "off")
+    assert code == 2 and "name" in err
 
 
 async def test_missing_secret_names_the_field(benkadi):

@@ -186,3 +186,11 @@ def test_json_output_is_unchanged_by_plurals(capsys):
     lines = status_text({"id": 1, "status": "sending", "queued": 1, "cancelled": 2})
     assert "1 message queued now." in lines and "2 queued messages cancelled." in lines
     json.dumps(lines)
+
+
+def test_setup_silences_setuptools_editable_warning_only():
+    """The one install line of scripts/setup filters setuptools' "Editable installation" warning
+    (nothing for a newcomer to do) and nothing else."""
+    setup = (ROOT / "scripts" / "setup").read_text("utf-8")
+    [install] = [line for line in setup.splitlines() if "pip install" in line and "-e" in line]
+    assert install.strip().startswith('PYTHONWARNINGS="ignore:Editable installation" ')

@@ -46,12 +46,21 @@ async def test_connections_that_never_finish_their_headers_are_cut(slow):
         if not writer.is_closing() and not reader.at_eof():
             writer.write(b"X")
     ends = await asyncio.wait_for(
-        asyncio.gather(*(reader.read() for reader, _ in connections)), HEADER_TIMEOUT * 10
+        asyncio.gather(*(_until_closed(reader) for reader, _ in connections)), HEADER_TIMEOUT * 10
     )
     assert all(end == b"" for end in ends)  # closed by the server, nothing answered
     assert time.monotonic() - began < HEADER_TIMEOUT * 10
     for _reader, writer in connections:
         writer.close()
+
+
+async def _until_closed(reader: asyncio.StreamReader) -> bytes:
+    """What the server sent before closing; a close that resets the connection (the client had
+    unread bytes in flight) is a close too."""
+    try:
+        return await reader.read()
+    except ConnectionResetError:
+        return b""
 
 
 async def test_a_body_that_trickles_in_is_408(slow):

@@ -321,3 +321,42 @@ async def test_a_crashed_loop_is_restarted_with_one_line_per_restart(caplog):
         "the dispatcher stopped on RuntimeError; restarting in 0 s",
     ]
     assert all(TOKEN not in r.getMessage() for r in restarts)
+
+
+async def test_with_dispatch_off_readiness_follows_the_dispatcher_run_on_its_own(tmp_path):
+    """`serve --dispatch off`: /readyz used to count the dispatcher alive whatever it did. Now
+    the separate `benkadi dispatch` writes heartbeats to the database: not ready before the
+    first, ready while they come, not ready again once it is killed."""
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    harness, runner = await start_harness(url, dispatch="off", heartbeat_seconds=0.2)
+    env = {
+        **os.environ,
+        "BENKADI_DATABASE_URL": url,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM": BENKADI_NUMBER,
+        "TWILIO_API_URL": harness.twilio.base_url,
+        "BENKADI_HEARTBEAT_SECONDS": "0.2",
+    }
+    dispatch = None
+    try:
+        admin = await create_token(harness.database, "ops", "admin")
+        assert await readyz(harness) == (503, {"status": "not ready"})  # nothing sends yet
+        dispatch = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "gateway.cli", "dispatch", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        await until(lambda: _ready(harness), timeout=30)
+        _, body = await readyz(harness, admin)
+        assert body["dispatcher"]["alive"] is True and "sms" in body["channels"]
+        await harness.sms(AWA, "AIDE")
+        [reply] = await harness.twilio.wait_for_messages(1, to=AWA, timeout=15)
+        assert "INSCRIPTION" in reply.body
+        dispatch.kill()
+        await dispatch.wait()
+        await until(lambda: _not_ready(harness))  # silent six beats: not ready
+    finally:
+        if dispatch is not None and dispatch.returncode is None:
+            dispatch.kill()
+            await dispatch.wait()
+        await stop_harness(harness, runner)
