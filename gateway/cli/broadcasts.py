@@ -98,7 +98,7 @@ async def read_draft(database: Database, args: argparse.Namespace) -> Draft:
 # --- verbs ---------------------------------------------------------------------------------
 async def preview(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     draft = await read_draft(database, args)
-    channels, note = enabled_channels(settings)
+    channels, note = await enabled_channels(settings, database)
     result = await service.preview(
         database,
         draft,
@@ -116,7 +116,7 @@ async def create(database: Database, args: argparse.Namespace, settings: Setting
     if args.wait and not args.send:
         raise FieldError("wait", "--wait needs --send")
     if args.send:  # refused before anything is made
-        channels, _note = enabled_channels(settings)
+        channels, _note = await enabled_channels(settings, database)
         await service.check_templates(database, draft, enabled_channels=channels)
     new_id = await service.create(database, draft, actor())
     if not args.send:
@@ -131,7 +131,7 @@ async def send(database: Database, args: argparse.Namespace, settings: Settings)
 async def _send(
     database: Database, args: argparse.Namespace, settings: Settings, ident: int
 ) -> int:
-    channels, note = enabled_channels(settings)
+    channels, note = await enabled_channels(settings, database)
     queued = await service.send_now(database, ident, actor(), enabled_channels=channels)
     extra: dict[str, Any] = {"queued": queued, **({"note": note} if note else {})}
     if args.wait:

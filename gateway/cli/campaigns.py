@@ -189,7 +189,7 @@ async def list_campaigns(database: Database, args: argparse.Namespace, settings:
 
 async def show(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     now = _now()
-    channels, note = enabled_channels(settings)
+    channels, note = await enabled_channels(settings, database)
     result = await campaign_service.show(
         database,
         _calendar(settings),

@@ -77,7 +77,7 @@ def _cells(poll: dict[str, Any]) -> tuple[object, ...]:
 
 
 async def launch(database: Database, args: argparse.Namespace, settings: Settings) -> int:
-    channels, note = enabled_channels(settings)
+    channels, note = await enabled_channels(settings, database)
     launched = await poll_service.launch(
         database, args.slug, actor(), enabled_channels=channels, now=_now()
     )

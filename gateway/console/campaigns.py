@@ -70,8 +70,11 @@ async def _year_page(
         edited = state["edited"].get(message["message"])
         message["edited"] = bool(edited)
         for language, text in (edited or {}).items():
+            shipped = message["texts"].get(language, {})
             message["texts"][language] = {
                 "text": text, "sms": sms_forms(text, shown["sms_gsm_safe"]), "edited": True,
+                # An edit by the secretariat is no native speaker's review.
+                "awaiting_review": shipped.get("awaiting_review", language != "fr"),
             }  # fmt: skip
     context = {
         "c": shown, "state": state, "errors": errors, "languages": LANGUAGES,

@@ -139,7 +139,10 @@ def sections(
             "Personnes et données",
             bullets=[
                 "Membres (points focaux des OSC) : nom, organisation, région, cercle/commune, "
-                "thèmes d'intérêt, langue, date de consentement.",
+                "thèmes d'intérêt, langue, date de consentement ; sexe et tranche d'âge "
+                "(facultatifs), fonction dans l'organisation, adresse e-mail, nom "
+                "d'utilisateur Telegram ; pour les personnes importées du répertoire national : "
+                "dates d'import, d'invitation, de rappel et de refus.",
                 "Leurs adresses : numéro de téléphone (SMS, WhatsApp), identifiant Telegram ; "
                 "désabonnement, blocage.",
                 "Messages échangés avec le service (textes) et messages reçus de la "

@@ -18,6 +18,10 @@ async def test_edit_a_campaign_text_and_approve_the_year(console):
         page_url = console.url + f"/console/campaigns/8-mars?year={YEAR}"
         status, html, _ = await get_page(session, page_url)
         assert status == 200 and 'id="not-approved"' in html and 'id="message-jour"' in html
+        # Issue 18: each language's review state, as on the poll page (the shipped file says
+        # bm, ff and ses await a native speaker; French is the source).
+        assert 'id="review-jour-bm"' in html and 'id="review-jour-ses"' in html
+        assert 'id="review-jour-fr"' not in html and 'id="review-jour-en"' not in html
         post_url = console.url + "/console/campaigns/8-mars"
         bad = {"csrf": csrf_of(html), "year": str(YEAR), "verb": "texts", "message": "jour"}
         async with session.post(post_url, data=bad | {"text_fr": ""}) as response:

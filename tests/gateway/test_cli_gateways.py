@@ -163,3 +163,15 @@ async def test_preview_says_what_each_route_carries(benkadi, database):
     assert "SMS by route:" in out and "on 1 phone" in out
     assert "bamako-1/sim1 (orange): 2 members, 2 segments, ≈ 0.04" in out
     assert "bamako-1/sim2 (moov): 1 member, 1 segment, ≈ 0.00" in out
+
+
+async def test_a_cli_broadcast_reaches_sms_members_over_phones_alone(benkadi, database):
+    """With Android phones and no Twilio, SMS is a channel for the CLI's previews and sends too
+    (its routes are the phones), not only for `benkadi serve`."""
+    from gateway.cli.common import enabled_channels
+
+    env = {"BENKADI_DATABASE_URL": database.url, "TELEGRAM_BOT_TOKEN": "123:abc"}
+    settings = Settings.from_env(env | {"TELEGRAM_WEBHOOK_SECRET": "s3cret-s3cret"})
+    assert await enabled_channels(settings, database) == (["telegram"], None)
+    await add_phone(benkadi)
+    assert await enabled_channels(settings, database) == (["sms", "telegram"], None)
