@@ -101,7 +101,7 @@ def _erase_answer(ctx: Context, state: State) -> Outcome:
 
 
 # PROFIL -------------------------------------------------------------------------------------
-def _profile_values(ctx: Context) -> dict:
+def profile_values(ctx: Context) -> dict:
     member = ctx.member
     assert member is not None
     return {
@@ -125,7 +125,7 @@ def profile(ctx: Context) -> Outcome:
     if ctx.member is None:
         return Outcome((Reply(_("Vous n'êtes pas encore inscrit(e). Envoyez INSCRIPTION.")),), None)
     state = State("profile", "pick", {})
-    return Outcome((Reply(summary(_profile_values(ctx))), _ask_pick()), state)
+    return Outcome((Reply(summary(profile_values(ctx))), _ask_pick()), state)
 
 
 def _profile_answer(ctx: Context, state: State) -> Outcome:
@@ -146,7 +146,7 @@ def _profile_answer(ctx: Context, state: State) -> Outcome:
         return reprompt(ctx, state, parsed)
     if state.step == "language":
         return _language_answer(ctx, State("language", "language", {}))
-    values = {**_profile_values(ctx), state.step: parsed.value}
+    values = {**profile_values(ctx), state.step: parsed.value}
     text = _("C'est enregistré.") + "\n" + summary(values)
     return Outcome((Reply(text),), None, (UpdateProfile(state.step, parsed.value),))
 

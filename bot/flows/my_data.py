@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from bot.flows.common import summary
+from bot.flows.membership import profile_values
 from bot.model import Context, Outcome, Reply
 from bot.vocabulary.i18n import _
 
@@ -15,22 +16,12 @@ def my_data(ctx: Context) -> Outcome:
             "messages, effacés après quelques mois."
         )
         return Outcome((Reply(text),), None)
-    member = ctx.member
-    values = {
-        "name": member.name,
-        "organisation": member.organisation,
-        "region": member.region,
-        "cercle": member.cercle,
-        "themes": list(member.themes),
-        "language": member.language,
-        "sex": member.sex,
-        "age_band": member.age_band,
-    }
+    values = profile_values(ctx)
     lines = [_("Ce que Benkadi garde sur vous :"), summary(values)]
     lines.append(
         _(
             "Aussi : vos derniers messages, vos réponses aux sondages et vos rapports. Pour une "
             "copie complète, demandez-la au secrétariat (membre n° {id}). OUBLIER efface tout."
-        ).format(id=member.member_id)
+        ).format(id=ctx.member.member_id)
     )
     return Outcome((Reply("\n".join(lines)),), None)
