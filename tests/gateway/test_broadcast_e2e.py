@@ -97,10 +97,11 @@ async def test_cancel_stops_what_is_not_yet_sent(tmp_path):
         await harness.twilio.wait_for_messages(10, timeout=10)
         cancelled = await service.cancel(harness.database, broadcast_id, "test")
         assert cancelled > 0
-        await asyncio.sleep(0.6)  # the dispatcher notices within 0.25 s; what was in flight lands
+        await harness.settle(timeout=10)  # what was in flight lands and is recorded
         sent_at_cancel = len(harness.twilio.sent)
-        await asyncio.sleep(1.0)
-        assert len(harness.twilio.sent) == sent_at_cancel  # nothing more goes out
+        harness.dispatcher.wake()  # a dispatcher looking again finds nothing left to send
+        await harness.settle(timeout=10)
+        assert len(harness.twilio.sent) == sent_at_cancel
         status = await service.get_status(harness.database, broadcast_id)
         assert status["status"] == "cancelled"
         assert status["totals"].get("sent", 0) == sent_at_cancel
