@@ -22,6 +22,7 @@ from gateway.inbound import android as android_webhooks
 from gateway.inbound import media, webhooks
 from gateway.keys import CHANNELS, DATABASE, DISPATCHER, HEALTH, SERVICE, SETTINGS, WEBHOOKS
 from gateway.logs import quiet_bad_requests
+from gateway.proxies import forwarded_middleware
 from gateway.sending.dispatcher import Dispatcher
 from gateway.sending.process import ChildDispatcher, NoDispatcher
 from gateway.sending.routes import with_routes
@@ -216,9 +217,9 @@ def _neutral_server_before_the_app() -> None:
 def create_app(settings: Settings) -> web.Application:
     quiet_bad_requests()
     _neutral_server_before_the_app()
-    app = web.Application(
-        middlewares=[error_middleware, read_body_in_time], client_max_size=1024**2
-    )
+    forwarded = forwarded_middleware(settings.trusted_proxies)
+    middlewares = [error_middleware, *([forwarded] if forwarded else []), read_body_in_time]
+    app = web.Application(middlewares=middlewares, client_max_size=1024**2)
     app[SETTINGS] = settings
     app.on_response_prepare.append(_neutral_server)
     if settings.simulator:

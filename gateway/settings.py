@@ -92,6 +92,9 @@ class Settings:
     # LIER sends a code by SMS to a number a Telegram user types: only to these countries
     # (calling codes), at most so many per hour per Telegram user, per number and in all.
     sms_countries: tuple[str, ...] = ("223",)
+    # The reverse proxy in front (docs/deploy/Caddyfile): its X-Forwarded-For names the client,
+    # so that sign-in limits count each client, not the proxy. Empty: the header is ignored.
+    trusted_proxies: tuple[str, ...] = ()
     link_codes_per_user: int = 3
     link_codes_per_number: int = 3
     link_codes_per_hour: int = 30
@@ -304,6 +307,9 @@ class Settings:
                     "BENKADI_SMS_COUNTRIES must be calling codes separated by commas (e.g. +223,+221)"
                 )
             overrides.setdefault("sms_countries", codes)
+        proxies = get("BENKADI_TRUSTED_PROXIES")
+        if proxies is not None:
+            overrides.setdefault("trusted_proxies", _networks("BENKADI_TRUSTED_PROXIES", proxies))
         for key, field_name in (
             ("BENKADI_LINK_CODES_PER_USER", "link_codes_per_user"),
             ("BENKADI_LINK_CODES_PER_NUMBER", "link_codes_per_number"),
@@ -373,6 +379,18 @@ def settings_env(settings: Settings) -> dict[str, str]:
         if value:
             env[key] = str(value)
     return env
+
+
+def _networks(key: str, raw: str) -> tuple[str, ...]:
+    import ipaddress
+
+    entries = tuple(entry.strip() for entry in raw.split(",") if entry.strip())
+    try:
+        return tuple(str(ipaddress.ip_network(entry, strict=False)) for entry in entries)
+    except ValueError:
+        raise SettingsError(
+            f"{key} must be addresses or networks separated by commas (e.g. 127.0.0.1,10.0.0.0/8)"
+        ) from None
 
 
 def _port(raw: str) -> int:

@@ -118,7 +118,7 @@ async def console(request, tmp_path) -> AsyncIterator[Console]:
             yield running
 
 
-async def _console(url: str, tmp_path) -> AsyncIterator[Console]:
+async def _console(url: str, tmp_path, **overrides) -> AsyncIterator[Console]:
     port = free_port()
     settings = Settings.from_env(
         {
@@ -130,6 +130,7 @@ async def _console(url: str, tmp_path) -> AsyncIterator[Console]:
         migrate_on_start=True,
         simulator=True,
         dispatch="off",
+        **overrides,
     )
     app = create_app(settings)
     runner = web.AppRunner(app)
