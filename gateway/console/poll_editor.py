@@ -11,7 +11,7 @@ with the form kept as typed. Mounted by gateway/console/polls.py (before its /po
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import aiohttp_jinja2
@@ -31,8 +31,9 @@ from gateway.console.auth import page
 from gateway.console.broadcasts import choices, enabled
 from gateway.console.i18n import C_
 from gateway.console.keys import PREFIX, Who
-from gateway.keys import DATABASE, DISPATCHER
+from gateway.keys import CLOCK, DATABASE, DISPATCHER
 from storage.poll_drafts import PollChanged, SlugTaken
+from storage.types import utcnow
 
 MISSING = C_("Ce sondage n'existe pas.")
 KIND_LABELS = {
@@ -53,8 +54,9 @@ CHANGED = C_(
 )
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _now(request: web.Request) -> datetime:
+    """The app's time (a test clock in tests), so "launch now" agrees with the scheduler."""
+    return request.config_dict.get(CLOCK, utcnow)()
 
 
 def _render(
@@ -171,7 +173,7 @@ async def save(request: web.Request, who: Who) -> web.StreamResponse:
         return _render(request, form, editing_slug=slug, row=row, preview=preview(poll))
     revision = int(str(posted.get("revision"))) if slug and posted.get("revision") else None
     try:
-        saved = await editing.save_draft(database, poll, who.actor, _now(), revision)
+        saved = await editing.save_draft(database, poll, who.actor, _now(request), revision)
     except PollChanged:
         return _render(
             request, form, editing_slug=slug, row=row, status=409,
@@ -199,14 +201,16 @@ async def act(request: web.Request, who: Who) -> web.StreamResponse:
     verb = str(posted.get("verb", ""))
     if verb == "launch":
         channels = enabled(request)
-        await poll_service.launch(database, slug, who.actor, enabled_channels=channels, now=_now())
+        await poll_service.launch(
+            database, slug, who.actor, enabled_channels=channels, now=_now(request)
+        )
         _wake(request)
         raise web.HTTPFound(f"{PREFIX}/polls/{slug}")
     if verb in ("schedule", "unschedule"):
-        await editing.schedule(database, slug, verb == "schedule", who.actor, _now())
+        await editing.schedule(database, slug, verb == "schedule", who.actor, _now(request))
         raise web.HTTPFound(f"{PREFIX}/polls/{slug}/edit")
     if verb == "close":
-        await poll_service.close(database, slug, who.actor, _now())
+        await poll_service.close(database, slug, who.actor, _now(request))
         raise web.HTTPFound(f"{PREFIX}/polls/{slug}")
     raise web.HTTPBadRequest(text=C_("Action inconnue."))
 
@@ -248,7 +252,7 @@ async def import_file(request: web.Request, who: Who) -> web.StreamResponse:
         raise Invalid(f"{error.place} : {error.field} : {error.message}", field="file") from None
     try:
         saved = await editing.save_draft(
-            request.config_dict[DATABASE], poll, who.actor, _now(), None
+            request.config_dict[DATABASE], poll, who.actor, _now(request), None
         )
     except SlugTaken:
         raise Invalid(
