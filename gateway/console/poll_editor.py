@@ -149,6 +149,8 @@ async def new(request: web.Request, who: Who) -> web.StreamResponse:
 @page("secretariat", missing=MISSING)
 async def edit(request: web.Request, who: Who) -> web.StreamResponse:
     row = await poll_service.poll_row(request.config_dict[DATABASE], request.match_info["slug"])
+    if row.status != "draft":  # edited until launch; after, its page (results, duplicate)
+        raise web.HTTPFound(f"{PREFIX}/polls/{row.slug}")
     form = _Form(poll_form.form_of(Poll.from_json(row.definition), row.revision))
     return _render(request, form, editing_slug=row.slug, row=row)
 
