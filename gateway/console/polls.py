@@ -15,6 +15,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from bot.vocabulary.reference import LANGUAGE_LABELS, ORGANISATION_KINDS, REGION_LABELS
+from bot.vocabulary.small_cells import HIDDEN, shown
 from broadcasts.polls import results
 from broadcasts.polls import service as poll_service
 from broadcasts.polls.charts import question_chart
@@ -113,7 +114,9 @@ def _scores(result: dict[str, Any]) -> dict[str, Any]:
 async def show_poll(request: web.Request, who: Who) -> web.StreamResponse:
     result = await results.compute(request.config_dict[DATABASE], request.match_info["slug"])
     for question in result["questions"]:
-        if "options" in question and question["answered"]:
+        if "options" in question and shown(question["answered"]) == HIDDEN:
+            question["chart_hidden"] = True  # every bar would be hidden: no empty chart
+        elif "options" in question and question["answered"]:
             svg = question_chart(question, standalone=False)
             question["chart"] = Markup(svg.decode("utf-8") if isinstance(svg, bytes) else svg)
     result["poll"]["state"] = state_of(result["poll"], _clock_now(request))

@@ -281,7 +281,10 @@ def test_a_poll_from_the_console_to_its_results(browser, server, shots):  # noqa
     assert counts_on_page(page, "rapport") == {"Oui": "2", "Non": "2"}
     assert counts_on_page(page, "canal") == {"SMS": "1", "Papier": "3"}
     number = page.locator("#q-combien table.counts tr").nth(1).inner_text().split()
-    assert [float(n) for n in number] == [2, 9.5, 7, 12, 19]  # answered, mean, min, max, total
+    assert number == ["2", "9,5", "7", "12", "19"]  # answered, mean, min, max, total
+    # Four people: no chart (each bar would be a hidden small cell), and the page says why.
+    assert page.locator("#chart-hidden-rapport").count() == 1
+    assert "No data" not in page.locator("main").inner_text()
     page.screenshot(path=str(shots / "sondage-resultats.png"), full_page=True)
     result = on_server(server, results.compute(server.database, SLUG))
     by_key = {q["key"]: q for q in result["questions"]}
