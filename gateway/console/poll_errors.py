@@ -70,7 +70,7 @@ RULES: tuple[tuple[str, _Say], ...] = (
      lambda f, _: C_(
          "Identifiant : lettres minuscules, chiffres et tirets (ex. capacites-2027)."
      )),
-    (r"^must be a date", lambda f, _: C_("Date invalide (AAAA-MM-JJ HH:MM, heure de Bamako).")),
+    (r"^must be a date \(", lambda f, _: C_("Date invalide (AAAA-MM-JJ HH:MM, heure de Bamako).")),
     (r"^must come after opens", lambda f, _: C_("La clôture doit venir après l'ouverture.")),
     (r"^must be a number of days", lambda f, _: C_("Un nombre de jours, 1 ou plus.")),
     (r"^needs a \[reminder\] text", lambda f, _: C_("Un rappel demande son texte.")),

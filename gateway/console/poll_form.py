@@ -113,8 +113,11 @@ def read(form: MultiDictProxy[Any] | Mapping[str, Any]) -> tuple[dict[str, Any],
         if hasattr(form, "getall")
         else {}
     )
-    if audience and any(audience.values()):
-        data["audience"] = {key: value for key, value in audience.items() if value}
+    chosen: dict[str, Any] = {key: value for key, value in audience.items() if value}
+    if _text(form, "registered_since"):  # a date, as the broadcast form's (the parser checks it)
+        chosen["registered_since"] = _text(form, "registered_since")
+    if chosen:
+        data["audience"] = chosen
     data["questions"] = _questions(form, errors)
     return data, errors
 
@@ -197,6 +200,8 @@ def field_of(parser_field: str) -> str:
     found = _NUMBERED.match(parser_field)
     if found is None:
         head, _, rest = parser_field.partition(".")
+        if head == "audience" and rest in ("registered_since", *AUDIENCE_FIELDS):
+            return "registered_since" if rest == "registered_since" else "audience"
         if head in ("title", "invitation", "reminder") and not rest:
             return f"{head}_fr"  # the texts as a whole: French is the one required
         return f"{head}_{rest}" if rest in LANGUAGES else head.split("[")[0]
@@ -236,6 +241,8 @@ def form_of(poll: Poll, revision: int | None = None) -> dict[str, Any]:
         form["sms_gsm_safe"] = "on"
     for key, values in poll.audience.to_json().items():
         if isinstance(values, list):
+            form[key] = values
+        elif key == "registered_since" and values:
             form[key] = values
     for n, q in enumerate(poll.questions):
         p = f"q{n}"

@@ -161,3 +161,28 @@ async def test_each_recurring_occurrence_is_a_broadcast_with_its_status(console)
         assert f'href="/console/broadcasts/{sent}"' in html
         assert 'id="occurrence-2-status">en cours d&#39;envoi<' in html
         assert "sauté : personne n'était concerné" in html
+
+
+async def test_the_audience_has_a_broadcasts_filters(console):
+    """Sex, age band and registration date too, as a broadcast's form has them; kept on edit."""
+    await account(console, "awa", "secretariat")
+    session, *_ = await sign_in(console, "Awa")
+    async with session:
+        _, html, _ = await get_page(session, console.url + NEW)
+        for name in ("regions", "themes", "languages", "organisation_kinds", "channels",
+                     "sexes", "age_bands"):  # fmt: skip
+            assert f'name="{name}"' in html, name
+        form = three_questions(
+            csrf_of(html), sexes="f", age_bands="15-24", registered_since="2026-01-01"
+        )
+        assert (await post(session, console.url + NEW, form))[0] == 302
+        row = await poll_service.poll_row(console.database, "rapport-2027")
+        audience = row.definition["audience"]
+        assert audience["sexes"] == ["f"] and audience["age_bands"] == ["15-24"]
+        assert audience["registered_since"] == "2026-01-01" and audience["regions"] == ["kayes"]
+        _, html, _ = await get_page(session, console.url + EDIT)
+        assert 'name="sexes" value="f" checked' in html
+        assert 'id="registered_since" name="registered_since" value="2026-01-01"' in html
+        bad = three_questions(csrf_of(html), revision=str(row.revision), registered_since="x")
+        status, html, _ = await post(session, console.url + EDIT, bad)
+        assert status == 400 and 'id="error-registered_since"' in html
