@@ -18,6 +18,7 @@ import os
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import overload
@@ -69,8 +70,9 @@ class ConversationService:
         report_max_beneficiaries: int = 100_000,
         limits: SmsLimits | None = None,
         wording: Wording = PLAIN,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.database, self.wording = database, wording
+        self.database, self.wording, self.clock = database, wording, clock
         self.limits = limits or SmsLimits()
         self.report_max_beneficiaries = report_max_beneficiaries
         self.sms_available = sms_available
@@ -82,7 +84,9 @@ class ConversationService:
 
     async def handle(self, received: Received, now: datetime | None = None) -> Handled:
         """Handle one inbound message; returns once its transaction is committed."""
-        pending = _Pending(received, now or utcnow(), asyncio.get_running_loop().create_future())
+        pending = _Pending(
+            received, now or self.clock(), asyncio.get_running_loop().create_future()
+        )
         self._waiting.append(pending)
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._work())

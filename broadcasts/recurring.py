@@ -224,6 +224,7 @@ async def overview(database: Database, now: datetime) -> list[dict[str, Any]]:
                         {
                             "occurs_at": iso(o.occurs_at),
                             "broadcast_id": o.broadcast_id,
+                            "status": o.broadcast_status,  # an ordinary broadcast's
                             "recipients": o.recipients,
                             "skipped": o.broadcast_id is None,
                         }

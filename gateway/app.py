@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from datetime import timedelta
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 
 from aiohttp import web
 from sqlalchemy import text
@@ -20,7 +20,16 @@ from gateway.channels import telegram, twilio
 from gateway.channels.base import Channel, Webhook
 from gateway.inbound import android as android_webhooks
 from gateway.inbound import media, webhooks
-from gateway.keys import CHANNELS, DATABASE, DISPATCHER, HEALTH, SERVICE, SETTINGS, WEBHOOKS
+from gateway.keys import (
+    CHANNELS,
+    CLOCK,
+    DATABASE,
+    DISPATCHER,
+    HEALTH,
+    SERVICE,
+    SETTINGS,
+    WEBHOOKS,
+)
 from gateway.logs import quiet_bad_requests
 from gateway.proxies import forwarded_middleware
 from gateway.sending.dispatcher import Dispatcher
@@ -32,6 +41,7 @@ from gateway.settings import Settings
 from gateway.slow_clients import read_body_in_time
 from storage.database import Database
 from storage.migrate import upgrade
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +117,7 @@ async def _sending(app: web.Application) -> AsyncIterator[None]:
             replies_per_sender=settings.sms_replies_per_sender,
         ),
         wording=settings.wording,
+        clock=app[CLOCK],
     )
     if settings.dispatch == "process":
         child = ChildDispatcher(settings)
@@ -120,7 +131,9 @@ async def _sending(app: web.Application) -> AsyncIterator[None]:
         app[DISPATCHER] = app[HEALTH] = NoDispatcher()
         yield
         return
-    async with supervised_dispatcher(app[DATABASE], channels, settings) as running:
+    async with supervised_dispatcher(
+        app[DATABASE], channels, settings, clock=app[CLOCK]
+    ) as running:
         app[DISPATCHER] = running.dispatcher
         app[HEALTH] = running
         yield
@@ -128,7 +141,11 @@ async def _sending(app: web.Application) -> AsyncIterator[None]:
 
 @contextlib.asynccontextmanager
 async def supervised_dispatcher(
-    database: Database, channels: dict[str, Channel], settings: Settings
+    database: Database,
+    channels: dict[str, Channel],
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
 ) -> AsyncIterator[InlineHealth]:
     starter = ChannelStarter(channels, backoff=lambda: backoff_of(settings))
     starter.start_all()
@@ -145,6 +162,7 @@ async def supervised_dispatcher(
         lease=timedelta(seconds=settings.lease_seconds),
         sms_quiet_hours=settings.quiet_hours,
         available=starter.up,
+        clock=clock,
     )
     campaigns = CampaignRunner(
         database, settings.campaigns_directory, quiet_hours=settings.quiet_hours
@@ -159,6 +177,7 @@ async def supervised_dispatcher(
         media_dir=settings.media_dir,
         invitation_reminder=timedelta(days=settings.invitation_reminder_days),
         data_holder=settings.data_holder,
+        clock=clock,
     )
     # Each is restarted after an error, until it was asked to stop (by us, or by a test).
     tasks = [
@@ -214,13 +233,16 @@ def _neutral_server_before_the_app() -> None:
         web_response.SERVER_SOFTWARE = SERVER
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> web.Application:
+    """The app; `clock` is the time its dialogues, dispatcher (inline) and scheduler live by
+    (tests give one that jumps to a poll's dates; a child dispatcher keeps its own)."""
     quiet_bad_requests()
     _neutral_server_before_the_app()
     forwarded = forwarded_middleware(settings.trusted_proxies)
     middlewares = [error_middleware, *([forwarded] if forwarded else []), read_body_in_time]
     app = web.Application(middlewares=middlewares, client_max_size=1024**2)
     app[SETTINGS] = settings
+    app[CLOCK] = clock
     app.on_response_prepare.append(_neutral_server)
     if settings.simulator:
         app.cleanup_ctx.append(simulator.providers)  # replaces SETTINGS before channels start

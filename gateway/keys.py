@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
@@ -34,3 +36,6 @@ DISPATCHER: web.AppKey[Waker] = web.AppKey("dispatcher")  # woken when rows are 
 HEALTH: web.AppKey[Health] = web.AppKey("health")  # the dispatcher's, wherever it runs
 WEBHOOKS: web.AppKey[dict[str, Webhook]] = web.AppKey("webhooks")  # configured ones, by path
 SIMULATOR: web.AppKey[Simulator] = web.AppKey("simulator")
+# The time the app lives by (the dispatcher, the scheduler, the dialogues): utcnow, or a
+# test clock that jumps to a poll's opening and closing dates.
+CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock")

@@ -26,6 +26,10 @@ class PollNotDraft(Conflict):
     """A launched poll cannot change any more."""
 
 
+class NeverOpens(PollNotDraft):
+    """Scheduled, it would never open: no opening date, or its closing date is past."""
+
+
 class SlugTaken(Conflict):
     """A new poll named like an existing one."""
 
@@ -107,9 +111,9 @@ async def set_schedule(
     if row.status != PollStatus.DRAFT:
         raise PollNotDraft(f"poll {slug} is {row.status}: launched already")
     if on and row.opens_at is None:
-        raise PollNotDraft(f"poll {slug} has no opening date to open on", field="opens")
+        raise NeverOpens(f"poll {slug} has no opening date to open on", field="opens")
     if on and row.closes_at is not None and row.closes_at <= now:
-        raise PollNotDraft(f"poll {slug} closes before it could open", field="closes")
+        raise NeverOpens(f"poll {slug} closes before it could open", field="closes")
     await connection.execute(update(polls).where(polls.c.id == row.id).values(open_on_schedule=on))
     action = "poll.schedule" if on else "poll.unschedule"
     await audit.record(connection, actor, action, target(slug), {"opens_at": _iso(row.opens_at)})

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from broadcasts.model import Audience
 from storage import audit
 from storage.audience import reachable
-from storage.models import Member, RecurringOccurrence, RecurringSchedule, Report
+from storage.models import Broadcast, Member, RecurringOccurrence, RecurringSchedule, Report
 from storage.upsert import insert_ignore
 
 schedules, occurrences = RecurringSchedule.__table__, RecurringOccurrence.__table__
@@ -90,8 +90,13 @@ async def record(
 
 
 async def history(connection: AsyncConnection, key: str, limit: int = 24) -> list[Any]:
+    """The last occurrences, newest first, each with its broadcast's status (None: skipped)."""
+    broadcasts = Broadcast.__table__
     rows = await connection.execute(
-        select(occurrences)
+        select(occurrences, broadcasts.c.status.label("broadcast_status"))
+        .select_from(
+            occurrences.outerjoin(broadcasts, broadcasts.c.id == occurrences.c.broadcast_id)
+        )
         .where(occurrences.c.schedule_key == key)
         .order_by(occurrences.c.occurs_at.desc())
         .limit(limit)

@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from bot.vocabulary.sms_text import sms_size
+from bot.vocabulary.sms_text import cheapest_sms_text, sms_size
 from broadcasts.file_parser import FileError, FileParser
 from broadcasts.model import BAMAKO, Audience
 from broadcasts.polls.model import DIMENSIONS, KINDS, YES_NO, Condition, Option, Poll, Question
@@ -28,6 +28,7 @@ POLL_KEYS = (
 QUESTION_KEYS = ("key", "kind", "text", "options", "optional", "min", "max", "dimension", "ask_if")
 OPTION_KEYS = ("key", "text", "score")
 MAX_QUESTIONS = 40
+MAX_MESSAGE_SMS = 2  # an invitation or a reminder: at most two SMS each, as sent
 
 
 class PollError(FileError):
@@ -160,6 +161,18 @@ class _PollParser(FileParser):
                         f"{size.encoding} characters as sent); a question must fit one SMS",
                     )
 
+    def check_messages(self, poll: Poll) -> None:
+        """The invitation and the reminder, as SMS sends them, are at most two SMS each."""
+        for name, texts in (("invitation", poll.invitation), ("reminder", poll.reminder)):
+            for language, text in texts.items():
+                size = sms_size(cheapest_sms_text(text) if poll.sms_gsm_safe else text)
+                if size.segments > MAX_MESSAGE_SMS:
+                    raise self.fail(
+                        (name, language),
+                        f"is {size.segments} SMS as sent ({size.units} {size.encoding} "
+                        f"characters); at most {MAX_MESSAGE_SMS}",
+                    )
+
     def poll(self, data: Mapping[str, Any], stem: str | None) -> Poll:
         self.unknown_keys(data, POLL_KEYS, ())
         slug = self.name(data, "slug", stem, example="capacites")
@@ -205,6 +218,7 @@ class _PollParser(FileParser):
             fallback=self.flag(data, "fallback", default=True),
         )
         self.check_sms(poll, path_of)
+        self.check_messages(poll)
         return poll
 
 

@@ -36,6 +36,18 @@ class PollStateError(Conflict):
     """The poll's state forbids this (e.g. changing a launched poll, launching it twice)."""
 
 
+class PollClosed(PollStateError):
+    """Its closing date has passed (or it was closed early)."""
+
+
+class PollNotYetOpen(PollStateError):
+    """Its opening date is still to come: launched then, by hand or by the scheduler."""
+
+
+class PollLaunched(PollStateError):
+    """Launched already: it cannot change, nor be launched again."""
+
+
 def target(slug: str) -> str:
     return f"poll:{slug}"
 
@@ -56,7 +68,7 @@ async def save(database: Database, poll: Poll, actor: str, now: datetime) -> int
             )
         ).one_or_none()
         if row is not None and row.status != PollStatus.DRAFT:
-            raise PollStateError(f"poll {poll.slug} is {row.status}: it can no longer change")
+            raise PollLaunched(f"poll {poll.slug} is {row.status}: it can no longer change")
         if row is None:
             poll_id = await connection.scalar(
                 polls.insert()
@@ -109,11 +121,11 @@ async def launch(
         if row is None:
             raise PollNotFound(f"no poll {slug}")
         if row.closes_at is not None and row.closes_at <= now:
-            raise PollStateError(f"poll {slug} closed at {iso(row.closes_at)}")
+            raise PollClosed(f"poll {slug} closed at {iso(row.closes_at)}")
         if row.opens_at is not None and row.opens_at > now:
-            raise PollStateError(f"poll {slug} opens at {iso(row.opens_at)}: launch it then")
+            raise PollNotYetOpen(f"poll {slug} opens at {iso(row.opens_at)}: launch it then")
         if not await poll_rows.claim_launch(connection, row.id, now):
-            raise PollStateError(f"poll {slug} is {row.status}: launched already")
+            raise PollLaunched(f"poll {slug} is {row.status}: launched already")
         delivery = Delivery(enabled_channels, now, button=start_button(row.id, N_("Commencer")))
         poll = Poll.from_json(row.definition)
         draft = broadcast_of(poll, poll.invitation, "Sondage")
@@ -189,7 +201,7 @@ async def close(database: Database, slug: str, actor: str, now: datetime) -> Non
             exists = await connection.scalar(select(polls.c.id).where(polls.c.slug == slug))
             if exists is None:
                 raise PollNotFound(f"no poll {slug}")
-            raise PollStateError(f"poll {slug} is closed already")
+            raise PollClosed(f"poll {slug} is closed already")
         await audit.record(connection, actor, "poll.close", target(slug))
 
 

@@ -11,13 +11,13 @@ with the form kept as typed. Mounted by gateway/console/polls.py (before its /po
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.vocabulary.errors import FieldError, Invalid
+from bot.vocabulary.errors import Conflict, FieldError, Invalid
 from bot.vocabulary.i18n import LANGUAGES
 from broadcasts.polls import editing
 from broadcasts.polls import service as poll_service
@@ -26,13 +26,14 @@ from broadcasts.polls.model import DIMENSIONS, KINDS, Poll
 from broadcasts.polls.parse import PollError, parse_poll, parse_poll_json
 from broadcasts.polls.preview import preview
 from gateway.api.polls import SLUG
-from gateway.console import poll_form
+from gateway.console import poll_errors, poll_form
 from gateway.console.auth import page
 from gateway.console.broadcasts import choices, enabled
 from gateway.console.i18n import C_
 from gateway.console.keys import PREFIX, Who
-from gateway.keys import DATABASE, DISPATCHER
-from storage.poll_drafts import PollChanged, SlugTaken
+from gateway.keys import CLOCK, DATABASE, DISPATCHER
+from storage.poll_drafts import NeverOpens, PollChanged, PollNotDraft, SlugTaken
+from storage.types import utcnow
 
 MISSING = C_("Ce sondage n'existe pas.")
 KIND_LABELS = {
@@ -53,8 +54,9 @@ CHANGED = C_(
 )
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _now(request: web.Request) -> datetime:
+    """The app's time (a test clock in tests), so "launch now" agrees with the scheduler."""
+    return request.config_dict.get(CLOCK, utcnow)()
 
 
 def _render(
@@ -147,6 +149,8 @@ async def new(request: web.Request, who: Who) -> web.StreamResponse:
 @page("secretariat", missing=MISSING)
 async def edit(request: web.Request, who: Who) -> web.StreamResponse:
     row = await poll_service.poll_row(request.config_dict[DATABASE], request.match_info["slug"])
+    if row.status != "draft":  # edited until launch; after, its page (results, duplicate)
+        raise web.HTTPFound(f"{PREFIX}/polls/{row.slug}")
     form = _Form(poll_form.form_of(Poll.from_json(row.definition), row.revision))
     return _render(request, form, editing_slug=row.slug, row=row)
 
@@ -171,7 +175,12 @@ async def save(request: web.Request, who: Who) -> web.StreamResponse:
         return _render(request, form, editing_slug=slug, row=row, preview=preview(poll))
     revision = int(str(posted.get("revision"))) if slug and posted.get("revision") else None
     try:
-        saved = await editing.save_draft(database, poll, who.actor, _now(), revision)
+        saved = await editing.save_draft(database, poll, who.actor, _now(request), revision)
+    except PollNotDraft as error:  # launched meanwhile: nothing saved
+        return _render(
+            request, form, editing_slug=slug, row=row, status=409,
+            errors={"form": conflict_text(error)},
+        )  # fmt: skip
     except PollChanged:
         return _render(
             request, form, editing_slug=slug, row=row, status=409,
@@ -191,23 +200,57 @@ def _wake(request: web.Request) -> None:
         dispatcher.wake()
 
 
+def conflict_text(error: Conflict) -> str:
+    """A poll's state refusing an action, in French (the API says it in English)."""
+    if isinstance(error, NeverOpens):
+        if error.field == "opens":
+            return C_(
+                "Sans date d'ouverture, ce sondage n'ouvrirait jamais : donnez-en une, "
+                "enregistrez, puis programmez-le."
+            )
+        return C_("Sa date de clôture est passée : programmé, il n'ouvrirait jamais.")
+    if isinstance(error, PollNotDraft | poll_service.PollLaunched):
+        return C_("Ce sondage est déjà lancé : il ne peut plus être modifié ni relancé.")
+    if isinstance(error, poll_service.PollNotYetOpen):
+        return C_(
+            "Ce sondage ouvre à sa date : lancez-le à partir de là, ou programmez son ouverture."
+        )
+    if isinstance(error, poll_service.PollClosed):
+        return C_("Ce sondage est clos.")
+    if isinstance(error, PollChanged):
+        return CHANGED
+    return C_("L'état du sondage ne le permet pas.")
+
+
 @page("secretariat", missing=MISSING)
 async def act(request: web.Request, who: Who) -> web.StreamResponse:
-    """Launch now, schedule (open on its date) or not, close early."""
+    """Launch now, schedule (open on its date) or not, close early. A refusal comes back in
+    French: on the draft's page with the field marked, else as the refusal page."""
     posted = await request.post()
     database, slug = request.config_dict[DATABASE], request.match_info["slug"]
     verb = str(posted.get("verb", ""))
-    if verb == "launch":
-        channels = enabled(request)
-        await poll_service.launch(database, slug, who.actor, enabled_channels=channels, now=_now())
-        _wake(request)
-        raise web.HTTPFound(f"{PREFIX}/polls/{slug}")
-    if verb in ("schedule", "unschedule"):
-        await editing.schedule(database, slug, verb == "schedule", who.actor, _now())
-        raise web.HTTPFound(f"{PREFIX}/polls/{slug}/edit")
-    if verb == "close":
-        await poll_service.close(database, slug, who.actor, _now())
-        raise web.HTTPFound(f"{PREFIX}/polls/{slug}")
+    try:
+        if verb == "launch":
+            channels = enabled(request)
+            await poll_service.launch(
+                database, slug, who.actor, enabled_channels=channels, now=_now(request)
+            )
+            _wake(request)
+            raise web.HTTPFound(f"{PREFIX}/polls/{slug}")
+        if verb in ("schedule", "unschedule"):
+            await editing.schedule(database, slug, verb == "schedule", who.actor, _now(request))
+            raise web.HTTPFound(f"{PREFIX}/polls/{slug}/edit")
+        if verb == "close":
+            await poll_service.close(database, slug, who.actor, _now(request))
+            raise web.HTTPFound(f"{PREFIX}/polls/{slug}")
+    except Conflict as error:
+        text = conflict_text(error)
+        row = await poll_service.poll_row(database, slug)
+        if row.status != "draft":
+            raise Conflict(text) from None
+        form = _Form(poll_form.form_of(Poll.from_json(row.definition), row.revision))
+        errors = {"form": text, **({error.field: text} if error.field else {})}
+        return _render(request, form, editing_slug=slug, row=row, errors=errors, status=409)
     raise web.HTTPBadRequest(text=C_("Action inconnue."))
 
 
@@ -228,33 +271,73 @@ async def export_definition(request: web.Request, who: Who) -> web.StreamRespons
     return response
 
 
+class _Twice(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are each there once (json.loads keeps the last, silently)."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _Twice(key)
+        found[key] = value
+    return found
+
+
+def _file_message(error: PollError) -> str:
+    """A poll file's mistake, in French, at its line and field (as the file names it)."""
+    if error.field == "toml":
+        return poll_errors.toml_syntax(error.message, error.line)
+    said = {"field": error.field, "message": poll_errors.french(error.field or "", error.message)}
+    if error.line is None:
+        return C_("%(field)s : %(message)s") % said
+    return C_("Ligne %(line)s, %(field)s : %(message)s") % {**said, "line": error.line}
+
+
 @page("secretariat")
 async def import_file(request: web.Request, who: Who) -> web.StreamResponse:
-    """A TOML or JSON poll file: a new draft, or the page naming the bad line."""
+    """A TOML or JSON poll file: a new draft, or the new-poll page naming the bad line, in
+    French; nothing saved."""
     posted = await request.post()
     upload = posted.get("file")
     raw = upload.file.read() if isinstance(upload, web.FileField) else b""
     name = getattr(upload, "filename", "") or "poll.toml"
     try:
-        text = raw.decode("utf-8")
-        poll = (
-            parse_poll_json(json.loads(text)) if name.endswith(".json") else parse_poll(text, name)
+        poll = _read_file(raw, name)
+        saved = await editing.save_draft(
+            request.config_dict[DATABASE], poll, who.actor, _now(request), None
         )
+    except Invalid as error:
+        text = error.message
+    except SlugTaken:
+        text = C_("Un sondage porte déjà cet identifiant : choisissez-en un autre.")
+    else:
+        raise web.HTTPFound(f"{PREFIX}/polls/{saved['slug']}/edit")
+    form = _Form({"sms_gsm_safe": "on", "questions": "1", "q0_kind": "single"})
+    return _render(request, form, editing_slug=None, errors={"file": text, "form": text})
+
+
+def _read_file(raw: bytes, name: str) -> Poll:
+    """The poll in an uploaded file, or Invalid with a French message (field "file")."""
+    try:
+        text = raw.decode("utf-8")
+        if name.endswith(".json"):
+            return parse_poll_json(json.loads(text, object_pairs_hook=_once))
+        return parse_poll(text, name)
+    except _Twice as twice:
+        raise Invalid(
+            C_("La clé « %(key)s » apparaît deux fois dans le fichier.") % {"key": twice.key},
+            field="file",
+        ) from None
     except (UnicodeDecodeError, ValueError):
         raise Invalid(
             C_("Le fichier doit être un sondage TOML ou JSON en UTF-8."), field="file"
         ) from None
     except PollError as error:
-        raise Invalid(f"{error.place} : {error.field} : {error.message}", field="file") from None
-    try:
-        saved = await editing.save_draft(
-            request.config_dict[DATABASE], poll, who.actor, _now(), None
-        )
-    except SlugTaken:
-        raise Invalid(
-            C_("Un sondage porte déjà cet identifiant : choisissez-en un autre."), field="slug"
-        ) from None
-    raise web.HTTPFound(f"{PREFIX}/polls/{saved['slug']}/edit")
+        raise Invalid(_file_message(error), field="file") from None
 
 
 def add_routes(app: web.Application) -> None:

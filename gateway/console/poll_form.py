@@ -21,6 +21,7 @@ from bot.vocabulary.i18n import LANGUAGES
 from bot.vocabulary.sms_text import cheapest_sms_text, sms_size
 from broadcasts.model import BAMAKO
 from broadcasts.polls.model import Poll
+from gateway.console import poll_errors
 from gateway.console.broadcasts import AUDIENCE_FIELDS
 from gateway.console.i18n import C_
 
@@ -112,8 +113,11 @@ def read(form: MultiDictProxy[Any] | Mapping[str, Any]) -> tuple[dict[str, Any],
         if hasattr(form, "getall")
         else {}
     )
-    if audience and any(audience.values()):
-        data["audience"] = {key: value for key, value in audience.items() if value}
+    chosen: dict[str, Any] = {key: value for key, value in audience.items() if value}
+    if _text(form, "registered_since"):  # a date, as the broadcast form's (the parser checks it)
+        chosen["registered_since"] = _text(form, "registered_since")
+    if chosen:
+        data["audience"] = chosen
     data["questions"] = _questions(form, errors)
     return data, errors
 
@@ -191,29 +195,31 @@ def _options(form: Mapping[str, Any], p: str, errors: dict[str, str]) -> list[di
 
 
 def field_of(parser_field: str) -> str:
-    """The form field of a parser's error: questions[2].options[1].text.bm → q2_o1_text_bm."""
+    """The form field of a parser's error: questions[3].options[2].text.bm → q2_o1_text_bm
+    (the parser counts tables from 1, as a file's author does; the form from 0)."""
     found = _NUMBERED.match(parser_field)
     if found is None:
         head, _, rest = parser_field.partition(".")
+        if head == "audience" and rest in ("registered_since", *AUDIENCE_FIELDS):
+            return "registered_since" if rest == "registered_since" else "audience"
+        if head in ("title", "invitation", "reminder") and not rest:
+            return f"{head}_fr"  # the texts as a whole: French is the one required
         return f"{head}_{rest}" if rest in LANGUAGES else head.split("[")[0]
-    n, m, rest = found.groups()
-    prefix = f"q{n}" if m is None else f"q{n}_o{m}"
+    n, m, rest = int(found[1]) - 1, found[2], found[3]
+    prefix = f"q{n}" if m is None else f"q{n}_o{int(m) - 1}"
     rest = rest.replace(".", "_")
     if rest.startswith("ask_if"):
         return f"q{n}_if"
+    if m is None and rest == "options":
+        return f"q{n}_options"
+    if rest == "text":
+        return f"{prefix}_text_fr"
     return f"{prefix}_{rest}" if rest else f"{prefix}_text_fr"
 
 
 def parser_message(field: str, message: str) -> str:
     """The parser's English message, in French where the secretariat meets it."""
-    if "a question must fit one SMS" in message:
-        found = re.search(r"is (\d+) SMS", message)
-        return C_("La question et ses choix doivent tenir en un SMS (%(n)s SMS ici).") % {
-            "n": found.group(1) if found else "2"
-        }
-    if field == "slug":
-        return C_("Identifiant : lettres minuscules, chiffres et tirets (ex. capacites-2027).")
-    return f"{field} : {message}"
+    return poll_errors.french(field, message)
 
 
 def form_of(poll: Poll, revision: int | None = None) -> dict[str, Any]:
@@ -235,6 +241,8 @@ def form_of(poll: Poll, revision: int | None = None) -> dict[str, Any]:
         form["sms_gsm_safe"] = "on"
     for key, values in poll.audience.to_json().items():
         if isinstance(values, list):
+            form[key] = values
+        elif key == "registered_since" and values:
             form[key] = values
     for n, q in enumerate(poll.questions):
         p = f"q{n}"

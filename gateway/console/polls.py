@@ -7,6 +7,7 @@ from gateway.exports.answers, so the console shows and gives what the API does.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import aiohttp_jinja2
@@ -14,6 +15,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from bot.vocabulary.reference import LANGUAGE_LABELS, ORGANISATION_KINDS, REGION_LABELS
+from bot.vocabulary.small_cells import HIDDEN, shown
 from broadcasts.polls import results
 from broadcasts.polls import service as poll_service
 from broadcasts.polls.charts import question_chart
@@ -23,11 +25,17 @@ from gateway.console.auth import page
 from gateway.console.i18n import C_
 from gateway.console.keys import Who
 from gateway.exports.answers import stream_answers
-from gateway.keys import DATABASE
+from gateway.keys import CLOCK, DATABASE
+from storage.types import utcnow
 
 NAV = (C_("Sondages"), "/polls", "viewer")
 MISSING = C_("Ce sondage n'existe pas.")
-STATUS_LABELS = {"draft": C_("brouillon"), "launched": C_("lancé")}
+STATUS_LABELS = {
+    "draft": C_("brouillon"),
+    "scheduled": C_("programmé"),
+    "launched": C_("lancé"),
+    "closed": C_("clos"),
+}
 BREAKDOWNS = {
     "region": C_("Par région"),
     "organisation_kind": C_("Par type d'organisation"),
@@ -57,6 +65,21 @@ def _when(iso: str | None) -> str:
     return formats.when(iso)  # "1 déc. 2026, 12:30", on one line
 
 
+def state_of(poll: dict[str, Any], now: datetime) -> str:
+    """What the page says of a poll: a launched poll past its closing date is closed (closing
+    is a date, not a status: answers after it are refused), a draft set to open is scheduled."""
+    closes = poll.get("closes_at")
+    if poll["status"] == "launched" and closes and datetime.fromisoformat(closes) <= now:
+        return "closed"
+    if poll["status"] == "draft" and poll.get("open_on_schedule"):
+        return "scheduled"
+    return str(poll["status"])
+
+
+def _clock_now(request: web.Request) -> datetime:
+    return request.config_dict.get(CLOCK, utcnow)()
+
+
 @page("viewer")
 async def list_polls(request: web.Request, who: Who) -> web.StreamResponse:
     database = request.config_dict[DATABASE]
@@ -65,6 +88,9 @@ async def list_polls(request: web.Request, who: Who) -> web.StreamResponse:
         connection = await session.connection()
         for poll in polls:  # a few polls, one small aggregate each: the results' own
             poll["rates"] = await results.participation(connection, poll["id"])
+    now = _clock_now(request)
+    for poll in polls:
+        poll["state"] = state_of(poll, now)
     context = {"polls": polls[::-1], "statuses": STATUS_LABELS, "when": _when}
     return aiohttp_jinja2.render_template("polls.html", request, context)
 
@@ -88,9 +114,12 @@ def _scores(result: dict[str, Any]) -> dict[str, Any]:
 async def show_poll(request: web.Request, who: Who) -> web.StreamResponse:
     result = await results.compute(request.config_dict[DATABASE], request.match_info["slug"])
     for question in result["questions"]:
-        if "options" in question and question["answered"]:
+        if "options" in question and shown(question["answered"]) == HIDDEN:
+            question["chart_hidden"] = True  # every bar would be hidden: no empty chart
+        elif "options" in question and question["answered"]:
             svg = question_chart(question, standalone=False)
             question["chart"] = Markup(svg.decode("utf-8") if isinstance(svg, bytes) else svg)
+    result["poll"]["state"] = state_of(result["poll"], _clock_now(request))
     context = {
         "result": result,
         "poll": result["poll"],
