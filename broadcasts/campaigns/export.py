@@ -85,15 +85,15 @@ def _messages(campaign: Campaign, year: int) -> list[dict[str, Any]]:
                     language: _fill_range(text, number, message.days)
                     for language, text in message.template(number).items()
                 }
-                data = {
+                one: dict[str, Any] = {
                     "key": key,
                     "title": f"{message.title or message.key} {number}/{message.days}",
                     "date": str(MonthDay(day.month, day.day)),
                     "texts": _texts(template, edits.texts.get(key)),
                 }
-                written.append(_common(campaign, message, data))
+                written.append(_common(campaign, message, one))
             continue
-        data = dict(head)
+        data: dict[str, Any] = dict(head)
         if message.rule == "range":
             assert message.first is not None and message.last is not None
             data["range"] = {"first": str(message.first), "last": str(message.last)}

@@ -235,6 +235,8 @@ async def show(
                 "send_at": iso(slot.send_at),
                 "local_time": _local(slot.send_at),
                 "status": _status(slot, item.ident in made, now),
+                "added": slot.key in campaign.edits_of(year).added_keys(),
+                "moved": slot.key in campaign.edits_of(year).moved,
                 "broadcast": (
                     {"id": broadcast_id, **statuses.get(broadcast_id, {})}
                     if broadcast_id is not None
@@ -262,6 +264,7 @@ async def show(
         "file": campaign.file,
         "year": year,
         "enabled": state,
+        "revision": campaign.edits_of(year).revision,
         "theme": dict(campaign.year_theme(year) or {}) or None,
         "sms_gsm_safe": campaign.sms_gsm_safe,
         "quiet_hours": str(quiet_hours) if quiet_hours else None,
