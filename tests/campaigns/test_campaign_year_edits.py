@@ -82,7 +82,7 @@ async def test_a_moved_message_goes_out_on_its_new_day_once_never_on_the_old(
         await year_editor.move(
             database, cal, "essai", YEAR, "jour", "2027-04-01", "console:awa", EDITOR_NOW
         )
-    [(action, target, details)] = [a for a in await _audit(database) if a[0] == "campaign.move"]
+    [(_action, target, details)] = [a for a in await _audit(database) if a[0] == "campaign.move"]
     assert target == f"campaign:essai:{YEAR}"
     assert details == {"message": "jour", "from": "2027-03-08", "to": "2027-03-12"}
 
