@@ -36,8 +36,8 @@ NAV = (C_("Campagnes"), "/campaigns", "viewer")
 MISSING = C_("Cette campagne n'existe pas.")
 NAME = r"{name:[a-z0-9][a-z0-9-]{0,59}}"
 CHANGED = C_(
-    "Cette année de la campagne a été modifiée entre-temps par quelqu'un d'autre : rien n'a "
-    "été enregistré. Voici sa version actuelle ; vos saisies sont gardées ci-dessous."
+    "Le calendrier de cette année a été modifié entre-temps par quelqu'un d'autre : rien n'a "
+    "été enregistré. Voici sa version actuelle ; votre saisie est gardée ci-dessous."
 )
 MADE = C_("Ce message est déjà parti : il ne peut plus être déplacé ni retiré.")
 # What each rule broken says in French (broadcasts.campaigns.edits.YearFieldError.kind).
