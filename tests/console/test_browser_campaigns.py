@@ -39,7 +39,7 @@ def test_edit_a_campaign_text_approve_it_and_it_goes_out(browser, server, shots)
     before = on_server(server, runner.run_due(datetime(2026, 3, 7, 9, 5, tzinfo=UTC),
                                               app[CHANNELS]))  # fmt: skip
     assert before == []
-    [broadcast_id] = on_server(server, runner.run_due(day, app[CHANNELS]))
+    [_made] = on_server(server, runner.run_due(day, app[CHANNELS]))
     assert on_server(server, runner.run_due(day.replace(minute=30), app[CHANNELS])) == []
     telegram = app[SIMULATOR].telegram
     deadline = time.monotonic() + 30
