@@ -5,7 +5,8 @@ Every edit of a year (these, its texts in storage.campaign_texts, its approval) 
 the year's revision with UPDATE … WHERE revision = the one the editor started from (as the
 poll editor does, storage.poll_drafts): a save over someone else's is refused
 ("modifié entre-temps") before anything is written, so nothing is saved half-way. Rows here
-are plain data (dicts and dates); broadcasts.campaigns.edits makes them a campaign's year.
+are plain data (dicts and dates) with the year's edited texts; broadcasts.campaigns.edits makes
+them a campaign's year.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class YearRows:
     theme: dict[str, str] | None = None
     moved: dict[str, date] = field(default_factory=dict)  # slot key → its day this year
     added: dict[str, tuple[date, dict[str, Any]]] = field(default_factory=dict)  # key → def
+    texts: dict[str, dict[str, str]] = field(default_factory=dict)  # key → edited texts
 
 
 def target(name: str, year: int) -> str:
@@ -98,18 +100,28 @@ async def year_rows(
     )
     for name, year, rev, theme in rows:
         found[(name, year)] = {"revision": rev or 0, "theme": theme or None, "moved": {},
-                               "added": {}}  # fmt: skip
+                               "added": {}, "texts": {}}  # fmt: skip
     rows = await connection.execute(
         select(edits).where(edits.c.campaign.in_(list(names)), edits.c.year.in_(list(wanted)))
     )
     for row in rows:
         entry = found.setdefault(
-            (row.campaign, row.year), {"revision": 0, "theme": None, "moved": {}, "added": {}}
+            (row.campaign, row.year),
+            {"revision": 0, "theme": None, "moved": {}, "added": {}, "texts": {}},
         )
         if row.added:
             entry["added"][row.message] = (row.day, dict(row.definition or {}))
         else:
             entry["moved"][row.message] = row.day
+    rows = await connection.execute(
+        select(texts_table.c.campaign, texts_table.c.year, texts_table.c.message,
+               texts_table.c.texts).where(
+            texts_table.c.campaign.in_(list(names)), texts_table.c.year.in_(list(wanted))
+        )
+    )  # fmt: skip
+    for name, year, message, texts in rows:
+        if (name, year) in found:  # texts saved before the year had a row: the runner's own
+            found[(name, year)]["texts"][message] = dict(texts)
     return {key: YearRows(**value) for key, value in found.items()}
 
 

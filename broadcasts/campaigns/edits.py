@@ -201,9 +201,9 @@ def added_message(key: str, day: date, definition: Mapping[str, Any]) -> Message
     )
 
 
-def year_edits(rows: Any, texts: Mapping[str, Mapping[str, str]] | None = None) -> YearEdits:
-    """The database's rows of one year (storage.campaign_edits.YearRows; None: none) and its
-    edited texts, as the campaign's YearEdits."""
+def year_edits(rows: Any) -> YearEdits:
+    """The database's rows of one year (storage.campaign_edits.YearRows, its edited texts
+    included; None: none), as the campaign's YearEdits."""
     added = tuple(
         added_message(key, day, definition)
         for key, (day, definition) in sorted((rows.added if rows else {}).items())
@@ -212,7 +212,7 @@ def year_edits(rows: Any, texts: Mapping[str, Mapping[str, str]] | None = None) 
         theme=dict(rows.theme) if rows and rows.theme else None,
         moved=dict(rows.moved) if rows else {},
         added=added,
-        texts={key: dict(value) for key, value in (texts or {}).items()},
+        texts={key: dict(value) for key, value in (rows.texts if rows else {}).items()},
         revision=rows.revision if rows else 0,
     )
 

@@ -120,8 +120,10 @@ class CampaignRunner:
 
     Cheap on the ticks where nothing can happen, which is nearly all of them: the files are
     looked at (stat) every `file_check` seconds and parsed off the event loop when one
-    changed; and once nothing is left waiting today, nothing is done until the next message's
-    time. A message due but not enabled is looked at again every tick (it may be enabled).
+    changed, and the years' edits in the database (a theme, a day moved, a message added) are
+    read with them (two small queries); once nothing is left waiting today, nothing more is
+    done until the next message's time, or until an edit (a new revision) changes the
+    schedule. A message due but not enabled is looked at again every tick (it may be enabled).
     """
 
     def __init__(

@@ -9,21 +9,19 @@ from typing import Any
 
 from broadcasts.campaigns import edits as pure
 from broadcasts.campaigns.model import Campaign
-from storage import campaign_edits, campaign_texts
+from storage import campaign_edits
 
 
 async def with_edits(
     connection: Any, campaigns: Collection[Campaign], years: Collection[int]
 ) -> list[Campaign]:
-    """The campaigns with their years' edits from the database (as they are, when none)."""
+    """The campaigns with their years' edits from the database (as they are, when none):
+    two queries, however many campaigns and years."""
     names = [campaign.name for campaign in campaigns]
     rows = await campaign_edits.year_rows(connection, names, years)
-    texts = {
-        (name, year): await campaign_texts.overrides(connection, name, year) for name, year in rows
-    }
     found = []
     for campaign in campaigns:
-        mine = {year: pure.year_edits(rows[(campaign.name, year)], texts[(campaign.name, year)])
+        mine = {year: pure.year_edits(rows[(campaign.name, year)])
                 for year in years if (campaign.name, year) in rows}  # fmt: skip
         found.append(campaign if not mine else _replace_edits(campaign, mine))
     return found
