@@ -275,6 +275,11 @@ class CampaignYear(Base):
     # an edit of a text withdraws the approval.
     approved_by: Mapped[str | None] = mapped_column(String(200))
     approved_at: Mapped[datetime | None]
+    # The year's theme as edited in the console (language → theme), over the file's.
+    theme: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # Raised by every edit of the year (texts, theme, dates, messages, approval): a save that
+    # names an older one is refused ("modifié entre-temps", storage.campaign_edits).
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class CampaignText(Base):
@@ -289,6 +294,26 @@ class CampaignText(Base):
     message: Mapped[str] = mapped_column(String(100))
     year: Mapped[int]
     texts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    changed_by: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CampaignMessageEdit(Base):
+    """A campaign message's day moved for one year, or a message added to one year (its
+    title, send time, audience and texts in `definition`), as edited in the console."""
+
+    __tablename__ = "campaign_message_edits"
+    __table_args__ = (
+        UniqueConstraint("campaign", "message", "year", name="uq_campaign_message_edits"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(100))
+    message: Mapped[str] = mapped_column(String(100))  # the slot's key ("jour-03")
+    year: Mapped[int]
+    added: Mapped[bool] = mapped_column(default=False)
+    day: Mapped[date] = mapped_column(Date)
+    definition: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     changed_by: Mapped[str] = mapped_column(String(200))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 

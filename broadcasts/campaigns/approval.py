@@ -11,40 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.vocabulary.errors import FieldError, FieldErrors
-from bot.vocabulary.i18n import LANGUAGES
-from broadcasts.campaigns import schedule
+from bot.vocabulary.errors import FieldError
+from broadcasts.campaigns import edits, schedule, year_editor
 from broadcasts.campaigns.files import Calendar
 from broadcasts.campaigns.service import check_year
-from broadcasts.campaigns.texts import too_long
-from storage import campaign_texts
+from storage import campaign_edits, campaign_texts
 from storage.database import Database
 
 
 def checked_texts(texts: Any, gsm_safe: bool) -> dict[str, str]:
-    """Language → text, or every bad field at once."""
-    if not isinstance(texts, dict):
-        raise FieldError("texts", 'must be { "fr": "…", "bm": "…" }')
-    errors: list[FieldError] = []
-    kept: dict[str, str] = {}
-    for language, text in texts.items():
-        if language not in LANGUAGES:
-            errors.append(FieldError(f"texts.{language}", "unknown language"))
-            continue
-        if not isinstance(text, str):
-            errors.append(FieldError(f"texts.{language}", "must be text"))
-            continue
-        if not text.strip():
-            continue  # left empty: the member gets the French text
-        why = too_long(text.strip(), gsm_safe)
-        if why:
-            errors.append(FieldError(f"texts.{language}", why))
-        kept[language] = text.strip()
-    if "fr" not in kept:
-        errors.append(FieldError("texts.fr", "the French text is required"))
-    if errors:
-        raise FieldErrors(errors)
-    return kept
+    """Language → text, or every bad field at once (broadcasts.campaigns.edits)."""
+    return edits.checked_texts(texts, gsm_safe)
 
 
 async def edit_texts(
@@ -56,28 +33,41 @@ async def edit_texts(
     texts: Any,
     actor: str,
     now: datetime,
+    revision: Any = None,
 ) -> dict[str, Any]:
-    campaign = cal.get(name)
     year = check_year(year)
-    keys = {occurrence.key for occurrence in schedule.occurrences(campaign, year)}
+    campaign = await year_editor.load_year(database, cal, name, year)
+    keys = {slot.key for slot in schedule.schedule(campaign, year)}
     if message not in keys:
         raise FieldError("message", f"{name} has no message {message!r} in {year}")
     kept = checked_texts(texts, campaign.sms_gsm_safe)
+    expected = year_editor.revision_of(revision)
     async with database.transaction() as connection:
+        new = await campaign_edits.bump(connection, campaign.name, year, expected, actor, now)
         await campaign_texts.save_texts(connection, campaign.name, message, year, kept, actor, now)
     return {"campaign": campaign.name, "message": message, "year": year, "texts": kept,
-            "approved": False}  # fmt: skip
+            "approved": False, "revision": new}  # fmt: skip
 
 
 async def approve(
-    database: Database, cal: Calendar, name: str, year: Any, actor: str, now: datetime
+    database: Database,
+    cal: Calendar,
+    name: str,
+    year: Any,
+    actor: str,
+    now: datetime,
+    revision: Any = None,
 ) -> dict[str, Any]:
+    """The year's texts approved, as they were when the approver saw them: with `revision`,
+    refused when someone changed the year since ("modifié entre-temps")."""
     campaign = cal.get(name)
     year = check_year(year)
+    expected = year_editor.revision_of(revision)
     async with database.transaction() as connection:
+        new = await campaign_edits.bump(connection, campaign.name, year, expected, actor, now)
         await campaign_texts.approve(connection, campaign.name, year, actor, now)
     return {"campaign": campaign.name, "year": year, "approved_by": actor,
-            "approved_at": now.isoformat()}  # fmt: skip
+            "approved_at": now.isoformat(), "revision": new}  # fmt: skip
 
 
 async def year_state(database: Database, name: str, year: int) -> dict[str, Any]:
@@ -86,7 +76,9 @@ async def year_state(database: Database, name: str, year: int) -> dict[str, Any]
         connection = await session.connection()
         edited = await campaign_texts.overrides(connection, name, year)
         approved = await campaign_texts.approval(connection, name, year)
+        revision = await campaign_edits.revision(connection, name, year)
     return {
+        "revision": revision,
         "edited": edited,
         "approved_by": approved.approved_by if approved else None,
         "approved_at": approved.approved_at.isoformat() if approved else None,

@@ -6,7 +6,8 @@ The file format that makes these is in calendar.py; the dates in schedule.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from broadcasts.model import Audience, Draft, WhatsAppPlan
@@ -69,6 +70,24 @@ class Message:
         return self.texts[number - 1] if len(self.texts) > 1 else self.texts[0]
 
 
+@dataclass(frozen=True)
+class YearEdits:
+    """A campaign-year as edited in the console, over its file (broadcasts.campaigns.edits):
+    the year's theme, messages moved to another day, messages added, texts rewritten."""
+
+    theme: Mapping[str, str] | None = None  # language → theme; None: the file's
+    moved: Mapping[str, date] = field(default_factory=dict)  # slot key → its day this year
+    added: tuple[Message, ...] = ()  # rule "date", only in this year
+    texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # key → written texts
+    revision: int = 0  # the year's revision, for the "modifié entre-temps" check
+
+    def added_keys(self) -> frozenset[str]:
+        return frozenset(message.key for message in self.added)
+
+
+NO_EDITS = YearEdits()
+
+
 @dataclass(frozen=True, eq=False)  # hashed by identity: cached schedules per loaded file
 class Campaign:
     name: str
@@ -84,10 +103,19 @@ class Campaign:
     review_pending: frozenset[str] = frozenset()  # languages no native speaker has reviewed yet
     whatsapp: WhatsAppPlan | None = None  # [whatsapp]: the templates outside the 24 h window
     fallback: bool = True  # a channel that cannot carry a message: the member's next one
+    edits: Mapping[int, YearEdits] = field(default_factory=dict)  # year → the console's
+
+    def edits_of(self, year: int) -> YearEdits:
+        return self.edits.get(year, NO_EDITS)
+
+    def year_theme(self, year: int) -> Mapping[str, str] | None:
+        """The year's theme per language: the console's, else the file's."""
+        edited = self.edits_of(year).theme
+        return edited if edited is not None else (self.themes.get(year) or None)
 
     def theme(self, year: int, language: str) -> str | None:
         """The year's theme in `language`, else in French, else None."""
-        themes = self.themes.get(year) or {}
+        themes = self.year_theme(year) or {}
         return themes.get(language) or themes.get("fr")
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from broadcasts.campaigns import schedule
 from broadcasts.campaigns.files import Calendar, CalendarSource
 from broadcasts.campaigns.model import Campaign, Occurrence
+from broadcasts.campaigns.stored import with_edits
 from broadcasts.launch import SCHEDULER, Delivery, launch
 from broadcasts.quiet_hours import QuietHours
 from storage import campaign_texts
@@ -53,6 +54,14 @@ async def create_broadcast(
             return None
         if await campaign_texts.approval(connection, name, year) is None:
             return None  # its texts for the year are not approved (yet, or since an edit)
+        # The year as the database holds it now (the runner's copy may be seconds old): a
+        # message moved to another day, or removed, is not sent on its old one.
+        base = replace(occurrence.campaign, edits={})
+        [fresh] = await with_edits(connection, [base], [year])
+        slot = next((s for s in schedule.schedule(fresh, year) if s.key == key), None)
+        if slot is None or not slot.send_at <= now < slot.until:
+            return None
+        occurrence = schedule.occurrence(slot)
         edited = (await campaign_texts.overrides(connection, name, year)).get(key)
         if edited:  # the console's texts for this year, over the file's
             occurrence = replace(occurrence, texts={**occurrence.texts, **edited})
@@ -111,8 +120,10 @@ class CampaignRunner:
 
     Cheap on the ticks where nothing can happen, which is nearly all of them: the files are
     looked at (stat) every `file_check` seconds and parsed off the event loop when one
-    changed; and once nothing is left waiting today, nothing is done until the next message's
-    time. A message due but not enabled is looked at again every tick (it may be enabled).
+    changed, and the years' edits in the database (a theme, a day moved, a message added) are
+    read with them (two small queries); once nothing is left waiting today, nothing more is
+    done until the next message's time, or until an edit (a new revision) changes the
+    schedule. A message due but not enabled is looked at again every tick (it may be enabled).
     """
 
     def __init__(
@@ -132,18 +143,40 @@ class CampaignRunner:
         self._calendar = self.source.current
         self._idle_until: datetime | None = None  # nothing can be due before this
         self._done: set[Ident] = set()
+        self._edited: list[Campaign] | None = None  # the calendar with the database's edits
+        self._edits_signature: object = None
 
     async def _look_at_files(self) -> Calendar:
         if self._monotonic() - self._files_checked >= self.file_check:
             self._files_checked = self._monotonic()
+            self._edited = None  # the database's edits looked at again with the files
             if self.source.changed():  # parsing takes tens of milliseconds: off the loop
                 await asyncio.to_thread(self.source.load)
         if self.source.current is not self._calendar:
-            self._calendar, self._idle_until = self.source.current, None
+            self._calendar, self._idle_until, self._edited = self.source.current, None, None
         return self._calendar
 
+    async def _campaigns(self, now: datetime) -> list[Campaign]:
+        """The calendar's campaigns with the years' edits (dates moved, messages added, themes)
+        from the database, read again every `file_check` seconds; an edit wakes the runner."""
+        calendar = await self._look_at_files()
+        if self._edited is None:
+            years = list(schedule.years_around(now))
+            async with self.database.sessions() as session:
+                connection = await session.connection()
+                edited = await with_edits(connection, list(calendar.campaigns.values()), years)
+            signature = tuple(
+                (campaign.name, year, edits.revision)
+                for campaign in edited
+                for year, edits in sorted(campaign.edits.items())
+            )
+            if signature != self._edits_signature:
+                self._edits_signature, self._idle_until = signature, None
+            self._edited = edited
+        return self._edited
+
     async def run_due(self, now: datetime, enabled_channels: Collection[str]) -> list[int]:
-        campaigns = list((await self._look_at_files()).campaigns.values())
+        campaigns = await self._campaigns(now)
         if self._idle_until is not None and now < self._idle_until:
             return []
         created = await run_due(

@@ -37,16 +37,18 @@ def schedule(campaign: Campaign, year: int) -> tuple[Slot, ...]:
     A campaign's year is the year of its date (or of a range's first day); an offset may put
     a message in the year before or after it.
     """
+    edits = campaign.edits_of(year)
     slots = []
-    for message in campaign.messages:
+    for message in (*campaign.messages, *edits.added):
         for number in range(1, message.days + 1):
-            day = _day_of(campaign, message, year, number)
+            key = message.key_for(number)
+            day = edits.moved.get(key) or _day_of(campaign, message, year, number)
             slots.append(
                 Slot(
                     campaign=campaign,
                     message=message,
                     number=number,
-                    key=message.key_for(number),
+                    key=key,
                     year=year,
                     day=day,
                     send_at=local_moment(day, message.send_time),
@@ -74,6 +76,9 @@ def occurrence(slot: Slot) -> Occurrence:
     if message.rule == "range":
         label = f"{label} {slot.number}/{days}"
     title = f"{campaign.title} {slot.year} — {label}"
+    edited = campaign.edits_of(slot.year).texts.get(slot.key)
+    if edited:  # the console's texts for this year, over the file's
+        texts = {**texts, **edited}
     return Occurrence(slot=slot, texts=texts, title=title[:200])
 
 

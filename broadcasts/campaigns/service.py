@@ -28,6 +28,7 @@ from broadcasts.campaigns.files import (
     source_for,
 )
 from broadcasts.campaigns.model import Campaign, Slot
+from broadcasts.campaigns.stored import with_edits
 from broadcasts.launch import iso
 from broadcasts.model import BAMAKO, Audience
 from broadcasts.quiet_hours import QuietHours
@@ -116,16 +117,19 @@ async def list_campaigns(
     """Every campaign: the year's state and dates (this year unless given), its next message
     from now; and the files left out for an error."""
     year = local_year(now) if year is None else check_year(year)
-    nexts = {name: _next_slot(campaign, now) for name, campaign in cal.campaigns.items()}
-    pairs = {(name, year) for name in cal.campaigns} | {
-        (name, slot.year) for name, slot in nexts.items() if slot
-    }
     async with database.sessions() as session:
         connection = await session.connection()
+        years = {year, *schedule.years_around(now)}
+        edited = await with_edits(connection, list(cal.campaigns.values()), years)
+        campaigns_now = {campaign.name: campaign for campaign in edited}
+        nexts = {name: _next_slot(campaign, now) for name, campaign in campaigns_now.items()}
+        pairs = {(name, year) for name in cal.campaigns} | {
+            (name, slot.year) for name, slot in nexts.items() if slot
+        }
         states = await campaign_rows.enabled_years(connection, pairs)
         made = await campaign_rows.made(connection, list(cal.campaigns), {y for _, y in pairs})
     campaigns = []
-    for name, campaign in sorted(cal.campaigns.items()):
+    for name, campaign in sorted(campaigns_now.items()):
         slots = schedule.schedule(campaign, year)
         first, last = _span(campaign, year)
         upcoming = nexts[name]
@@ -199,10 +203,11 @@ async def show(
     with their SMS size per language, and what became of it."""
     campaign = cal.get(name)
     year = check_year(year)
-    items = schedule.occurrences(campaign, year)
     reach: dict[Audience, dict[str, Any]] = {}
     async with database.sessions() as session:
         connection = await session.connection()
+        [campaign] = await with_edits(connection, [campaign], [year])
+        items = schedule.occurrences(campaign, year)
         state = (await campaign_rows.enabled_years(connection, {(campaign.name, year)})).get(
             (campaign.name, year), False
         )
@@ -230,6 +235,8 @@ async def show(
                 "send_at": iso(slot.send_at),
                 "local_time": _local(slot.send_at),
                 "status": _status(slot, item.ident in made, now),
+                "added": slot.key in campaign.edits_of(year).added_keys(),
+                "moved": slot.key in campaign.edits_of(year).moved,
                 "broadcast": (
                     {"id": broadcast_id, **statuses.get(broadcast_id, {})}
                     if broadcast_id is not None
@@ -257,7 +264,8 @@ async def show(
         "file": campaign.file,
         "year": year,
         "enabled": state,
-        "theme": campaign.themes.get(year) or None,
+        "revision": campaign.edits_of(year).revision,
+        "theme": dict(campaign.year_theme(year) or {}) or None,
         "sms_gsm_safe": campaign.sms_gsm_safe,
         "quiet_hours": str(quiet_hours) if quiet_hours else None,
         "channels": sorted(enabled_channels),

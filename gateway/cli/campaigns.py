@@ -4,18 +4,22 @@ benkadi campaigns list [--year 2026]           every campaign, its state, its ne
 benkadi campaigns show NAME [--year 2026]      every message: day, audience, SMS per language
 benkadi campaigns validate [FILE …]            check files (all of the directory by default)
 benkadi campaigns enable|disable NAME --year 2026
+benkadi campaigns export NAME --year 2026 [--output FILE]   the file, the year as edited
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from broadcasts.campaigns import export as campaign_export
 from broadcasts.campaigns import service as campaign_service
+from broadcasts.campaigns import year_editor
 from broadcasts.campaigns.calendar import FIRST_YEAR, LAST_YEAR
 from broadcasts.campaigns.service import Calendar
 from broadcasts.file_parser import FileError
@@ -225,6 +229,21 @@ async def disable(database: Database, args: argparse.Namespace, settings: Settin
     return await _switch(database, args, settings, False)
 
 
+# --- export ------------------------------------------------------------------------------
+async def export(database: Database, args: argparse.Namespace, settings: Settings) -> int:
+    """The campaign's file with the year as edited in the database (theme, texts, dates,
+    added messages): to standard output, or to --output."""
+    year = args.year or campaign_service.local_year(_now())
+    campaign = await year_editor.load_year(database, _calendar(settings), args.name, year)
+    text = campaign_export.to_toml(campaign, year)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+        return 0
+    await asyncio.to_thread(Path(args.output).write_text, text, "utf-8")
+    print(f"Campaign {campaign.name} ({year} as edited) written to {args.output}.", file=sys.stderr)
+    return 0
+
+
 # --- wiring ----------------------------------------------------------------------------------
 def register(commands: Commands) -> None:
     """Add `campaigns` and its verbs to the `benkadi` parser."""
@@ -256,3 +275,12 @@ def register(commands: Commands) -> None:
         names(command, "name", metavar="NAME")
         command.add_argument("--year", type=year_type, required=True, help="e.g. 2026")
         command.set_defaults(action=action)
+    command = verbs.add_parser(
+        "export", help="the campaign's file (TOML), with the year as edited in the console"
+    )
+    names(command, "name", metavar="NAME")
+    command.add_argument("--year", type=year_type, help="the year (default: this one)")
+    command.add_argument(
+        "--output", "-o", metavar="FILE", help="write the file here (default: standard output)"
+    )
+    command.set_defaults(action=export)

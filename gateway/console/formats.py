@@ -103,6 +103,10 @@ ACTIONS = {
     "recurring.skip": C_("message récurrent sauté (personne de concerné)"),
     "campaign.texts": C_("textes de campagne modifiés"),
     "campaign.approve": C_("textes de campagne approuvés"),
+    "campaign.theme": C_("thème de l'année de campagne modifié"),
+    "campaign.move": C_("message de campagne déplacé"),
+    "campaign.add": C_("message ajouté à une année de campagne"),
+    "campaign.remove": C_("message ajouté retiré d'une année de campagne"),
 }
 DETAIL_KEYS = {
     "file": C_("fichier"),

@@ -145,3 +145,55 @@ async def test_the_running_scheduler_makes_a_due_message_a_broadcast(tmp_path):
         assert len(harness.twilio.sent) == 1
     finally:
         await stop_harness(harness, runner)
+
+
+async def test_the_secretariat_edits_a_year_over_the_api(app_harness, tokens):
+    from broadcasts.campaigns.calendar import parse_campaign
+
+    year = datetime.now(UTC).year + 1
+    base = "/campaigns/8-mars"
+    status, body, _ = await call(
+        app_harness, "PUT", f"{base}/theme", tokens["viewer"],
+        json={"year": year, "theme": {"fr": "Paix"}},
+    )  # fmt: skip
+    assert status == 403
+    status, body, _ = await call(
+        app_harness, "PUT", f"{base}/theme", tokens["secretariat"],
+        json={"year": year, "theme": {"fr": "Paix"}, "revision": 0},
+    )  # fmt: skip
+    assert status == 200 and body["theme"] == {"fr": "Paix"} and body["revision"] == 1
+    status, body, _ = await call(
+        app_harness, "POST", f"{base}/move", tokens["secretariat"],
+        json={"year": year, "message": "jour", "day": f"{year}-03-09", "revision": 0},
+    )  # fmt: skip
+    assert status == 409 and body["field"] == "revision"  # revision 0 is no longer current
+    status, body, _ = await call(
+        app_harness, "POST", f"{base}/move", tokens["secretariat"],
+        json={"year": year, "message": "jour", "day": f"{year + 1}-03-09"},
+    )  # fmt: skip
+    assert status == 400 and body["field"] == "day"
+    status, body, _ = await call(
+        app_harness, "POST", f"{base}/messages", tokens["secretariat"],
+        json={"year": year, "key": "bilan", "day": f"{year}-03-20",
+              "texts": {"fr": "Bilan du 8 mars : merci à toutes et tous."}},
+    )  # fmt: skip
+    assert status == 201 and body["message"] == "bilan"
+    status, body, _ = await call(app_harness, "GET", f"{base}?year={year}", tokens["viewer"])
+    assert [(m["message"], m["added"]) for m in body["messages"]] == [
+        ("rappel", False), ("jour", False), ("bilan", True),
+    ]  # fmt: skip
+    assert body["theme"] == {"fr": "Paix"} and body["revision"] == 2
+    async with app_harness.http.get(
+        app_harness.url + f"/api/v1{base}/export.toml?year={year}",
+        headers={"Authorization": f"Bearer {tokens['viewer']}"},
+    ) as response:
+        assert response.status == 200 and response.content_type == "application/toml"
+        loaded = parse_campaign(await response.text(), "8-mars.toml", stem="8-mars")
+    assert loaded.themes[year] == {"fr": "Paix"} and loaded.messages[-1].key == "bilan"
+    status, body, _ = await call(
+        app_harness, "DELETE", f"{base}/messages/bilan?year={year}", tokens["secretariat"]
+    )
+    assert status == 200 and body["removed"] is True
+    entries = await audit.entries(app_harness.database, 20)
+    actions = [e["action"] for e in entries if e["action"].startswith("campaign.")]
+    assert sorted(actions) == ["campaign.add", "campaign.remove", "campaign.theme"]

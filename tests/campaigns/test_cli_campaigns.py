@@ -121,3 +121,30 @@ def test_the_benkadi_command_validates_as_a_subprocess(tmp_path):
     )  # fmt: skip
     assert result.returncode == 1, result.stderr
     assert result.stderr.strip() == f"{broken}:22: messages[2].date: there is no day 03-32"
+
+
+async def test_export_writes_the_file_with_the_year_as_edited(benkadi, sqlite_database, tmp_path):
+    from datetime import UTC, datetime
+
+    from broadcasts.campaigns import schedule, year_editor
+    from broadcasts.campaigns.calendar import parse_campaign
+    from broadcasts.campaigns.files import load_directory
+
+    directory = tmp_path / "campaigns"
+    directory.mkdir()
+    (directory / "essai.toml").write_text(SMALL, "utf-8")
+    cal = load_directory(directory)
+    now = datetime(2027, 1, 10, tzinfo=UTC)
+    await year_editor.move(sqlite_database, cal, "essai", 2027, "jour", "2027-03-10", "awa", now)
+    code, out, err = await benkadi("campaigns", "export", "essai", "--year", "2027",
+                                   directory=directory)  # fmt: skip
+    assert (code, err) == (0, "")
+    loaded = parse_campaign(out, "essai.toml", stem="essai")
+    assert [s.day.isoformat() for s in schedule.schedule(loaded, 2027) if s.key == "jour"] == [
+        "2027-03-10"
+    ]
+    target = tmp_path / "essai.toml"
+    code, out, err = await benkadi("campaigns", "export", "essai", "--year", "2027",
+                                   "--output", str(target), directory=directory)  # fmt: skip
+    assert code == 0 and out == "" and "written to" in err
+    assert parse_campaign(target.read_text("utf-8"), "essai.toml", stem="essai").name == "essai"
