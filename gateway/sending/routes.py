@@ -72,7 +72,7 @@ class SmsRouter:
         self.twilio = twilio
         self._twilio_window: WindowLimiter | None = None  # set by paced_at
         self.refresh_every, self.check_every = refresh_every, check_every
-        self.failures_to_down, self.send_timeout = failures_to_down, send_timeout
+        self.failures_to_down, self._send_timeout = failures_to_down, send_timeout
         self.clock, self.now, self.ping_silence = clock, now, ping_silence
         self._hours: dict[str, QuietHours | None] = {}  # working hours as written → parsed
         self.gateways: dict[int, Gateway] = {}
@@ -93,6 +93,19 @@ class SmsRouter:
         self._sticky_wanted: dict[str, asyncio.Future[int | None]] = {}
         self._sticky_lookup: asyncio.Task[None] | None = None
         self.sent_by: dict[str, int] = {}  # route label → SMS sent since start (bench, status)
+
+    @property
+    def send_timeout(self) -> float:
+        """Seconds a phone has to answer a send (and then the question whether it has it)."""
+        return self._send_timeout
+
+    @send_timeout.setter
+    def send_timeout(self, seconds: float) -> None:
+        # Every phone's sender now and every one made later: the route layer starts in the
+        # background, so its senders may not exist yet when this is set.
+        self._send_timeout = seconds
+        for sender in self.senders.values():
+            sender.timeout = seconds
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:

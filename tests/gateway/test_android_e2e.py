@@ -332,15 +332,9 @@ async def test_a_phone_answering_5xx_is_passed_over_at_once_with_the_reason_reco
     assert "503" in error
 
 
-@pytest.mark.xfail(
-    reason="known race, open: after a timed-out send the row sometimes never reaches the other "
-    "phone (about half the runs since the timed-out-send check, 3ca3d2e); see the closing note",
-    strict=False,
-)
 async def test_a_hung_phone_times_out_and_its_row_goes_out_elsewhere_once(phones):
     phones.harness.dispatcher.retry_base = 0.01
-    for sender in router(phones).senders.values():
-        sender.timeout = 0.2
+    router(phones).send_timeout = 0.2
     await phones.b.text(AWA, "AIDE")
     await phones.b.wait_for(1, to=AWA)
     phones.b.hang()
@@ -356,8 +350,7 @@ async def test_a_hung_phone_times_out_and_its_row_goes_out_elsewhere_once(phones
 
 
 async def test_a_send_that_times_out_but_was_taken_is_not_sent_again_elsewhere(phones):
-    for sender in router(phones).senders.values():
-        sender.timeout = 0.2
+    router(phones).send_timeout = 0.2
     await phones.b.text(AWA, "AIDE")
     await phones.b.wait_for(1, to=AWA)
     phones.b.answer_delay = 1.0  # B takes the SMS, its answer comes after our timeout
@@ -372,14 +365,8 @@ async def test_a_send_that_times_out_but_was_taken_is_not_sent_again_elsewhere(p
     phones.b.answer_delay = 0.0
 
 
-@pytest.mark.xfail(
-    reason="known race, open: after a timed-out send the row sometimes never reaches the other "
-    "phone (about half the runs since the timed-out-send check, 3ca3d2e); see the closing note",
-    strict=False,
-)
 async def test_a_send_that_times_out_untaken_goes_out_elsewhere_at_once(phones):
-    for sender in router(phones).senders.values():
-        sender.timeout = 0.2
+    router(phones).send_timeout = 0.2
     await phones.b.text(AWA, "AIDE")
     await phones.b.wait_for(1, to=AWA)
     phones.b.stall_sends()  # B hangs on the send, but says it does not have the message
