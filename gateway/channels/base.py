@@ -48,6 +48,9 @@ class Outgoing:
     content_variables: Mapping[str, str] | None = None
     # A broadcast's row: a channel that queues (the SMS route layer) lets replies go first.
     bulk: bool = False
+    # An SMS a phone's radio failed: that send's provider id and SIM slot, the route to avoid.
+    reroute_from: str | None = None
+    reroute_slot: int | None = None
 
     @property
     def edits(self) -> str | None:

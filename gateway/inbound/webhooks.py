@@ -21,6 +21,7 @@ from broadcasts import fallback
 from gateway.channels.base import AddressChange, Malformed, Parsed, Webhook, WebhookRequest
 from gateway.inbound import media
 from gateway.keys import CHANNELS, DATABASE, DISPATCHER, SERVICE, SETTINGS, WEBHOOKS
+from storage.outbox import reroute
 from storage.outbox.delivery import StatusReport, record_status
 from storage.types import utcnow
 
@@ -80,6 +81,13 @@ async def _store(app: web.Application, parsed: Parsed) -> str | None:
                         now,
                         provider_id=event.provider_id,
                     )
+                if found and event.reroute and event.outbox_id is not None:
+                    # A phone's radio failed it after taking it: once more, by another route.
+                    reason = event.error_message or event.error_code or "failed"
+                    moved += await reroute.reroute(
+                        connection, event.outbox_id, event.provider_id, event.route_slot,
+                        reason, now,
+                    )  # fmt: skip
             if moved:
                 app[DISPATCHER].wake()
     return notice

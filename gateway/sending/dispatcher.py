@@ -32,7 +32,7 @@ from gateway.sending import policy
 from gateway.sending.pacing import Pacer, PerKeyPacer, WindowLimiter
 from gateway.sending.policy import Result
 from storage.database import Database
-from storage.outbox import claims
+from storage.outbox import claims, reroute
 from storage.outbox.claims import AddressSnapshot, Claimed
 from storage.types import utcnow
 
@@ -424,6 +424,11 @@ class Dispatcher:
             # A report that failed a row before its send was recorded asked for the move.
             sent = [v.row.id for v in verdicts if isinstance(v, policy.Sent) and v.row.bulk]
             moved += await fallback.after_recording(connection, sent, self.channels, now)
+            # A phone's radio failed an SMS before its send was recorded: another route now.
+            sms = [
+                v.row.id for v in verdicts if isinstance(v, policy.Sent) and v.row.channel == "sms"
+            ]
+            moved += await reroute.after_recording(connection, sms, now)
         if moved:
             self.wake()  # their next channel's loop may be idle
 

@@ -35,7 +35,7 @@ from gateway.sending.pacing import WindowLimiter
 from gateway.settings import Settings
 from storage import gateways as store
 from storage.database import Database
-from storage.gateways import Gateway, Sim
+from storage.gateways import PROVIDER_ID_SEPARATOR, Gateway, Sim
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -332,7 +332,8 @@ class SmsRouter:
     async def send(self, message: Outgoing) -> str:
         operator = operator_of(message.recipient)
         sticky = await self._sticky(message.recipient)
-        tried: set[int] = set()
+        avoided = self._failed_by_radio(message)  # never again the SIM whose radio failed it
+        tried = set(avoided)
         last: SendError | None = None
         while True:
             sim_route = choose(
@@ -366,6 +367,12 @@ class SmsRouter:
             await self._observe(gateway.id, True, None)
             self.sent_by[sim_route.label] = self.sent_by.get(sim_route.label, 0) + 1
             return sent
+        if avoided and not self._elsewhere(avoided):
+            # Its radio failed it and no other route exists at all: failed, with that reason.
+            raise SendError(
+                "no-route", "the phone's radio failed it and there is no other route",
+                retryable=False,
+            )  # fmt: skip
         if self.twilio is not None:
             twilio_id = await self._send_twilio(self.twilio, message)
             self.sent_by["twilio"] = self.sent_by.get("twilio", 0) + 1
@@ -373,6 +380,29 @@ class SmsRouter:
         reason = f"no SMS route is up ({last})" if last else "no SMS route is up"
         # Not the row's fault: the channel waits, no attempt lost.
         raise SendError("no-route", reason, retryable=True, retry_after=NO_ROUTE_WAIT)
+
+    def _failed_by_radio(self, message: Outgoing) -> set[int]:
+        """The SIMs not to use for a row a phone's radio failed: the one that failed it (the
+        phone's every SIM when the report did not say which)."""
+        if message.reroute_from is None:
+            return set()
+        name = message.reroute_from.split(PROVIDER_ID_SEPARATOR, 1)[0]
+        return {
+            sim.id
+            for gateway in self.gateways.values()
+            if gateway.name == name
+            for sim in gateway.sims
+            if message.reroute_slot is None or sim.slot == message.reroute_slot
+        }
+
+    def _elsewhere(self, avoided: set[int]) -> bool:
+        """Another route exists (up or not): Twilio, or an enabled phone's SIM not avoided."""
+        return self.twilio is not None or any(
+            sim.id not in avoided
+            for gateway in self.gateways.values()
+            if gateway.enabled
+            for sim in gateway.sims
+        )
 
     def paced_at(self, per_second: float) -> None:
         """The dispatcher's rate for "sms" (BENKADI_SMS_RATE): it spaces the sends; the window
