@@ -96,6 +96,15 @@ class Channel(Protocol):
         ...
 
 
+def enabled(channels: Mapping[str, Channel]) -> list[str]:
+    """The channels that can carry a message now, by name: all but one that says it has
+    nowhere to send (`configured` False: the SMS route layer with no phone and no Twilio yet,
+    which exists all the same so that the first phone added is used without a restart)."""
+    return sorted(
+        name for name, channel in channels.items() if getattr(channel, "configured", True)
+    )
+
+
 # --- in ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class WebhookRequest:

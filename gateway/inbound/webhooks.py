@@ -19,6 +19,7 @@ from bot.model import Received
 from bot.vocabulary.channels import traits
 from broadcasts import fallback
 from gateway.channels.base import AddressChange, Malformed, Parsed, Webhook, WebhookRequest
+from gateway.channels.base import enabled as enabled_names
 from gateway.inbound import media
 from gateway.keys import CHANNELS, DATABASE, DISPATCHER, SERVICE, SETTINGS, WEBHOOKS
 from storage.outbox import reroute
@@ -72,7 +73,7 @@ async def _store(app: web.Application, parsed: Parsed) -> str | None:
                 if found and event.fall_back and event.outbox_id is not None:
                     # WhatsApp said no after taking it (63016…): the member's next channel.
                     channels = app[CHANNELS]
-                    enabled = tuple(channels)
+                    enabled = tuple(enabled_names(channels))
                     reason = f"{event.error_code}: {event.error_message or event.status}"
                     moved = await fallback.fall_back(
                         connection,

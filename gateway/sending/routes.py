@@ -144,7 +144,11 @@ class SmsRouter:
             await self.senders.pop(gateway_id).stop()
         for gateway_id, gateway in loaded.items():
             old = self.gateways.get(gateway_id)
-            if old is None or _connection(old) != _connection(gateway):
+            if (
+                old is None
+                or gateway_id not in self.senders
+                or _connection(old) != _connection(gateway)
+            ):
                 if gateway_id in self.senders:
                     await self.senders.pop(gateway_id).stop()
                 sender = AndroidSender(gateway, timeout=self.send_timeout)
@@ -157,6 +161,29 @@ class SmsRouter:
             else:
                 self._down.add(gateway_id)
         self.gateways = loaded
+
+    @property
+    def configured(self) -> bool:
+        """Something to route to: a phone (up or not) or Twilio. Without, SMS is not offered
+        (the channel still exists: a phone added later is used without a restart)."""
+        return self.twilio is not None or bool(self.gateways)
+
+    async def reload(self) -> None:
+        """Gateways added or removed (the console, the API, a webhook from a phone not known
+        yet): a started route layer refreshes now; one that does not send here (another process
+        dispatches) only learns which gateways there are."""
+        if self._tasks:
+            await self.refresh()
+        else:
+            self.gateways = {g.id: g for g in await store.load_gateways(self.database)}
+
+    def routes_report(self) -> dict[str, object]:
+        """For readiness: the phones known and up, and whether Twilio is a route."""
+        return {
+            "phones": len(self.gateways),
+            "phones_up": sum(self.up(gateway_id) for gateway_id in self.gateways),
+            "twilio": self.twilio is not None,
+        }
 
     async def check(self) -> None:
         """Ask every phone's health endpoint; a down phone that answers is up again. A phone
@@ -467,14 +494,29 @@ def _connection(gateway: Gateway) -> tuple[object, ...]:
     return (gateway.base_url, gateway.login, gateway.password, gateway.device_id)
 
 
+async def reload_routes(channels: dict[str, Channel], gateway_id: int | None = None) -> None:
+    """A gateway was added or removed (or one not known yet wrote): the route layer, if this
+    process has one, reloads now rather than at its next round. With `gateway_id`: only when
+    that gateway is not known yet."""
+    router = channels.get("sms")
+    if not isinstance(router, SmsRouter):
+        return
+    if gateway_id is not None and gateway_id in router.gateways:
+        return
+    try:
+        await router.reload()
+    except Exception:  # a busy database: its next round reloads
+        log.warning("reloading the SMS routes failed", exc_info=True)
+
+
 async def with_routes(
     database: Database, channels: dict[str, Channel], settings: Settings
 ) -> dict[str, Channel]:
-    """The channels with "sms" behind the route layer, when there is anything to route to:
-    Twilio's SMS channel becomes the last route. Without gateways or Twilio: no SMS channel."""
-    has_gateways = bool(await store.load_gateways(database))
-    if not has_gateways and "sms" not in channels:
-        return channels
+    """The channels with "sms" behind the route layer: Twilio's SMS channel, if configured,
+    becomes its last route. Always there, even with no phone and no Twilio (then not
+    `configured`: SMS is not offered), so that a phone added later is used without a restart."""
     routed = dict(channels)
-    routed["sms"] = SmsRouter(database, twilio=channels.get("sms"))
+    router = SmsRouter(database, twilio=channels.get("sms"))
+    router.gateways = {g.id: g for g in await store.load_gateways(database)}  # senders at start
+    routed["sms"] = router
     return routed
