@@ -65,7 +65,7 @@ class ConversationService:
     def __init__(
         self,
         database: Database,
-        sms_available: bool = True,
+        sms_available: bool | Callable[[], bool] = True,  # asked per message: SMS may come
         ttl: timedelta = CONVERSATION_TTL,
         report_max_beneficiaries: int = 100_000,
         limits: SmsLimits | None = None,
@@ -81,6 +81,10 @@ class ConversationService:
         self._organisations_at = float("-inf")
         self._waiting: deque[_Pending] = deque()
         self._worker: asyncio.Task | None = None
+
+    def _sms_available(self) -> bool:
+        available = self.sms_available
+        return available() if callable(available) else available
 
     async def handle(self, received: Received, now: datetime | None = None) -> Handled:
         """Handle one inbound message; returns once its transaction is committed."""
@@ -261,7 +265,7 @@ class ConversationService:
             organisations=organisations,
             now=now,
             fresh_code=f"{secrets.randbelow(1_000_000):06d}",
-            sms_available=self.sms_available,
+            sms_available=self._sms_available(),
             report_max_beneficiaries=self.report_max_beneficiaries,
             poll=poll_view,
         )

@@ -17,7 +17,7 @@ from broadcasts.campaigns.runner import CampaignRunner
 from gateway import api, console, health, simulator
 from gateway.api.errors import error_middleware
 from gateway.channels import telegram, twilio
-from gateway.channels.base import Channel, Webhook
+from gateway.channels.base import Channel, Webhook, enabled
 from gateway.inbound import android as android_webhooks
 from gateway.inbound import media, webhooks
 from gateway.keys import (
@@ -107,7 +107,7 @@ async def _sending(app: web.Application) -> AsyncIterator[None]:
     app[WEBHOOKS] = build_webhooks(settings)
     app[SERVICE] = ConversationService(
         app[DATABASE],
-        sms_available="sms" in channels,
+        sms_available=lambda: "sms" in enabled(channels),  # a phone added later counts
         report_max_beneficiaries=settings.report_max_beneficiaries,
         limits=SmsLimits(
             countries=settings.sms_countries,

@@ -191,6 +191,12 @@ class OutboxMessage(Base):
     # Re-queued once on the member's next address: the channel that failed, and why.
     fallback_from: Mapped[str | None] = mapped_column(String(16))
     fallback_reason: Mapped[str | None] = mapped_column(Text)
+    # SMS a phone's radio failed (no signal…), queued once more for another route: the send
+    # that failed ("<gateway>/<message id>") and its SIM slot; the reason alone: asked by a
+    # report that came before the send was recorded (storage/outbox/reroute.py).
+    reroute_from: Mapped[str | None] = mapped_column(String(64))
+    reroute_slot: Mapped[int | None]
+    reroute_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -3,6 +3,7 @@ phone A an Orange + Moov dual-SIM, phone B an Orange single-SIM, their webhooks 
 
 from __future__ import annotations
 
+import asyncio
 import collections
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from aiohttp import web
 
 from gateway.channels.android import WEBHOOK_PATH, AndroidSender
 from gateway.fakes.android_api import FakeAndroidGateway, SentSms
+from gateway.keys import HEALTH
 from storage import gateways as store
 from storage.database import Database
 from storage.gateways import SimSpec
@@ -72,6 +74,9 @@ async def start_phones(
     gateways = await store.load_gateways(database)
     await database.dispose()
     harness, runner = await start_harness(database_url, **settings)
+    # The SMS channel (the route layer) starts in the background: a test begins once it is up,
+    # its phones loaded, as the dispatcher would wait for it.
+    await asyncio.wait_for(harness.app[HEALTH].starter.up["sms"].wait(), 10)
     for gateway in gateways:
         sender = AndroidSender(gateway)
         await sender.start()

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from bot.vocabulary.errors import FieldError, NotFound
 from gateway.api.auth import require
+from gateway.channels.base import enabled
 from gateway.keys import CHANNELS, DISPATCHER
 from storage.tokens import Principal
 
@@ -83,7 +84,7 @@ def query_limit(request: web.Request, default: int, maximum: int) -> int:
 
 def enabled_channels(request: web.Request) -> list[str]:
     channels = request.app[CHANNELS]
-    return sorted(channels)
+    return enabled(channels)  # SMS once it has a route
 
 
 def wake_dispatcher(request: web.Request) -> None:

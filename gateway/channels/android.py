@@ -56,12 +56,17 @@ STATUS_BY_EVENT = {
 INVALID_REASONS = ("RESULT_INVALID_ARGUMENTS", "RESULT_INVALID_SMS_FORMAT", "RESULT_ERROR_NULL_PDU")
 
 
-def message_id(outbox_id: int) -> str:
-    return f"{MESSAGE_ID_PREFIX}{outbox_id}"
+REROUTED_SUFFIX = "r"  # "bk-<row id>r": its second send, after a radio failure (once)
+
+
+def message_id(outbox_id: int, rerouted: bool = False) -> str:
+    """Our id on the phone. A re-routed row's second send has its own: the phone that failed
+    the first may send it from its other SIM, and would refuse the same id (409)."""
+    return f"{MESSAGE_ID_PREFIX}{outbox_id}{REROUTED_SUFFIX if rerouted else ''}"
 
 
 def outbox_id_of(message_id: str) -> int | None:
-    number = message_id.removeprefix(MESSAGE_ID_PREFIX)
+    number = message_id.removeprefix(MESSAGE_ID_PREFIX).removesuffix(REROUTED_SUFFIX)
     return int(number) if message_id.startswith(MESSAGE_ID_PREFIX) and number.isdigit() else None
 
 
@@ -136,7 +141,7 @@ class AndroidSender:
 
     async def send(self, sim: Sim, message: Outgoing) -> str:
         """Send from one SIM; the provider id recorded on the row ("<gateway>/bk-<row id>")."""
-        ours = message_id(message.outbox_id)
+        ours = message_id(message.outbox_id, rerouted=message.reroute_from is not None)
         sms = Message(
             phone_numbers=[message.recipient],
             text_message=TextMessage(text=message.body),
@@ -263,6 +268,7 @@ def _report(event: str, payload: Mapping[str, Any], gateway: str) -> StatusRepor
         raise Malformed("messageId is required")
     reason = payload.get("reason") if event == "sms:failed" else None
     invalid = isinstance(reason, str) and any(r in reason for r in INVALID_REASONS)
+    slot = payload.get("simNumber")
     return StatusReport(
         provider_id=provider_id(gateway, ours),
         status=STATUS_BY_EVENT[event],
@@ -270,4 +276,8 @@ def _report(event: str, payload: Mapping[str, Any], gateway: str) -> StatusRepor
         error_code="failed" if reason is not None else None,
         error_message=str(reason)[:500] if reason is not None else None,
         address_state=AddressState.INVALID if invalid else None,
+        # The radio failed (no signal, a generic failure): not the number's fault, another
+        # route may carry it (once).
+        reroute=event == "sms:failed" and not invalid,
+        route_slot=slot if isinstance(slot, int) and not isinstance(slot, bool) else None,
     )

@@ -48,6 +48,9 @@ class Outgoing:
     content_variables: Mapping[str, str] | None = None
     # A broadcast's row: a channel that queues (the SMS route layer) lets replies go first.
     bulk: bool = False
+    # An SMS a phone's radio failed: that send's provider id and SIM slot, the route to avoid.
+    reroute_from: str | None = None
+    reroute_slot: int | None = None
 
     @property
     def edits(self) -> str | None:
@@ -91,6 +94,15 @@ class Channel(Protocol):
     async def send(self, message: Outgoing) -> str:
         """Send one message; return the provider's id for it, or raise SendError."""
         ...
+
+
+def enabled(channels: Mapping[str, Channel]) -> list[str]:
+    """The channels that can carry a message now, by name: all but one that says it has
+    nowhere to send (`configured` False: the SMS route layer with no phone and no Twilio yet,
+    which exists all the same so that the first phone added is used without a restart)."""
+    return sorted(
+        name for name, channel in channels.items() if getattr(channel, "configured", True)
+    )
 
 
 # --- in ---------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from bot.vocabulary.reference import (
 )
 from broadcasts import service
 from broadcasts.model import CHANNELS, NEXT_CHANNEL, REFUSE, parse_draft
+from gateway.channels.base import enabled as enabled_names
 from gateway.console.auth import page
 from gateway.console.dashboard import delivery
 from gateway.console.errors import field_messages
@@ -107,7 +108,7 @@ def form_field(draft_field: str | None) -> str:
 
 def enabled(request: web.Request) -> list[str]:
     channels = request.config_dict[ENABLED]
-    return sorted(channels)
+    return enabled_names(channels)  # SMS once it has a route
 
 
 def _compose(request: web.Request, form: Any, **extra: Any) -> web.StreamResponse:

@@ -13,7 +13,8 @@ from gateway.console.auth import page
 from gateway.console.errors import field_messages
 from gateway.console.i18n import C_
 from gateway.console.keys import PREFIX, Who
-from gateway.keys import DATABASE, SETTINGS
+from gateway.keys import CHANNELS, DATABASE, SETTINGS
+from gateway.sending.routes import reload_routes
 from storage import gateways as store
 
 NAV = (C_("Téléphones SMS"), "/gateways", "admin")
@@ -59,12 +60,14 @@ async def add_gateway(request: web.Request, who: Who) -> web.StreamResponse:
             for field, text in field_messages(error)
         }
         return await _page(request, status=400, errors=errors, values=values)
+    await reload_routes(request.config_dict[CHANNELS])  # used from now on, no restart
     raise web.HTTPFound(f"{PREFIX}/gateways")
 
 
 @page("admin", missing=C_("Ce téléphone n'existe pas."))
 async def remove_gateway(request: web.Request, who: Who) -> web.StreamResponse:
     await store.remove_gateway(request.config_dict[DATABASE], request.match_info["name"], who.actor)
+    await reload_routes(request.config_dict[CHANNELS])
     raise web.HTTPFound(f"{PREFIX}/gateways")
 
 

@@ -112,6 +112,7 @@ class FakeAndroidGateway:
             self._window.window, self._window.capacity = self.window, self.limit
         self._fail: list[tuple[int, str]] = []  # (HTTP status, message) for the next sends
         self._fail_numbers: dict[str, str] = {}  # number → the radio's failure reason
+        self._fail_sims: dict[int, str] = {}  # SIM slot → its radio's failure reason
         self._answering = asyncio.Event()  # cleared: requests hang until it is set again
         self._answering.set()
         self._taking = asyncio.Event()  # cleared: sends hang untaken, other calls answer
@@ -200,6 +201,14 @@ class FakeAndroidGateway:
     def fail_number(self, number: str, reason: str = "RESULT_ERROR_GENERIC_FAILURE") -> None:
         """Sends to this number are accepted, then the radio fails them (sms:failed)."""
         self._fail_numbers[number] = reason
+
+    def fail_sim(self, slot: int, reason: str | None = "RESULT_ERROR_NO_SERVICE") -> None:
+        """Sends from this SIM are accepted, then its radio fails them (sms:failed): no signal
+        on that operator, say. None: it works again."""
+        if reason is None:
+            self._fail_sims.pop(slot, None)
+        else:
+            self._fail_sims[slot] = reason
 
     async def text(self, sender: str, message: str, sim: int = 1) -> list[Posted]:
         """A member texts the SIM in `sim`: the app posts sms:received to its webhooks."""
@@ -344,7 +353,7 @@ class FakeAndroidGateway:
         """The radio's verdict, as the app reports it: sent then delivered, or failed."""
         await asyncio.sleep(0)
         base = {"messageId": sms.id, "phoneNumber": sms.to, "simNumber": sms.sim}
-        reason = self._fail_numbers.get(sms.to)
+        reason = self._fail_numbers.get(sms.to) or self._fail_sims.get(sms.sim)
         stamp = datetime.now(UTC).isoformat()
         if reason is not None:
             sms.state, sms.error = "Failed", reason

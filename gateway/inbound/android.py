@@ -18,7 +18,8 @@ from aiohttp import web
 from gateway.channels import android
 from gateway.channels.base import Malformed, Parsed
 from gateway.inbound.webhooks import _store
-from gateway.keys import DATABASE
+from gateway.keys import CHANNELS, DATABASE
+from gateway.sending.routes import reload_routes
 from storage import gateways as store
 from storage.types import utcnow
 
@@ -40,6 +41,9 @@ async def receive(request: web.Request) -> web.Response:
         event = android.parse(body, name)
     except Malformed as error:
         raise web.HTTPBadRequest(text=str(error)) from None
+    # A phone added since the route layer last looked (the CLI, another process): known now,
+    # so that its member's first reply can go from the SIM they texted.
+    await reload_routes(request.app[CHANNELS], gateway_id)
     if not event.known:
         return web.json_response({"ignored": event.event})
     now = utcnow()

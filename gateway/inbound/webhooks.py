@@ -19,8 +19,10 @@ from bot.model import Received
 from bot.vocabulary.channels import traits
 from broadcasts import fallback
 from gateway.channels.base import AddressChange, Malformed, Parsed, Webhook, WebhookRequest
+from gateway.channels.base import enabled as enabled_names
 from gateway.inbound import media
 from gateway.keys import CHANNELS, DATABASE, DISPATCHER, SERVICE, SETTINGS, WEBHOOKS
+from storage.outbox import reroute
 from storage.outbox.delivery import StatusReport, record_status
 from storage.types import utcnow
 
@@ -71,7 +73,7 @@ async def _store(app: web.Application, parsed: Parsed) -> str | None:
                 if found and event.fall_back and event.outbox_id is not None:
                     # WhatsApp said no after taking it (63016…): the member's next channel.
                     channels = app[CHANNELS]
-                    enabled = tuple(channels)
+                    enabled = tuple(enabled_names(channels))
                     reason = f"{event.error_code}: {event.error_message or event.status}"
                     moved = await fallback.fall_back(
                         connection,
@@ -80,6 +82,13 @@ async def _store(app: web.Application, parsed: Parsed) -> str | None:
                         now,
                         provider_id=event.provider_id,
                     )
+                if found and event.reroute and event.outbox_id is not None:
+                    # A phone's radio failed it after taking it: once more, by another route.
+                    reason = event.error_message or event.error_code or "failed"
+                    moved += await reroute.reroute(
+                        connection, event.outbox_id, event.provider_id, event.route_slot,
+                        reason, now,
+                    )  # fmt: skip
             if moved:
                 app[DISPATCHER].wake()
     return notice

@@ -27,12 +27,12 @@ from datetime import datetime, timedelta
 
 from broadcasts import fallback
 from broadcasts.quiet_hours import QuietHours
-from gateway.channels.base import Channel, SendError
+from gateway.channels.base import Channel, SendError, enabled
 from gateway.sending import policy
 from gateway.sending.pacing import Pacer, PerKeyPacer, WindowLimiter
 from gateway.sending.policy import Result
 from storage.database import Database
-from storage.outbox import claims
+from storage.outbox import claims, reroute
 from storage.outbox.claims import AddressSnapshot, Claimed
 from storage.types import utcnow
 
@@ -419,11 +419,18 @@ class Dispatcher:
             # In the same transaction: a row that fails here is never left failed by a crash
             # between the two, and never moved without its failure recorded.
             moved = (
-                await fallback.fall_back(connection, reasons, self.channels, now) if reasons else 0
+                await fallback.fall_back(connection, reasons, enabled(self.channels), now)
+                if reasons
+                else 0
             )
             # A report that failed a row before its send was recorded asked for the move.
             sent = [v.row.id for v in verdicts if isinstance(v, policy.Sent) and v.row.bulk]
-            moved += await fallback.after_recording(connection, sent, self.channels, now)
+            moved += await fallback.after_recording(connection, sent, enabled(self.channels), now)
+            # A phone's radio failed an SMS before its send was recorded: another route now.
+            sms = [
+                v.row.id for v in verdicts if isinstance(v, policy.Sent) and v.row.channel == "sms"
+            ]
+            moved += await reroute.after_recording(connection, sms, now)
         if moved:
             self.wake()  # their next channel's loop may be idle
 

@@ -115,7 +115,10 @@ def inside_window(channel: str, address: AddressSnapshot | None, now: datetime) 
 def outgoing(row: Claimed, address: AddressSnapshot | None, now: datetime) -> Outgoing | SendError:
     """What goes out for a row: its text inside the window (and every reply: the member just
     wrote); outside it, a broadcast row's approved template, or nothing (OUTSIDE_WINDOW)."""
-    text = Outgoing(row.id, row.recipient, row.body, row.choices, bulk=row.bulk)
+    text = Outgoing(
+        row.id, row.recipient, row.body, row.choices, bulk=row.bulk,
+        reroute_from=row.reroute_from, reroute_slot=row.reroute_slot,
+    )  # fmt: skip
     if not row.bulk or inside_window(row.channel, address, now):
         return text
     if row.content_sid:

@@ -35,7 +35,7 @@ from gateway.sending.pacing import WindowLimiter
 from gateway.settings import Settings
 from storage import gateways as store
 from storage.database import Database
-from storage.gateways import Gateway, Sim
+from storage.gateways import PROVIDER_ID_SEPARATOR, Gateway, Sim
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class SmsRouter:
         self.twilio = twilio
         self._twilio_window: WindowLimiter | None = None  # set by paced_at
         self.refresh_every, self.check_every = refresh_every, check_every
-        self.failures_to_down, self.send_timeout = failures_to_down, send_timeout
+        self.failures_to_down, self._send_timeout = failures_to_down, send_timeout
         self.clock, self.now, self.ping_silence = clock, now, ping_silence
         self._hours: dict[str, QuietHours | None] = {}  # working hours as written → parsed
         self.gateways: dict[int, Gateway] = {}
@@ -93,6 +93,19 @@ class SmsRouter:
         self._sticky_wanted: dict[str, asyncio.Future[int | None]] = {}
         self._sticky_lookup: asyncio.Task[None] | None = None
         self.sent_by: dict[str, int] = {}  # route label → SMS sent since start (bench, status)
+
+    @property
+    def send_timeout(self) -> float:
+        """Seconds a phone has to answer a send (and then the question whether it has it)."""
+        return self._send_timeout
+
+    @send_timeout.setter
+    def send_timeout(self, seconds: float) -> None:
+        # Every phone's sender now and every one made later: the route layer starts in the
+        # background, so its senders may not exist yet when this is set.
+        self._send_timeout = seconds
+        for sender in self.senders.values():
+            sender.timeout = seconds
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -131,7 +144,11 @@ class SmsRouter:
             await self.senders.pop(gateway_id).stop()
         for gateway_id, gateway in loaded.items():
             old = self.gateways.get(gateway_id)
-            if old is None or _connection(old) != _connection(gateway):
+            if (
+                old is None
+                or gateway_id not in self.senders
+                or _connection(old) != _connection(gateway)
+            ):
                 if gateway_id in self.senders:
                     await self.senders.pop(gateway_id).stop()
                 sender = AndroidSender(gateway, timeout=self.send_timeout)
@@ -144,6 +161,29 @@ class SmsRouter:
             else:
                 self._down.add(gateway_id)
         self.gateways = loaded
+
+    @property
+    def configured(self) -> bool:
+        """Something to route to: a phone (up or not) or Twilio. Without, SMS is not offered
+        (the channel still exists: a phone added later is used without a restart)."""
+        return self.twilio is not None or bool(self.gateways)
+
+    async def reload(self) -> None:
+        """Gateways added or removed (the console, the API, a webhook from a phone not known
+        yet): a started route layer refreshes now; one that does not send here (another process
+        dispatches) only learns which gateways there are."""
+        if self._tasks:
+            await self.refresh()
+        else:
+            self.gateways = {g.id: g for g in await store.load_gateways(self.database)}
+
+    def routes_report(self) -> dict[str, object]:
+        """For readiness: the phones known and up, and whether Twilio is a route."""
+        return {
+            "phones": len(self.gateways),
+            "phones_up": sum(self.up(gateway_id) for gateway_id in self.gateways),
+            "twilio": self.twilio is not None,
+        }
 
     async def check(self) -> None:
         """Ask every phone's health endpoint; a down phone that answers is up again. A phone
@@ -319,7 +359,8 @@ class SmsRouter:
     async def send(self, message: Outgoing) -> str:
         operator = operator_of(message.recipient)
         sticky = await self._sticky(message.recipient)
-        tried: set[int] = set()
+        avoided = self._failed_by_radio(message)  # never again the SIM whose radio failed it
+        tried = set(avoided)
         last: SendError | None = None
         while True:
             sim_route = choose(
@@ -353,6 +394,12 @@ class SmsRouter:
             await self._observe(gateway.id, True, None)
             self.sent_by[sim_route.label] = self.sent_by.get(sim_route.label, 0) + 1
             return sent
+        if avoided and not self._elsewhere(avoided):
+            # Its radio failed it and no other route exists at all: failed, with that reason.
+            raise SendError(
+                "no-route", "the phone's radio failed it and there is no other route",
+                retryable=False,
+            )  # fmt: skip
         if self.twilio is not None:
             twilio_id = await self._send_twilio(self.twilio, message)
             self.sent_by["twilio"] = self.sent_by.get("twilio", 0) + 1
@@ -360,6 +407,29 @@ class SmsRouter:
         reason = f"no SMS route is up ({last})" if last else "no SMS route is up"
         # Not the row's fault: the channel waits, no attempt lost.
         raise SendError("no-route", reason, retryable=True, retry_after=NO_ROUTE_WAIT)
+
+    def _failed_by_radio(self, message: Outgoing) -> set[int]:
+        """The SIMs not to use for a row a phone's radio failed: the one that failed it (the
+        phone's every SIM when the report did not say which)."""
+        if message.reroute_from is None:
+            return set()
+        name = message.reroute_from.split(PROVIDER_ID_SEPARATOR, 1)[0]
+        return {
+            sim.id
+            for gateway in self.gateways.values()
+            if gateway.name == name
+            for sim in gateway.sims
+            if message.reroute_slot is None or sim.slot == message.reroute_slot
+        }
+
+    def _elsewhere(self, avoided: set[int]) -> bool:
+        """Another route exists (up or not): Twilio, or an enabled phone's SIM not avoided."""
+        return self.twilio is not None or any(
+            sim.id not in avoided
+            for gateway in self.gateways.values()
+            if gateway.enabled
+            for sim in gateway.sims
+        )
 
     def paced_at(self, per_second: float) -> None:
         """The dispatcher's rate for "sms" (BENKADI_SMS_RATE): it spaces the sends; the window
@@ -424,14 +494,29 @@ def _connection(gateway: Gateway) -> tuple[object, ...]:
     return (gateway.base_url, gateway.login, gateway.password, gateway.device_id)
 
 
+async def reload_routes(channels: dict[str, Channel], gateway_id: int | None = None) -> None:
+    """A gateway was added or removed (or one not known yet wrote): the route layer, if this
+    process has one, reloads now rather than at its next round. With `gateway_id`: only when
+    that gateway is not known yet."""
+    router = channels.get("sms")
+    if not isinstance(router, SmsRouter):
+        return
+    if gateway_id is not None and gateway_id in router.gateways:
+        return
+    try:
+        await router.reload()
+    except Exception:  # a busy database: its next round reloads
+        log.warning("reloading the SMS routes failed", exc_info=True)
+
+
 async def with_routes(
     database: Database, channels: dict[str, Channel], settings: Settings
 ) -> dict[str, Channel]:
-    """The channels with "sms" behind the route layer, when there is anything to route to:
-    Twilio's SMS channel becomes the last route. Without gateways or Twilio: no SMS channel."""
-    has_gateways = bool(await store.load_gateways(database))
-    if not has_gateways and "sms" not in channels:
-        return channels
+    """The channels with "sms" behind the route layer: Twilio's SMS channel, if configured,
+    becomes its last route. Always there, even with no phone and no Twilio (then not
+    `configured`: SMS is not offered), so that a phone added later is used without a restart."""
     routed = dict(channels)
-    routed["sms"] = SmsRouter(database, twilio=channels.get("sms"))
+    router = SmsRouter(database, twilio=channels.get("sms"))
+    router.gateways = {g.id: g for g in await store.load_gateways(database)}  # senders at start
+    routed["sms"] = router
     return routed

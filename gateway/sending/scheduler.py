@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
 
 from bot import invitations
@@ -23,6 +23,7 @@ from broadcasts.campaigns.runner import CampaignRunner
 from broadcasts.launch import SCHEDULER
 from broadcasts.polls import editing as poll_editing
 from broadcasts.polls import service as poll_service
+from gateway.channels.base import Channel, enabled
 from storage import retention
 from storage.database import Database
 from storage.types import utcnow
@@ -36,7 +37,7 @@ class Scheduler:
     def __init__(
         self,
         database: Database,
-        enabled_channels: Collection[str],
+        enabled_channels: Collection[str] | Mapping[str, Channel],
         wake: Callable[[], None],
         *,
         interval: float = 1.0,
@@ -47,7 +48,8 @@ class Scheduler:
         invitation_reminder: timedelta | None = None,
         data_holder: str | None = None,
     ) -> None:
-        self.database, self.enabled_channels, self.wake = database, tuple(enabled_channels), wake
+        self.database, self.wake = database, wake
+        self._channels = enabled_channels
         self.interval, self.clock, self.campaigns = interval, clock, campaigns
         self.retention_schedule, self.media_dir = retention_schedule, media_dir
         self.invitation_reminder, self.data_holder = invitation_reminder, data_holder
@@ -55,6 +57,14 @@ class Scheduler:
         # (a service starting has webhooks and broadcasts to catch up on first).
         self._purge_checked: datetime = clock() - PURGE_LOOK_EVERY + PURGE_FIRST_LOOK
         self._stopped = asyncio.Event()
+
+    @property
+    def enabled_channels(self) -> tuple[str, ...]:
+        """The channels that can carry a message now (SMS once it has a route: a phone added
+        while running counts from then on)."""
+        if isinstance(self._channels, Mapping):
+            return tuple(enabled(self._channels))
+        return tuple(self._channels)
 
     async def tick(self) -> list[int]:
         """Fan out what is due, campaigns' messages included; mark sent what has nothing left

@@ -174,10 +174,17 @@ class InlineHealth:
         loops = health["loops"]
         assert isinstance(loops, dict)
         channels = {
-            name: {**state, **loops.get(name, {})} for name, state in self.starter.report().items()
+            name: {**state, **loops.get(name, {}), **_routes(self.starter.channels[name])}
+            for name, state in self.starter.report().items()
         }
         return {
             "alive": all(not task.done() for task in self.tasks),
             "stalled": health["stalled"],
             "channels": channels,
         }
+
+
+def _routes(channel: Channel) -> dict[str, object]:
+    """What a channel with routes (SMS: the phones, Twilio) says about them, for readiness."""
+    report = getattr(channel, "routes_report", None)
+    return {"routes": report()} if callable(report) else {}

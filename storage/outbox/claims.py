@@ -53,6 +53,8 @@ class Claimed:
     member_id: int | None = None
     content_sid: str | None = None  # WhatsApp's template for outside the window, if any
     content_variables: dict[str, str] | None = None
+    reroute_from: str | None = None  # an SMS whose radio failed on this send: another route
+    reroute_slot: int | None = None
 
     @property
     def bulk(self) -> bool:
@@ -138,6 +140,8 @@ async def claim_due(
             outbox.c.member_id,
             outbox.c.content_sid,
             outbox.c.content_variables,
+            outbox.c.reroute_from,
+            outbox.c.reroute_slot,
         )
     )
     rows = (Claimed(*row) for row in await connection.execute(claim))
@@ -159,9 +163,9 @@ async def next_due(
     queued = [outbox.c.status == OutboxStatus.QUEUED, outbox.c.channel == channel]
     if hold_campaigns:
         queued.append(_not_a_campaign())
-    soonest = select(
-        func.min(outbox.c.next_attempt_at), func.min(outbox.c.lease_until)
-    ).where(*queued)
+    soonest = select(func.min(outbox.c.next_attempt_at), func.min(outbox.c.lease_until)).where(
+        *queued
+    )
     row = (await connection.execute(soonest)).one()
     times = [_aware(value) for value in row if value is not None]
     return min(times) if times else None

@@ -31,6 +31,9 @@ class StatusReport:
     error_message: str | None = None
     address_state: AddressState | None = None  # what the error code says about the address
     fall_back: bool = False  # the channel cannot carry it to this member: try their next one
+    # An SMS route's radio failed after taking it (not the number's fault): another route, once.
+    reroute: bool = False
+    route_slot: int | None = None  # the SIM that failed, where the report says
 
 
 def later_than(status: OutboxStatus) -> list[str]:
@@ -47,6 +50,8 @@ async def record_status(connection: AsyncConnection, report: StatusReport, now: 
         key = and_(
             outbox.c.id == report.outbox_id,
             or_(outbox.c.provider_id.is_(None), outbox.c.provider_id == report.provider_id),
+            # Re-routed after its radio failed: reports on the send that failed are spent.
+            or_(outbox.c.reroute_from.is_(None), outbox.c.reroute_from != report.provider_id),
         )
     else:
         key = outbox.c.provider_id == report.provider_id

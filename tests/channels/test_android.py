@@ -68,10 +68,14 @@ def test_reports_find_their_row_by_our_message_id():
     ).report
     assert failed is not None
     assert (failed.status, failed.address_state) == (OutboxStatus.FAILED, AddressState.INVALID)
+    assert not failed.reroute  # the number's fault: no other route will do better
     radio = android.parse(
-        event("sms:failed", {"messageId": "bk-7", "reason": "RESULT_ERROR_NO_SERVICE"}), "p"
-    ).report
+        event("sms:failed", {"messageId": "bk-7", "reason": "RESULT_ERROR_NO_SERVICE",
+                             "simNumber": 2}), "p"
+    ).report  # fmt: skip
     assert radio is not None and radio.address_state is None
+    assert (radio.reroute, radio.route_slot) == (True, 2)  # the radio's: another route, once
+    assert not sent.report.reroute and not delivered.reroute
     theirs = android.parse(event("sms:sent", {"messageId": "f00"}), "p").report
     assert theirs is not None and theirs.outbox_id is None  # not ours: found by no row
 
@@ -123,6 +127,8 @@ def test_secrets_never_in_the_reason():
 def test_message_ids_are_our_rows():
     assert android.message_id(17) == "bk-17"
     assert android.outbox_id_of("bk-17") == 17
+    assert android.message_id(17, rerouted=True) == "bk-17r"  # its send after a radio failure
+    assert android.outbox_id_of("bk-17r") == 17 and android.outbox_id_of("bk-r") is None
     assert android.outbox_id_of("bk-x") is None and android.outbox_id_of("17") is None
 
 

@@ -172,6 +172,9 @@ async def test_a_number_the_phone_rejects_fails_and_is_marked_invalid(phones):
     [row] = await phones.harness.outbox()
     assert (row.status, row.error_message) == ("failed", "RESULT_INVALID_ARGUMENTS")
     assert (await phones.harness.address("sms", AWA)).invalid_at is not None
+    await phones.harness.settle()
+    assert row.reroute_from is None and row.reroute_reason is None  # not another route's job
+    assert phones.b.sent == [] and phones.harness.twilio.sent == [] and len(phones.a.sent) == 1
 
 
 # --- broadcasts -------------------------------------------------------------------------------
@@ -332,15 +335,9 @@ async def test_a_phone_answering_5xx_is_passed_over_at_once_with_the_reason_reco
     assert "503" in error
 
 
-@pytest.mark.xfail(
-    reason="known race, open: after a timed-out send the row sometimes never reaches the other "
-    "phone (about half the runs since the timed-out-send check, 3ca3d2e); see the closing note",
-    strict=False,
-)
 async def test_a_hung_phone_times_out_and_its_row_goes_out_elsewhere_once(phones):
     phones.harness.dispatcher.retry_base = 0.01
-    for sender in router(phones).senders.values():
-        sender.timeout = 0.2
+    router(phones).send_timeout = 0.2
     await phones.b.text(AWA, "AIDE")
     await phones.b.wait_for(1, to=AWA)
     phones.b.hang()
@@ -356,8 +353,7 @@ async def test_a_hung_phone_times_out_and_its_row_goes_out_elsewhere_once(phones
 
 
 async def test_a_send_that_times_out_but_was_taken_is_not_sent_again_elsewhere(phones):
-    for sender in router(phones).senders.values():
-        sender.timeout = 0.2
+    router(phones).send_timeout = 0.2
     await phones.b.text(AWA, "AIDE")
     await phones.b.wait_for(1, to=AWA)
     phones.b.answer_delay = 1.0  # B takes the SMS, its answer comes after our timeout
@@ -372,14 +368,8 @@ async def test_a_send_that_times_out_but_was_taken_is_not_sent_again_elsewhere(p
     phones.b.answer_delay = 0.0
 
 
-@pytest.mark.xfail(
-    reason="known race, open: after a timed-out send the row sometimes never reaches the other "
-    "phone (about half the runs since the timed-out-send check, 3ca3d2e); see the closing note",
-    strict=False,
-)
 async def test_a_send_that_times_out_untaken_goes_out_elsewhere_at_once(phones):
-    for sender in router(phones).senders.values():
-        sender.timeout = 0.2
+    router(phones).send_timeout = 0.2
     await phones.b.text(AWA, "AIDE")
     await phones.b.wait_for(1, to=AWA)
     phones.b.stall_sends()  # B hangs on the send, but says it does not have the message
@@ -390,6 +380,84 @@ async def test_a_send_that_times_out_untaken_goes_out_elsewhere_at_once(phones):
     assert rows[-1].attempts == 1 and rows[-1].provider_id == f"phone-a/bk-{rows[-1].id}"
     phones.b.stall_sends(False)
     assert len([m for m in phones.b.sent if m.to == AWA]) == 1  # only the first
+
+
+# --- a phone's radio failing after it took the message ---------------------------------------
+async def sent_to(phones: Phones, number: str, count: int, timeout: float = 10.0):
+    """The first `count` SMS to `number`, from any phone, as (SIM number, SMS)."""
+    async with asyncio.timeout(timeout):
+        while len(found := [(s, m) for s, m in phones.sent() if m.to == number]) < count:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+    return found
+
+
+async def test_a_radio_failure_goes_once_to_another_sim_with_the_reason_recorded(phones):
+    phones.a.fail_sim(2, "RESULT_ERROR_NO_SERVICE")  # A's Moov SIM: no signal
+    await phones.a.text(AWA, "AIDE", sim=2)  # she texts it: her reply goes from it, and fails
+    [(first, failed), (second, _)] = await sent_to(phones, AWA, 2)
+    await phones.a.reports_done()
+    await phones.b.reports_done()
+    await phones.harness.settle()
+    assert first == MOOV_A and failed.state == "Failed"
+    assert second in (ORANGE_A, ORANGE_B)  # another SIM, on-net: never the one that failed
+    [row] = await phones.harness.outbox()
+    assert row.status in ("sent", "delivered"), (row.status, row.error_message)
+    assert (row.reroute_from, row.reroute_slot) == (f"phone-a/bk-{row.id}", 2)
+    assert row.reroute_reason == "RESULT_ERROR_NO_SERVICE"
+    assert row.provider_id.endswith(f"/bk-{row.id}r") and row.error_code is None
+    assert len([m for _, m in phones.sent() if m.to == AWA]) == 2
+    assert phones.harness.twilio.sent == []
+
+
+async def test_a_second_radio_failure_leaves_the_row_failed_never_a_third_send(phones):
+    await phones.b.text(AWA, "AIDE")  # sticky: phone B
+    await phones.b.wait_for(1, to=AWA)
+    for phone, slot in ((phones.b, 1), (phones.a, 1), (phones.a, 2)):
+        phone.fail_sim(slot, "RESULT_ERROR_GENERIC_FAILURE")
+    await phones.b.text(AWA, "AIDE")
+    await sent_to(phones, AWA, 3)  # the first reply, the one B failed, and its one re-route
+    await phones.a.reports_done()
+    await phones.b.reports_done()
+    await phones.harness.settle()
+    await asyncio.sleep(0.3)  # time for a wrong third send to show
+    rows = await phones.harness.outbox()
+    assert (rows[-1].status, rows[-1].error_message) == ("failed", "RESULT_ERROR_GENERIC_FAILURE")
+    assert rows[-1].reroute_from == f"phone-b/bk-{rows[-1].id}"
+    assert rows[-1].provider_id.startswith("phone-a/")  # its re-route went from A's Orange SIM
+    assert len([m for _, m in phones.sent() if m.to == AWA]) == 3
+    assert phones.harness.twilio.sent == []
+    assert (await phones.harness.address("sms", AWA)).invalid_at is None  # the radio, not her
+
+
+async def test_a_radio_failure_with_no_other_phone_up_goes_to_twilio(phones):
+    await phones.b.text(AWA, "AIDE")  # sticky: phone B
+    await phones.b.wait_for(1, to=AWA)
+    await phones.a.go_offline()
+    phones.b.fail_sim(1, "RESULT_ERROR_NO_SERVICE")
+    await phones.b.text(AWA, "AIDE")
+    [reply] = await phones.harness.twilio.wait_for_messages(1, timeout=10, to=AWA)
+    await phones.b.reports_done()
+    await phones.harness.settle()
+    rows = await phones.harness.outbox()
+    assert rows[-1].reroute_reason == "RESULT_ERROR_NO_SERVICE"
+    assert rows[-1].provider_id == reply.sid and len(phones.b.sent) == 2
+
+
+async def test_a_broadcast_whose_sim_fails_by_radio_reaches_each_member_once_elsewhere(phones):
+    numbers = await seed(phones.harness.database, orange=0, moov=12)
+    phones.a.fail_sim(2, "RESULT_ERROR_NO_SERVICE")  # the one Moov SIM has no signal
+    await broadcast(phones)
+    async with asyncio.timeout(20):  # each row failed once by radio, then sent elsewhere
+        while len([m for sim, m in phones.sent() if sim != MOOV_A]) < 12:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    await phones.a.reports_done()
+    await phones.b.reports_done()
+    await phones.harness.settle()
+    delivered = [m.to for sim, m in phones.sent() if sim != MOOV_A]
+    assert sorted(delivered) == sorted(numbers)  # each once, from an Orange SIM
+    rows = [r for r in await phones.harness.outbox() if r.broadcast_id is not None]
+    assert all(r.reroute_reason == "RESULT_ERROR_NO_SERVICE" for r in rows)
+    assert all(r.status in ("sent", "delivered") for r in rows)
 
 
 async def test_a_phone_outside_its_working_hours_is_passed_over(phones):
