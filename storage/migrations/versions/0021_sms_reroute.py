@@ -1,7 +1,7 @@
 """sms re-route: a row a phone's radio failed goes once to another route, the reason kept
 
 Revision ID: 0021
-Revises: 0020
+Revises: 0023
 Create Date: 2026-12-01 15:45:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0021"
-down_revision = "0020"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
