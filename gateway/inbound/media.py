@@ -19,7 +19,8 @@ import contextlib
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -46,7 +47,9 @@ class MediaFetcher:
         media_dir: Path,
         interval: float,
         twilio: TwilioMedia | None = None,
+        clock: Callable[[], datetime] = utcnow,  # a test's clock, as the scheduler's
     ) -> None:
+        self.clock = clock
         self.database, self.bot, self.media_dir, self.interval = (
             database,
             bot,
@@ -82,7 +85,7 @@ class MediaFetcher:
     async def fetch_due(self) -> int:
         """Fetch every photo due now; returns how many were saved."""
         async with self.database.transaction() as connection:
-            due = await report_store.due_media(connection, utcnow(), self.kinds)
+            due = await report_store.due_media(connection, self.clock(), self.kinds)
         saved = 0
         for row in due:
             kind, ref = row.media_kind, row.media_ref
@@ -92,19 +95,19 @@ class MediaFetcher:
                 log.warning("report %s: the photo is not kept (%s)", row.id, error)
                 async with self.database.transaction() as connection:
                     await report_store.media_refused(
-                        connection, row.id, str(error), ref, kind, utcnow()
+                        connection, row.id, str(error), ref, kind, self.clock()
                     )
                 continue
             except Exception as error:
                 log.warning("report %s: photo not fetched (%s); will retry", row.id, error)
                 async with self.database.transaction() as connection:
                     await report_store.media_failed(
-                        connection, row.id, row.media_attempts, str(error)[:500], utcnow()
+                        connection, row.id, row.media_attempts, str(error)[:500], self.clock()
                     )
                 continue
             async with self.database.transaction() as connection:
                 kept = await report_store.media_saved(
-                    connection, row.id, str(path), ref, kind, utcnow()
+                    connection, row.id, str(path), ref, kind, self.clock()
                 )
             if not kept:  # erased or purged while it was being fetched
                 await asyncio.to_thread(path.unlink, True)
@@ -118,7 +121,7 @@ class MediaFetcher:
         if self.twilio is None:
             return 0
         async with self.database.transaction() as connection:
-            due = await provider_media.due(connection, utcnow())
+            due = await provider_media.due(connection, self.clock())
         gone = 0
         for row in due:
             try:
@@ -129,7 +132,7 @@ class MediaFetcher:
                 log.warning("a photo at Twilio not deleted yet (%s); will retry", error)
                 async with self.database.transaction() as connection:
                     await provider_media.failed(
-                        connection, row.id, row.attempts, str(error), utcnow()
+                        connection, row.id, row.attempts, str(error), self.clock()
                     )
                 continue
             async with self.database.transaction() as connection:

@@ -273,3 +273,43 @@ async def test_reports_made_by_sms_are_what_the_exports_and_totals_say(h):
     assert [row[9:14] for row in sheet_rows[1:]] == [(25, 10, 5, 3, 43), (7, 0, 12, 4, 23)]
     summary_rows = list(workbook["totaux"].iter_rows(values_only=True))
     assert sum(row[7] for row in summary_rows[1:]) == 66
+
+
+async def test_oublier_deletes_the_stored_photo_and_the_one_still_at_twilio(h):
+    """One WhatsApp photo fetched (a file), one Twilio would not serve yet (still at Twilio):
+    OUBLIER removes the file and has Twilio delete the other."""
+    await register(h, "whatsapp", AWA)
+    line = "RAPPORT plaidoyer bi Kayes F1 H2 FI3 G4 Plaidoyer mairie"
+    first = await post_whatsapp_photo(h, AWA, line, JPEG)
+    await h.twilio.wait_for_messages(1, to="whatsapp:" + AWA)
+    await h.sms(AWA, "1", whatsapp=True)
+
+    async def stored():
+        found = await reports(h)
+        return found if found and found[0].media_path and h.twilio.media_deleted else None
+
+    [report] = await wait_for(stored)
+    photo = Path(report.media_path)
+    h.twilio.fail_next_media(1000, 503)  # Twilio will not serve the second one
+    second = await post_whatsapp_photo(h, AWA, line, JPEG)
+    await h.twilio.wait_for_messages(3, to="whatsapp:" + AWA)
+    await h.sms(AWA, "1", whatsapp=True)
+
+    async def tried():
+        found = await reports(h)
+        return found if len(found) == 2 and found[1].media_error else None
+
+    [_, waiting] = await wait_for(tried)
+    assert waiting.media_path is None and "503" in waiting.media_error
+    assert h.twilio.media_held() == h.twilio.media_held(second["MessageSid"]) != []
+    await h.sms(AWA, "OUBLIER", whatsapp=True)
+    await h.twilio.wait_for_messages(5, to="whatsapp:" + AWA)
+    await h.sms(AWA, "1", whatsapp=True)
+
+    async def forgotten():
+        return h.twilio.media_held() == [] and not await asyncio.to_thread(photo.exists)
+
+    await wait_for(forgotten)
+    assert len(h.twilio.media_deleted) == 2
+    assert all(r.media_ref is None and r.media_path is None for r in await reports(h))
+    assert first["MediaUrl0"] != second["MediaUrl0"]

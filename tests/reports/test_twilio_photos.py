@@ -136,3 +136,26 @@ async def test_too_large_is_refused(sqlite_database, tmp_path, monkeypatch):
         async with sqlite_database.sessions() as session:
             assert await session.scalar(select(Report.media_path).where(Report.id == 1)) is None
         await media.stop()
+
+
+async def test_a_purge_before_the_fetch_has_twilio_delete_the_photo(sqlite_database, tmp_path):
+    from datetime import timedelta
+
+    from storage import retention
+
+    await seed(sqlite_database)
+    async with FakeTwilioAPI(ACCOUNT_SID, AUTH_TOKEN) as twilio:
+        media = TwilioMedia(ACCOUNT_SID, AUTH_TOKEN, twilio.base_url)
+        await media.start()
+        later = datetime.now(UTC) + timedelta(days=800)  # past every report's two years
+        fetcher = MediaFetcher(
+            sqlite_database, None, tmp_path / "media", 0.05, media, clock=lambda: later
+        )
+        url = await _report_with_media(sqlite_database, twilio, phone_photo(8, 8), "image/jpeg")
+        done = await retention.purge(sqlite_database, retention.Schedule(), later, "test")
+        assert done["report_texts"] >= 1
+        assert [row.ref for row in await _pending(sqlite_database)] == [url]
+        assert await fetcher.fetch_due() == 0  # nothing left to fetch: the report forgot it
+        assert await fetcher.delete_due() == 1 and twilio.media_held() == []
+        assert (await _report(sqlite_database)).media_ref is None
+        await media.stop()
