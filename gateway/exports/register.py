@@ -88,7 +88,8 @@ def sections(
             ("Twilio Inc.", "envoi et réception des SMS et WhatsApp", "États-Unis",
              "numéros de téléphone, textes des messages, statuts de remise ; photos des "
              "rapports (WhatsApp/MMS) jusqu'à leur réception : supprimées chez Twilio une fois "
-             "enregistrées, refusées, effacées (OUBLIER) ou purgées")
+             "enregistrées, refusées, effacées (OUBLIER) ou purgées, et 3 jours après leur "
+             "arrivée si aucun rapport ne les prend")
         )  # fmt: skip
         processors.append(
             ("Meta Platforms (WhatsApp), par Twilio", "acheminement WhatsApp",

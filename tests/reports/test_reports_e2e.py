@@ -313,3 +313,28 @@ async def test_oublier_deletes_the_stored_photo_and_the_one_still_at_twilio(h):
     assert len(h.twilio.media_deleted) == 2
     assert all(r.media_ref is None and r.media_path is None for r in await reports(h))
     assert first["MediaUrl0"] != second["MediaUrl0"]
+
+
+async def test_a_photo_no_report_takes_is_deleted_at_twilio_three_days_later(h):
+    """A WhatsApp photo sent with a greeting (no report): Twilio keeps it until Benkadi says;
+    it is not fetched, and three days on it is deleted there."""
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.channels.twilio_media import TwilioMedia
+    from gateway.inbound.media import MediaFetcher
+
+    await register(h, "whatsapp", AWA)
+    params = await post_whatsapp_photo(h, AWA, "bonjour", JPEG)
+    await h.twilio.wait_for_messages(1, to="whatsapp:" + AWA)
+    async with h.database.transaction() as connection:
+        [waiting] = await provider_media.pending(connection)
+    assert waiting.ref == params["MediaUrl0"]
+    assert waiting.next_attempt_at > datetime.now(UTC) + timedelta(days=2)
+    assert len(h.twilio.media_held()) == 1 and await reports(h) == []
+    media = TwilioMedia(ACCOUNT_SID, AUTH_TOKEN, h.twilio.base_url)
+    await media.start()
+    later = datetime.now(UTC) + provider_media.UNCLAIMED_HOLD + timedelta(minutes=1)
+    fetcher = MediaFetcher(h.database, None, Path(h.settings.media_dir), 1.0, media, lambda: later)
+    assert await fetcher.delete_due() == 1
+    await media.stop()
+    assert h.twilio.media_held() == []

@@ -159,3 +159,24 @@ async def test_a_purge_before_the_fetch_has_twilio_delete_the_photo(sqlite_datab
         assert await fetcher.delete_due() == 1 and twilio.media_held() == []
         assert (await _report(sqlite_database)).media_ref is None
         await media.stop()
+
+
+async def test_a_photo_a_report_waits_for_is_not_deleted_at_twilio(sqlite_database, tmp_path):
+    """Three days after it came in, a photo whose fetch is still being retried stays at
+    Twilio; once it is fetched, it goes."""
+    await seed(sqlite_database)
+    async with FakeTwilioAPI(ACCOUNT_SID, AUTH_TOKEN) as twilio:
+        media = TwilioMedia(ACCOUNT_SID, AUTH_TOKEN, twilio.base_url)
+        await media.start()
+        fetcher = MediaFetcher(sqlite_database, None, tmp_path / "media", 0.05, media)
+        url = await _report_with_media(sqlite_database, twilio, phone_photo(8, 8), "image/jpeg")
+        now = datetime.now(UTC)
+        async with sqlite_database.transaction() as connection:  # as when it came in, 3 days ago
+            await provider_media.to_delete(connection, [("twilio", url)], now, at=now)
+        twilio.fail_next_media(1, 503)
+        assert await fetcher.fetch_due() == 0
+        assert await fetcher.delete_due() == 0 and len(twilio.media_held()) == 1
+        await _due_now(sqlite_database)
+        assert await fetcher.fetch_due() == 1 and await fetcher.delete_due() == 1
+        assert twilio.media_held() == [] and (await _report(sqlite_database)).media_path
+        await media.stop()
