@@ -180,3 +180,48 @@ async def test_a_photo_a_report_waits_for_is_not_deleted_at_twilio(sqlite_databa
         assert await fetcher.fetch_due() == 1 and await fetcher.delete_due() == 1
         assert twilio.media_held() == [] and (await _report(sqlite_database)).media_path
         await media.stop()
+
+
+async def test_migration_0022_has_older_whatsapp_photos_fetched(tmp_path):
+    """Reports from before 0022 kept Twilio's URL as it was ("url"): a Twilio media URL is
+    fetched (and deleted at Twilio) from now on; anything else is left as it was."""
+    from sqlalchemy import text
+
+    from storage.database import Database
+    from storage.migrate import upgrade
+
+    database = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    await upgrade(database.engine, "0020")
+    twilio_url = (
+        f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/MM{'a' * 32}"
+        f"/Media/ME{'b' * 32}"
+    )
+    async with database.engine.begin() as connection:
+        for n, ref in enumerate((twilio_url, "https://example.org/x.jpg"), 1):
+            await connection.execute(
+                text(
+                    "INSERT INTO reports (id, channel, activity, activity_date, activity_month, "
+                    "women, men, girls, boys, description, media_kind, media_ref, "
+                    "media_attempts, status, submitted_at) VALUES (:id, 'whatsapp', 'formation', "
+                    "'2026-11-01', '2026-11', 1, 0, 0, 0, 'x', 'url', :ref, 0, 'submitted', "
+                    "'2026-11-01 10:00:00.000000')"
+                ),
+                {"id": n, "ref": ref},
+            )
+    await upgrade(database.engine)
+    async with database.sessions() as session:
+        rows = (await session.execute(select(Report).order_by(Report.id))).scalars().all()
+        assert [(r.media_kind, r.media_next_attempt_at is not None) for r in rows] == [
+            ("twilio", True),
+            ("url", False),
+        ]
+        due = await report_store_due(database)
+    assert [row.media_ref for row in due] == [twilio_url]
+    await database.dispose()
+
+
+async def report_store_due(database):
+    from storage import reports as report_store
+
+    async with database.transaction() as connection:
+        return await report_store.due_media(connection, datetime.now(UTC))
