@@ -37,6 +37,7 @@ from bot.vocabulary.wording import PLAIN, Wording
 from storage import members as member_store
 from storage import messages as message_store
 from storage import polls as poll_store
+from storage import provider_media as media_store
 from storage import translations as translation_store
 from storage.database import Database
 from storage.types import utcnow
@@ -174,6 +175,16 @@ class ConversationService:
             await member_store.record_last_inbound(
                 connection, [(addresses[p.received.key].id, p.now) for p in new]
             )
+            for p in new:
+                if (
+                    p.received.inbound.media
+                ):  # a provider's copy (Twilio) goes if no report takes it
+                    await media_store.to_delete(
+                        connection,
+                        [(p.received.inbound.traits.media_kind, p.received.inbound.media)],
+                        p.now,
+                        at=p.now + media_store.UNCLAIMED_HOLD,
+                    )
             dialogues = await message_store.load_dialogues(
                 connection, [addresses[p.received.key].id for p in new]
             )

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.vocabulary.channels import PHONE_CHANNELS
 from bot.vocabulary.text import fold
+from storage import provider_media
 from storage.database import mark_erasure
 from storage.models import (
     Address,
@@ -165,18 +166,26 @@ async def erase_member(connection: AsyncConnection, member_id: int, now: datetim
         )
         .values(text=None)
     )
-    photos = await _forget_photos(connection, member_id)
+    photos = await _forget_photos(connection, member_id, now)
     if organisation_id is not None:
         await _drop_if_only_theirs(connection, organisation_id, member_id)
     return Erased(address_ids, [(row.channel, row.address) for row in rows], photos)
 
 
-async def _forget_photos(connection: AsyncConnection, member_id: int) -> list[str]:
+async def _forget_photos(connection: AsyncConnection, member_id: int, now: datetime) -> list[str]:
+    """Their report photos: the files (removed by the caller once this commits) and, for a photo
+    a provider still holds (a WhatsApp photo not fetched yet), its deletion there."""
     theirs = reports.c.member_id == member_id
     paths = await connection.scalars(
         select(reports.c.media_path).where(theirs, reports.c.media_path.is_not(None))
     )
     found = list(paths)
+    held = await connection.execute(
+        select(reports.c.media_kind, reports.c.media_ref).where(
+            theirs, reports.c.media_path.is_(None)
+        )
+    )
+    await provider_media.to_delete(connection, [tuple(row) for row in held], now)
     await connection.execute(
         update(reports)
         .where(theirs, reports.c.media_kind.is_not(None))

@@ -373,8 +373,9 @@ class Report(Base):
     girls: Mapped[int] = mapped_column(default=0)
     boys: Mapped[int] = mapped_column(default=0)
     description: Mapped[str] = mapped_column(Text)
-    # A photo: Telegram's file_id (downloaded in the background into media_path) or a media URL.
-    media_kind: Mapped[str | None] = mapped_column(String(16))  # telegram | url
+    # A photo: Telegram's file_id or Twilio's MediaUrl (WhatsApp/MMS), fetched in the background
+    # into media_path (gateway/inbound/media.py); "url" is a link kept as it was (before 0022).
+    media_kind: Mapped[str | None] = mapped_column(String(16))  # telegram | twilio | url
     media_ref: Mapped[str | None] = mapped_column(Text)
     media_path: Mapped[str | None] = mapped_column(Text)
     media_attempts: Mapped[int] = mapped_column(default=0)
@@ -386,6 +387,23 @@ class Report(Base):
     validated_by: Mapped[str | None] = mapped_column(String(200))
     # Past the retention period the free text and photo go and the figures stay (storage/retention).
     text_purged_at: Mapped[datetime | None]
+
+
+class ProviderMedia(Base):
+    """A photo still held by a provider that Benkadi has to have deleted there: Twilio keeps a
+    WhatsApp/MMS photo until its Media resource is deleted. A row is added once the photo is on
+    disk (or refused), and when an erasure or a purge forgets a photo not fetched yet; it goes
+    once the provider said the media is gone (deleted, or 404)."""
+
+    __tablename__ = "provider_media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # twilio
+    ref: Mapped[str] = mapped_column(Text, unique=True)  # the MediaUrl (sids only, no content)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Poll(Base):

@@ -15,15 +15,17 @@ from bot.vocabulary.errors import FieldError, NotFound
 from bot.vocabulary.reference import ACTIVITY_LABELS, REGION_LABELS
 from bot.vocabulary.small_cells import suppress_row
 from bot.vocabulary.text import fold
-from storage import audit
+from storage import audit, provider_media
 from storage.database import Database
 from storage.models import Member, Organisation, Report
 from storage.tabular import Table
+from storage.types import utcnow
 
 reports, members, organisations = Report.__table__, Member.__table__, Organisation.__table__
 PAGE = 1000
 MEDIA_RETRY_BASE = timedelta(seconds=30)
 MEDIA_RETRY_MAX = timedelta(hours=6)
+FETCHED = ("telegram", "twilio")  # media kinds fetched into the media folder
 STATUSES = ("submitted", "validated")
 # The names of summary()'s columns, as the API's and the CLI's JSON give them.
 SUMMARY_HEADER = ("region", "type", "month", "women", "men", "girls", "boys", "total")
@@ -86,8 +88,8 @@ async def insert_report(
         "media_kind": data.get("media_kind") if photo else None,
         "media_ref": photo,
         "media_attempts": 0,
-        # Telegram photos are fetched in the background; a URL is kept as it is.
-        "media_next_attempt_at": now if photo and data.get("media_kind") == "telegram" else None,
+        # Telegram and Twilio photos are fetched (and cleaned) in the background.
+        "media_next_attempt_at": now if photo and data.get("media_kind") in FETCHED else None,
         "status": "submitted",
         "submitted_at": now,
     }
@@ -303,11 +305,14 @@ def export_tables(
 
 
 # --- photos --------------------------------------------------------------------------------
-async def due_media(connection: AsyncConnection, now: datetime, limit: int = 20) -> list[Row]:
+async def due_media(
+    connection: AsyncConnection, now: datetime, kinds: Sequence[str] = FETCHED, limit: int = 20
+) -> list[Row]:
+    """Photos to fetch now, of the kinds the caller can fetch."""
     query = (
-        select(reports.c.id, reports.c.media_ref, reports.c.media_attempts)
+        select(reports.c.id, reports.c.media_kind, reports.c.media_ref, reports.c.media_attempts)
         .where(
-            reports.c.media_kind == "telegram",
+            reports.c.media_kind.in_(list(kinds)),
             reports.c.media_path.is_(None),
             reports.c.media_next_attempt_at <= now,
         )
@@ -317,12 +322,30 @@ async def due_media(connection: AsyncConnection, now: datetime, limit: int = 20)
     return list(await connection.execute(query))
 
 
-async def media_saved(connection: AsyncConnection, report_id: int, path: str) -> None:
-    await connection.execute(
+def _still(report_id: int, ref: str | None):
+    """The report, if it still has the photo that was fetched (an erasure or a purge in the
+    meantime forgets it: the file just written is then not the report's)."""
+    where = reports.c.id == report_id
+    return and_(where, reports.c.media_ref == ref) if ref is not None else where
+
+
+async def media_saved(
+    connection: AsyncConnection,
+    report_id: int,
+    path: str,
+    ref: str | None = None,
+    kind: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """The cleaned photo is at `path`; the provider's copy (Twilio) is then to be deleted there.
+    False if the report no longer has this photo (the caller removes the file)."""
+    result = await connection.execute(
         update(reports)
-        .where(reports.c.id == report_id)
+        .where(_still(report_id, ref))
         .values(media_path=path, media_next_attempt_at=None, media_error=None)
     )
+    await provider_media.to_delete(connection, [(kind, ref)], now or utcnow())
+    return bool(result.rowcount)
 
 
 async def media_failed(
@@ -337,13 +360,22 @@ async def media_failed(
     )
 
 
-async def media_refused(connection: AsyncConnection, report_id: int, error: str) -> None:
-    """Not to be fetched again (the file is not a picture): the reason stays on the report."""
+async def media_refused(
+    connection: AsyncConnection,
+    report_id: int,
+    error: str,
+    ref: str | None = None,
+    kind: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Not to be fetched again (not a picture, too large, gone): the reason stays on the report,
+    and what the provider still holds is deleted there all the same. The report is kept."""
     await connection.execute(
         update(reports)
-        .where(reports.c.id == report_id)
+        .where(_still(report_id, ref))
         .values(media_next_attempt_at=None, media_error=error[:500])
     )
+    await provider_media.to_delete(connection, [(kind, ref)], now or utcnow())
 
 
 # --- filters from the outside (API query, CLI options) ---------------------------------------

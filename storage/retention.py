@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, func, literal, not_, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage import audit
+from storage import audit, provider_media
 from storage import members as member_store
 from storage.database import Database
 from storage.models import (
@@ -215,6 +215,12 @@ async def _apply(
             )
             if path
         ]
+        held = await connection.execute(
+            select(reports.c.media_kind, reports.c.media_ref).where(
+                reports.c.id.in_(ids), reports.c.media_path.is_(None)
+            )
+        )  # a photo Twilio still holds (not fetched yet) is deleted there too
+        await provider_media.to_delete(connection, [tuple(row) for row in held], now)
         await connection.execute(
             update(reports)
             .where(reports.c.id.in_(ids))

@@ -87,12 +87,14 @@ def help_text(ctx: Context) -> str:
     if ctx.member is None:
         return _(
             "Benkadi relie les OSC du Mali. INSCRIPTION pour vous inscrire, "
-            "LANGUE pour changer de langue, AIDE pour l'aide."
+            "LANGUE pour changer de langue, MES DONNÉES pour voir ce qui est gardé, "
+            "AIDE pour l'aide."
         )
+    # Two SMS at most in every language (tests/bot/test_every_flow.py: French is the budget).
     return _(
         "Benkadi : RAPPORT signaler une activité, SONDAGE reprendre un sondage, PROFIL vos "
-        "infos, LANGUE changer de langue, LIER Telegram et SMS, STOP ne plus recevoir, "
-        "OUBLIER tout effacer."
+        "infos, MES DONNÉES ce que Benkadi garde sur vous, LANGUE changer de langue, LIER "
+        "Telegram et SMS, STOP ne plus recevoir, OUBLIER tout effacer."
     )
 
 

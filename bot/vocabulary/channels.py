@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 Style = Literal["sms", "buttons"]  # how choices are shown: a numbered list, or buttons
-MediaKind = Literal["telegram", "url"]  # a Telegram file_id to fetch, or a provider's media URL
+# What an attached photo is: a Telegram file_id, or Twilio's MediaUrl (WhatsApp/MMS); both are
+# fetched, cleaned and kept in the media folder, and Twilio's copy is then deleted there.
+MediaKind = Literal["telegram", "twilio"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ SMS = ChannelTraits(
     billed_by_segment=True,
     phone_number=True,
     asks_for_photo=False,
-    media_kind="url",
+    media_kind="twilio",
     starts_link=False,
 )
 WHATSAPP = ChannelTraits(
@@ -41,7 +43,7 @@ WHATSAPP = ChannelTraits(
     billed_by_segment=False,  # billed per conversation: no paging, letters as written
     phone_number=True,
     asks_for_photo=False,
-    media_kind="url",
+    media_kind="twilio",
     starts_link=False,
     free_text_hours=24,
 )

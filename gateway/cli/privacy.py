@@ -15,6 +15,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot.vocabulary.i18n import LANGUAGES
 from gateway.cli.arguments import Commands, json_flag, names, noun
 from gateway.cli.common import actor, answer
 from gateway.exports import access
@@ -72,7 +73,7 @@ async def export(database: Database, args: argparse.Namespace, settings: Setting
     held = await access_export.collect(database, member_id, actor(), "cli")
     base = Path(args.output or f"donnees-membre-{member_id}")
     html, json_ = base.with_name(base.name + ".html"), base.with_name(base.name + ".json")
-    page = access.as_html(held, utcnow().isoformat(timespec="minutes"))
+    page = access.as_html(held, utcnow().isoformat(timespec="minutes"), args.language)
     await asyncio.to_thread(_write_private, {html: page, json_: access.as_json(held)})
     print(f"member {member_id}: {html} and {json_}", file=sys.stderr)
     return 0
@@ -113,6 +114,11 @@ def register(commands: Commands) -> None:
         "--output",
         metavar="NAME",
         help="files NAME.html and NAME.json (default: donnees-membre-ID in this directory)",
+    )
+    command.add_argument(
+        "--language",
+        choices=LANGUAGES,
+        help="the language of the HTML page's headings (default: the member's own)",
     )
     command.set_defaults(action=export)
     command = verbs.add_parser(

@@ -86,7 +86,10 @@ def sections(
     if settings.twilio_enabled:
         processors.append(
             ("Twilio Inc.", "envoi et réception des SMS et WhatsApp", "États-Unis",
-             "numéros de téléphone, textes des messages, statuts de remise")
+             "numéros de téléphone, textes des messages, statuts de remise ; photos des "
+             "rapports (WhatsApp/MMS) jusqu'à leur réception : supprimées chez Twilio une fois "
+             "enregistrées, refusées, effacées (OUBLIER) ou purgées, et 3 jours après leur "
+             "arrivée si aucun rapport ne les prend")
         )  # fmt: skip
         processors.append(
             ("Meta Platforms (WhatsApp), par Twilio", "acheminement WhatsApp",
@@ -233,7 +236,9 @@ def sections(
                 "journaux techniques.",
                 "Durées de conservation appliquées chaque jour ; sur SQLite, les textes effacés "
                 "sont écrasés dans le fichier (secure_delete) et le journal WAL vidé.",
-                "Photos réenregistrées sans métadonnées (GPS, appareil).",
+                "Photos réenregistrées sans métadonnées (GPS, appareil) ; celles reçues par "
+                "WhatsApp ou MMS sont ensuite supprimées chez Twilio (nouvel essai jusqu'à ce "
+                "que Twilio confirme).",
                 "Exports pour l'extérieur : effectifs de moins de 5 masqués (« < 5 »).",
                 "Sauvegardes : un fichier chiffré (AES-256-GCM, clé dérivée d'une phrase "
                 "secrète par scrypt), à garder hors du serveur.",

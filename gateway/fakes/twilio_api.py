@@ -9,6 +9,12 @@ callback with 63016; outside the window only an approved template (ContentSid) g
 are served as the Content API's ``/v1/Content`` and ``/v1/ContentAndApprovals`` listings. Errors use Twilio's legacy
 JSON error shape so the SDK raises ``TwilioRestException`` with the right ``code`` and ``status``;
 status callbacks are form-encoded and signed like Twilio's (X-Twilio-Signature, HMAC-SHA1).
+
+Media a member sent (WhatsApp/MMS) is kept as Twilio keeps it, until its Media resource is
+deleted: the MediaUrl (``/2010-04-01/Accounts/AC…/Messages/MM…/Media/ME…``) wants the account's
+basic auth and answers a redirect to the file (served with its content type, no auth, as
+Twilio's CDN does); ``…/Media.json`` lists a message's media, ``…/Media/ME….json`` is one, and
+DELETE on it answers 204, then everything about it 404. Tests queue errors on either.
 """
 
 from __future__ import annotations
@@ -150,6 +156,11 @@ class FakeTwilioAPI:
         self._last_inbound: dict[str, datetime] = {}  # "whatsapp:+223…" → last message in
         self._refused: dict[str, int] = {}  # sid → error its final callback carries
         self._contents: dict[str, dict] = {}  # HX sid → Content resource
+        self._media: dict[str, dict] = {}  # ME sid → {"message", "content", "content_type", …}
+        self._cdn: dict[str, str] = {}  # CDN token → ME sid
+        self.media_deleted: list[str] = []  # ME sids deleted, in order
+        self._media_fail_queue: deque[_TwilioError] = deque()
+        self._delete_fail_queue: deque[_TwilioError] = deque()
         self._resources: dict[str, dict] = {}  # sid -> Message resource, kept current
         self._by_sid: dict[str, SentTwilioMessage] = {}
         self._changed = asyncio.Event()
@@ -165,6 +176,13 @@ class FakeTwilioAPI:
         prefix = f"/{API_VERSION}/Accounts/{{account_sid}}"
         app.router.add_post(f"{prefix}/Messages.json", self._handle_create)
         app.router.add_get(f"{prefix}/Messages/{{sid}}.json", self._handle_fetch)
+        media = f"{prefix}/Messages/{{sid}}/Media"
+        one = f"{media}/{{media_sid:ME[0-9a-fA-F]{{32}}}}"
+        app.router.add_get(f"{media}.json", self._handle_media_list)
+        app.router.add_get(f"{one}.json", self._handle_media_fetch)
+        app.router.add_delete(f"{one}.json", self._handle_media_delete)
+        app.router.add_get(one, self._handle_media_content)
+        app.router.add_get("/cdn/{token}", self._handle_cdn)
         app.router.add_get(f"/{CONTENT_API_VERSION}/Content", self._handle_contents)
         app.router.add_get(f"/{CONTENT_API_VERSION}/ContentAndApprovals", self._handle_contents)
         app.router.add_route("*", "/{tail:.*}", self._handle_unknown)
@@ -203,6 +221,32 @@ class FakeTwilioAPI:
         """The next `count` message creates fail with this Twilio error."""
         self._fail_queue.extend(_TwilioError(code, status, message) for _ in range(count))
 
+    def fail_next_media(self, count: int, status: int = 503, code: int = 20503) -> None:
+        """The next `count` requests for a media's content (its MediaUrl) fail so."""
+        self._media_fail_queue.extend(
+            _TwilioError(code, status, "Service Unavailable") for _ in range(count)
+        )
+
+    def fail_next_media_delete(self, count: int, status: int = 503, code: int = 20503) -> None:
+        """The next `count` DELETEs of a Media resource fail so."""
+        self._delete_fail_queue.extend(
+            _TwilioError(code, status, "Service Unavailable") for _ in range(count)
+        )
+
+    def add_media(self, message_sid: str, content: bytes, content_type: str = "image/jpeg") -> str:
+        """Media Twilio holds for a message a member sent; its MediaUrl."""
+        sid = "ME" + uuid.uuid4().hex
+        now = _rfc2822(datetime.now(UTC))
+        self._media[sid] = {
+            "message": message_sid, "content": content, "content_type": content_type,
+            "date_created": now,
+        }  # fmt: skip
+        return f"{self.base_url}{self._media_path(message_sid, sid)}"
+
+    def media_held(self, message_sid: str | None = None) -> list[str]:
+        """ME sids Twilio still holds (of one message, or all)."""
+        return [s for s, m in self._media.items() if message_sid in (None, m["message"])]
+
     def unsubscribe(self, number: str) -> None:
         self._unsubscribed.add(number)
 
@@ -222,15 +266,29 @@ class FakeTwilioAPI:
         """The member wrote on WhatsApp at `at` (now by default): the 24 h window opens."""
         self._last_inbound[_whatsapp(number)] = at or self.clock()
 
-    async def post_inbound(self, url: str, number: str, body: str, to: str) -> int:
-        """A member's WhatsApp message, posted and signed as Twilio does; the window opens."""
-        self.declare_inbound(number)
-        sid = "SM" + uuid.uuid4().hex
+    def inbound_params(
+        self, number: str, body: str, to: str, media: tuple[tuple[bytes, str], ...] = ()
+    ) -> dict[str, str]:
+        """The form Twilio posts for a member's WhatsApp message, with its media (MM sid,
+        NumMedia, MediaUrlN, MediaContentTypeN), the media then held here."""
+        sid = ("MM" if media else "SM") + uuid.uuid4().hex
         params = {
             "MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid, "AccountSid": self.account_sid,
-            "From": _whatsapp(number), "To": _whatsapp(to), "Body": body, "NumMedia": "0",
-            "NumSegments": "1", "SmsStatus": "received", "ApiVersion": API_VERSION,
+            "From": _whatsapp(number), "To": _whatsapp(to), "Body": body,
+            "NumMedia": str(len(media)), "NumSegments": "1", "SmsStatus": "received",
+            "ApiVersion": API_VERSION,
         }  # fmt: skip
+        for index, (content, content_type) in enumerate(media):
+            params[f"MediaUrl{index}"] = self.add_media(sid, content, content_type)
+            params[f"MediaContentType{index}"] = content_type
+        return params
+
+    async def post_inbound(
+        self, url: str, number: str, body: str, to: str, media: tuple[tuple[bytes, str], ...] = ()
+    ) -> int:
+        """A member's WhatsApp message, posted and signed as Twilio does; the window opens."""
+        self.declare_inbound(number)
+        params = self.inbound_params(number, body, to, media)
         signature = RequestValidator(self.auth_token).compute_signature(url, params)
         self._session = self._session or aiohttp.ClientSession()
         headers = {"X-Twilio-Signature": signature}
@@ -378,6 +436,95 @@ class FakeTwilioAPI:
         except _TwilioError as err:
             return err.response()
         return web.json_response(self._resources[request.match_info["sid"]])
+
+    # --- media ---------------------------------------------------------------------------------
+
+    def _media_path(self, message_sid: str, media_sid: str) -> str:
+        return (
+            f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{message_sid}/Media/{media_sid}"
+        )
+
+    def _media_resource(self, media_sid: str) -> dict:
+        media = self._media[media_sid]
+        return {
+            "account_sid": self.account_sid,
+            "content_type": media["content_type"],
+            "date_created": media["date_created"],
+            "date_updated": media["date_created"],
+            "parent_sid": media["message"],
+            "sid": media_sid,
+            "uri": self._media_path(media["message"], media_sid) + ".json",
+        }
+
+    def _held(self, request: web.Request) -> str:
+        """The ME sid of the request, if this message holds it; else Twilio's 404."""
+        self._authorize(request)
+        media_sid = request.match_info["media_sid"]
+        media = self._media.get(media_sid)
+        if media is None or media["message"] != request.match_info["sid"]:
+            raise _TwilioError(20404, path=request.path)
+        return media_sid
+
+    async def _handle_media_list(self, request: web.Request) -> web.Response:
+        params = await self._record(request)
+        try:
+            self._authorize(request)
+        except _TwilioError as err:
+            return err.response()
+        message = request.match_info["sid"]
+        size = int(params.get("PageSize") or 50)
+        items = [self._media_resource(s) for s in self.media_held(message)][:size]
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{message}/Media.json"
+        return web.json_response(
+            {
+                "media_list": items, "end": max(len(items) - 1, 0), "start": 0, "page": 0,
+                "page_size": size, "first_page_uri": f"{uri}?PageSize={size}&Page=0",
+                "next_page_uri": None, "previous_page_uri": None,
+                "uri": f"{uri}?PageSize={size}&Page=0",
+            }
+        )  # fmt: skip
+
+    async def _handle_media_fetch(self, request: web.Request) -> web.Response:
+        await self._record(request)
+        try:
+            media_sid = self._held(request)
+        except _TwilioError as err:
+            return err.response()
+        return web.json_response(self._media_resource(media_sid))
+
+    async def _handle_media_delete(self, request: web.Request) -> web.Response:
+        await self._record(request)
+        try:
+            media_sid = self._held(request)
+            if self._delete_fail_queue:
+                raise self._delete_fail_queue.popleft()
+        except _TwilioError as err:
+            return err.response()
+        del self._media[media_sid]
+        for token in [t for t, s in self._cdn.items() if s == media_sid]:
+            del self._cdn[token]
+        self.media_deleted.append(media_sid)
+        return web.Response(status=204)
+
+    async def _handle_media_content(self, request: web.Request) -> web.Response:
+        """The MediaUrl: a redirect to the file on the CDN, as Twilio answers it."""
+        await self._record(request)
+        try:
+            media_sid = self._held(request)
+            if self._media_fail_queue:
+                raise self._media_fail_queue.popleft()
+        except _TwilioError as err:
+            return err.response()
+        token = uuid.uuid4().hex
+        self._cdn[token] = media_sid
+        raise web.HTTPTemporaryRedirect(f"{self.base_url}/cdn/{token}")
+
+    async def _handle_cdn(self, request: web.Request) -> web.Response:
+        await self._record(request)
+        media = self._media.get(self._cdn.get(request.match_info["token"], ""))
+        if media is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=media["content"], content_type=media["content_type"])
 
     async def _handle_contents(self, request: web.Request) -> web.Response:
         """/v1/Content and /v1/ContentAndApprovals, paged as Twilio's v1 lists are (meta.key)."""

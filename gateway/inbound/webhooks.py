@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from aiohttp import web
 
 from bot.model import Received
-from bot.vocabulary.channels import traits
 from broadcasts import fallback
 from gateway.channels.base import AddressChange, Malformed, Parsed, Webhook, WebhookRequest
 from gateway.channels.base import enabled as enabled_names
@@ -61,7 +60,7 @@ async def _store(app: web.Application, parsed: Parsed) -> str | None:
             handled = await app[SERVICE].handle(event)
             notice = handled.notice
             app[DISPATCHER].wake()
-            if event.inbound.media and traits(event.channel).media_kind == "telegram":
+            if event.inbound.media:
                 media.wake(app)  # a report with a photo may just have been confirmed
         elif isinstance(event, AddressChange):
             await app[SERVICE].set_blocked(event.channel, event.address, event.blocked)

@@ -99,9 +99,10 @@ def test_every_word_a_message_asks_for_is_a_keyword(language):
         for written in (text, cheapest_sms_text(text), gsm_friendly(text)):
             tokens = re.findall(r"[^\W\d_]+", written)
             for n, token in enumerate(tokens):
-                pairs = {
-                    fold(" ".join(tokens[max(n - 1, 0) : n + 1])),
-                    fold(" ".join(tokens[n : n + 2])),
+                pairs = {  # the keyword phrases the token is in: "A TO", "N KA KUNNAFONIW"
+                    fold(" ".join(tokens[start : start + size]))
+                    for size in (2, 3)
+                    for start in range(max(n - size + 1, 0), n + 1)
                 }
                 if token.isupper() and len(token) > 1 and fold(token) not in NOT_KEYWORDS:
                     assert fold(token) in words or pairs & words, (language, token, text)  # "A TO"

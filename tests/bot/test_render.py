@@ -126,6 +126,30 @@ def test_every_keyword_in_the_help_stays_a_keyword_in_capitals_in_the_gsm_spelli
                 assert keyword(spelled) == keyword(word), word
 
 
+MY_DATA_WORDS = {
+    "fr": "MES DONNÉES",
+    "bm": "N KA KUNNAFONIW",
+    "ff": "KABAARU AM",
+    "ses": "AY ALHABAREY",
+    "en": "MY DATA",
+}
+
+
+@pytest.mark.parametrize("language", ["fr", "bm", "ff", "ses", "en"])
+def test_the_help_names_the_keyword_for_ones_data_in_the_language(language):
+    """AIDE tells members and strangers how to ask what is held about them (MES DONNÉES), with
+    the keyword of their language, which, typed back as the SMS spells it, is that command."""
+    word = MY_DATA_WORDS[language]
+    assert keyword(word) == "my_data" and keyword(gsm_friendly(word)) == "my_data"
+    for member in (None, Profile(1, "Awa", None, None, None, (), language)):
+        ctx = replace(sms_context(), member=member)
+        with use_locale(language):
+            text = help_text(ctx)
+        body, _ = render_for_channel(Reply(text), "sms")
+        assert word in text and gsm_friendly(word) in body, (language, body)
+        assert sms_size(body).segments <= (2 if member else 1), (language, body)
+
+
 @pytest.mark.parametrize("language", ["fr", "bm", "ff", "ses", "en"])
 def test_every_choice_label_keeps_its_case_and_is_read_back_in_the_gsm_spelling(language):
     with use_locale(language):

@@ -325,7 +325,8 @@ async def test_start_bm_then_bila_stays_in_bambara_after_the_cancel(harness):
     help_bm = in_language(
         "bm",
         "Benkadi relie les OSC du Mali. INSCRIPTION pour vous inscrire, "
-        "LANGUE pour changer de langue, AIDE pour l'aide.",
+        "LANGUE pour changer de langue, MES DONNÉES pour voir ce qui est gardé, "
+        "AIDE pour l'aide.",
     )
     assert later.text == help_bm
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from html import escape
 
 from sqlalchemy import select
 
@@ -175,3 +176,39 @@ async def test_the_directory_fields_are_in_the_copy(database):
     for key in ("imported_at", "invited_at", "reminded_at", "refused_at"):
         assert consents[key].startswith("2026-11-20"), key
     assert "consent_channel" in consents
+
+
+async def test_the_copy_is_headed_in_the_members_language(database, tmp_path):
+    """The copy handed to a member who speaks Bambara is headed in Bambara (the catalogs), not
+    French; `--language fr` gives the secretariat a French one of the same data."""
+    from bot.vocabulary.i18n import in_language
+    from gateway.exports import access
+
+    awa, _other = await _two_people(database)
+    async with database.transaction() as connection:
+        await connection.execute(
+            access_export.members.update()
+            .where(access_export.members.c.id == awa)
+            .values(language="bm")
+        )
+    settings = Settings.from_env({"BENKADI_DATABASE_URL": database.url})
+    assert await cli.run(settings, "privacy", "export", str(awa), "-o", str(tmp_path / "bm")) == 0
+    page = (tmp_path / "bm.html").read_text()
+    assert "<html lang='bm'>" in page
+    for _key, french in access.SECTIONS:
+        bambara = in_language("bm", french)
+        assert bambara != french and f"<h2>{escape(bambara)}</h2>" in page, french
+        assert f"<h2>{escape(french)}</h2>" not in page
+    assert escape(in_language("bm", "Rien.")) in page  # the empty section (no audit entry)
+    assert "Données détenues" not in page and "Copie établie" not in page
+    assert "AWA-REPORT" in page  # the data itself as it is
+    code = await cli.run(
+        settings, "privacy", "export", str(awa), "-o", str(tmp_path / "fr"), "--language", "fr"
+    )
+    french_page = (tmp_path / "fr.html").read_text()
+    assert code == 0 and "<html lang='fr'>" in french_page
+    assert "<h2>Vos réponses aux sondages</h2>" in french_page and "Copie établie" in french_page
+    english = access.as_html({"member_id": 1, "profile": {"language": "en"}}, "2026-12-01")
+    assert (
+        "<h2>Your poll answers</h2>" in english and "Data Benkadi holds about member 1" in english
+    )

@@ -12,9 +12,12 @@ import pytest
 from sqlalchemy import func, select
 
 from broadcasts import service as broadcasts
+from gateway.channels.twilio_media import TwilioMedia
+from gateway.fakes import FakeTwilioAPI
+from gateway.inbound.media import MediaFetcher
 from gateway.sending.scheduler import Scheduler
+from storage import provider_media, retention
 from storage import reports as report_store
-from storage import retention
 from storage.models import (
     Address,
     AuditEntry,
@@ -27,6 +30,8 @@ from storage.models import (
 )
 from storage.reports import ReportFilter
 from tests.factories import add_member
+from tests.harness import ACCOUNT_SID, AUTH_TOKEN
+from tests.reports.test_photos import phone_photo
 
 START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 DAYS = int(os.environ.get("RETENTION_TEST_DAYS", "780"))
@@ -34,11 +39,13 @@ STEP = 4  # a tick every fourth day (each purges): the same schedule, a quarter 
 TRAFFIC = range(0, DAYS, STEP)
 inbound, outbox, reports = InboundMessage.__table__, OutboxMessage.__table__, Report.__table__
 members, addresses = Member.__table__, Address.__table__
+PHOTO = phone_photo(64, 48)  # GPS, device, a comment ("Centre d'accueil…"): none of it kept
 
 
-async def _traffic(database, day: int, now: datetime, members_ids, media_dir: Path) -> None:
+async def _traffic(database, day: int, now: datetime, members_ids, twilio) -> None:
     """One day: a member writes and is answered; every 28th day a broadcast to everyone (one
-    failure) and a report with a photo."""
+    failure) and a WhatsApp report with a phone's photo (GPS, comment), held at the fake
+    Twilio until the fetcher takes it."""
     async with database.transaction() as connection:
         address_id = await connection.scalar(
             select(addresses.c.id).where(addresses.c.member_id == members_ids[0])
@@ -78,27 +85,33 @@ async def _traffic(database, day: int, now: datetime, members_ids, media_dir: Pa
             for n, member_id in enumerate(members_ids)
         ]  # fmt: skip
         await connection.execute(outbox.insert(), rows)
-        photo = media_dir / f"report-{day}.jpg"
-        photo.write_bytes(b"JPEG" + f"MARKER-PHOTO-{day:04d}".encode())
-        report_id = await report_store.insert_report(
+        media_url = twilio.add_media("MM" + f"{day:032x}", PHOTO)
+        await report_store.insert_report(
             connection,
             members_ids[1],
             {
                 "activity": "sensibilisation", "date": now.date().isoformat(), "region": "kayes",
                 "commune": "Kayes", "women": 10 + day % 7, "men": 3, "girls": 2, "boys": 1,
                 "description": f"MARKER-REPORT-{day:04d}", "channel": "whatsapp",
-                "photo": "https://api.twilio.com/media/x", "media_kind": "url",
+                "photo": media_url, "media_kind": "twilio",
             },
             now,
         )  # fmt: skip
-        await connection.execute(
-            reports.update().where(reports.c.id == report_id).values(media_path=str(photo))
-        )
 
 
 async def test_two_years_of_traffic_purged_daily(database, tmp_path):
     media_dir = tmp_path / "media"
     media_dir.mkdir()
+    async with FakeTwilioAPI(ACCOUNT_SID, AUTH_TOKEN) as twilio:
+        twilio_media = TwilioMedia(ACCOUNT_SID, AUTH_TOKEN, twilio.base_url)
+        await twilio_media.start()
+        try:
+            await _two_years(database, media_dir, twilio, twilio_media)
+        finally:
+            await twilio_media.stop()
+
+
+async def _two_years(database, media_dir: Path, twilio, twilio_media) -> None:
     async with database.transaction() as connection:
         staying = [
             await add_member(
@@ -126,10 +139,17 @@ async def test_two_years_of_traffic_purged_daily(database, tmp_path):
         retention_schedule=schedule, media_dir=str(media_dir),
     )  # fmt: skip
 
+    fetcher = MediaFetcher(database, None, media_dir, 1.0, twilio_media, clock=lambda: clock[0])
     totals_before: dict[int, dict] = {}
     for day in TRAFFIC:
         clock[0] = START + timedelta(days=day)
-        await _traffic(database, day, clock[0], staying, media_dir)
+        await _traffic(database, day, clock[0], staying, twilio)
+        if day == 56:  # Twilio down that day: the photo is fetched at a later tick
+            twilio.fail_next_media(1, 503)
+        if day == 112:
+            twilio.fail_next_media_delete(1, 500, 20500)
+        await fetcher.fetch_due()
+        await fetcher.delete_due()
         if day % 28 == 0:  # totals as they were when each broadcast was done
             newest = (await broadcasts.list_broadcasts(database, limit=1))[0]
             totals_before[newest["id"]] = await broadcasts.get_status(database, newest["id"])
@@ -205,16 +225,33 @@ async def test_two_years_of_traffic_purged_daily(database, tmp_path):
         (10 + d % 7) + 6 for d in range(0, DAYS, 28)
     )
 
-    # Photo files of purged reports are gone; the others are still there.
-    photos = sorted(p.name for p in media_dir.iterdir())
+    # Every photo was fetched cleaned (no EXIF/GPS) and deleted at Twilio (one after a 503,
+    # one deletion after a 500); files of purged reports are gone, the others still there.
+    assert twilio.media_held() == [] and len(twilio.media_deleted) == len(range(0, DAYS, 28))
+    async with database.transaction() as connection:
+        assert await provider_media.pending(connection) == []
+    async with database.sessions() as session:
+        held = set(await session.scalars(select(reports.c.media_path).where(
+            reports.c.media_path.is_not(None))))  # fmt: skip
     kept_days = [d for d in range(0, DAYS, 28) if START + timedelta(days=d) >= now - timedelta(730)]
-    assert photos == sorted(f"report-{d}.jpg" for d in kept_days)
+    assert len(held) == len(kept_days)
+    assert _files(media_dir) == held
+    for data in _contents(held):
+        assert data.startswith(b"\xff\xd8") and b"Exif" not in data and b"accueil" not in data
 
     if database.is_sqlite:  # nothing purged is left in the file or its WAL
         raw = _file_and_wal(Path(database.engine.url.database))
         assert b"MARKER-IN-0004" not in raw and b"MARKER-OUT-0004" not in raw
         assert b"MARKER-REPORT-0000" not in raw
         assert f"MARKER-IN-{TRAFFIC[-1]:04d}".encode() in raw
+
+
+def _files(folder: Path) -> set[str]:
+    return {str(p.resolve()) for p in folder.iterdir()}
+
+
+def _contents(paths: set[str]) -> list[bytes]:
+    return [Path(p).read_bytes() for p in paths]
 
 
 def _file_and_wal(path: Path) -> bytes:

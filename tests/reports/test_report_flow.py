@@ -182,13 +182,13 @@ def test_telegram_photo_step_and_photo_sent_early():
     assert saves(outcomes)[0]["photo"] is None
 
 
-def test_whatsapp_media_url_is_kept():
+def test_whatsapp_media_url_is_kept_to_be_fetched_from_twilio():
     outcomes = run(
         [("RAPPORT formation bi Kayes F1 H1 FI1 G1 Causerie", "https://api.twilio.com/m/ME1"), "1"],
         channel="whatsapp",
     )
     [saved] = saves(outcomes)
-    assert (saved["photo"], saved["media_kind"]) == ("https://api.twilio.com/m/ME1", "url")
+    assert (saved["photo"], saved["media_kind"]) == ("https://api.twilio.com/m/ME1", "twilio")
 
 
 def test_a_draft_left_for_a_poll_is_kept_and_offered_back():

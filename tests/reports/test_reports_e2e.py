@@ -10,16 +10,18 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 
 from bot.vocabulary.i18n import in_language
 from bot.vocabulary.sms_text import gsm_friendly
 from storage import members as member_store
+from storage import provider_media
 from storage.models import Conversation, Report
 from tests.conftest import BACKENDS, database_url_for
 from tests.gateway.test_registration_e2e import converse_sms
-from tests.harness import start_harness, stop_harness
+from tests.harness import ACCOUNT_SID, AUTH_TOKEN, BENKADI_NUMBER, start_harness, stop_harness
 from tests.reports.test_photos import phone_photo
 
 AWA, BINTOU, CHAT = "+22376123456", "+22365432100", 7101
@@ -180,28 +182,46 @@ async def test_telegram_report_with_a_photo_fetched_into_the_media_folder(h):
     assert (report.women, report.men, report.girls, report.boys) == (12, 8, 4, 4)
 
 
-async def test_whatsapp_photo_url_is_kept(h):
-    await register(h, "whatsapp", AWA)
-    params = h.sms_params(
-        AWA, "RAPPORT plaidoyer bi Kayes F1 H2 FI3 G4 Plaidoyer mairie", whatsapp=True
-    )
-    sid = "MM" + "c" * 32
-    for key in ("SmsMessageSid", "SmsSid", "MessageSid"):
-        params[key] = sid
-    params |= {"NumMedia": "1", "MediaUrl0": "https://api.twilio.com/media/ME1",
-               "MediaContentType0": "image/jpeg"}  # fmt: skip
+async def post_whatsapp_photo(h, number: str, text: str, content: bytes, kind="image/jpeg"):
+    """A member's WhatsApp message with a photo, as Twilio posts it (MM sid, MediaUrl0 on the
+    fake Twilio, which holds the photo until it is deleted there)."""
+    h.twilio.declare_inbound(number)
+    params = h.twilio.inbound_params(number, text, BENKADI_NUMBER, ((content, kind),))
     response = await h.post_form(
         "/webhooks/twilio/sms", params, h.sign("/webhooks/twilio/sms", params)
     )
     assert response.status == 200
+    return params
+
+
+async def test_whatsapp_photo_is_fetched_cleaned_and_deleted_at_twilio(h):
+    await register(h, "whatsapp", AWA)
+    params = await post_whatsapp_photo(
+        h, AWA, "RAPPORT plaidoyer bi Kayes F1 H2 FI3 G4 Plaidoyer mairie", JPEG
+    )
+    [media_sid] = h.twilio.media_held(params["MessageSid"])
     [summary] = await h.twilio.wait_for_messages(1, to="whatsapp:" + AWA)
     assert "Photo : oui" in summary.body
     await h.sms(AWA, "1", whatsapp=True)
     await h.twilio.wait_for_messages(2, to="whatsapp:" + AWA)
-    [report] = await reports(h)
-    assert (report.media_kind, report.media_ref, report.media_path) == (
-        "url", "https://api.twilio.com/media/ME1", None,
-    )  # fmt: skip
+
+    async def deleted():
+        found = await reports(h)
+        return found if found and found[0].media_path and h.twilio.media_deleted else None
+
+    [report] = await wait_for(deleted)
+    assert (report.media_kind, report.media_ref) == ("twilio", params["MediaUrl0"])
+    kept = await asyncio.to_thread(Path(report.media_path).read_bytes)
+    assert kept.startswith(b"\xff\xd8") and b"Exif" not in kept and b"PhoneMaker" not in kept
+    assert (await asyncio.to_thread(os.stat, report.media_path)).st_mode & 0o777 == 0o600
+    assert h.twilio.media_deleted == [media_sid] and h.twilio.media_held() == []
+    paths = [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in h.twilio.requests]
+    assert ("GET", media_sid) in paths and ("DELETE", media_sid + ".json") in paths
+    auth = {"Authorization": aiohttp.encode_basic_auth(ACCOUNT_SID, AUTH_TOKEN)}
+    async with h.http.get(params["MediaUrl0"], headers=auth) as gone:
+        assert gone.status == 404  # Twilio no longer has it
+    async with h.database.transaction() as connection:
+        assert await provider_media.pending(connection) == []
 
 
 async def test_reports_made_by_sms_are_what_the_exports_and_totals_say(h):
@@ -253,3 +273,68 @@ async def test_reports_made_by_sms_are_what_the_exports_and_totals_say(h):
     assert [row[9:14] for row in sheet_rows[1:]] == [(25, 10, 5, 3, 43), (7, 0, 12, 4, 23)]
     summary_rows = list(workbook["totaux"].iter_rows(values_only=True))
     assert sum(row[7] for row in summary_rows[1:]) == 66
+
+
+async def test_oublier_deletes_the_stored_photo_and_the_one_still_at_twilio(h):
+    """One WhatsApp photo fetched (a file), one Twilio would not serve yet (still at Twilio):
+    OUBLIER removes the file and has Twilio delete the other."""
+    await register(h, "whatsapp", AWA)
+    line = "RAPPORT plaidoyer bi Kayes F1 H2 FI3 G4 Plaidoyer mairie"
+    first = await post_whatsapp_photo(h, AWA, line, JPEG)
+    await h.twilio.wait_for_messages(1, to="whatsapp:" + AWA)
+    await h.sms(AWA, "1", whatsapp=True)
+
+    async def stored():
+        found = await reports(h)
+        return found if found and found[0].media_path and h.twilio.media_deleted else None
+
+    [report] = await wait_for(stored)
+    photo = Path(report.media_path)
+    h.twilio.fail_next_media(1000, 503)  # Twilio will not serve the second one
+    second = await post_whatsapp_photo(h, AWA, line, JPEG)
+    await h.twilio.wait_for_messages(3, to="whatsapp:" + AWA)
+    await h.sms(AWA, "1", whatsapp=True)
+
+    async def tried():
+        found = await reports(h)
+        return found if len(found) == 2 and found[1].media_error else None
+
+    [_, waiting] = await wait_for(tried)
+    assert waiting.media_path is None and "503" in waiting.media_error
+    assert h.twilio.media_held() == h.twilio.media_held(second["MessageSid"]) != []
+    await h.sms(AWA, "OUBLIER", whatsapp=True)
+    await h.twilio.wait_for_messages(5, to="whatsapp:" + AWA)
+    await h.sms(AWA, "1", whatsapp=True)
+
+    async def forgotten():
+        return h.twilio.media_held() == [] and not await asyncio.to_thread(photo.exists)
+
+    await wait_for(forgotten)
+    assert len(h.twilio.media_deleted) == 2
+    assert all(r.media_ref is None and r.media_path is None for r in await reports(h))
+    assert first["MediaUrl0"] != second["MediaUrl0"]
+
+
+async def test_a_photo_no_report_takes_is_deleted_at_twilio_three_days_later(h):
+    """A WhatsApp photo sent with a greeting (no report): Twilio keeps it until Benkadi says;
+    it is not fetched, and three days on it is deleted there."""
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.channels.twilio_media import TwilioMedia
+    from gateway.inbound.media import MediaFetcher
+
+    await register(h, "whatsapp", AWA)
+    params = await post_whatsapp_photo(h, AWA, "bonjour", JPEG)
+    await h.twilio.wait_for_messages(1, to="whatsapp:" + AWA)
+    async with h.database.transaction() as connection:
+        [waiting] = await provider_media.pending(connection)
+    assert waiting.ref == params["MediaUrl0"]
+    assert waiting.next_attempt_at > datetime.now(UTC) + timedelta(days=2)
+    assert len(h.twilio.media_held()) == 1 and await reports(h) == []
+    media = TwilioMedia(ACCOUNT_SID, AUTH_TOKEN, h.twilio.base_url)
+    await media.start()
+    later = datetime.now(UTC) + provider_media.UNCLAIMED_HOLD + timedelta(minutes=1)
+    fetcher = MediaFetcher(h.database, None, Path(h.settings.media_dir), 1.0, media, lambda: later)
+    assert await fetcher.delete_due() == 1
+    await media.stop()
+    assert h.twilio.media_held() == []
