@@ -21,6 +21,9 @@ class Inbound:
     is_start: bool = False  # Telegram "/start"
     media: str | None = None  # a photo: Telegram file_id, or Twilio MediaUrl0 (WhatsApp/MMS)
     message_id: str | None = None  # the message whose button was pressed (Telegram)
+    # Attachments after the first (Twilio MediaUrl1…9): no report keeps them; they are only
+    # deleted at the provider (storage/provider_media.py).
+    other_media: tuple[str, ...] = ()
 
     @property
     def traits(self) -> ChannelTraits:

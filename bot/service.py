@@ -149,6 +149,19 @@ class ConversationService:
         self._waiting.extendleft(reversed(later))
         return batch
 
+    @staticmethod
+    async def _provider_media(connection: AsyncConnection, pending: _Pending) -> None:
+        """What a provider (Twilio) holds of this message's attachments goes there: the first
+        (a report's photo) once fetched, or `UNCLAIMED_HOLD` on if no report takes it; the
+        others, that no report keeps, at once."""
+        inbound, now = pending.received.inbound, pending.now
+        kind = inbound.traits.media_kind
+        if inbound.media:
+            at = now + media_store.UNCLAIMED_HOLD
+            await media_store.to_delete(connection, [(kind, inbound.media)], now, at=at)
+        if inbound.other_media:
+            await media_store.to_delete(connection, [(kind, u) for u in inbound.other_media], now)
+
     async def _handle_batch(self, batch: list[_Pending]) -> list[Handled]:
         await translation_store.refresh(self.database)  # a text saved in the console counts now
         async with self.database.transaction() as connection:
@@ -176,15 +189,7 @@ class ConversationService:
                 connection, [(addresses[p.received.key].id, p.now) for p in new]
             )
             for p in new:
-                if (
-                    p.received.inbound.media
-                ):  # a provider's copy (Twilio) goes if no report takes it
-                    await media_store.to_delete(
-                        connection,
-                        [(p.received.inbound.traits.media_kind, p.received.inbound.media)],
-                        p.now,
-                        at=p.now + media_store.UNCLAIMED_HOLD,
-                    )
+                await self._provider_media(connection, p)
             dialogues = await message_store.load_dialogues(
                 connection, [addresses[p.received.key].id for p in new]
             )

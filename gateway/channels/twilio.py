@@ -162,9 +162,13 @@ def parse_message(params: Mapping[str, str]) -> Received:
     # request, so it is kept for what does not look like E.164 (short codes stay as given).
     address = number if E164.match(number) else (normalise_phone(number) or number)
     body = params.get("Body", "")
-    # WhatsApp/MMS: the first attachment's URL is kept (a report's photo); fetched by no one.
-    media = params.get("MediaUrl0") if (params.get("NumMedia") or "0") != "0" else None
-    return Received(channel, address, sid, Inbound(channel, body, media=media or None))
+    # WhatsApp/MMS: the first attachment is a report's photo (fetched, cleaned, then deleted at
+    # Twilio: gateway/inbound/media.py); the others are only deleted at Twilio.
+    count = params.get("NumMedia") or "0"
+    found = range(min(int(count), 10)) if count.isdigit() else range(0)
+    urls = [url for n in found if (url := params.get(f"MediaUrl{n}"))]
+    inbound = Inbound(channel, body, media=urls[0] if urls else None, other_media=tuple(urls[1:]))
+    return Received(channel, address, sid, inbound)
 
 
 class MessagesWebhook(_SignedWebhook):

@@ -89,7 +89,8 @@ def sections(
              "numéros de téléphone, textes des messages, statuts de remise ; photos des "
              "rapports (WhatsApp/MMS) jusqu'à leur réception : supprimées chez Twilio une fois "
              "enregistrées, refusées, effacées (OUBLIER) ou purgées, et 3 jours après leur "
-             "arrivée si aucun rapport ne les prend")
+             "arrivée si aucun rapport ne les prend (les pièces jointes suivantes : tout de "
+             "suite)")
         )  # fmt: skip
         processors.append(
             ("Meta Platforms (WhatsApp), par Twilio", "acheminement WhatsApp",

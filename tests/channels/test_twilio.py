@@ -60,8 +60,10 @@ def signed(path: str, case: RequestCase, signed_query: str | None = None) -> Web
     )
 
 
-def sms(address: str, text: str, sid: str = SID, media: str | None = None) -> Received:
-    return Received("sms", address, sid, Inbound("sms", text, media=media))
+def sms(
+    address: str, text: str, sid: str = SID, media: str | None = None, others: tuple = ()
+) -> Received:
+    return Received("sms", address, sid, Inbound("sms", text, media=media, other_media=others))
 
 
 def whatsapp(address: str, text: str, sid: str = SID, media: str | None = None) -> Received:
@@ -123,9 +125,17 @@ MESSAGE_CASES = [
         (whatsapp("+22376123456", "", sid=MM, media=MEDIA),),
     ),
     RequestCase(
-        "an MMS with two photos: the first is kept",
+        "an MMS with two photos: the first for the report, the second only to delete",
         body(MMS_FORM),
-        (sms("+22376123456", "Rapport atelier", sid=MM, media=MEDIA),),
+        (
+            sms(
+                "+22376123456",
+                "Rapport atelier",
+                sid=MM,
+                media=MEDIA,
+                others=("https://api.twilio.com/second",),
+            ),
+        ),
     ),
     RequestCase(
         "no MessageSid, no From",
