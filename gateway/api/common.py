@@ -68,6 +68,27 @@ async def body(request: web.Request) -> dict[str, Any]:
     return payload
 
 
+async def definition_body(request: web.Request) -> dict[str, Any]:
+    """A definition's JSON object (a poll's), each key given once: json.loads would keep the
+    last of two silently, and a file's author means one of them."""
+
+    def once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in found:
+                raise FieldError("body", f"{key!r} is given twice in one object")
+            found[key] = value
+        return found
+
+    try:
+        payload = json.loads(await request.text(), object_pairs_hook=once)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise FieldError("body", f"malformed JSON: {error}") from None
+    if not isinstance(payload, dict):
+        raise FieldError("body", "must be a JSON object")
+    return payload
+
+
 def path_id(request: web.Request) -> int:
     value = int(request.match_info["id"])  # the route accepts 1-18 ASCII digits only
     if value > MAX_ID:

@@ -24,7 +24,7 @@ from broadcasts.polls.definition_file import file_form, to_toml
 from broadcasts.polls.model import Poll
 from broadcasts.polls.parse import parse_poll, parse_poll_json
 from broadcasts.polls.preview import preview
-from gateway.api.common import PREFIX, actor, body, endpoint, reply
+from gateway.api.common import PREFIX, actor, body, definition_body, endpoint, reply
 from gateway.api.polls import SLUG
 from gateway.keys import DATABASE
 from storage.tokens import Principal
@@ -37,7 +37,7 @@ def _now() -> datetime:
 async def _poll_from(request: web.Request) -> Poll:
     if request.content_type in ("application/toml", "text/plain"):
         return parse_poll(await request.text(), "body")
-    return parse_poll_json(await body(request))
+    return parse_poll_json(await definition_body(request))
 
 
 @endpoint("secretariat")

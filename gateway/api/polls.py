@@ -22,7 +22,7 @@ from broadcasts.polls.parse import parse_poll, parse_poll_json
 from gateway.api.common import (
     PREFIX,
     actor,
-    body,
+    definition_body,
     enabled_channels,
     endpoint,
     reply,
@@ -45,7 +45,7 @@ async def define(request: web.Request, who: Principal) -> web.Response:
     if request.content_type in ("application/toml", "text/plain"):
         poll = parse_poll(await request.text(), "body")
     else:
-        poll = parse_poll_json(await body(request))
+        poll = parse_poll_json(await definition_body(request))
     now = datetime.now(UTC)
     poll_id = await poll_service.save(request.app[DATABASE], poll, actor(who), now)
     return reply({"id": poll_id, "slug": poll.slug, "questions": len(poll.questions)}, 201)

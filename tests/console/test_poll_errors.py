@@ -283,3 +283,19 @@ async def test_the_api_refuses_an_invitation_over_two_sms_naming_the_field(conso
         body = await response.json()
     assert body["field"] == "invitation.fr" and "at most 2" in body["error"]
     assert await polls_count(console) == 0
+
+
+async def test_the_api_refuses_a_key_given_twice_in_a_definition(console):
+    headers = await console.bearer("secretariat") | {"Content-Type": "application/json"}
+    text = '{"slug": "a", "slug": "b", "title": "T"}'
+    async with console.http.post(
+        console.url + "/api/v1/polls", data=text, headers=headers
+    ) as response:
+        assert response.status == 400
+        body = await response.json()
+    assert body["field"] == "body" and "'slug' is given twice" in body["error"]
+    async with console.http.post(
+        console.url + "/api/v1/polls", data="{not json", headers=headers
+    ) as response:
+        assert response.status == 400 and (await response.json())["field"] == "body"
+    assert await polls_count(console) == 0
