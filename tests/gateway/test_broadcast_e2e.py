@@ -205,8 +205,9 @@ async def test_member_who_leaves_while_their_batch_goes_out_gets_nothing(tmp_pat
             harness.database, Draft(texts={"fr": "Alerte"}), actor="test"
         )
         await service.send_now(harness.database, broadcast_id, "test", enabled_channels=["sms"])
-        # 4 per second: the last of the 6 goes out about 1.2 s after the batch is claimed.
-        dispatcher = Dispatcher(harness.database, harness.app[CHANNELS], rates={"sms": 4})
+        # 2 per second: the last of the 6 goes out about 2.5 s after the batch is claimed, time
+        # enough for the member's two webhooks on a loaded box (at 4 per second it was not).
+        dispatcher = Dispatcher(harness.database, harness.app[CHANNELS], rates={"sms": 2})
         sending = asyncio.create_task(dispatcher.dispatch_channel("sms"))
         late = numbers[-1]
         await harness.twilio.wait_for_messages(1, timeout=5)  # the batch is claimed, going out
