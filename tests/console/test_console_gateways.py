@@ -3,6 +3,7 @@ shown back, removing."""
 
 from __future__ import annotations
 
+from gateway.keys import CHANNELS
 from storage import gateways as store
 from tests.console.test_console import account, csrf_of, get_page, sign_in
 
@@ -40,12 +41,15 @@ async def test_admins_add_see_and_remove_phones(console):
         assert SECRET not in html and KEY not in html
         [gateway] = [g for g in await store.load_gateways(console.database) if g.name == "bamako-1"]
         assert gateway.password == SECRET
+        routes = console.app[CHANNELS]["sms"]  # the running service knows it at once
+        assert "bamako-1" in {g.name for g in routes.gateways.values()}
         remove = {"csrf": csrf_of(html)}
         async with session.post(
             console.url + "/console/gateways/bamako-1/remove", data=remove
         ) as response:
             assert response.status == 200
         assert [g.name for g in await store.load_gateways(console.database)] == ["simulateur"]
+        assert [g.name for g in routes.gateways.values()] == ["simulateur"]
     session, *_ = await sign_in(console, "sec")
     async with session:
         status, _, _ = await get_page(session, console.url + "/console/gateways")
