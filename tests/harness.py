@@ -219,6 +219,9 @@ async def start_harness(
             "BENKADI_PORT": str(port),
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_WEBHOOK_SECRET": "s3cret-" + secrets.token_hex(8),
+            # Else on PostgreSQL the app keeps a generated one in ./var/ (the repository's),
+            # where test processes running side by side would race to create it.
+            "BENKADI_SECRET_KEY": "harness-" + secrets.token_hex(24),
             "TELEGRAM_API_URL": telegram.root_url,
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
