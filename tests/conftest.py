@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from argon2 import PasswordHasher
 
+from storage import accounts
 from storage.database import Database
 from storage.migrate import upgrade
 from tests import templates
@@ -42,6 +44,22 @@ async def database_url_for(backend: str, tmp_path, *, migrated: bool = False) ->
         yield templates.with_database(PG_URL, name)
     finally:
         templates.drop_later(PG_URL, name)  # PostgreSQL checkpoints: the test does not wait
+
+
+# A console password hash costs argon2id's default (64 MiB, 3 passes, 4 lanes): about 50 ms of
+# CPU, and up to a second on a loaded 2-core box, and the console tests sign in hundreds of
+# times. In tests the same algorithm runs at its lowest cost (a hash records its own parameters:
+# verifying is the same code); tests/console/test_accounts.py checks the production ones.
+PRODUCTION_HASHER = accounts.hasher
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "hasher", CHEAP_HASHER)
+        patch.setattr(accounts, "_DUMMY_HASH", CHEAP_HASHER.hash("not a password anybody has"))
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)
