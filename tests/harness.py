@@ -21,6 +21,7 @@ from gateway.keys import DATABASE, DISPATCHER
 from gateway.settings import Settings
 from storage.models import Address, Member, OutboxMessage
 from storage.outbox.states import OutboxStatus
+from tests import templates
 from tests.log_audit import LogAudit
 
 TOKEN = "123456:TEST-token_abc"
@@ -199,7 +200,10 @@ async def start_harness(
     telegram_rate: float | None = None,
     **settings_overrides,
 ) -> tuple[Harness, web.AppRunner]:
-    """The app on a free port; the fakes enforce the given rates (429s counted) when set."""
+    """The app on a free port; the fakes enforce the given rates (429s counted) when set. A
+    SQLite file that does not exist yet starts as a copy of the migrated template (the app still
+    runs Alembic at start: it finds the database at head)."""
+    templates.sqlite_url_migrated(database_url)
     telegram = FakeTelegramAPI(TOKEN, rate_per_second=telegram_rate)
     twilio = FakeTwilioAPI(ACCOUNT_SID, AUTH_TOKEN, rate_per_second=twilio_rate)
     await telegram.start()
@@ -215,6 +219,9 @@ async def start_harness(
             "BENKADI_PORT": str(port),
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_WEBHOOK_SECRET": "s3cret-" + secrets.token_hex(8),
+            # Else on PostgreSQL the app keeps a generated one in ./var/ (the repository's),
+            # where test processes running side by side would race to create it.
+            "BENKADI_SECRET_KEY": "harness-" + secrets.token_hex(24),
             "TELEGRAM_API_URL": telegram.root_url,
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,

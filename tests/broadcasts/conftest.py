@@ -21,6 +21,7 @@ from storage.database import Database, normalise_url
 from storage.migrate import upgrade
 from storage.models import Address, Base, Member, Organisation, OutboxMessage
 from storage.types import utcnow
+from tests import templates
 from tests.conftest import BACKENDS, PG_URL, _pg_admin
 
 
@@ -37,10 +38,8 @@ async def _migrate(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("broadcasts") / "migrated.db"
-    _aside(lambda: _migrate(f"sqlite:///{path}"))
-    return path
+def migrated_sqlite() -> Path:
+    return templates.migrated_sqlite()  # the session's template (tests/templates.py)
 
 
 @pytest.fixture(scope="session")

@@ -113,7 +113,7 @@ async def seed_people(database) -> dict[str, int]:
 @pytest.fixture(params=BACKENDS)
 async def console(request, tmp_path) -> AsyncIterator[Console]:
     """The app on every configured backend (SQLite always, PostgreSQL when configured)."""
-    async for url in database_url_for(request.param, tmp_path):
+    async for url in database_url_for(request.param, tmp_path, migrated=True):
         async for running in _console(url, tmp_path):
             yield running
 

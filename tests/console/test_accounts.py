@@ -90,3 +90,15 @@ def test_secret_key_setting(tmp_path):
     path = tmp_path / "var" / KEY_FILE
     assert path.exists() and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert known_browser_key(embedded) == first != known_browser_key(configured)
+
+
+@pytest.mark.unit
+def test_console_passwords_are_hashed_at_argon2id_default_cost():
+    """The tests hash at the lowest cost (tests/conftest.py); the service at argon2id's own."""
+    from argon2 import Type
+
+    from tests.conftest import PRODUCTION_HASHER
+
+    assert PRODUCTION_HASHER.type is Type.ID
+    assert (PRODUCTION_HASHER.time_cost, PRODUCTION_HASHER.memory_cost) == (3, 65536)
+    assert PRODUCTION_HASHER.parallelism == 4

@@ -20,6 +20,7 @@ from storage.models import AdminToken, Broadcast, Organisation
 from storage.tokens import authenticate, create_token, list_tokens
 from tests import harness as h
 from tests.factories import add_member
+from tests.templates import copy_migrated_sqlite
 
 AWA, BINTOU, CHAT = "+22376123456", "+22365432100", 4242
 
@@ -31,6 +32,7 @@ async def app_harness(tmp_path):
     await telegram.start()
     await twilio.start()
     port = h.free_port()
+    copy_migrated_sqlite(tmp_path / "benkadi.db")  # the app finds it at head
     settings = Settings.from_env(
         {
             "BENKADI_DATABASE_URL": f"sqlite:///{tmp_path / 'benkadi.db'}",

@@ -290,7 +290,7 @@ async def test_wrong_twilio_credentials_keep_the_rows_and_pause_the_channel(harn
 async def test_sending_and_early_callbacks_on_every_backend(backend, tmp_path):
     """The whole path on each database: a webhook in, the claim (FOR UPDATE SKIP LOCKED on
     PostgreSQL), the send, callbacks that land before the send is recorded, the recording."""
-    async for url in database_url_for(backend, tmp_path):
+    async for url in database_url_for(backend, tmp_path, migrated=True):
         harness, runner = await start_harness(url)
         try:
             harness.twilio.auto_callbacks = True

@@ -17,6 +17,7 @@ from aiohttp import web
 from gateway.app import create_app
 from gateway.settings import Settings
 from tests.harness import free_port
+from tests.templates import copy_migrated_sqlite
 
 
 class Output:
@@ -60,6 +61,7 @@ class Output:
 @pytest.fixture
 async def simulator_url(tmp_path):
     port = free_port()
+    copy_migrated_sqlite(tmp_path / "sim.db")  # the app finds it at head (below, a new file)
     settings = Settings.from_env(
         {"BENKADI_DATABASE_URL": f"sqlite:///{tmp_path / 'sim.db'}", "BENKADI_PORT": str(port)},
         simulator=True,

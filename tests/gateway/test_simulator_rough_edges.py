@@ -24,6 +24,7 @@ from tests import cli
 from tests.factories import add_member
 from tests.harness import free_port
 from tests.reports.test_photos import phone_photo
+from tests.templates import copy_migrated_sqlite
 
 JPEG = phone_photo(64, 48)
 
@@ -72,6 +73,7 @@ class Running:
 
 @pytest.fixture
 def database_url(tmp_path) -> str:
+    copy_migrated_sqlite(tmp_path / "sim.db")  # the app finds it at head
     return f"sqlite:///{tmp_path / 'sim.db'}"
 
 

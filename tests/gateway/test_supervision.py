@@ -279,11 +279,31 @@ async def _retried(log) -> bool:
     return log.read_text().count("channel telegram could not start") >= 2
 
 
-async def test_a_database_that_takes_no_write_is_not_ready(harness, monkeypatch):
+@pytest.fixture
+async def impatient_harness(tmp_path, monkeypatch):
+    """The harness with SQLite waiting 2 s for a lock, not 10 (busy_timeout). /readyz's probe
+    gives up after DATABASE_TIMEOUT, but when a write is already waiting inside SQLite for the
+    lock (a cancelled call waits for its thread), the answer waits for it: this test took 0.4 s
+    or 10 s depending on timing (seen under load), now at most about 2 s."""
+    from storage import database
+
+    pragmas = tuple(
+        "PRAGMA busy_timeout=2000" if pragma.startswith("PRAGMA busy_timeout") else pragma
+        for pragma in database.SQLITE_PRAGMAS
+    )
+    assert pragmas != database.SQLITE_PRAGMAS
+    monkeypatch.setattr(database, "SQLITE_PRAGMAS", pragmas)
+    harness, runner = await start_harness(f"sqlite:///{tmp_path / 'benkadi.db'}")
+    yield harness
+    await stop_harness(harness, runner)
+
+
+async def test_a_database_that_takes_no_write_is_not_ready(impatient_harness, monkeypatch):
     import sqlite3
 
     from gateway import health
 
+    harness = impatient_harness
     monkeypatch.setattr(health, "DATABASE_TIMEOUT", 0.3)
     assert (await readyz(harness))[0] == 200
     path = harness.settings.database_url.removeprefix("sqlite:///")

@@ -48,7 +48,7 @@ async def seed(database) -> None:
 
 @pytest.fixture(params=BACKENDS)
 async def h(request, tmp_path):
-    async for url in database_url_for(request.param, tmp_path):
+    async for url in database_url_for(request.param, tmp_path, migrated=True):
         running, runner = await start_harness(url)
         await seed(running.database)
         running.tokens = {

@@ -30,7 +30,7 @@ JPEG = phone_photo(64, 48)  # with GPS and a comment, which are not kept
 
 @pytest.fixture(params=BACKENDS)
 async def h(request, tmp_path):
-    async for url in database_url_for(request.param, tmp_path):
+    async for url in database_url_for(request.param, tmp_path, migrated=True):
         running, runner = await start_harness(
             url, media_dir=str(tmp_path / "media"), media_interval=0.05
         )

@@ -16,8 +16,9 @@ from storage.migrate import current_revision
 from storage.models import Address, Base, Broadcast, Conversation, Member, OutboxMessage
 
 
-async def test_migrated_to_head(database):
-    # One chain: a single head, and the database stands on it.
+async def test_migrated_to_head(freshly_migrated_database):
+    # One chain: a single head, and the database Alembic just migrated stands on it.
+    database = freshly_migrated_database
     from alembic.script import ScriptDirectory
 
     from storage.migrate import alembic_config
@@ -27,7 +28,8 @@ async def test_migrated_to_head(database):
     assert await current_revision(database.engine) == heads[0]
 
 
-async def test_migrations_build_exactly_the_models(database):
+async def test_migrations_build_exactly_the_models(freshly_migrated_database):
+    database = freshly_migrated_database
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 

@@ -29,7 +29,7 @@ CHANNELS = ["telegram", "whatsapp", "sms"]
 
 @pytest.fixture(params=BACKENDS)
 async def app(request, tmp_path):
-    async for url in database_url_for(request.param, tmp_path):
+    async for url in database_url_for(request.param, tmp_path, migrated=True):
         harness, runner = await start_harness(url)
         harness.twilio.auto_callbacks = True  # WhatsApp refuses in the status callback
         yield harness
