@@ -22,6 +22,7 @@ from gateway.cli.common import actor, counted, emit_json
 from gateway.cli.progress import RowCount
 from gateway.exports.output import to_file
 from gateway.exports.roster import FILTERS, TABLES, audience_from_query, roster_export
+from gateway.secret import erasure_key
 from gateway.settings import Settings
 from storage import roster
 from storage.database import Database
@@ -74,6 +75,7 @@ async def import_directory(database: Database, args: argparse.Namespace, setting
         dry_run=args.dry_run,
         now=utcnow(),
         holder=settings.data_holder,
+        erasure_key=erasure_key(settings),
     )
     if args.json:
         emit_json(summary)
