@@ -243,7 +243,9 @@ async def plan(
     for person in kept:
         if person.member_id is None and not _merged_entry(person.entries).phones:
             telegram_only.append(person.first.line)
-            problems.append(Problem(person.first.line, "telegram", TELEGRAM_ONLY, refused=False))
+            problems.append(
+                Problem(person.first.line, "telegram", TELEGRAM_ONLY, False, "not_invited")
+            )
     problems.sort(key=lambda problem: (problem.line, problem.field))
     return Plan(
         kept,

@@ -82,19 +82,37 @@ async def import_directory(database: Database, args: argparse.Namespace, setting
         return 0
     for problem in summary["problems"]:
         fate = "refused" if problem["refused"] else "imported without it"
+        if problem.get("fate") == "not_invited":
+            fate = "imported, not invited"
         print(f"{path}:{problem['line']}: {problem['field']}: {problem['message']} [{fate}]")
     if summary.get("encoding") not in (None, "utf-8"):
         print(f"{path}: read as {summary['encoding']}", file=sys.stderr)
     would = "would be " if args.dry_run else ""
     print(
         f"{summary['rows']} rows: {summary['created']} {would}created, "
-        f"{summary['merged']} {would}merged, {summary['refused']} refused; "
+        f"{summary['merged']} {would}merged, {summary['refused']} refused"
+        + (f" ({summary['erased']} erased at their request)" if summary["erased"] else "")
+        + "; "
         + counted(
             summary["organisations_created"],
             "{n} new organisation",
             "{n} new organisations",
         )
     )
+    if summary["telegram_only"]:
+        print(
+            counted(
+                summary["telegram_only"],
+                "{n} person with only a Telegram username: not invited (they must open the bot)",
+                "{n} people with only a Telegram username: not invited (they must open the bot)",
+            )
+        )
+    if summary.get("unmatched_erasures"):
+        print(
+            f"warning: {summary['unmatched_erasures']} entries of the erasure list were made "
+            "under another BENKADI_SECRET_KEY and match nobody now: restore that key",
+            file=sys.stderr,
+        )
     if args.dry_run:
         print("dry run: nothing was written")
     else:
