@@ -193,6 +193,15 @@ def sections(
                 ),
                 ("Membres actifs", "tant qu'ils restent membres", "OUBLIER efface tout"),
                 (
+                    "Liste d'effacement : pour chaque numéro ou identifiant d'une personne "
+                    "effacée à sa demande (OUBLIER), une empreinte HMAC-SHA256 sous la clé "
+                    "secrète du déploiement (jamais le numéro) et la date, pour ne jamais la "
+                    "réimporter, l'inviter ni lui envoyer de code",
+                    _kept(retention["erased"]),
+                    "empreinte supprimée ; elle l'est aussi dès que la personne se réinscrit "
+                    "elle-même depuis ce numéro",
+                ),
+                (
                     "Sauvegardes chiffrées",
                     "selon la rotation choisie (README : une semaine)",
                     "fichiers détruits",

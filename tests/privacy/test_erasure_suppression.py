@@ -185,3 +185,22 @@ async def test_the_list_holds_digests_and_counts_entries_of_another_key(database
         assert await suppression.other_keys(connection, other) == 2
         assert await suppression.lift(connection, one, [("phone", AWA)]) == 1
         assert not await suppression.is_suppressed(connection, one, "phone", AWA)
+
+
+async def test_the_list_is_kept_by_default_and_purged_after_a_configured_period(database):
+    from storage import retention
+
+    key, now = SuppressionKey(b"deployment one"), utcnow()
+    async with database.transaction() as connection:
+        await suppression.suppress(connection, key, [("phone", AWA)], now - timedelta(days=40))
+        await suppression.suppress(connection, key, [("phone", BINTA)], now - timedelta(days=5))
+    assert retention.Schedule().erased is None  # the default: kept
+    done = await retention.purge(database, retention.Schedule(), now, "t")
+    assert done["erasure_suppressions"] == 0 and len(await stored(database)) == 2
+    schedule = retention.parse_schedule("erased=30")
+    assert (await retention.plan(database, schedule, now))["erasure_suppressions"] == 1
+    done = await retention.purge(database, schedule, now, "t")
+    assert done["erasure_suppressions"] == 1
+    async with database.transaction() as connection:
+        assert await suppression.is_suppressed(connection, key, "phone", BINTA)
+        assert not await suppression.is_suppressed(connection, key, "phone", AWA)
