@@ -24,12 +24,15 @@ async def run_import(
     now: datetime,
     erasure_key: SuppressionKey,
     holder: str | None = None,
+    sms_route: bool = True,
 ) -> dict[str, Any]:
     """The plan's summary (see storage.directory.Plan.summary), plus, once written,
     `invited`: how many invitations were queued. FieldErrors if the file cannot be read.
 
     `erasure_key`: the deployment's key of the erasure suppression list (gateway/secret.py):
-    whoever erased themselves is neither created nor invited again."""
+    whoever erased themselves is neither created nor invited again. `sms_route` False (no
+    Twilio, no phone): the invitations queued wait in the outbox until a route exists, and the
+    summary says so (`invitations_waiting`)."""
     parsed = read_directory(raw, filename)
     async with database.transaction() as connection:
         plan = await directory.plan(connection, parsed, erasure_key)
@@ -44,6 +47,8 @@ async def run_import(
             connection, written["created"] + written["merged"], now, holder, erasure_key
         )
         summary["invited"] = len(invited)
+        if invited and not sms_route:
+            summary["invitations_waiting"] = len(invited)
         details = {
             key: summary[key]
             for key in (

@@ -23,6 +23,7 @@ from gateway.cli.progress import RowCount
 from gateway.exports.output import to_file
 from gateway.exports.roster import FILTERS, TABLES, audience_from_query, roster_export
 from gateway.secret import erasure_key
+from gateway.sending.routes import sms_route_exists
 from gateway.settings import Settings
 from storage import roster
 from storage.database import Database
@@ -76,6 +77,7 @@ async def import_directory(database: Database, args: argparse.Namespace, setting
         now=utcnow(),
         holder=settings.data_holder,
         erasure_key=erasure_key(settings),
+        sms_route=await sms_route_exists(database, settings),
     )
     if args.json:
         emit_json(summary)
@@ -117,6 +119,11 @@ async def import_directory(database: Database, args: argparse.Namespace, setting
         print("dry run: nothing was written")
     else:
         print(counted(summary["invited"], "{n} invitation queued", "{n} invitations queued"))
+        if summary.get("invitations_waiting"):
+            print(
+                "no SMS route (no Twilio, no Android phone): the invitations wait in the "
+                "outbox and go out once `benkadi gateways add` or Twilio gives one"
+            )
     return 0
 
 

@@ -24,6 +24,7 @@ from gateway.console.keys import Who
 from gateway.exports import access
 from gateway.exports.roster import stream_roster
 from gateway.keys import DATABASE, ERASURE_KEY, SETTINGS
+from gateway.sending.routes import sms_route_exists
 from storage import access_export
 from storage.models import Address, InboundMessage, Member, Organisation, OutboxMessage
 from storage.outbox.rows import edit_of
@@ -239,6 +240,9 @@ async def import_file(request: web.Request, who: Who) -> web.StreamResponse:
         now=utcnow(),
         holder=request.config_dict[SETTINGS].data_holder,
         erasure_key=request.config_dict[ERASURE_KEY],
+        sms_route=await sms_route_exists(
+            request.config_dict[DATABASE], request.config_dict[SETTINGS]
+        ),
     )
     return aiohttp_jinja2.render_template("members_import.html", request, {"summary": summary})
 

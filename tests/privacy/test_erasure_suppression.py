@@ -204,3 +204,25 @@ async def test_the_list_is_kept_by_default_and_purged_after_a_configured_period(
     async with database.transaction() as connection:
         assert await suppression.is_suppressed(connection, key, "phone", BINTA)
         assert not await suppression.is_suppressed(connection, key, "phone", AWA)
+
+
+async def test_invitations_without_any_sms_route_wait_in_the_outbox_and_the_import_says_so(
+    tmp_path, capsys
+):
+    from gateway.settings import Settings
+    from storage.migrate import upgrade
+    from storage.models import OutboxMessage
+
+    url = f"sqlite:///{tmp_path / 'benkadi.db'}"
+    database = Database(url)
+    await upgrade(database.engine)
+    settings = Settings.from_env({"BENKADI_DATABASE_URL": url})  # no Twilio, no phone
+    path = tmp_path / "annuaire.csv"
+    path.write_text(DIRECTORY)
+    assert await cli.run(settings, "members", "import", str(path)) == 0
+    out = capsys.readouterr().out
+    assert "3 invitations queued" in out and "no SMS route" in out
+    async with database.sessions() as session:
+        rows = list(await session.scalars(select(OutboxMessage)))
+    assert [(row.channel, row.status) for row in rows] == [("sms", "queued")] * 3  # held
+    await database.dispose()
