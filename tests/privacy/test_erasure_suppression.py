@@ -225,4 +225,16 @@ async def test_invitations_without_any_sms_route_wait_in_the_outbox_and_the_impo
     async with database.sessions() as session:
         rows = list(await session.scalars(select(OutboxMessage)))
     assert [(row.channel, row.status) for row in rows] == [("sms", "queued")] * 3  # held
+    # The dispatcher, finding no route, leaves them queued: no attempt counted, none failed,
+    # the reason on the row (visible in the outbox), tried again later.
+    from gateway.sending.dispatcher import Dispatcher
+    from gateway.sending.routes import with_routes
+
+    channels = await with_routes(database, {}, settings)
+    await Dispatcher(database, channels, linger=0).dispatch_channel("sms")
+    async with database.sessions() as session:
+        rows = list(await session.scalars(select(OutboxMessage)))
+    assert {(row.status, row.attempts) for row in rows} == {("queued", 0)}
+    # The first says why; the channel then pauses, and the others wait for it ("paused").
+    assert "no SMS route is up" in {row.error_message for row in rows}
     await database.dispose()
