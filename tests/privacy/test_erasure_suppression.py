@@ -238,3 +238,46 @@ async def test_invitations_without_any_sms_route_wait_in_the_outbox_and_the_impo
     # The first says why; the channel then pauses, and the others wait for it ("paused").
     assert "no SMS route is up" in {row.error_message for row in rows}
     await database.dispose()
+
+
+async def test_invitations_and_reminders_never_go_to_an_address_on_the_list(database):
+    """The last check on the one path that writes first to someone who has not joined: however
+    a number on the list came to be an imported person's, nothing is queued to it."""
+    from bot import invitations
+    from storage.models import OutboxMessage
+
+    key, now = SuppressionKey(b"deployment one"), utcnow()
+    async with database.transaction() as connection:
+        barred = await add_member(
+            connection, name="X", region="kayes", now=now, consented=False, imported_at=now,
+            addresses=[("sms", AWA)],
+        )  # fmt: skip
+        free = await add_member(
+            connection, name="Y", region="kayes", now=now, consented=False, imported_at=now,
+            addresses=[("sms", BINTA)],
+        )  # fmt: skip
+        await suppression.suppress(connection, key, [("phone", AWA)], now)
+        assert await invitations.invite(connection, [barred, free], now, None, key) == [free]
+        later = now + timedelta(days=8)
+        assert await invitations.remind(connection, later, timedelta(days=7), None, key) == [free]
+        recipients = list(await connection.scalars(select(OutboxMessage.recipient)))
+    assert recipients == [BINTA, BINTA]  # the invitation and the reminder, none to AWA
+
+
+async def test_an_import_warns_of_entries_made_under_another_secret(tmp_path, capsys):
+    from gateway.settings import Settings
+    from storage.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'benkadi.db'}"
+    database = Database(url)
+    await upgrade(database.engine)
+    async with database.transaction() as connection:  # made before the secret was changed
+        await suppression.suppress(connection, SuppressionKey(b"old"), [("phone", AWA)], utcnow())
+    await database.dispose()
+    settings = Settings.from_env({"BENKADI_DATABASE_URL": url})  # its own, generated secret
+    path = tmp_path / "annuaire.csv"
+    path.write_text(DIRECTORY)
+    assert await cli.run(settings, "members", "import", str(path), "--dry-run") == 0
+    captured = capsys.readouterr()
+    assert "3 would be created" in captured.out  # the old entry matches nobody now…
+    assert "warning: 1 entries of the erasure list" in captured.err  # …and that is said
