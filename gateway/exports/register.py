@@ -266,7 +266,9 @@ def sections(
                 "JSON) par `benkadi privacy export` ou la console (admin).",
                 "Rectification : PROFIL.",
                 "Opposition : STOP (sur chaque canal).",
-                "Effacement : OUBLIER.",
+                "Effacement : OUBLIER ; seule une empreinte (HMAC) de chaque numéro ou "
+                "identifiant reste, sur la liste d'effacement, pour qu'aucun import ne la "
+                "recontacte ; la personne la lève en se réinscrivant elle-même.",
             ],
         ),
         Section("Avertissement", [NOT_ADVICE]),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.vocabulary.i18n import in_language
@@ -150,6 +151,7 @@ async def test_a_telegram_only_person_is_imported_and_said_not_invitable(harness
     assert "0 invitations queued" in out
 
 
+@pytest.mark.unit
 def test_the_stored_value_is_a_keyed_hash_not_the_number():
     one, other = SuppressionKey(b"deployment one"), SuppressionKey(b"deployment two")
     digest = one.digest(suppression.PHONE, AWA)
