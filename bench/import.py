@@ -88,12 +88,21 @@ def bare(path: Path) -> dict:
 async def benkadi(path: Path, url: str, dry_run: bool) -> dict:
     from bot.directory import run_import
     from storage.database import Database
+    from storage.suppression import SuppressionKey
     from storage.types import utcnow
 
     raw = await asyncio.to_thread(path.read_bytes)  # counted in the phase's time
     database = Database(url)
     try:
-        summary = await run_import(database, raw, path.name, "bench", dry_run=dry_run, now=utcnow())
+        summary = await run_import(
+            database,
+            raw,
+            path.name,
+            "bench",
+            dry_run=dry_run,
+            now=utcnow(),
+            erasure_key=SuppressionKey(b"bench"),
+        )
     finally:
         await database.dispose()
     keys = ("rows", "created", "merged", "refused", "organisations_created")

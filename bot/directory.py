@@ -11,6 +11,7 @@ from bot import invitations
 from storage import audit, directory
 from storage.database import Database
 from storage.directory_file import read_directory
+from storage.suppression import SuppressionKey
 
 
 async def run_import(
@@ -21,13 +22,20 @@ async def run_import(
     *,
     dry_run: bool,
     now: datetime,
+    erasure_key: SuppressionKey,
     holder: str | None = None,
+    sms_route: bool = True,
 ) -> dict[str, Any]:
     """The plan's summary (see storage.directory.Plan.summary), plus, once written,
-    `invited`: how many invitations were queued. FieldErrors if the file cannot be read."""
+    `invited`: how many invitations were queued. FieldErrors if the file cannot be read.
+
+    `erasure_key`: the deployment's key of the erasure suppression list (gateway/secret.py):
+    whoever erased themselves is neither created nor invited again. `sms_route` False (no
+    Twilio, no phone): the invitations queued wait in the outbox until a route exists, and the
+    summary says so (`invitations_waiting`)."""
     parsed = read_directory(raw, filename)
     async with database.transaction() as connection:
-        plan = await directory.plan(connection, parsed)
+        plan = await directory.plan(connection, parsed, erasure_key)
         summary = plan.summary()
         summary["file"], summary["dry_run"] = filename, dry_run
         if parsed.encoding:
@@ -36,12 +44,23 @@ async def run_import(
             return summary
         written = await directory.apply(connection, plan, now)
         invited = await invitations.invite(
-            connection, written["created"] + written["merged"], now, holder
+            connection, written["created"] + written["merged"], now, holder, erasure_key
         )
         summary["invited"] = len(invited)
+        if invited and not sms_route:
+            summary["invitations_waiting"] = len(invited)
         details = {
             key: summary[key]
-            for key in ("file", "rows", "created", "merged", "refused", "organisations_created")
+            for key in (
+                "file",
+                "rows",
+                "created",
+                "merged",
+                "refused",
+                "erased",
+                "telegram_only",
+                "organisations_created",
+            )
         } | {"invited": len(invited)}
         await audit.record(connection, actor, "members.import", None, details)
     return summary

@@ -34,6 +34,7 @@ from bot.vocabulary.wording import PLAIN, Wording
 from storage import members as member_store
 from storage import polls as poll_store
 from storage import reports as report_store
+from storage import suppression
 
 
 class Applier:
@@ -47,8 +48,12 @@ class Applier:
         now: datetime,
         limits: SmsLimits | None = None,
         wording: Wording = PLAIN,
+        erasure_key: suppression.SuppressionKey | None = None,
     ) -> None:
         self.limits = limits or SmsLimits()
+        # The erasure suppression list's key: OUBLIER puts the member's addresses on it, their
+        # own registration takes that address off, and no link code goes to one on it.
+        self.erasure_key = erasure_key
         self.connection, self.address, self.member_id, self.now = (
             connection,
             address,
@@ -93,6 +98,10 @@ class Applier:
                         self.erased_address_ids = erased.address_ids
                         self.erased_photos = erased.photos
                         await forget_counts(connection, erased.addresses)
+                        if self.erasure_key is not None:
+                            await suppression.suppress(
+                                connection, self.erasure_key, erased.suppressed, self.now
+                            )
                 case AcceptInvitation() if self.member_id:
                     await member_store.update_member(
                         connection,
@@ -107,7 +116,13 @@ class Applier:
                     )
                 case SendSms(phone=phone, text=text):
                     refused = await refuse_link_code(
-                        connection, self.limits, phone, address, self.member_id, self.now
+                        connection,
+                        self.limits,
+                        phone,
+                        address,
+                        self.member_id,
+                        self.now,
+                        self.erasure_key,
                     )
                     if refused is not None:  # nothing sent; the dialogue ends, told why
                         with use_locale(ctx.language):
@@ -152,7 +167,7 @@ class Applier:
                     "Ce numéro appartient à un autre profil. Contactez le secrétariat pour les réunir."
                 )
             )
-        if reason == "overall":
+        if reason in ("overall", "erased"):  # "erased": said as if SMS were down
             return Reply(
                 _("L'envoi de SMS n'est pas disponible pour le moment. Réessayez plus tard.")
             )
@@ -185,6 +200,12 @@ class Applier:
         await member_store.link_phone_siblings(
             self.connection, self.member_id, self.address.channel, self.address.address
         )
+        if self.erasure_key is not None:  # they came back themselves: their choice
+            await suppression.lift(
+                self.connection,
+                self.erasure_key,
+                [(suppression.kind_of(self.address.channel), self.address.address)],
+            )
         self.language = data.get("language") or fallback_language
 
     async def _update(self, field: str, value) -> None:

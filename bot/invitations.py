@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.model import Reply
 from bot.render import render_for_channel
 from bot.vocabulary.i18n import _, use_locale
+from storage import suppression
 from storage.database import Database
 from storage.models import Address, Member, OutboxMessage
 from storage.outbox.rows import reply_row
@@ -64,9 +65,15 @@ async def _queue(
     now: datetime,
     holder: str | None,
     reminder: bool,
+    key: suppression.SuppressionKey | None,
 ) -> list[int]:
     """Claim the members matching `conditions` who have a usable phone address (a conditional
-    UPDATE: two schedulers never both send), then one row each to the first such address."""
+    UPDATE: two schedulers never both send), then one row each to the first such address.
+
+    An address on the erasure suppression list (`key`) is never written to: a member whose
+    every usable address is on it stays claimed (so never tried again) with nothing sent, and
+    is not among the ids returned. (The import leaves such people out; this is the last check
+    on the one path that writes first to someone who has not joined.)"""
     column = "reminded_at" if reminder else "invited_at"
     usable = exists(select(1).select_from(addresses).where(*_usable_phone()))
     claimed = await connection.execute(
@@ -87,11 +94,17 @@ async def _queue(
         .where(members.c.id.in_(ids), *_usable_phone())
         .order_by(members.c.id, addresses.c.channel, addresses.c.id)  # sms before whatsapp
     )
+    candidates = list(await connection.execute(query))
+    barred: set[tuple[str, str]] = set()
+    if key is not None:
+        barred = await suppression.suppressed(
+            connection, key, {(suppression.PHONE, member.address) for member in candidates}
+        )
     rows: list[dict] = []
     seen: set[int] = set()
     texts: dict[str, str] = {}
-    for member in await connection.execute(query):
-        if member.id in seen:
+    for member in candidates:
+        if member.id in seen or (suppression.PHONE, member.address) in barred:
             continue
         seen.add(member.id)
         if member.language not in texts:
@@ -110,12 +123,17 @@ async def _queue(
                 priority=Priority.BULK,
             )
         )
-    await connection.execute(OutboxMessage.__table__.insert(), rows)
-    return ids
+    if rows:
+        await connection.execute(OutboxMessage.__table__.insert(), rows)
+    return sorted(seen)
 
 
 async def invite(
-    connection: AsyncConnection, member_ids: Sequence[int], now: datetime, holder: str | None
+    connection: AsyncConnection,
+    member_ids: Sequence[int],
+    now: datetime,
+    holder: str | None,
+    key: suppression.SuppressionKey | None,
 ) -> list[int]:
     """Queue the one invitation of each of these imported people not invited yet; returns the
     ids invited (those without a usable number are not)."""
@@ -123,7 +141,7 @@ async def invite(
     for start in range(0, len(member_ids), 500):
         chunk = list(member_ids[start : start + 500])
         conditions = [*_pending(), members.c.invited_at.is_(None), members.c.id.in_(chunk)]
-        invited += await _queue(connection, conditions, now, holder, reminder=False)
+        invited += await _queue(connection, conditions, now, holder, False, key)
     return invited
 
 
@@ -144,7 +162,11 @@ async def reminders_due(database: Database, now: datetime, after: timedelta) -> 
 
 
 async def remind(
-    connection: AsyncConnection, now: datetime, after: timedelta, holder: str | None
+    connection: AsyncConnection,
+    now: datetime,
+    after: timedelta,
+    holder: str | None,
+    key: suppression.SuppressionKey | None = None,
 ) -> list[int]:
     """The single reminder, to everyone invited at least `after` ago who has not answered."""
-    return await _queue(connection, _reminder_due(now, after), now, holder, reminder=True)
+    return await _queue(connection, _reminder_due(now, after), now, holder, True, key)

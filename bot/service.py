@@ -40,6 +40,7 @@ from storage import polls as poll_store
 from storage import provider_media as media_store
 from storage import translations as translation_store
 from storage.database import Database
+from storage.suppression import SuppressionKey
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ class ConversationService:
     def __init__(
         self,
         database: Database,
+        *,
+        erasure_key: SuppressionKey,  # the erasure suppression list's (gateway/secret.py)
         sms_available: bool | Callable[[], bool] = True,  # asked per message: SMS may come
         ttl: timedelta = CONVERSATION_TTL,
         report_max_beneficiaries: int = 100_000,
@@ -74,6 +77,7 @@ class ConversationService:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.database, self.wording, self.clock = database, wording, clock
+        self.erasure_key = erasure_key
         self.limits = limits or SmsLimits()
         self.report_max_beneficiaries = report_max_beneficiaries
         self.sms_available = sms_available
@@ -287,7 +291,13 @@ class ConversationService:
         )
         outcome = engine.handle(ctx)
         applier = Applier(
-            connection, address, _member_id(member), now, self.limits, wording=self.wording
+            connection,
+            address,
+            _member_id(member),
+            now,
+            self.limits,
+            wording=self.wording,
+            erasure_key=self.erasure_key,
         )
         outcome = await applier.apply(outcome, ctx)
         state = outcome.state

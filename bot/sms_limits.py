@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.vocabulary.phones import calling_code
 from storage import members as member_store
-from storage import rate_counts
+from storage import rate_counts, suppression
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,21 @@ async def refuse_link_code(
     sender: Row,
     member_id: int | None,
     now: datetime,
+    erasure_key: suppression.SuppressionKey | None = None,
 ) -> str | None:
-    """Why this link code must not be sent ("country", "taken", "user", "number", "overall"),
-    counted; None when it may go (and it is counted against the limits)."""
+    """Why this link code must not be sent ("country", "erased", "taken", "user", "number",
+    "overall"), counted; None when it may go (and it is counted against the limits).
+
+    "erased": the number's person erased themselves (OUBLIER; storage/suppression.py). Whoever
+    types it in Telegram gets no code sent to it, and is told only what "overall" says, so the
+    answer does not reveal that the number was ever known."""
     reason: str | None = None
     if calling_code(number) not in limits.countries:
         reason = "country"
+    elif erasure_key is not None and await suppression.is_suppressed(
+        connection, erasure_key, suppression.PHONE, number
+    ):
+        reason = "erased"
     elif member_id is not None and (await member_store.phone_members(connection, number)) - {
         member_id
     }:

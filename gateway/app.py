@@ -25,6 +25,7 @@ from gateway.keys import (
     CLOCK,
     DATABASE,
     DISPATCHER,
+    ERASURE_KEY,
     HEALTH,
     SERVICE,
     SETTINGS,
@@ -32,6 +33,7 @@ from gateway.keys import (
 )
 from gateway.logs import quiet_bad_requests
 from gateway.proxies import forwarded_middleware
+from gateway.secret import erasure_key
 from gateway.sending.dispatcher import Dispatcher
 from gateway.sending.process import ChildDispatcher, NoDispatcher
 from gateway.sending.routes import with_routes
@@ -105,8 +107,10 @@ async def _sending(app: web.Application) -> AsyncIterator[None]:
     channels = await with_routes(app[DATABASE], build_channels(settings), settings)
     app[CHANNELS] = channels
     app[WEBHOOKS] = build_webhooks(settings)
+    app[ERASURE_KEY] = erasure_key(settings)
     app[SERVICE] = ConversationService(
         app[DATABASE],
+        erasure_key=app[ERASURE_KEY],
         sms_available=lambda: "sms" in enabled(channels),  # a phone added later counts
         report_max_beneficiaries=settings.report_max_beneficiaries,
         limits=SmsLimits(
@@ -177,6 +181,7 @@ async def supervised_dispatcher(
         media_dir=settings.media_dir,
         invitation_reminder=timedelta(days=settings.invitation_reminder_days),
         data_holder=settings.data_holder,
+        erasure_key=erasure_key(settings),
         clock=clock,
     )
     # Each is restarted after an error, until it was asked to stop (by us, or by a test).

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from gateway.settings import Settings
     from gateway.simulator import Simulator
     from storage.database import Database
+    from storage.suppression import SuppressionKey
 
 
 class Waker(Protocol):
@@ -36,6 +37,8 @@ DISPATCHER: web.AppKey[Waker] = web.AppKey("dispatcher")  # woken when rows are 
 HEALTH: web.AppKey[Health] = web.AppKey("health")  # the dispatcher's, wherever it runs
 WEBHOOKS: web.AppKey[dict[str, Webhook]] = web.AppKey("webhooks")  # configured ones, by path
 SIMULATOR: web.AppKey[Simulator] = web.AppKey("simulator")
+# The erasure suppression list's key (gateway/secret.py), for the directory imports.
+ERASURE_KEY: web.AppKey[SuppressionKey] = web.AppKey("erasure_key")
 # The time the app lives by (the dispatcher, the scheduler, the dialogues): utcnow, or a
 # test clock that jumps to a poll's opening and closing dates.
 CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock")

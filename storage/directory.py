@@ -21,12 +21,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.vocabulary.channels import PHONE_CHANNELS
 from bot.vocabulary.text import fold
 from storage import members as member_store
+from storage import suppression
 from storage.directory_file import Entry, ParsedFile, Problem
 from storage.models import Address, Member, Organisation
+from storage.suppression import SuppressionKey
 
 members, addresses, organisations = Member.__table__, Address.__table__, Organisation.__table__
 CHUNK = 500
 FOCAL_WORDS = ("point focal", "focal point", "focal")
+# Said of every line of a person who erased themselves (OUBLIER): nothing of the line is shown
+# back, not even which number matched (storage/suppression.py).
+ERASED = "personne effacée à sa demande : pas réimportée"
+TELEGRAM_ONLY = (
+    "Telegram username only: no invitation can be sent (a Telegram bot cannot write first); "
+    "imported, they join by opening the bot themselves"
+)
 
 
 @dataclass
@@ -56,6 +65,9 @@ class Plan:
     rows: int
     refused_lines: list[int] = field(default_factory=list)
     new_organisations: list[str] = field(default_factory=list)
+    erased_lines: list[int] = field(default_factory=list)  # refused: they erased themselves
+    telegram_only_lines: list[int] = field(default_factory=list)  # imported, not invitable
+    unmatched_erasures: int = 0  # list entries made under another key: no longer matched
 
     @property
     def created(self) -> list[Person]:
@@ -85,11 +97,19 @@ class Plan:
             "created": len(created),
             "merged": len(merged),
             "refused": len(self.refused_lines),
+            "erased": len(self.erased_lines),
+            "telegram_only": len(self.telegram_only_lines),
             "organisations_created": len(self.new_organisations),
-            "people": {"created": created, "merged": merged, "refused": self.refused_lines},
+            "people": {
+                "created": created,
+                "merged": merged,
+                "refused": self.refused_lines,
+                "erased": self.erased_lines,
+                "telegram_only": self.telegram_only_lines,
+            },
             "organisations": self.new_organisations,
             "problems": [problem.as_json() for problem in self.problems],
-        }
+        } | ({"unmatched_erasures": self.unmatched_erasures} if self.unmatched_erasures else {})
 
 
 @functools.lru_cache(maxsize=8192)
@@ -158,11 +178,46 @@ async def _known_members(connection: AsyncConnection, keys: set[str]) -> dict[st
     return found
 
 
-async def plan(connection: AsyncConnection, parsed: ParsedFile) -> Plan:
-    """What the import would do, reading only: the dry run, and the first half of the import."""
+def _suppression_entries(keys: set[str]) -> dict[tuple[str, str], str]:
+    """A person's keys as the suppression list names them: (kind, value) → key."""
+    return {
+        ((suppression.USERNAME, key[1:]) if key.startswith("@") else (suppression.PHONE, key)): key
+        for key in keys
+    }
+
+
+async def _erased_people(
+    connection: AsyncConnection, key: SuppressionKey, people: list[Person], keys: set[str]
+) -> set[int]:
+    """The indexes of the people one of whose numbers or usernames erased themselves."""
+    entries = _suppression_entries(keys)
+    found = await suppression.suppressed(connection, key, entries)
+    hit = {entries[entry] for entry in found}
+    return {index for index, person in enumerate(people) if person.keys() & hit}
+
+
+async def plan(
+    connection: AsyncConnection, parsed: ParsedFile, erasure_key: SuppressionKey
+) -> Plan:
+    """What the import would do, reading only: the dry run, and the first half of the import.
+
+    A person one of whose numbers (or Telegram username) is on the erasure suppression list is
+    left out whole, every line of theirs named, nothing of them written: they asked to be
+    forgotten, and only they can come back (storage/suppression.py)."""
     problems = list(parsed.problems)
     people, refused = _group(parsed.entries, problems)
     refused += sorted({p.line for p in parsed.problems if p.refused})
+    all_keys = set().union(*(person.keys() for person in people)) if people else set()
+    erased_people = await _erased_people(connection, erasure_key, people, all_keys)
+    erased_lines: list[int] = []
+    for number in sorted(erased_people):
+        for entry in people[number].entries:
+            field_ = "telephone" if entry.phones else "telegram"
+            problems = [p for p in problems if p.line != entry.line]  # nothing else of the line
+            problems.append(Problem(entry.line, field_, ERASED, refused=True))
+            erased_lines.append(entry.line)
+    refused += erased_lines
+    people = [person for number, person in enumerate(people) if number not in erased_people]
     all_keys = set().union(*(person.keys() for person in people)) if people else set()
     known = await _known_members(connection, all_keys)
     kept: list[Person] = []
@@ -184,8 +239,24 @@ async def plan(connection: AsyncConnection, parsed: ParsedFile) -> Plan:
             key = organisation_key(entry.organisation)
             if fold(entry.organisation) not in index and key not in index:
                 new_organisations.setdefault(key, entry.organisation)
+    telegram_only: list[int] = []
+    for person in kept:
+        if person.member_id is None and not _merged_entry(person.entries).phones:
+            telegram_only.append(person.first.line)
+            problems.append(
+                Problem(person.first.line, "telegram", TELEGRAM_ONLY, False, "not_invited")
+            )
     problems.sort(key=lambda problem: (problem.line, problem.field))
-    return Plan(kept, problems, parsed.rows, sorted(set(refused)), list(new_organisations.values()))
+    return Plan(
+        kept,
+        problems,
+        parsed.rows,
+        sorted(set(refused)),
+        list(new_organisations.values()),
+        sorted(erased_lines),
+        telegram_only,
+        await suppression.other_keys(connection, erasure_key),
+    )
 
 
 # --- applying ------------------------------------------------------------------------------

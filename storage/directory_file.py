@@ -82,14 +82,16 @@ class Problem:
     field: str
     message: str
     refused: bool  # the row is left out (else: imported, without that value)
+    fate: str | None = None  # else than those two: "not_invited" (imported, no invitation)
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        found = {
             "line": self.line,
             "field": self.field,
             "message": self.message,
             "refused": self.refused,
         }
+        return found | ({"fate": self.fate} if self.fate else {})
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.vocabulary.channels import PHONE_CHANNELS
 from bot.vocabulary.text import fold
-from storage import provider_media
+from storage import provider_media, suppression
 from storage.database import mark_erasure
 from storage.models import (
     Address,
@@ -94,6 +94,9 @@ class Erased:
     address_ids: list[int]  # deleted by the caller once the goodbye is queued
     addresses: list[tuple[str, str]]  # (channel, address): what the counts were keyed on
     photos: list[str]  # report photos on disk: removed by the caller after the commit
+    # (kind, value) for the erasure suppression list (storage/suppression.py): each address,
+    # normalised, and the Telegram username a directory import gave them, if any.
+    suppressed: list[tuple[str, str]] = field(default_factory=list)
 
 
 async def erase_member(connection: AsyncConnection, member_id: int, now: datetime) -> Erased:
@@ -115,9 +118,17 @@ async def erase_member(connection: AsyncConnection, member_id: int, now: datetim
         )
     ).all()
     address_ids = [row.id for row in rows]
-    organisation_id = await connection.scalar(
-        select(members.c.organisation_id).where(members.c.id == member_id)
-    )
+    before = (
+        await connection.execute(
+            select(members.c.organisation_id, members.c.telegram_username).where(
+                members.c.id == member_id
+            )
+        )
+    ).one()
+    organisation_id = before.organisation_id
+    suppressed = [(suppression.kind_of(row.channel), row.address) for row in rows]
+    if before.telegram_username:
+        suppressed.append((suppression.USERNAME, before.telegram_username))
     await update_member(
         connection,
         member_id,
@@ -169,7 +180,7 @@ async def erase_member(connection: AsyncConnection, member_id: int, now: datetim
     photos = await _forget_photos(connection, member_id, now)
     if organisation_id is not None:
         await _drop_if_only_theirs(connection, organisation_id, member_id)
-    return Erased(address_ids, [(row.channel, row.address) for row in rows], photos)
+    return Erased(address_ids, [(row.channel, row.address) for row in rows], photos, suppressed)
 
 
 async def _forget_photos(connection: AsyncConnection, member_id: int, now: datetime) -> list[str]:

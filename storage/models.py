@@ -682,3 +682,17 @@ class RecurringOccurrence(Base):
     )
     recipients: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ErasureSuppression(Base):
+    """An address whose person erased themselves (OUBLIER): never written to again unless they
+    come back themselves (storage/suppression.py). Only a keyed hash (HMAC-SHA256 under the
+    deployment's secret) of the normalised address, which key made it, and the day: no number,
+    no chat id, no name, no member."""
+
+    __tablename__ = "erasure_suppressions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[str] = mapped_column(String(16))
+    erased_on: Mapped[date] = mapped_column(Date, index=True)

@@ -12,7 +12,11 @@ What goes, past each period of the schedule:
 - departed: members whose every address said STOP (or blocked us, or stopped existing), or who
   never consented, are erased as OUBLIER erases them; addresses of people who wrote but never
   registered are deleted. An address that said STOP keeps only its number and the date, with
-  no member: an objection must outlive the purge (a new directory import must not invite it).
+  no member: an objection must outlive the purge (a new directory import must not invite it);
+- erased: the erasure suppression list (storage/suppression.py: a keyed hash of each address
+  of whoever erased themselves, and the day). Kept for ever by default: the protection it gives
+  (never imported, invited or sent a link code again) is needed as long as the coordination
+  imports directories; a deployment may set a period (`erased=3650`).
 
 Every step works in small batches, one short transaction each, so that webhooks waiting for
 SQLite's one writer get their turn in between. Photo files are removed after the commit; on
@@ -40,6 +44,7 @@ from storage.models import (
     Address,
     BroadcastDeliveryCount,
     Conversation,
+    ErasureSuppression,
     InboundMessage,
     Member,
     OutboxMessage,
@@ -55,6 +60,7 @@ outbox, reports, delivery_counts = (
     BroadcastDeliveryCount.__table__,
 )
 conversations, responses = Conversation.__table__, PollResponse.__table__
+suppressions = ErasureSuppression.__table__
 log = logging.getLogger(__name__)
 
 BATCH = 500  # rows per transaction: a few milliseconds of SQLite's write lock
@@ -71,6 +77,7 @@ class Schedule:
     report_text: timedelta | None = timedelta(days=730)
     poll_text: timedelta | None = timedelta(days=365)
     departed: timedelta | None = timedelta(days=180)
+    erased: timedelta | None = None  # the erasure suppression list: kept (see above)
 
     def days(self) -> dict[str, int | None]:
         """Each period in days (None: kept), as the register and the CLI show them."""
@@ -81,8 +88,8 @@ class Schedule:
 
 
 def parse_schedule(raw: str | None) -> Schedule:
-    """ "messages=90, deliveries=365, report_text=730, poll_text=365, departed=180" (days, or
-    "forever");
+    """ "messages=90, deliveries=365, report_text=730, poll_text=365, departed=180,
+    erased=forever" (days, or "forever");
     a kind left out keeps its default. Raises ValueError naming what will not do."""
     periods: dict[str, timedelta | None] = {}
     names = {f.name for f in fields(Schedule)}
@@ -111,6 +118,7 @@ KINDS = (
     "poll_texts",
     "departed_members",
     "stranger_addresses",
+    "erasure_suppressions",
 )
 
 
@@ -179,6 +187,10 @@ def _stranger_addresses(cut: datetime) -> tuple[Any, Any]:
     )
 
 
+def _erasure_suppressions(cut: datetime) -> tuple[Any, Any]:
+    return suppressions.c.id, suppressions.c.erased_on < cut.date()
+
+
 SELECTORS: dict[str, tuple[str, Callable[[datetime], tuple[Any, Any]]]] = {
     "conversations": ("messages", _conversations),
     "message_bodies": ("messages", _message_bodies),
@@ -188,6 +200,7 @@ SELECTORS: dict[str, tuple[str, Callable[[datetime], tuple[Any, Any]]]] = {
     "poll_texts": ("poll_text", _poll_texts),
     "departed_members": ("departed", _departed_members),
     "stranger_addresses": ("departed", _stranger_addresses),
+    "erasure_suppressions": ("erased", _erasure_suppressions),
 }
 
 
@@ -244,6 +257,8 @@ async def _apply(
             files += erased.photos  # removed once the batch commits, like report photos
     elif kind == "stranger_addresses":
         await member_store.delete_addresses(connection, ids)
+    elif kind == "erasure_suppressions":
+        await connection.execute(delete(suppressions).where(suppressions.c.id.in_(ids)))
 
 
 async def _keep_only_stops(connection: AsyncConnection, address_ids: list[int]) -> None:

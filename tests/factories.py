@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage import members as member_store
 from storage import reports as report_store
 from storage.models import Address
+from storage.suppression import SuppressionKey
 from storage.types import utcnow
 
 JUST_NOW: Any = object()  # the member wrote a moment ago (they registered by writing)
@@ -81,3 +82,8 @@ async def add_report(
         description=description or f"Atelier {activity}", channel=channel,
     )  # fmt: skip
     return await report_store.insert_report(connection, member_id, data, now)
+
+
+# The erasure suppression list's key in tests that build the service or an import themselves
+# (the app derives its own from the deployment's secret: gateway/secret.py).
+TEST_ERASURE_KEY = SuppressionKey(b"benkadi tests: erasure suppression key")

@@ -17,7 +17,8 @@ from bot.directory import run_import
 from gateway.api.common import PREFIX, actor, endpoint, reply
 from gateway.api.errors import json_error
 from gateway.exports.roster import stream_roster
-from gateway.keys import DATABASE, SETTINGS
+from gateway.keys import DATABASE, ERASURE_KEY, SETTINGS
+from gateway.sending.routes import sms_route_exists
 from gateway.slow_clients import streams_body
 from storage.tokens import Principal
 from storage.types import utcnow
@@ -45,6 +46,8 @@ async def import_directory(request: web.Request, who: Principal) -> web.Response
         dry_run=request.query.get("dry_run") in ("1", "true", "yes"),
         now=utcnow(),
         holder=request.app[SETTINGS].data_holder,
+        erasure_key=request.app[ERASURE_KEY],
+        sms_route=await sms_route_exists(request.app[DATABASE], request.app[SETTINGS]),
     )
     return reply(summary)
 

@@ -22,6 +22,8 @@ from gateway.cli.common import actor, counted, emit_json
 from gateway.cli.progress import RowCount
 from gateway.exports.output import to_file
 from gateway.exports.roster import FILTERS, TABLES, audience_from_query, roster_export
+from gateway.secret import erasure_key
+from gateway.sending.routes import sms_route_exists
 from gateway.settings import Settings
 from storage import roster
 from storage.database import Database
@@ -74,29 +76,54 @@ async def import_directory(database: Database, args: argparse.Namespace, setting
         dry_run=args.dry_run,
         now=utcnow(),
         holder=settings.data_holder,
+        erasure_key=erasure_key(settings),
+        sms_route=await sms_route_exists(database, settings),
     )
     if args.json:
         emit_json(summary)
         return 0
     for problem in summary["problems"]:
         fate = "refused" if problem["refused"] else "imported without it"
+        if problem.get("fate") == "not_invited":
+            fate = "imported, not invited"
         print(f"{path}:{problem['line']}: {problem['field']}: {problem['message']} [{fate}]")
     if summary.get("encoding") not in (None, "utf-8"):
         print(f"{path}: read as {summary['encoding']}", file=sys.stderr)
     would = "would be " if args.dry_run else ""
     print(
         f"{summary['rows']} rows: {summary['created']} {would}created, "
-        f"{summary['merged']} {would}merged, {summary['refused']} refused; "
+        f"{summary['merged']} {would}merged, {summary['refused']} refused"
+        + (f" ({summary['erased']} erased at their request)" if summary["erased"] else "")
+        + "; "
         + counted(
             summary["organisations_created"],
             "{n} new organisation",
             "{n} new organisations",
         )
     )
+    if summary["telegram_only"]:
+        print(
+            counted(
+                summary["telegram_only"],
+                "{n} person with only a Telegram username: not invited (they must open the bot)",
+                "{n} people with only a Telegram username: not invited (they must open the bot)",
+            )
+        )
+    if summary.get("unmatched_erasures"):
+        print(
+            f"warning: {summary['unmatched_erasures']} entries of the erasure list were made "
+            "under another BENKADI_SECRET_KEY and match nobody now: restore that key",
+            file=sys.stderr,
+        )
     if args.dry_run:
         print("dry run: nothing was written")
     else:
         print(counted(summary["invited"], "{n} invitation queued", "{n} invitations queued"))
+        if summary.get("invitations_waiting"):
+            print(
+                "no SMS route (no Twilio, no Android phone): the invitations wait in the "
+                "outbox and go out once `benkadi gateways add` or Twilio gives one"
+            )
     return 0
 
 

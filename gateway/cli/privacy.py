@@ -34,6 +34,7 @@ LABELS = {
     "poll_texts": "free text of poll answers (the answers' counts kept)",
     "departed_members": "members who left or never consented (erased)",
     "stranger_addresses": "addresses of people who never registered",
+    "erasure_suppressions": "erasure list entries (hashed addresses of the self-erased)",
     "photo_files": "photo files deleted",
 }
 

@@ -23,7 +23,8 @@ from gateway.console.i18n import C_
 from gateway.console.keys import Who
 from gateway.exports import access
 from gateway.exports.roster import stream_roster
-from gateway.keys import DATABASE, SETTINGS
+from gateway.keys import DATABASE, ERASURE_KEY, SETTINGS
+from gateway.sending.routes import sms_route_exists
 from storage import access_export
 from storage.models import Address, InboundMessage, Member, Organisation, OutboxMessage
 from storage.outbox.rows import edit_of
@@ -238,8 +239,14 @@ async def import_file(request: web.Request, who: Who) -> web.StreamResponse:
         dry_run=form.get("action") != "import",
         now=utcnow(),
         holder=request.config_dict[SETTINGS].data_holder,
+        erasure_key=request.config_dict[ERASURE_KEY],
+        sms_route=await sms_route_exists(
+            request.config_dict[DATABASE], request.config_dict[SETTINGS]
+        ),
     )
     return aiohttp_jinja2.render_template("members_import.html", request, {"summary": summary})
+
+
 @page("admin", missing=C_("Ce membre n'existe pas."))
 async def data_copy(request: web.Request, who: Who) -> web.StreamResponse:
     """An access request answered: everything held about the member, HTML or JSON, audited."""

@@ -194,6 +194,15 @@ def sections(
                 ),
                 ("Membres actifs", "tant qu'ils restent membres", "OUBLIER efface tout"),
                 (
+                    "Liste d'effacement : pour chaque numéro ou identifiant d'une personne "
+                    "effacée à sa demande (OUBLIER), une empreinte HMAC-SHA256 sous la clé "
+                    "secrète du déploiement (jamais le numéro) et la date, pour ne jamais la "
+                    "réimporter, l'inviter ni lui envoyer de code",
+                    _kept(retention["erased"]),
+                    "empreinte supprimée ; elle l'est aussi dès que la personne se réinscrit "
+                    "elle-même depuis ce numéro",
+                ),
+                (
                     "Sauvegardes chiffrées",
                     "selon la rotation choisie (README : une semaine)",
                     "fichiers détruits",
@@ -258,7 +267,9 @@ def sections(
                 "JSON) par `benkadi privacy export` ou la console (admin).",
                 "Rectification : PROFIL.",
                 "Opposition : STOP (sur chaque canal).",
-                "Effacement : OUBLIER.",
+                "Effacement : OUBLIER ; seule une empreinte (HMAC) de chaque numéro ou "
+                "identifiant reste, sur la liste d'effacement, pour qu'aucun import ne la "
+                "recontacte ; la personne la lève en se réinscrivant elle-même.",
             ],
         ),
         Section("Avertissement", [NOT_ADVICE]),

@@ -520,3 +520,12 @@ async def with_routes(
     router.gateways = {g.id: g for g in await store.load_gateways(database)}  # senders at start
     routed["sms"] = router
     return routed
+
+
+async def sms_route_exists(database: Database, settings: Settings) -> bool:
+    """Whether an SMS could go out at all: Twilio configured, or an Android phone known (up or
+    not). Without, SMS rows wait in the outbox (the route layer's "no-route": no attempt lost)
+    until one is added; a directory import says so of the invitations it queued."""
+    if settings.twilio_enabled:
+        return True
+    return bool(await store.load_gateways(database))

@@ -26,6 +26,7 @@ from broadcasts.polls import service as poll_service
 from gateway.channels.base import Channel, enabled
 from storage import retention
 from storage.database import Database
+from storage.suppression import SuppressionKey
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -47,12 +48,14 @@ class Scheduler:
         media_dir: str | None = None,
         invitation_reminder: timedelta | None = None,
         data_holder: str | None = None,
+        erasure_key: SuppressionKey | None = None,
     ) -> None:
         self.database, self.wake = database, wake
         self._channels = enabled_channels
         self.interval, self.clock, self.campaigns = interval, clock, campaigns
         self.retention_schedule, self.media_dir = retention_schedule, media_dir
         self.invitation_reminder, self.data_holder = invitation_reminder, data_holder
+        self.erasure_key = erasure_key  # reminders never go to an erased person's number
         # The daily purge: looked for at most hourly, the first time a while after the start
         # (a service starting has webhooks and broadcasts to catch up on first).
         self._purge_checked: datetime = clock() - PURGE_LOOK_EVERY + PURGE_FIRST_LOOK
@@ -139,7 +142,9 @@ class Scheduler:
         if not await invitations.reminders_due(self.database, now, after):
             return
         async with self.database.transaction() as connection:
-            reminded = await invitations.remind(connection, now, after, self.data_holder)
+            reminded = await invitations.remind(
+                connection, now, after, self.data_holder, self.erasure_key
+            )
         if reminded:
             log.info("invitation reminders: %d queued", len(reminded))
             self.wake()

@@ -98,3 +98,40 @@ async def test_the_broadcast_form_targets_sex_and_age_band(console):
         assert response.status == 200
         assert 'value="f" checked' in page and 'value="15-24" checked' in page
         assert 'value="m" checked' not in page
+
+
+async def test_the_upload_names_the_erased_and_the_telegram_only_lines(console):
+    """A number on the erasure list (its person sent OUBLIER) is refused by name, nothing of it
+    shown; a person with only a Telegram username is imported and said not invitable."""
+    from gateway.keys import ERASURE_KEY
+    from storage import suppression
+    from storage.types import utcnow
+
+    async with console.database.transaction() as connection:
+        await suppression.suppress(
+            connection, console.app[ERASURE_KEY], [("phone", "+22376123456")], utcnow()
+        )
+    rows = (
+        "Nom;Téléphone;Telegram;Région\n"
+        "Awa Diarra;76 12 34 56;;Kayes\n"
+        "Fanta Keïta;;@fanta_k;Ségou\n"
+        "Binta Sow;76 00 01 02;;Kayes\n"
+    ).encode()
+    await account(console, "awa", "secretariat")
+    session, *_ = await sign_in(console, "awa")
+    async with session:
+        status, html, _ = await get_page(session, console.url + "/console/members/import")
+        form = aiohttp.FormData()
+        form.add_field("csrf", csrf_of(html))
+        form.add_field("action", "import")
+        form.add_field("file", rows, filename="a.csv", content_type="text/csv")
+        async with session.post(console.url + "/console/members/import", data=form) as response:
+            status, html = response.status, await response.text()
+    assert status == 200
+    assert "3 lignes : 2 créées" in html and "1 refusées (dont 1 personnes effacées" in html
+    assert "personne effacée à sa demande : pas réimportée" in html
+    assert "76 12 34 56" not in html and "+22376123456" not in html
+    assert "importée, sans invitation" in html and 'id="import-telegram-only"' in html
+    # The console's simulator is an SMS route here: nothing said to wait (see the CLI's test).
+    assert "1 invitations envoyées" in html and 'id="import-waiting"' not in html
+    assert await members(console) == 2

@@ -12,12 +12,13 @@ from bot.vocabulary.text import KEYWORDS
 from bot.vocabulary.wording import Wording, wording_for
 from gateway.settings import Settings, SettingsError
 from storage.models import OutboxMessage
+from tests.factories import TEST_ERASURE_KEY
 
 REVEALING_WORDS = ("benkadi", "vbg", "violence", "survivant", "sexuel", "gbv")
 
 
 async def _bodies(database, lines, wording) -> list[str]:
-    service = ConversationService(database, wording=wording)
+    service = ConversationService(database, erasure_key=TEST_ERASURE_KEY, wording=wording)
     for number, line in enumerate(lines):
         await service.handle(Received("sms", "+22376123456", f"SM{number}", Inbound("sms", line)))
     async with database.sessions() as session:

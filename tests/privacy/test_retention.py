@@ -413,7 +413,7 @@ async def test_imported_people_who_never_answered_their_invitation_are_departed(
                 ("silent", "+22376100001"), ("refused", "+22376100002"), ("joined", "+22376100003"),
             ]
         }  # fmt: skip
-        await invitations.invite(connection, list(people.values()), base, "la coordination")
+        await invitations.invite(connection, list(people.values()), base, "la coordination", None)
         await invitations.remind(connection, base + timedelta(days=7), timedelta(days=7), None)
         await connection.execute(
             members.update()
@@ -451,10 +451,13 @@ async def test_a_refusal_outlives_the_purge_a_new_import_does_not_invite_again(d
     not write to them again."""
     from bot.directory import run_import
     from storage.types import utcnow
+    from tests.factories import TEST_ERASURE_KEY
 
     csv = "nom;telephone;region\nAwa Refus;76 10 00 02;Kayes\nBinta Nouvelle;76 10 00 09;Kayes\n"
     base = utcnow()
-    first = await run_import(database, csv.encode(), "a.csv", "t", dry_run=False, now=base)
+    first = await run_import(
+        database, csv.encode(), "a.csv", "t", erasure_key=TEST_ERASURE_KEY, dry_run=False, now=base
+    )
     assert first["invited"] == 2
     async with database.transaction() as connection:
         refused = await connection.scalar(select(members.c.id).where(members.c.name == "Awa Refus"))
@@ -475,7 +478,13 @@ async def test_a_refusal_outlives_the_purge_a_new_import_does_not_invite_again(d
     ]
     await retention.purge(database, retention.Schedule(), later + timedelta(days=400), "t")
     again = await run_import(
-        database, csv.encode(), "a.csv", "t", dry_run=False, now=later + timedelta(days=400)
+        database,
+        csv.encode(),
+        "a.csv",
+        "t",
+        erasure_key=TEST_ERASURE_KEY,
+        dry_run=False,
+        now=later + timedelta(days=400),
     )
     assert again["created"] == 2 and again["invited"] == 1  # Binta again; Awa never
     async with database.sessions() as session:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from bot.directory import run_import
 from bot.vocabulary.errors import FieldErrors
 from storage.models import Address, AuditEntry, Member, Organisation, OutboxMessage
-from tests.factories import add_member
+from tests.factories import TEST_ERASURE_KEY, add_member
 
 SAMPLE = Path(__file__).parents[2] / "docs" / "samples" / "annuaire-osc.csv"
 NOW = datetime(2026, 12, 1, 10, tzinfo=UTC)
@@ -34,7 +34,13 @@ async def count(database, table) -> int:
 
 async def test_the_dry_run_of_the_sample_lists_exactly_its_problems_and_writes_nothing(database):
     summary = await run_import(
-        database, SAMPLE.read_bytes(), SAMPLE.name, "test", dry_run=True, now=NOW
+        database,
+        SAMPLE.read_bytes(),
+        SAMPLE.name,
+        "test",
+        erasure_key=TEST_ERASURE_KEY,
+        dry_run=True,
+        now=NOW,
     )
     assert sorted(summary["problems"], key=lambda p: (p["line"], p["message"])) == SAMPLE_PROBLEMS
     assert (summary["rows"], summary["created"], summary["merged"], summary["refused"]) == (
@@ -58,7 +64,13 @@ async def test_the_dry_run_of_the_sample_lists_exactly_its_problems_and_writes_n
 
 async def test_the_import_creates_merges_invites_once_and_audits(database):
     summary = await run_import(
-        database, SAMPLE.read_bytes(), SAMPLE.name, "secretariat", dry_run=False, now=NOW
+        database,
+        SAMPLE.read_bytes(),
+        SAMPLE.name,
+        "secretariat",
+        erasure_key=TEST_ERASURE_KEY,
+        dry_run=False,
+        now=NOW,
     )
     assert (summary["created"], summary["merged"], summary["invited"]) == (293, 6, 293)
     async with database.sessions() as session:
@@ -92,7 +104,13 @@ async def test_the_import_creates_merges_invites_once_and_audits(database):
     )
     # Again: everyone is known, nobody is invited twice, nothing is created.
     again = await run_import(
-        database, SAMPLE.read_bytes(), SAMPLE.name, "secretariat", dry_run=False, now=NOW
+        database,
+        SAMPLE.read_bytes(),
+        SAMPLE.name,
+        "secretariat",
+        erasure_key=TEST_ERASURE_KEY,
+        dry_run=False,
+        now=NOW,
     )
     assert (again["created"], again["merged"], again["invited"]) == (0, 299, 0)
     assert again["organisations_created"] == 0
@@ -111,7 +129,15 @@ async def test_a_known_member_is_merged_not_overwritten_and_not_invited(database
         "Bintou Keïta;66 11 22 33 / 76 99;Ségou;H;40;@bintou_k\n"
         "Bintou K.;;Ségou;;;bintou_k\n"
     )
-    summary = await run_import(database, text.encode(), "liste.csv", "t", dry_run=False, now=NOW)
+    summary = await run_import(
+        database,
+        text.encode(),
+        "liste.csv",
+        "t",
+        erasure_key=TEST_ERASURE_KEY,
+        dry_run=False,
+        now=NOW,
+    )
     merged = summary["people"]["merged"]
     assert {"line": 2, "name": "Awa T.", "into_member": awa} in merged
     assert {"line": 4, "name": "Bintou K.", "into_line": 3} in merged  # the same Telegram name
@@ -148,7 +174,9 @@ async def test_an_xlsx_file_with_numbers_as_numbers_and_every_bad_row_at_once(da
         [None, 70123456, "AFEM", None, "Kayes", None, None, None, None],
         ["Kadi Touré", "12", "AFEM", "club", "Atlantis", "cuisine", "latin", "X", "ancien"],
     ])  # fmt: skip
-    summary = await run_import(database, raw, "annuaire.xlsx", "t", dry_run=True, now=NOW)
+    summary = await run_import(
+        database, raw, "annuaire.xlsx", "t", erasure_key=TEST_ERASURE_KEY, dry_run=True, now=NOW
+    )
     problems = {(p["line"], p["field"], p["refused"]) for p in summary["problems"]}
     assert problems == {
         (4, "nom", True),
@@ -171,15 +199,23 @@ async def test_an_xlsx_file_with_numbers_as_numbers_and_every_bad_row_at_once(da
 )
 async def test_a_file_that_is_not_a_directory_is_refused_naming_why(database, raw, field):
     with pytest.raises(FieldErrors) as caught:
-        await run_import(database, raw, "x.csv", "t", dry_run=True, now=NOW)
+        await run_import(
+            database, raw, "x.csv", "t", erasure_key=TEST_ERASURE_KEY, dry_run=True, now=NOW
+        )
     assert caught.value.errors[0].field == field
 
 
 async def test_a_person_entered_twice_with_two_organisations_keeps_the_first(database):
     text = "nom;telephone;organisation\nAwa;76000001;AFEM\nAwa D.;0022376000001;Musow Ka Jama\n"
-    plan = await run_import(database, text.encode(), "a.csv", "t", dry_run=True, now=NOW)
+    plan = await run_import(
+        database, text.encode(), "a.csv", "t", erasure_key=TEST_ERASURE_KEY, dry_run=True, now=NOW
+    )
     assert plan["organisations"] == ["AFEM"]
-    done = await run_import(database, text.encode(), "a.csv", "t", dry_run=False, now=NOW)
+    done = await run_import(
+        database, text.encode(), "a.csv", "t", erasure_key=TEST_ERASURE_KEY, dry_run=False, now=NOW
+    )
     assert done["organisations_created"] == 1
-    again = await run_import(database, text.encode(), "a.csv", "t", dry_run=True, now=NOW)
+    again = await run_import(
+        database, text.encode(), "a.csv", "t", erasure_key=TEST_ERASURE_KEY, dry_run=True, now=NOW
+    )
     assert again["organisations_created"] == 0 and again["merged"] == 2

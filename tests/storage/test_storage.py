@@ -14,6 +14,7 @@ from storage import members as member_store
 from storage import messages as message_store
 from storage.migrate import current_revision
 from storage.models import Address, Base, Broadcast, Conversation, Member, OutboxMessage
+from tests.factories import TEST_ERASURE_KEY
 
 
 async def test_migrated_to_head(freshly_migrated_database):
@@ -128,7 +129,7 @@ async def test_conversation_is_kept_and_forgotten(database):
 
 async def test_a_whole_registration_through_the_service(database):
     """The dialogue's shell on each backend: state, effects and replies in one transaction."""
-    service = ConversationService(database)
+    service = ConversationService(database, erasure_key=TEST_ERASURE_KEY)
     lines = ["INSCRIPTION", "Awa", "AMSS", "4", "0", "1 2", "2", "2", "3", "1", "1"]
     for number, line in enumerate(lines):
         handled = await service.handle(
@@ -149,7 +150,7 @@ async def test_a_whole_registration_through_the_service(database):
 
 
 async def test_expired_dialogue_offers_to_resume(database):
-    service = ConversationService(database)
+    service = ConversationService(database, erasure_key=TEST_ERASURE_KEY)
     start = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     await service.handle(
         Received("sms", "+22376123456", "SM1", Inbound("sms", "INSCRIPTION")), now=start
