@@ -27,7 +27,7 @@ accounts = ConsoleAccount.__table__
 hasher = PasswordHasher()
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 10
-_DUMMY_HASH = hasher.hash("not a password anybody has")
+_dummy_hash: str | None = None  # see dummy_hash()
 
 
 class Account(NamedTuple):
@@ -69,6 +69,16 @@ def check_password(password: str) -> str:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD or len(password) > 200:
         raise FieldError("password", f"must be {MIN_PASSWORD}-200 characters")
     return password
+
+
+async def dummy_hash() -> str:
+    """The hash checked when there is no such user. Made once, off the event loop, when the
+    console starts (gateway/console/auth.py): not at import, which every `benkadi` command and
+    child dispatcher would pay for (argon2's cost, about 50 ms of CPU, up to a second under load)."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = await asyncio.to_thread(hasher.hash, "not a password anybody has")
+    return _dummy_hash
 
 
 async def _hash(password: str) -> str:
@@ -194,7 +204,7 @@ async def verify(database: Database, username: str, password: str) -> Account | 
                 )
             )
         ).one_or_none()
-    stored = row.password_hash if row is not None else _DUMMY_HASH
+    stored = row.password_hash if row is not None else await dummy_hash()
     try:
         await asyncio.to_thread(hasher.verify, stored, password or "")
     except (VerificationError, InvalidHashError):

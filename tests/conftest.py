@@ -58,7 +58,7 @@ CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 def _cheap_password_hashing():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(accounts, "hasher", CHEAP_HASHER)
-        patch.setattr(accounts, "_DUMMY_HASH", CHEAP_HASHER.hash("not a password anybody has"))
+        patch.setattr(accounts, "_dummy_hash", CHEAP_HASHER.hash("not a password anybody has"))
         yield
 
 

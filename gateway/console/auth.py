@@ -326,7 +326,12 @@ async def logout(request: web.Request, who: Who) -> web.StreamResponse:
     raise web.HTTPFound(f"{PREFIX}/login")
 
 
+async def _dummy_hash_ready(app: web.Application) -> None:
+    await accounts.dummy_hash()  # the first unknown username waits as long as the next ones
+
+
 def add_routes(app: web.Application) -> None:
+    app.on_startup.append(_dummy_hash_ready)
     app.router.add_get("/login", login_form, name="login")
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)

@@ -36,7 +36,7 @@ from tests.broadcasts.conftest import BAMBARA
 from tests.harness import ACCOUNT_SID, AUTH_TOKEN, BENKADI_NUMBER, TOKEN, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-MEMBERS = 2_000  # enough for batches of every channel on both sides of the kill
+MEMBERS = 5_000
 TELEGRAM_SHARE = 0.1  # these members also have Telegram, and are reached there
 KILL_AT = 0.45  # share of the members reached when the server is killed
 SMS_RATE, TELEGRAM_RATE = 1000, 50  # Telegram still sending when the kill comes
