@@ -211,7 +211,7 @@ async def supervised_dispatcher(
         dispatcher.stop()
         scheduler.stop()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*tasks), timeout=10)
+            await asyncio.wait_for(asyncio.gather(*tasks), timeout=settings.shutdown_grace)
         await starter.stop_all()
 
 

@@ -73,11 +73,31 @@ async def _database(app: web.Application) -> tuple[bool, dict]:
         async with database.read_engine.connect() as connection:
             return await claims.oldest_due(connection, utcnow())
 
+    if _probing:  # the last probe still waits on a lock: not ready, and no second one queues
+        return False, {}
+    # Not wait_for: cancelling a write that waits on SQLite's lock waits for that wait to end
+    # (the busy timeout, 10 s). The probe is left to finish on its own; the answer comes now.
+    task = asyncio.ensure_future(probe())
+    done, _ = await asyncio.wait({task}, timeout=DATABASE_TIMEOUT)
+    if not done:
+        _probing.add(task)
+        task.add_done_callback(_forget_probe)
+        log.warning("readiness: the database is not writable (locked)")
+        return False, {}
     try:
-        return True, await asyncio.wait_for(probe(), DATABASE_TIMEOUT)
+        return True, task.result()
     except Exception as error:
         log.warning("readiness: the database is not writable (%s)", type(error).__name__)
         return False, {}
+
+
+_probing: set[asyncio.Future[dict]] = set()
+
+
+def _forget_probe(task: asyncio.Future[dict]) -> None:
+    _probing.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: its outcome no longer matters
 
 
 async def _elsewhere(app: web.Application) -> dict[str, object]:

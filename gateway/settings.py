@@ -63,6 +63,9 @@ class Settings:
     header_timeout: float = 20.0
     body_timeout: float = 30.0
     lease_seconds: float = 60.0  # a crashed sender's claimed rows come back after this long
+    # How long a stop waits for batches in flight (a slow SIM's lasts a minute); what is still
+    # waiting then is cut, and its rows come back when their lease ends.
+    shutdown_grace: float = 10.0
     # Sending rates (messages per second): Telegram's bulk limit is about 30/s and 1/s per chat;
     # Twilio's depends on the sender (a long code about 1/s, a short code or service more).
     telegram_rate: float = 25.0
@@ -216,6 +219,7 @@ class Settings:
             ("BENKADI_WHATSAPP_RATE", "whatsapp_rate"),
             ("BENKADI_SMS_PRICE_PER_SEGMENT", "sms_price_per_segment"),
             ("BENKADI_LEASE_SECONDS", "lease_seconds"),
+            ("BENKADI_SHUTDOWN_GRACE", "shutdown_grace"),
             ("BENKADI_RESTART_BACKOFF", "restart_backoff"),
             ("BENKADI_RESTART_BACKOFF_MAX", "restart_backoff_max"),
             ("BENKADI_HEARTBEAT_SECONDS", "heartbeat_seconds"),
@@ -339,6 +343,7 @@ ENV_KEYS = {
     "sms_price_per_segment": "BENKADI_SMS_PRICE_PER_SEGMENT",
     "currency": "BENKADI_CURRENCY",
     "lease_seconds": "BENKADI_LEASE_SECONDS",
+    "shutdown_grace": "BENKADI_SHUTDOWN_GRACE",
     "restart_backoff": "BENKADI_RESTART_BACKOFF",
     "restart_backoff_max": "BENKADI_RESTART_BACKOFF_MAX",
     "heartbeat_seconds": "BENKADI_HEARTBEAT_SECONDS",

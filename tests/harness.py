@@ -232,6 +232,8 @@ async def start_harness(
         **{
             "migrate_on_start": True,
             "dispatch_interval": 0.05,
+            # A slow SIM's batch lasts a minute: a test's stop does not wait it out.
+            "shutdown_grace": 2.0,
             # Tests type faster than people: per-chat pacing has its own test.
             "telegram_chat_rate": 50.0,
             **settings_overrides,

@@ -141,7 +141,7 @@ class FakeAndroidGateway:
         app.router.add_delete(prefix + "/webhooks/{id}", self._delete_hook)
         app.router.add_get(prefix + "/health", self._health)
         app.router.add_get("/_fake/stats", self._stats)  # not the app's: for bench/android.py
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         await self._listen()
         self._http = aiohttp.ClientSession()
@@ -156,7 +156,8 @@ class FakeAndroidGateway:
             self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
 
     async def stop(self) -> None:
-        self._answering.set()  # hung requests end, so the server can close
+        self._answering.set()  # hung and stalled requests end, so the server can close
+        self._taking.set()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
