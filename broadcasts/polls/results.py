@@ -279,3 +279,17 @@ async def compute(database: Database, slug: str, language: str = "fr") -> dict[s
 def _suppressed(group: dict[str, Any]) -> dict[str, Any]:
     answered, options = suppress_options(group["answered"], group["options"])
     return {**group, "answered": answered, "options": options}
+
+
+def shareable(result: dict[str, Any]) -> dict[str, Any]:
+    """The results as they may leave the console (the HTTP API): each choice question's own
+    counts suppressed as its breakdowns are, as the counts sheet and the charts show them
+    (a question 3 people answered shows none of its counts). The console's pages and the
+    CLI on the server keep the exact figures."""
+    questions = []
+    for question in result["questions"]:
+        if "options" in question:
+            answered, options = suppress_options(question["answered"], question["options"])
+            question = {**question, "answered": answered, "options": options}
+        questions.append(question)
+    return {**result, "questions": questions}
