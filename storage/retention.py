@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, func, literal, not_, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.vocabulary.phones import without_numbers
 from storage import audit, provider_media
 from storage import members as member_store
 from storage.database import Database
@@ -278,6 +279,13 @@ async def _count_then_delete(connection: AsyncConnection, ids: list[int], now: d
     grouped = await connection.execute(
         select(*key, func.count()).where(outbox.c.id.in_(ids)).group_by(*key)
     )
+    merged: dict[tuple[Any, ...], int] = {}
+    for broadcast_id, channel, status, code, message, n in grouped:
+        # A number a provider named in its error (rows stored before the channels hid it) does
+        # not outlive the row in its counts.
+        message = None if message is None else without_numbers(message)
+        key_of = (broadcast_id, channel, status, code, message)
+        merged[key_of] = merged.get(key_of, 0) + n
     counted = [
         {
             "broadcast_id": broadcast_id,
@@ -288,7 +296,7 @@ async def _count_then_delete(connection: AsyncConnection, ids: list[int], now: d
             "rows": n,
             "purged_at": now,
         }
-        for broadcast_id, channel, status, code, message, n in grouped
+        for (broadcast_id, channel, status, code, message), n in merged.items()
     ]
     if counted:
         await connection.execute(delivery_counts.insert(), counted)

@@ -483,3 +483,48 @@ async def test_a_refusal_outlives_the_purge_a_new_import_does_not_invite_again(d
             await session.scalars(select(outbox.c.recipient).where(outbox.c.created_at > later))
         )
     assert written == {"+22376100009"}
+
+
+async def test_counts_kept_after_the_rows_name_no_number(database):
+    """An error message a provider wrote with the number in it (stored before the channels hid
+    numbers) loses the number when its row becomes a count: one count for both rows."""
+    async with database.transaction() as connection:
+        ids = [
+            await add_member(
+                connection, name=f"M{n}", region="kayes", now=START,
+                addresses=[("sms", f"+2237600001{n}")],
+            )
+            for n in range(2)
+        ]  # fmt: skip
+        broadcast_id = await connection.scalar(
+            Broadcast.__table__.insert()
+            .values(
+                title="Alerte", texts={"fr": "Alerte"}, status="sent", created_by="test",
+                created_at=START, fanned_out_at=START, finished_at=START, recipients=2,
+            )
+            .returning(Broadcast.__table__.c.id)
+        )  # fmt: skip
+        await connection.execute(
+            outbox.insert(),
+            [
+                {
+                    "member_id": member_id, "broadcast_id": broadcast_id, "channel": "sms",
+                    "recipient": f"+2237600001{n}", "body": "Alerte", "priority": 1,
+                    "status": "failed", "error_code": "21211",
+                    "error_message": f"The 'To' number +2237600001{n} is not a valid phone number.",
+                    "created_at": START, "next_attempt_at": START,
+                }
+                for n, member_id in enumerate(ids)
+            ],
+        )  # fmt: skip
+    done = await retention.purge(
+        database, retention.Schedule(), START + timedelta(days=400), actor="test"
+    )
+    assert done["delivery_rows"] == 2
+    async with database.sessions() as session:
+        kept = (await session.execute(select(BroadcastDeliveryCount.__table__))).all()
+    assert [(row.error_message, row.rows) for row in kept] == [
+        ("The 'To' number +*** is not a valid phone number.", 2)
+    ]
+    status = await broadcasts.get_status(database, broadcast_id)
+    assert "+22376" not in repr(status) and status["totals"].get("failed") == 2
