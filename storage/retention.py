@@ -244,6 +244,16 @@ async def _apply(
             await _keep_only_stops(connection, erased.address_ids)
             files += erased.photos  # removed once the batch commits, like report photos
     elif kind == "stranger_addresses":
+        # The replies they got name their number (the rows stay: counts of messages); the
+        # rows lose it with the address, as an erased member's do.
+        await connection.execute(
+            update(outbox)
+            .where(outbox.c.address_id.in_(ids))
+            .values(body="", recipient="", choices=None)
+        )
+        await connection.execute(
+            update(inbound).where(inbound.c.address_id.in_(ids)).values(body=None)
+        )
         await member_store.delete_addresses(connection, ids)
 
 

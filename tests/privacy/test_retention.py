@@ -528,3 +528,38 @@ async def test_counts_kept_after_the_rows_name_no_number(database):
     ]
     status = await broadcasts.get_status(database, broadcast_id)
     assert "+22376" not in repr(status) and status["totals"].get("failed") == 2
+
+
+async def test_a_stranger_purged_leaves_no_number_in_the_replies_they_got(database):
+    stranger = "+22376555444"
+    async with database.transaction() as connection:
+        address_id = await connection.scalar(
+            addresses.insert()
+            .values(channel="sms", address=stranger, created_at=START)
+            .returning(addresses.c.id)
+        )
+        await connection.execute(
+            inbound.insert().values(
+                channel="sms", provider_id="SM9", address_id=address_id, body="bonjour",
+                received_at=START,
+            )
+        )  # fmt: skip
+        await connection.execute(
+            outbox.insert().values(
+                address_id=address_id, channel="sms", recipient=stranger,
+                body="Vous n'etes pas inscrit(e).", status="sent", created_at=START,
+                sent_at=START, next_attempt_at=START,
+            )
+        )  # fmt: skip
+    # Replies kept for ever (messages=forever): the number still goes with the address.
+    schedule = retention.parse_schedule("messages=forever")
+    done = await retention.purge(database, schedule, START + timedelta(days=400), actor="test")
+    assert done["stranger_addresses"] == 1
+    async with database.sessions() as session:
+        rows = (await session.execute(select(outbox.c.recipient, outbox.c.body))).all()
+        assert rows == [("", "")]  # the row stays (a count of messages), nobody's
+        assert await session.scalar(select(func.count()).select_from(inbound)) == 1
+        assert await session.scalar(select(inbound.c.body)) is None
+        assert await session.scalar(select(func.count()).select_from(addresses)) == 0
+    if database.is_sqlite:  # nor in the file or its WAL
+        assert stranger.encode() not in _file_and_wal(Path(database.engine.url.database))
