@@ -50,3 +50,21 @@ def test_results_over_the_api_hide_what_the_chart_hides():
     assert small["answered"] == "< 5" and small["options"][0]["count"] == "< 5"
     assert untouched == number and shared["rates"] == {"started": 26}
     assert results["questions"][0]["options"][1]["count"] == 3  # the console's copy is exact
+
+
+ONE_ANSWER = {**QUESTION, "kind": "single"}  # 20 + 3 = 23: the 3 is 23 - 20
+
+
+async def test_a_one_answer_question_hides_the_count_that_would_give_the_small_one_away():
+    counts = summary_tables({"questions": [ONE_ANSWER], "scores": {"organisations": []}})[0]
+    assert [row async for row in counts.rows] == [
+        ["besoin", "Votre besoin ?", "Formation", "x", 23, "x"],
+        ["besoin", "Votre besoin ?", "Abri", "< 5", 23, "x"],
+    ]
+    texts = re.findall(r">([^<>]+)<", question_chart(ONE_ANSWER).decode())
+    assert "20 / 23" not in texts and "87 %" not in texts and "Formation" in texts
+    shared = shareable({"questions": [ONE_ANSWER]})["questions"][0]
+    assert [(o["count"], o["percent"]) for o in shared["options"]] == [("x", None), ("< 5", None)]
+    # Multiple choice: the options do not add up, the large count stays (QUESTION's tests).
+    multiple = shareable({"questions": [{**QUESTION, "kind": "multiple"}]})["questions"][0]
+    assert [o["count"] for o in multiple["options"]] == [20, "< 5"]
