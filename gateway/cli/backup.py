@@ -130,8 +130,15 @@ def _sqlite_path(settings: Settings) -> Path | None:
 
 
 def _libpq_url(settings: Settings) -> str:
+    """The URL for pg_dump/pg_restore/psql, without its password: a command line is visible
+    to every user of the machine (`ps`); the password goes in their environment (_pg_env)."""
     url = make_url(normalise_url(settings.database_url)).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
+    return url._replace(password=None).render_as_string(hide_password=False)
+
+
+def _pg_env(settings: Settings) -> dict[str, str]:
+    password = make_url(normalise_url(settings.database_url)).password
+    return {**os.environ, **({"PGPASSWORD": str(password)} if password else {})}
 
 
 def _copy_sqlite(path: Path, target: Path) -> dict[str, Any]:
@@ -160,9 +167,11 @@ def _facts(connection: sqlite3.Connection) -> dict[str, Any]:
     }
 
 
-def _pg(command: list[str]) -> str:
+def _pg(command: list[str], settings: Settings) -> str:
     try:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            command, capture_output=True, text=True, check=False, env=_pg_env(settings)
+        )
     except FileNotFoundError:
         raise BackupError(
             "database", f"{command[0]} is not installed (postgresql-client)"
@@ -202,7 +211,8 @@ PG_OTHERS = (
 def _refuse_if_postgresql_in_use(settings: Settings) -> None:
     """Another session on the database (the service's pool) would see its tables dropped and
     made again under it."""
-    others = _pg(["psql", "-X", "-A", "-t", "-c", PG_OTHERS, _libpq_url(settings)]).strip()
+    command = ["psql", "-X", "-A", "-t", "-c", PG_OTHERS, _libpq_url(settings)]
+    others = _pg(command, settings).strip()
     if others.isdigit() and int(others) > 0:
         raise BackupError("database", f"the database {IN_USE} ({others} other connections)")
 
@@ -251,7 +261,8 @@ def take(settings: Settings, target: Path, passphrase: str) -> dict[str, Any]:
                     "-f",
                     str(database),
                     _libpq_url(settings),
-                ]
+                ],
+                settings,
             )
             manifest |= {"kind": "postgresql"}
         photos = list(_media_files(media_dir))
@@ -312,7 +323,8 @@ def restore(settings: Settings, source: Path, passphrase: str) -> dict[str, Any]
         else:
             _pg(
                 ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
-                 "-d", _libpq_url(settings), str(unpacked / "database.pgdump")]
+                 "-d", _libpq_url(settings), str(unpacked / "database.pgdump")],
+                settings,
             )  # fmt: skip
         media = unpacked / "media"
         if media.is_dir():
@@ -321,6 +333,7 @@ def restore(settings: Settings, source: Path, passphrase: str) -> dict[str, Any]
                 place = target / photo.relative_to(media)
                 place.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(photo, place)
+                place.chmod(0o600)  # as the fetcher writes them: its user's only
     return manifest
 
 

@@ -98,6 +98,7 @@ async def test_backup_during_a_broadcast_restores_every_member(tmp_path, capsys)
         assert connection.execute("SELECT count(*) FROM members").fetchone()[0] == 300
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert (tmp_path / "restored-media" / "report-1-abc.jpg").read_bytes() == b"JPEG"
+    assert (tmp_path / "restored-media" / "report-1-abc.jpg").stat().st_mode & 0o077 == 0
     with pytest.raises(backup.BackupError, match="wrong passphrase"):
         backup.restore(restored, file, "another passphrase")
 
@@ -140,3 +141,12 @@ async def test_postgresql_round_trip(tmp_path, capsys):
 
                 assert await session.scalar(select(func.count()).select_from(Member)) == 25
             await restored.dispose()
+
+
+@pytest.mark.unit
+def test_the_postgresql_password_is_not_on_the_command_line():
+    settings = Settings.from_env(
+        {"BENKADI_DATABASE_URL": "postgresql://benkadi:s3cret-pw@db.example:5432/benkadi"}
+    )
+    assert backup._libpq_url(settings) == "postgresql://benkadi@db.example:5432/benkadi"
+    assert backup._pg_env(settings)["PGPASSWORD"] == "s3cret-pw"
