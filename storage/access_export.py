@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.vocabulary.errors import NotFound
+from bot.vocabulary.errors import FieldError, NotFound
 from bot.vocabulary.phones import normalise_phone
 from storage import audit
 from storage.database import Database
@@ -60,25 +60,43 @@ def _value(value: Any) -> Any:
 
 
 async def find_member(database: Database, who: str) -> int:
-    """A member by id ("42") or by a phone number or Telegram id on one of their addresses."""
+    """A member by id ("42", "id:42") or by a phone number or Telegram id ("telegram:55501")
+    on one of their addresses. A copy of someone's data must be of the person asked about: when
+    the words fit more than one member (member 1001, and another whose Telegram id is 1001),
+    nobody is chosen; the error names the spellings that tell them apart."""
     raw = who.strip()
-    async with database.sessions() as session:
-        if raw.isdigit() and len(raw) < 10:
-            found = await session.scalar(select(members.c.id).where(members.c.id == int(raw)))
-            if found is not None:
-                return int(found)
-        candidates = {raw, raw.removeprefix("telegram:")}
-        phone = normalise_phone(raw)
-        if phone:
-            candidates.add(phone)
-        found = await session.scalar(
-            select(addresses.c.member_id)
-            .where(addresses.c.address.in_(candidates), addresses.c.member_id.is_not(None))
-            .limit(1)
-        )
-    if found is None:
+    by_id = raw.removeprefix("id:") if raw.startswith("id:") else None
+    if by_id is not None and not (by_id.isdigit() and len(by_id) < 10):
         raise MemberNotFound(f"no member {raw}")
-    return int(found)
+    async with database.sessions() as session:
+        found: dict[int, str] = {}
+        number = by_id if by_id is not None else raw
+        if number.isdigit() and len(number) < 10:
+            member = await session.scalar(select(members.c.id).where(members.c.id == int(number)))
+            if member is not None:
+                found[int(member)] = f"id:{member}"
+        if by_id is None:
+            candidates = {raw, raw.removeprefix("telegram:")}
+            phone = normalise_phone(raw)
+            if phone:
+                candidates.add(phone)
+            rows = await session.execute(
+                select(addresses.c.member_id, addresses.c.channel, addresses.c.address).where(
+                    addresses.c.address.in_(candidates), addresses.c.member_id.is_not(None)
+                )
+            )
+            for member_id, channel, address in rows:
+                found.setdefault(
+                    int(member_id), f"telegram:{address}" if channel == "telegram" else address
+                )
+    if not found:
+        raise MemberNotFound(f"no member {raw}")
+    if len(found) > 1:
+        raise FieldError(
+            "member",
+            f"{raw} fits {len(found)} members; say which: " + ", ".join(sorted(found.values())),
+        )
+    return next(iter(found))
 
 
 async def _gather(session: AsyncSession, member_id: int) -> dict[str, Any]:

@@ -61,13 +61,15 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str, *, immediate: bool = True) -> AsyncEngine:
     url = normalise_url(url)
     parsed = make_url(url)
+    # A database error's message would quote the statement's values (a member's name, a
+    # message's text) into the log that records it: its SQL only, never the values.
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
+        return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
         private_file(Path(parsed.database))
     # Every use ends in COMMIT or ROLLBACK (engine.begin()), so the pool's own rollback on
     # check-in would be one more round trip to the database thread for nothing.
-    engine = create_async_engine(url, pool_reset_on_return=None)
+    engine = create_async_engine(url, pool_reset_on_return=None, hide_parameters=True)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:

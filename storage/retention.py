@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, func, literal, not_, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.vocabulary.phones import without_numbers
 from storage import audit, provider_media
 from storage import members as member_store
 from storage.database import Database
@@ -256,6 +257,16 @@ async def _apply(
             await _keep_only_stops(connection, erased.address_ids)
             files += erased.photos  # removed once the batch commits, like report photos
     elif kind == "stranger_addresses":
+        # The replies they got name their number (the rows stay: counts of messages); the
+        # rows lose it with the address, as an erased member's do.
+        await connection.execute(
+            update(outbox)
+            .where(outbox.c.address_id.in_(ids))
+            .values(body="", recipient="", choices=None)
+        )
+        await connection.execute(
+            update(inbound).where(inbound.c.address_id.in_(ids)).values(body=None)
+        )
         await member_store.delete_addresses(connection, ids)
     elif kind == "erasure_suppressions":
         await connection.execute(delete(suppressions).where(suppressions.c.id.in_(ids)))
@@ -293,6 +304,13 @@ async def _count_then_delete(connection: AsyncConnection, ids: list[int], now: d
     grouped = await connection.execute(
         select(*key, func.count()).where(outbox.c.id.in_(ids)).group_by(*key)
     )
+    merged: dict[tuple[Any, ...], int] = {}
+    for broadcast_id, channel, status, code, message, n in grouped:
+        # A number a provider named in its error (rows stored before the channels hid it) does
+        # not outlive the row in its counts.
+        message = None if message is None else without_numbers(message)
+        key_of = (broadcast_id, channel, status, code, message)
+        merged[key_of] = merged.get(key_of, 0) + n
     counted = [
         {
             "broadcast_id": broadcast_id,
@@ -303,7 +321,7 @@ async def _count_then_delete(connection: AsyncConnection, ids: list[int], now: d
             "rows": n,
             "purged_at": now,
         }
-        for broadcast_id, channel, status, code, message, n in grouped
+        for (broadcast_id, channel, status, code, message), n in merged.items()
     ]
     if counted:
         await connection.execute(delivery_counts.insert(), counted)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.vocabulary.small_cells import HIDDEN, THRESHOLD, shown
+from bot.vocabulary.small_cells import HIDDEN, THRESHOLD, option_counts, shown
 
 # One rule with bot/vocabulary/small_cells.py (the exports' suppress_row): the same threshold
 # and mark; these are the shapes the directory's breakdowns need.
@@ -42,21 +42,24 @@ def suppress_counts(counts: Mapping[str, int], threshold: int = SMALL_CELL) -> d
 
 
 def suppress_options(
-    answered: int, options: Sequence[dict[str, Any]], threshold: int = SMALL_CELL
+    answered: int,
+    options: Sequence[dict[str, Any]],
+    threshold: int = SMALL_CELL,
+    exclusive: bool = False,
 ) -> tuple[Any, list[dict[str, Any]]]:
     """One group of a poll breakdown: (answered, options with count and percent). A group of
     fewer than `threshold` respondents shows none of its counts; otherwise its small counts
-    are suppressed, with their percentages."""
+    are suppressed, with their percentages, and, when the options add up to `answered`
+    (`exclusive`: one choice, yes/no), a lone small one takes the next smallest with it
+    (small_cells.option_counts)."""
     if is_small(answered, threshold):
         return SUPPRESSED, [{**o, "count": SUPPRESSED, "percent": None} for o in options]
+    if threshold == THRESHOLD:
+        marks = option_counts(answered, [o["count"] for o in options], exclusive)
+    else:
+        marks = [SUPPRESSED if is_small(o["count"], threshold) else o["count"] for o in options]
     result = []
-    for option in options:
-        hidden = is_small(option["count"], threshold)
-        result.append(
-            {
-                **option,
-                "count": SUPPRESSED if hidden else option["count"],
-                "percent": None if hidden else option["percent"],
-            }
-        )
+    for option, mark in zip(options, marks, strict=True):
+        hidden = isinstance(mark, str)
+        result.append({**option, "count": mark, "percent": None if hidden else option["percent"]})
     return answered, result

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 
 DEFAULT_REGION = "ML"
+# A number as providers write it into their error messages ("The 'To' number +22376123456 is
+# not a valid phone number.", "whatsapp:+223…"): E.164, not inside a longer word or number.
+NUMBER_IN_TEXT = re.compile(r"(?<![\w+])\+\d{8,15}\b")
+NUMBER_HIDDEN = "+***"
 
 
 def normalise_phone(text: str, region: str = DEFAULT_REGION) -> str | None:
@@ -43,3 +49,10 @@ def calling_code(e164: str) -> str | None:
         return str(phonenumbers.parse(e164, None).country_code)
     except phonenumbers.NumberParseException:
         return None
+
+
+def without_numbers(text: str) -> str:
+    """The text with every phone number in it replaced by "+***": what a provider's error
+    message may keep of the number once it is stored (the row names its recipient anyway, and
+    the message outlives the row in a broadcast's counts)."""
+    return NUMBER_IN_TEXT.sub(NUMBER_HIDDEN, text)

@@ -43,3 +43,16 @@ def suppress_row(
             if others:
                 out[min(others, key=lambda i: (out[i], i))] = SECONDARY
     return tuple(out)
+
+
+EXCLUSIVE_KINDS = ("single", "yes_no")  # one answer each: the options add up to those answering
+
+
+def option_counts(answered: int, counts: Sequence[int], exclusive: bool) -> list[Any]:
+    """A choice question's option counts as they may be shown. When the options add up to
+    `answered` (one choice, yes/no), they are a row with its total: a lone hidden count takes
+    the next smallest with it ("x"), or answered minus the others would give it away. Options
+    of a multiple choice do not add up: each is shown or hidden alone."""
+    if not exclusive:
+        return [shown(count) for count in counts]
+    return list(suppress_row([*counts, answered], range(len(counts)), len(counts))[:-1])

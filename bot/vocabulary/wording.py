@@ -3,7 +3,8 @@ work on violence against women.
 
 With BENKADI_DISCREET on, every reply is rewritten before it is rendered for its channel: the
 bot's name becomes a neutral one (BENKADI_BOT_NAME, "Info" by default) and the few labels that
-name the work (the VBG theme, support to survivors, sexual health) become neutral words, in
+name the work (the VBG theme, support to survivors, sexual health, the report's reminder not
+to write a survivor's name) become neutral words, in
 whatever language the reply is in. The keywords members type are neutral already (none names
 violence: INSCRIPTION, RAPPORT, OUBLIER…), and stay as they are so that nobody has to learn
 new ones. Pure: text in, text out.
@@ -22,6 +23,10 @@ REVEALING: dict[str, str] = {
     "Violences (VBG)": N_("Protection"),
     "Accompagnement/référencement de survivantes": N_("Accompagnement"),
     "Santé sexuelle (SSR)": N_("Santé"),
+    # The report's safety reminder names survivors: the same care, said of any beneficiary.
+    "Rappel : n'écrivez jamais le nom d'une survivante.": N_(
+        "Rappel : n'écrivez jamais le nom d'un ou d'une bénéficiaire."
+    ),
 }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pygal
 from pygal.style import Style
 
-from bot.vocabulary.small_cells import HIDDEN, shown
+from bot.vocabulary.small_cells import EXCLUSIVE_KINDS, HIDDEN, option_counts, shown
 
 STYLE = Style(
     background="white",
@@ -35,13 +35,21 @@ def question_chart(question: dict[str, Any], *, standalone: bool = True) -> byte
         js=[],  # pygal's tooltips script comes from a CDN: none (slow link, no internet)
     )
     chart.x_labels = [option["label"] for option in question["options"]]
-    chart.add("%", [_bar(option, question["answered"]) for option in question["options"]])
+    answered, options = question["answered"], question["options"]
+    marks = option_counts(
+        answered, [o["count"] for o in options], question.get("kind") in EXCLUSIVE_KINDS
+    )
+    chart.add("%", [_bar(o, answered, mark) for o, mark in zip(options, marks, strict=True)])
     return chart.render()
 
 
-def _bar(option: dict[str, Any], answered: int) -> dict[str, Any]:
-    """A bar as it may be shown: a count under 5 people (or of under 5) is neither drawn nor
-    written (bot/vocabulary/small_cells.py)."""
-    if shown(option["count"]) == HIDDEN or shown(answered) == HIDDEN:
-        return {"value": None, "label": f"{HIDDEN} / {shown(answered)}"}
+def _bar(option: dict[str, Any], answered: int, mark: Any) -> dict[str, Any]:
+    """A bar as it may be shown: a count under 5 people (or of under 5), or one hidden so that
+    such a count cannot be worked out (`mark` "x"), is neither drawn nor written
+    (bot/vocabulary/small_cells.py)."""
+    if isinstance(mark, str) or shown(answered) == HIDDEN:
+        return {
+            "value": None,
+            "label": f"{mark if isinstance(mark, str) else HIDDEN} / {shown(answered)}",
+        }
     return {"value": option["percent"], "label": f"{option['count']} / {answered}"}

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.vocabulary.disclosure import NOTE
 from bot.vocabulary.i18n import in_language
 from bot.vocabulary.reference import KIND_LABELS
-from bot.vocabulary.small_cells import HIDDEN, SECONDARY, shown
+from bot.vocabulary.small_cells import EXCLUSIVE_KINDS, HIDDEN, SECONDARY, option_counts, shown
 from broadcasts.polls.model import Poll, text_in
 from broadcasts.polls.results import NONE
 from storage.database import Database
@@ -138,21 +138,27 @@ async def _listed(rows: list[list]) -> AsyncIterator[list]:
         yield row
 
 
-def _counted(key: str, text: str, label: str, option: dict, answered: int) -> list:
-    """A count as it may leave the console: under 5 people hidden, with the percentage that
-    would give it away (bot/vocabulary/small_cells.py)."""
-    count = shown(option["count"])
-    percent = SECONDARY if count == HIDDEN or shown(answered) == HIDDEN else option["percent"]
-    return [key, text, label, count, shown(answered), percent]
+def _counted(question: dict[str, Any]) -> list[list]:
+    """A question's counts as they may leave the console: under 5 people hidden, with the
+    percentage that would give it away, and for one-answer questions the next smallest count
+    with a lone hidden one (bot/vocabulary/small_cells.py)."""
+    answered, options = question["answered"], question.get("options", ())
+    marks = option_counts(
+        answered, [o["count"] for o in options], question.get("kind") in EXCLUSIVE_KINDS
+    )
+    rows = []
+    for option, count in zip(options, marks, strict=True):
+        hidden = isinstance(count, str) or shown(answered) == HIDDEN
+        percent = SECONDARY if hidden else option["percent"]
+        rows.append(
+            [question["key"], question["text"], option["label"], count, shown(answered), percent]
+        )
+    return rows
 
 
 def summary_tables(results: dict[str, Any]) -> list[Table]:
     """The counts per option and the capacity scores, as sheets (small: no streaming needed)."""
-    counts = [
-        _counted(q["key"], q["text"], option["label"], option, q["answered"])
-        for q in results["questions"]
-        for option in q.get("options", ())
-    ]
+    counts = [row for q in results["questions"] for row in _counted(q)]
     scores = [
         [org["organisation"], _kind(org["kind"]), dimension, value["percent"], value["respondents"]]
         for org in results["scores"]["organisations"]

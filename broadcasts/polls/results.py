@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.vocabulary.disclosure import NOTE, SUPPRESSED, is_small, suppress_options
 from bot.vocabulary.i18n import in_language
+from bot.vocabulary.small_cells import EXCLUSIVE_KINDS
 from broadcasts.polls.model import CHOICE_KINDS, Poll, text_in
 from storage.database import Database
 from storage.models import Member, Organisation
@@ -255,7 +256,8 @@ async def compute(database: Database, slug: str, language: str = "fr") -> dict[s
             entry["by"] = {
                 name: {
                     group: _suppressed(
-                        _options_of(question, group_answered, group_counts, group, language)
+                        _options_of(question, group_answered, group_counts, group, language),
+                        question.kind,
                     )
                     for group in sorted({g for q, g in group_answered if q == question.key})
                 }
@@ -276,6 +278,26 @@ async def compute(database: Database, slug: str, language: str = "fr") -> dict[s
     }
 
 
-def _suppressed(group: dict[str, Any]) -> dict[str, Any]:
-    answered, options = suppress_options(group["answered"], group["options"])
+def _suppressed(group: dict[str, Any], kind: str) -> dict[str, Any]:
+    answered, options = suppress_options(
+        group["answered"], group["options"], exclusive=kind in EXCLUSIVE_KINDS
+    )
     return {**group, "answered": answered, "options": options}
+
+
+def shareable(result: dict[str, Any]) -> dict[str, Any]:
+    """The results as they may leave the console (the HTTP API): each choice question's own
+    counts suppressed as its breakdowns are, as the counts sheet and the charts show them
+    (a question 3 people answered shows none of its counts). The console's pages and the
+    CLI on the server keep the exact figures."""
+    questions = []
+    for question in result["questions"]:
+        if "options" in question:
+            answered, options = suppress_options(
+                question["answered"],
+                question["options"],
+                exclusive=question.get("kind") in EXCLUSIVE_KINDS,
+            )
+            question = {**question, "answered": answered, "options": options}
+        questions.append(question)
+    return {**result, "questions": questions}

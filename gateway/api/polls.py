@@ -5,6 +5,7 @@ POST /api/v1/polls                                   secretariat  define (JSON, 
 GET  /api/v1/polls/{slug}                            viewer       the poll and its definition
 POST /api/v1/polls/{slug}/launch, …/close            secretariat
 GET  /api/v1/polls/{slug}/results                    viewer       counts, breakdowns, rates, scores
+     (counts of 1-4 people as "< 5", as in the counts sheet and the charts)
 GET  /api/v1/polls/{slug}/charts/{question}.svg      viewer       a choice question's bar chart
 GET  /api/v1/polls/{slug}/export?format=csv|xlsx&layout=long|wide   viewer (audited)
 """
@@ -80,7 +81,8 @@ async def close(request: web.Request, who: Principal) -> web.Response:
 @endpoint("viewer")
 async def show_results(request: web.Request, who: Principal) -> web.Response:
     language = request.query.get("language", "fr")
-    return reply(await results.compute(request.app[DATABASE], request.match_info["slug"], language))
+    computed = await results.compute(request.app[DATABASE], request.match_info["slug"], language)
+    return reply(results.shareable(computed))
 
 
 @endpoint("viewer")

@@ -2,7 +2,8 @@
 
 GET  /api/v1/reports?from=&to=&region=&type=&organisation=&status=&limit=&before=
 GET  /api/v1/reports/summary?…same filters…        totals by region, type and month
-     (&by=region_month: beneficiaries by region and month, 1-4 shown as "< 5")
+     (&by=region_month: beneficiaries by region and month); a breakdown that leaves the
+     console, so 1-4 people show as "< 5" (bot/vocabulary/small_cells.py), as in the exports
 GET  /api/v1/reports/export?format=csv|xlsx&kind=reports|summary&…filters…   (audited)
 GET  /api/v1/reports/{id}
 POST /api/v1/reports/{id}/validate
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from bot.vocabulary.errors import FieldError
+from bot.vocabulary.small_cells import suppress_row
 from gateway.api.common import ID, MAX_ID, PREFIX, actor, endpoint, path_id, query_limit, reply
 from gateway.exports.reports import report_filter, stream_reports
 from gateway.keys import DATABASE
@@ -44,7 +46,9 @@ async def summary(request: web.Request, who: Principal) -> web.Response:
         totals = [dict(zip(REGION_MONTH_HEADER, row, strict=True)) for row in table]
         return reply({"totals": totals, "small_cells": SMALL_CELL_NOTE})
     rows = await report_store.summary(request.app[DATABASE], report_filter(request.query))
-    return reply({"totals": [dict(zip(SUMMARY_HEADER, row, strict=True)) for row in rows]})
+    shown = [suppress_row(row, cells=(3, 4, 5, 6), total=7) for row in rows]  # as the export
+    totals = [dict(zip(SUMMARY_HEADER, row, strict=True)) for row in shown]
+    return reply({"totals": totals, "small_cells": SMALL_CELL_NOTE})
 
 
 @endpoint("viewer")

@@ -9,8 +9,10 @@ passphrase by scrypt; every chunk is authenticated with its position and whether
 last, so a truncated, reordered or altered file is refused rather than half restored.
 
 The passphrase comes from BENKADI_BACKUP_PASSPHRASE, or is asked for (twice for a backup).
-Restore replaces the database the configuration points at (stop the service first); an SQLite
-file there is kept beside it as *.before-restore.
+Restore replaces the database the configuration points at, and refuses while anything has it
+open (a running `benkadi serve`): on SQLite the service would go on writing into the replaced
+file's WAL, its writes lost and the restored file soon inconsistent with what it believes. An
+SQLite file there is kept beside it as *.before-restore (a full copy, its WAL included).
 """
 
 from __future__ import annotations
@@ -128,8 +130,15 @@ def _sqlite_path(settings: Settings) -> Path | None:
 
 
 def _libpq_url(settings: Settings) -> str:
+    """The URL for pg_dump/pg_restore/psql, without its password: a command line is visible
+    to every user of the machine (`ps`); the password goes in their environment (_pg_env)."""
     url = make_url(normalise_url(settings.database_url)).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
+    return url._replace(password=None).render_as_string(hide_password=False)
+
+
+def _pg_env(settings: Settings) -> dict[str, str]:
+    password = make_url(normalise_url(settings.database_url)).password
+    return {**os.environ, **({"PGPASSWORD": str(password)} if password else {})}
 
 
 def _copy_sqlite(path: Path, target: Path) -> dict[str, Any]:
@@ -158,9 +167,11 @@ def _facts(connection: sqlite3.Connection) -> dict[str, Any]:
     }
 
 
-def _pg(command: list[str]) -> None:
+def _pg(command: list[str], settings: Settings) -> str:
     try:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            command, capture_output=True, text=True, check=False, env=_pg_env(settings)
+        )
     except FileNotFoundError:
         raise BackupError(
             "database", f"{command[0]} is not installed (postgresql-client)"
@@ -168,6 +179,57 @@ def _pg(command: list[str]) -> None:
     if done.returncode != 0:
         # Its message names the database and the problem, never a row's content.
         raise BackupError("database", f"{command[0]} failed: {done.stderr.strip()[:500]}")
+    return done.stdout
+
+
+IN_USE = "is in use (stop `benkadi serve` and `benkadi dispatch` first, then restore)"
+
+
+def _refuse_if_sqlite_in_use(path: Path) -> None:
+    """An exclusive lock the database's other users would have to let go of: every connection
+    that has read a WAL database holds a shared lock on it for as long as it stays open, and
+    the service keeps its connections open. Waits for nobody (timeout 0)."""
+    if not path.exists():
+        return
+    probe = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=0, isolation_level=None)
+    try:
+        probe.execute("PRAGMA locking_mode=EXCLUSIVE")
+        probe.execute("BEGIN EXCLUSIVE")
+        probe.execute("COMMIT")
+    except sqlite3.OperationalError:
+        raise BackupError("database", f"{path} {IN_USE}") from None
+    finally:
+        probe.close()
+
+
+PG_OTHERS = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+    " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+)
+
+
+def _refuse_if_postgresql_in_use(settings: Settings) -> None:
+    """Another session on the database (the service's pool) would see its tables dropped and
+    made again under it."""
+    command = ["psql", "-X", "-A", "-t", "-c", PG_OTHERS, _libpq_url(settings)]
+    others = _pg(command, settings).strip()
+    if others.isdigit() and int(others) > 0:
+        raise BackupError("database", f"the database {IN_USE} ({others} other connections)")
+
+
+def _keep_before_restore(path: Path) -> None:
+    """A full copy of what is there now, what its WAL holds included (SQLite's backup API)."""
+    kept = path.with_name(path.name + ".before-restore")
+    kept.unlink(missing_ok=True)
+    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    descriptor = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.close(descriptor)  # readable by its owner only, as the database itself
+    copy = sqlite3.connect(kept)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
 
 
 # --- backup and restore ----------------------------------------------------------------------
@@ -199,7 +261,8 @@ def take(settings: Settings, target: Path, passphrase: str) -> dict[str, Any]:
                     "-f",
                     str(database),
                     _libpq_url(settings),
-                ]
+                ],
+                settings,
             )
             manifest |= {"kind": "postgresql"}
         photos = list(_media_files(media_dir))
@@ -229,6 +292,10 @@ def restore(settings: Settings, source: Path, passphrase: str) -> dict[str, Any]
     if not source.is_file():
         raise BackupError("file", f"no file {source}")
     sqlite_path = _sqlite_path(settings)
+    if sqlite_path is not None:  # said before the passphrase is tried; checked again below
+        _refuse_if_sqlite_in_use(sqlite_path)
+    else:
+        _refuse_if_postgresql_in_use(settings)
     with tempfile.TemporaryDirectory(prefix="benkadi-restore-") as work:
         folder = Path(work)
         archive = folder / "backup.tar.gz"
@@ -244,10 +311,9 @@ def restore(settings: Settings, source: Path, passphrase: str) -> dict[str, Any]
             )
         if sqlite_path is not None:
             sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            _refuse_if_sqlite_in_use(sqlite_path)
             if sqlite_path.exists():
-                shutil.copy2(
-                    sqlite_path, sqlite_path.with_name(sqlite_path.name + ".before-restore")
-                )
+                _keep_before_restore(sqlite_path)
             for suffix in ("-wal", "-shm"):
                 sqlite_path.with_name(sqlite_path.name + suffix).unlink(missing_ok=True)
             staged = sqlite_path.with_name(sqlite_path.name + ".restoring")
@@ -257,7 +323,8 @@ def restore(settings: Settings, source: Path, passphrase: str) -> dict[str, Any]
         else:
             _pg(
                 ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
-                 "-d", _libpq_url(settings), str(unpacked / "database.pgdump")]
+                 "-d", _libpq_url(settings), str(unpacked / "database.pgdump")],
+                settings,
             )  # fmt: skip
         media = unpacked / "media"
         if media.is_dir():
@@ -266,6 +333,7 @@ def restore(settings: Settings, source: Path, passphrase: str) -> dict[str, Any]
                 place = target / photo.relative_to(media)
                 place.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(photo, place)
+                place.chmod(0o600)  # as the fetcher writes them: its user's only
     return manifest
 
 

@@ -109,7 +109,13 @@ def register(commands: Commands) -> None:
     command = verbs.add_parser(
         "export", help="a copy of everything held about one person (access request)"
     )
-    names(command, "member", metavar="MEMBER", help="member id, phone number or Telegram id")
+    names(
+        command,
+        "member",
+        metavar="MEMBER",
+        help="member id (id:42), phone number or Telegram id (telegram:55501); "
+        "words that fit two members choose neither",
+    )
     command.add_argument(
         "-o",
         "--output",

@@ -298,9 +298,10 @@ SEND_CASES = [
         "unsubscribed",
     ),
     SendCase(
-        "21211: not a valid number",
-        error_body(21211, 400, "The 'To' number +2230 is not a valid phone number."),
+        "21211: not a valid number (the number it names is not kept)",
+        error_body(21211, 400, "The 'To' number +22376123456 is not a valid phone number."),
         SendError("21211", "", False, address_state=AddressState.INVALID),
+        "The 'To' number +*** is not a valid phone number.",
     ),
     SendCase(
         "21614: not a mobile number",

@@ -7,12 +7,15 @@ import json
 from datetime import UTC, date, datetime
 from html import escape
 
+import pytest
 from sqlalchemy import select
 
+from bot.vocabulary.errors import FieldError
 from gateway.settings import Settings
 from storage import access_export
 from storage import reports as report_store
 from storage.models import (
+    Address,
     AuditEntry,
     Conversation,
     InboundMessage,
@@ -212,3 +215,21 @@ async def test_the_copy_is_headed_in_the_members_language(database, tmp_path):
     assert (
         "<h2>Your poll answers</h2>" in english and "Data Benkadi holds about member 1" in english
     )
+
+
+async def test_words_that_fit_two_people_choose_nobody(database):
+    awa, other = await _two_people(database)
+    async with database.transaction() as connection:  # a Telegram id that is the other's id
+        await connection.execute(
+            Address.__table__.update()
+            .where(Address.__table__.c.address == "55501")
+            .values(address=str(other))
+        )
+    with pytest.raises(
+        FieldError, match=rf"fits 2 members; say which: id:{other}, telegram:{other}"
+    ):
+        await access_export.find_member(database, str(other))
+    assert await access_export.find_member(database, f"id:{other}") == other
+    assert await access_export.find_member(database, f"telegram:{other}") == awa
+    with pytest.raises(access_export.MemberNotFound):
+        await access_export.find_member(database, "id:+22376111111")

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import io
 import sqlite3
+from contextlib import closing
 
 import pytest
+from sqlalchemy import text
 
 from broadcasts import service
 from broadcasts.model import Audience, Draft
@@ -63,8 +65,20 @@ async def test_backup_during_a_broadcast_restores_every_member(tmp_path, capsys)
         sent_during = len(harness.twilio.sent)
         status = await service.get_status(harness.database, broadcast_id)
         assert status["totals"].get("queued", 0) > 0, "the backup ran after the broadcast ended"
+        # Restoring under the running service is refused, before the passphrase is even tried:
+        # it would go on writing into the replaced file's WAL.
+        with pytest.raises(backup.BackupError, match="in use"):
+            await asyncio.to_thread(backup.restore, harness.settings, file, "any passphrase")
+        assert (tmp_path / "live.db-wal").exists()
     finally:
         await stop_harness(harness, runner)
+    # Stopped, it restores over the same file, and keeps a full copy of what was there.
+    await asyncio.to_thread(backup.restore, harness.settings, file, PASSPHRASE)
+    kept = tmp_path / "live.db.before-restore"
+    assert kept.stat().st_mode & 0o077 == 0
+    with closing(sqlite3.connect(kept)) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert connection.execute("SELECT count(*) FROM members").fetchone()[0] == 300
     assert manifest["members"] == 300 and manifest["revision"] and manifest["photos"] == 1
     assert sent_during < 300
     assert file.stat().st_mode & 0o077 == 0
@@ -80,10 +94,11 @@ async def test_backup_during_a_broadcast_restores_every_member(tmp_path, capsys)
     capsys.readouterr()
     assert await _db(restored, "current") == 0
     assert capsys.readouterr().out.strip() == f"database at revision {manifest['revision']}"
-    with sqlite3.connect(tmp_path / "restored" / "benkadi.db") as connection:
+    with closing(sqlite3.connect(tmp_path / "restored" / "benkadi.db")) as connection:
         assert connection.execute("SELECT count(*) FROM members").fetchone()[0] == 300
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert (tmp_path / "restored-media" / "report-1-abc.jpg").read_bytes() == b"JPEG"
+    assert (tmp_path / "restored-media" / "report-1-abc.jpg").stat().st_mode & 0o077 == 0
     with pytest.raises(backup.BackupError, match="wrong passphrase"):
         backup.restore(restored, file, "another passphrase")
 
@@ -108,6 +123,12 @@ async def test_postgresql_round_trip(tmp_path, capsys):
             target = Settings.from_env(
                 {"BENKADI_DATABASE_URL": target_url, "BENKADI_MEDIA_DIR": str(tmp_path / "m2")}
             )
+            holder = Database(target_url)  # as a running service would: a session open
+            async with holder.sessions() as session:
+                await session.execute(text("SELECT 1"))
+                with pytest.raises(backup.BackupError, match="in use"):
+                    await asyncio.to_thread(backup.restore, target, file, PASSPHRASE)
+            await holder.dispose()
             await asyncio.to_thread(backup.restore, target, file, PASSPHRASE)
             capsys.readouterr()
             assert await _db(target, "current") == 0
@@ -120,3 +141,12 @@ async def test_postgresql_round_trip(tmp_path, capsys):
 
                 assert await session.scalar(select(func.count()).select_from(Member)) == 25
             await restored.dispose()
+
+
+@pytest.mark.unit
+def test_the_postgresql_password_is_not_on_the_command_line():
+    settings = Settings.from_env(
+        {"BENKADI_DATABASE_URL": "postgresql://benkadi:s3cret-pw@db.example:5432/benkadi"}
+    )
+    assert backup._libpq_url(settings) == "postgresql://benkadi@db.example:5432/benkadi"
+    assert backup._pg_env(settings)["PGPASSWORD"] == "s3cret-pw"

@@ -26,8 +26,10 @@ async def _bodies(database, lines, wording) -> list[str]:
         return list(rows)
 
 
-# Register (French, themes VBG + participation), then PROFIL, AIDE, MES DONNEES.
-LINES = ["INSCRIPTION", "Awa", "AMSS", "4", "0", "1 2", "1", "1", "1", "PROFIL", "3", "AIDE"]
+# Register (French, themes VBG + participation; consent, confirm), then AIDE, PROFIL, and a
+# report of support to survivors up to its reminder not to write a survivor's name.
+REGISTER = ["INSCRIPTION", "Awa", "AMSS", "4", "0", "1 2", "1", "1", "1", "1", "1"]
+LINES = [*REGISTER, "AIDE", "PROFIL", "ANNULER", "RAPPORT", "4", "1", "1", "0", "3 0 1 0"]
 
 
 async def test_discreet_replies_name_neither_benkadi_nor_the_work(database):
@@ -40,18 +42,24 @@ async def test_discreet_replies_name_neither_benkadi_nor_the_work(database):
 
 async def test_plain_replies_are_unchanged(database):
     bodies = await _bodies(database, LINES, Wording())
-    assert "Benkadi" in "\n".join(bodies) and "Violences (VBG)" in "\n".join(bodies)
+    text = "\n".join(bodies)
+    assert "Benkadi" in text and "Violences (VBG)" in text
+    assert "Bienvenue" in text and "Accompagnement/référencement de survivantes" in text
+    assert "Rappel : n'écrivez jamais le nom d'une survivante." in text  # the flow got there
 
 
 @pytest.mark.unit
 def test_in_every_language_and_keywords_are_neutral():
     wording = wording_for(True, "Kibaru")
-    for language in ("fr", "bm", "en"):
+    for language in ("fr", "bm", "ff", "ses", "en"):
         with use_locale(language):
             from bot.vocabulary.i18n import _
 
             label = _("Violences (VBG)")
             assert wording.apply(f"Benkadi : {label}") == f"Kibaru : {_('Protection')}"
+            reminder = _("Rappel : n'écrivez jamais le nom d'une survivante.")
+            neutral = _("Rappel : n'écrivez jamais le nom d'un ou d'une bénéficiaire.")
+            assert neutral != reminder and wording.apply(reminder) == neutral
     for words in KEYWORDS.values():
         for word in words:
             assert not any(bad in word for bad in REVEALING_WORDS), word

@@ -492,3 +492,83 @@ async def test_a_refusal_outlives_the_purge_a_new_import_does_not_invite_again(d
             await session.scalars(select(outbox.c.recipient).where(outbox.c.created_at > later))
         )
     assert written == {"+22376100009"}
+
+
+async def test_counts_kept_after_the_rows_name_no_number(database):
+    """An error message a provider wrote with the number in it (stored before the channels hid
+    numbers) loses the number when its row becomes a count: one count for both rows."""
+    async with database.transaction() as connection:
+        ids = [
+            await add_member(
+                connection, name=f"M{n}", region="kayes", now=START,
+                addresses=[("sms", f"+2237600001{n}")],
+            )
+            for n in range(2)
+        ]  # fmt: skip
+        broadcast_id = await connection.scalar(
+            Broadcast.__table__.insert()
+            .values(
+                title="Alerte", texts={"fr": "Alerte"}, status="sent", created_by="test",
+                created_at=START, fanned_out_at=START, finished_at=START, recipients=2,
+            )
+            .returning(Broadcast.__table__.c.id)
+        )  # fmt: skip
+        await connection.execute(
+            outbox.insert(),
+            [
+                {
+                    "member_id": member_id, "broadcast_id": broadcast_id, "channel": "sms",
+                    "recipient": f"+2237600001{n}", "body": "Alerte", "priority": 1,
+                    "status": "failed", "error_code": "21211",
+                    "error_message": f"The 'To' number +2237600001{n} is not a valid phone number.",
+                    "created_at": START, "next_attempt_at": START,
+                }
+                for n, member_id in enumerate(ids)
+            ],
+        )  # fmt: skip
+    done = await retention.purge(
+        database, retention.Schedule(), START + timedelta(days=400), actor="test"
+    )
+    assert done["delivery_rows"] == 2
+    async with database.sessions() as session:
+        kept = (await session.execute(select(BroadcastDeliveryCount.__table__))).all()
+    assert [(row.error_message, row.rows) for row in kept] == [
+        ("The 'To' number +*** is not a valid phone number.", 2)
+    ]
+    status = await broadcasts.get_status(database, broadcast_id)
+    assert "+22376" not in repr(status) and status["totals"].get("failed") == 2
+
+
+async def test_a_stranger_purged_leaves_no_number_in_the_replies_they_got(database):
+    stranger = "+22376555444"
+    async with database.transaction() as connection:
+        address_id = await connection.scalar(
+            addresses.insert()
+            .values(channel="sms", address=stranger, created_at=START)
+            .returning(addresses.c.id)
+        )
+        await connection.execute(
+            inbound.insert().values(
+                channel="sms", provider_id="SM9", address_id=address_id, body="bonjour",
+                received_at=START,
+            )
+        )  # fmt: skip
+        await connection.execute(
+            outbox.insert().values(
+                address_id=address_id, channel="sms", recipient=stranger,
+                body="Vous n'etes pas inscrit(e).", status="sent", created_at=START,
+                sent_at=START, next_attempt_at=START,
+            )
+        )  # fmt: skip
+    # Replies kept for ever (messages=forever): the number still goes with the address.
+    schedule = retention.parse_schedule("messages=forever")
+    done = await retention.purge(database, schedule, START + timedelta(days=400), actor="test")
+    assert done["stranger_addresses"] == 1
+    async with database.sessions() as session:
+        rows = (await session.execute(select(outbox.c.recipient, outbox.c.body))).all()
+        assert rows == [("", "")]  # the row stays (a count of messages), nobody's
+        assert await session.scalar(select(func.count()).select_from(inbound)) == 1
+        assert await session.scalar(select(inbound.c.body)) is None
+        assert await session.scalar(select(func.count()).select_from(addresses)) == 0
+    if database.is_sqlite:  # nor in the file or its WAL
+        assert stranger.encode() not in _file_and_wal(Path(database.engine.url.database))

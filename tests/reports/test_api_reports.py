@@ -153,7 +153,10 @@ async def test_exports_rows_and_totals_agree(h):
     assert totals == TOTALS_SHOWN[:2]
 
     status, body = await get_json(h, "/reports/summary?from=2026-11-01")
-    assert [row["total"] for row in body["totals"]] == [3, 35]
+    assert [row["total"] for row in body["totals"]] == ["< 5", 35]  # 3 people: not shown
+    status, body = await get_json(h, "/reports/summary")
+    assert [list(row.values()) for row in body["totals"]] == TOTALS_SHOWN  # as exported
+    assert "< 5" in body["small_cells"]
     status, body = await get_json(h, "/reports/summary?by=region_month")
     assert [(r["region"], r["month"], r["women"], r["total"]) for r in body["totals"]] == [
         ("Kayes", "2026-10", 11, 22),

@@ -178,3 +178,15 @@ async def test_a_long_read_does_not_hold_writers_back(sqlite_database):
         async with asyncio.timeout(2):
             async with sqlite_database.transaction() as connection:
                 await member_store.address_for(connection, "sms", "+22376000009")
+
+
+async def test_a_database_error_quotes_no_value_into_the_log(database):
+    """The error's message is what a log.exception line records: the SQL, not the values (a
+    member's name, what they wrote)."""
+    with pytest.raises(IntegrityError) as raised:
+        async with database.transaction() as connection:
+            await connection.execute(
+                Address.__table__.insert(),
+                [{"channel": "sms", "address": "Fanta Keïta écrit"}] * 2,
+            )
+    assert "Fanta" not in str(raised.value) and "INSERT INTO addresses" in str(raised.value)
