@@ -84,6 +84,10 @@ async def test_build_preview_save_edit_conflict_export_import_duplicate(console)
         assert "1/3 Avez-vous envoyé un rapport ?" in html
         assert "[Oui]" in html and "(texte français)" in html  # ff falls back to French
         assert "1/3 Aw ye rapɔrɔ ci wa ?" in html or "1/3 Aw ye rapòrò ci wa ?" in html
+        assert "Posée seulement si la question 1 (rapport) a reçu : Oui." in html
+        with_bm = form | {"q2_text_bm": "Fɛɛrɛ jumɛn ?"}  # a choice left without Bambara
+        status, html, _ = await post(session, console.url + NEW, with_bm)
+        assert status == 200 and "(choix en français : sms)" in html
         assert await polls_count(console) == 0  # a preview saves nothing
         status, _, location = await post(session, console.url + NEW, form | {"action": "save"})
         assert status == 302 and location.endswith("/polls/rapport-2027/edit?saved=1")
