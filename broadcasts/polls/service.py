@@ -114,8 +114,11 @@ async def launch(
     *,
     enabled_channels: Collection[str],
     now: datetime,
+    quiet_hours: QuietHours | None = None,
 ) -> dict[str, Any]:
-    """Invite the poll's audience (a broadcast) and open a session for each member reached."""
+    """Invite the poll's audience (a broadcast) and open a session for each member reached.
+    `quiet_hours`: the scheduler's launch on the opening date holds SMS made inside them until
+    their end, as a campaign's; a launch by hand (None) is never held."""
     async with database.transaction() as connection:
         row = (await connection.execute(select(polls).where(polls.c.slug == slug))).one_or_none()
         if row is None:
@@ -126,7 +129,12 @@ async def launch(
             raise PollNotYetOpen(f"poll {slug} opens at {iso(row.opens_at)}: launch it then")
         if not await poll_rows.claim_launch(connection, row.id, now):
             raise PollLaunched(f"poll {slug} is {row.status}: launched already")
-        delivery = Delivery(enabled_channels, now, button=start_button(row.id, N_("Commencer")))
+        delivery = Delivery(
+            enabled_channels,
+            now,
+            quiet_hours=quiet_hours,
+            button=start_button(row.id, N_("Commencer")),
+        )
         poll = Poll.from_json(row.definition)
         draft = broadcast_of(poll, poll.invitation, "Sondage")
         launched = await launch_broadcast(connection, draft, actor, delivery, about={"poll": slug})
