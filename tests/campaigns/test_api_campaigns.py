@@ -83,6 +83,26 @@ async def test_the_secretariat_enables_and_disables(app_harness, tokens):
         ("POST", "/campaigns/8-mars/enable", {"year": 1990}, 400, "year"),
         ("GET", "/campaigns/8-mars?year=26", None, 400, "year"),
         ("GET", "/campaigns?year=abc", None, 400, "year"),
+        # an edited text goes as typed: a placeholder left in would reach members as "{theme}"
+        (
+            "PUT",
+            "/campaigns/8-mars/texts",
+            {"year": YEAR, "message": "jour", "texts": {"fr": "Thème {year} : {theme}"}},
+            400,
+            "texts.fr",
+        ),
+        (
+            "POST",
+            "/campaigns/8-mars/messages",
+            {
+                "year": YEAR,
+                "key": "marche",
+                "day": f"{YEAR}-12-07",
+                "texts": {"fr": "Ok.", "bm": "{theme}"},
+            },
+            400,
+            "texts.bm",
+        ),
     ],
 )
 async def test_errors_name_the_field(app_harness, tokens, method, path, payload, status, field):
