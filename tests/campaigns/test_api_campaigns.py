@@ -203,6 +203,7 @@ async def test_the_secretariat_edits_a_year_over_the_api(app_harness, tokens):
         ("rappel", False), ("jour", False), ("bilan", True),
     ]  # fmt: skip
     assert body["theme"] == {"fr": "Paix"} and body["revision"] == 2
+    assert (body["approved_by"], body["approved_at"]) == (None, None)  # nothing goes out yet
     async with app_harness.http.get(
         app_harness.url + f"/api/v1{base}/export.toml?year={year}",
         headers={"Authorization": f"Bearer {tokens['viewer']}"},
