@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from broadcasts.polls import editing
@@ -183,3 +184,16 @@ async def test_scheduled_poll_opens_once_on_its_date_and_closes_early(console):
         )  # fmt: skip
         assert status == 302
         assert (await poll_service.poll_row(console.database, "rapport-2027")).closes_at is not None
+
+
+@pytest.mark.parametrize("typed", ["3", "au moins 3", "Au moins 3", ">= 3"])
+async def test_a_condition_on_a_number_reads_au_moins(console, typed):
+    await account(console, "awa", "secretariat")
+    session, *_ = await sign_in(console, "Awa")
+    async with session:
+        _, html, _ = await get_page(session, console.url + NEW)
+        form = three_questions(csrf_of(html), q2_if="combien", q2_if_in=typed)
+        status, _, _ = await post(session, console.url + NEW, form)
+        assert status == 302
+    row = await poll_service.poll_row(console.database, "rapport-2027")
+    assert row.definition["questions"][2]["ask_if"]["at_least"] == 3
