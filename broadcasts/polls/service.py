@@ -44,6 +44,10 @@ class PollNotYetOpen(PollStateError):
     """Its opening date is still to come: launched then, by hand or by the scheduler."""
 
 
+class PollNotLaunched(PollStateError):
+    """A draft: nothing to close (unschedule it, or change its dates)."""
+
+
 class PollLaunched(PollStateError):
     """Launched already: it cannot change, nor be launched again."""
 
@@ -197,18 +201,25 @@ async def send_reminders(
 
 
 async def close(database: Database, slug: str, actor: str, now: datetime) -> None:
-    """Close a poll now: later answers are told it is closed."""
+    """Close a launched poll now: later answers are told it is closed. A draft is refused (it
+    would stay a draft that can never be launched: unschedule it or change its dates)."""
     async with database.transaction() as connection:
         closed = await connection.scalar(
             update(polls)
-            .where(polls.c.slug == slug, (polls.c.closes_at.is_(None)) | (polls.c.closes_at > now))
+            .where(
+                polls.c.slug == slug,
+                polls.c.status == PollStatus.LAUNCHED,
+                (polls.c.closes_at.is_(None)) | (polls.c.closes_at > now),
+            )
             .values(closes_at=now)
             .returning(polls.c.id)
         )
         if closed is None:
-            exists = await connection.scalar(select(polls.c.id).where(polls.c.slug == slug))
-            if exists is None:
+            status = await connection.scalar(select(polls.c.status).where(polls.c.slug == slug))
+            if status is None:
                 raise PollNotFound(f"no poll {slug}")
+            if status == PollStatus.DRAFT:
+                raise PollNotLaunched(f"poll {slug} is not launched: there is nothing to close")
             raise PollClosed(f"poll {slug} is closed already")
         await audit.record(connection, actor, "poll.close", target(slug))
 

@@ -54,3 +54,13 @@ async def test_a_poll_that_could_never_open_is_refused(benkadi, sqlite_database)
     assert code == 2 and "no opening date" in err
     code, _, err = await benkadi("polls", "schedule", "nope")
     assert code == 2 and "no poll nope" in err
+
+
+async def test_a_draft_is_not_closed(benkadi, sqlite_database):
+    """Closing a draft would leave a poll that can never be launched: refused, nothing changed."""
+    await poll_service.save(sqlite_database, capacity_poll(), "t", datetime.now(UTC))
+    before = (await poll_service.poll_row(sqlite_database, "capacites-osc")).closes_at
+    code, _, err = await benkadi("polls", "close", "capacites-osc")
+    assert code == 2 and "not launched: there is nothing to close" in err
+    assert (await poll_service.poll_row(sqlite_database, "capacites-osc")).closes_at == before
+    assert [e for e in await audit.entries(sqlite_database) if e["action"] == "poll.close"] == []
