@@ -83,3 +83,9 @@ async def year_state(database: Database, name: str, year: int) -> dict[str, Any]
         "approved_by": approved.approved_by if approved else None,
         "approved_at": approved.approved_at.isoformat() if approved else None,
     }
+
+
+async def approved(database: Database, name: str, year: int) -> dict[str, Any]:
+    """Who approved the year's texts and when (both None: not approved, nothing goes out)."""
+    state = await year_state(database, name, year)
+    return {"approved_by": state["approved_by"], "approved_at": state["approved_at"]}

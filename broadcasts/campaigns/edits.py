@@ -9,6 +9,7 @@ Refusals are YearFieldError: the field, an English message for the API and the C
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from datetime import date, time
 from typing import Any
@@ -23,6 +24,9 @@ from broadcasts.file_parser import NAME
 from broadcasts.model import Audience, DraftError, parse_audience
 from broadcasts.quiet_hours import HOUR_MINUTE
 
+# A file's placeholders: an edited text is sent as typed (the page shows it filled in), so one
+# left in would reach members as "{theme}".
+PLACEHOLDER = re.compile(r"\{(?:theme|year|day|days)\}")
 MAX_THEME = 120  # characters of a theme, in any language (one line)
 MAX_TITLE = 120
 
@@ -49,7 +53,18 @@ def _texts(value: Any, gsm_safe: bool, prefix: str = "texts") -> tuple[dict[str,
             errors.append(YearFieldError(field, "must be text", "shape"))
         elif text.strip():
             why = too_long(text.strip(), gsm_safe)
-            if why:
+            left = PLACEHOLDER.search(text)
+            if left:  # an edited text goes as typed: a member would read "{theme}"
+                errors.append(
+                    YearFieldError(
+                        field,
+                        f"{left.group(0)} is not filled in an edited text (it goes as typed): "
+                        "write the year or the theme out",
+                        "placeholder",
+                        name=left.group(0),
+                    )
+                )
+            elif why:
                 errors.append(YearFieldError(field, why, "too_long", segments=MAX_SEGMENTS))
             kept[language] = text.strip()
     if "fr" not in kept and not any(e.field == f"{prefix}.fr" for e in errors):

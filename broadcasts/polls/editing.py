@@ -17,6 +17,7 @@ from broadcasts.polls import service
 from broadcasts.polls.definition_file import file_form
 from broadcasts.polls.model import Poll
 from broadcasts.polls.parse import parse_poll_json
+from broadcasts.quiet_hours import QuietHours
 from storage import poll_drafts
 from storage.database import Database
 
@@ -65,16 +66,26 @@ async def schedule(database: Database, slug: str, on: bool, actor: str, now: dat
 
 
 async def open_due(
-    database: Database, now: datetime, *, enabled_channels: Collection[str]
+    database: Database,
+    now: datetime,
+    *,
+    enabled_channels: Collection[str],
+    quiet_hours: QuietHours | None = None,
 ) -> list[int]:
-    """Launch the scheduled polls whose opening date has come; their invitation broadcasts."""
+    """Launch the scheduled polls whose opening date has come; their invitation broadcasts
+    (SMS made inside quiet hours wait for their end, as a campaign's and the reminder's do)."""
     async with database.sessions() as session:  # a read: no write lock taken every tick
         due = await poll_drafts.due_to_open(await session.connection(), now)
     made = []
     for slug in due:
         try:
             launched = await service.launch(
-                database, slug, SCHEDULER, enabled_channels=enabled_channels, now=now
+                database,
+                slug,
+                SCHEDULER,
+                enabled_channels=enabled_channels,
+                now=now,
+                quiet_hours=quiet_hours,
             )
         except service.PollStateError:
             continue  # another scheduler launched it first

@@ -44,6 +44,10 @@ class PollNotYetOpen(PollStateError):
     """Its opening date is still to come: launched then, by hand or by the scheduler."""
 
 
+class PollNotLaunched(PollStateError):
+    """A draft: nothing to close (unschedule it, or change its dates)."""
+
+
 class PollLaunched(PollStateError):
     """Launched already: it cannot change, nor be launched again."""
 
@@ -114,8 +118,11 @@ async def launch(
     *,
     enabled_channels: Collection[str],
     now: datetime,
+    quiet_hours: QuietHours | None = None,
 ) -> dict[str, Any]:
-    """Invite the poll's audience (a broadcast) and open a session for each member reached."""
+    """Invite the poll's audience (a broadcast) and open a session for each member reached.
+    `quiet_hours`: the scheduler's launch on the opening date holds SMS made inside them until
+    their end, as a campaign's; a launch by hand (None) is never held."""
     async with database.transaction() as connection:
         row = (await connection.execute(select(polls).where(polls.c.slug == slug))).one_or_none()
         if row is None:
@@ -126,7 +133,12 @@ async def launch(
             raise PollNotYetOpen(f"poll {slug} opens at {iso(row.opens_at)}: launch it then")
         if not await poll_rows.claim_launch(connection, row.id, now):
             raise PollLaunched(f"poll {slug} is {row.status}: launched already")
-        delivery = Delivery(enabled_channels, now, button=start_button(row.id, N_("Commencer")))
+        delivery = Delivery(
+            enabled_channels,
+            now,
+            quiet_hours=quiet_hours,
+            button=start_button(row.id, N_("Commencer")),
+        )
         poll = Poll.from_json(row.definition)
         draft = broadcast_of(poll, poll.invitation, "Sondage")
         launched = await launch_broadcast(connection, draft, actor, delivery, about={"poll": slug})
@@ -189,18 +201,25 @@ async def send_reminders(
 
 
 async def close(database: Database, slug: str, actor: str, now: datetime) -> None:
-    """Close a poll now: later answers are told it is closed."""
+    """Close a launched poll now: later answers are told it is closed. A draft is refused (it
+    would stay a draft that can never be launched: unschedule it or change its dates)."""
     async with database.transaction() as connection:
         closed = await connection.scalar(
             update(polls)
-            .where(polls.c.slug == slug, (polls.c.closes_at.is_(None)) | (polls.c.closes_at > now))
+            .where(
+                polls.c.slug == slug,
+                polls.c.status == PollStatus.LAUNCHED,
+                (polls.c.closes_at.is_(None)) | (polls.c.closes_at > now),
+            )
             .values(closes_at=now)
             .returning(polls.c.id)
         )
         if closed is None:
-            exists = await connection.scalar(select(polls.c.id).where(polls.c.slug == slug))
-            if exists is None:
+            status = await connection.scalar(select(polls.c.status).where(polls.c.slug == slug))
+            if status is None:
                 raise PollNotFound(f"no poll {slug}")
+            if status == PollStatus.DRAFT:
+                raise PollNotLaunched(f"poll {slug} is not launched: there is nothing to close")
             raise PollClosed(f"poll {slug} is closed already")
         await audit.record(connection, actor, "poll.close", target(slug))
 

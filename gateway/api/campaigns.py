@@ -60,16 +60,17 @@ async def list_campaigns(request: web.Request, who: Principal) -> web.Response:
 @endpoint("viewer")
 async def show(request: web.Request, who: Principal) -> web.Response:
     now = datetime.now(UTC)
+    shown = await campaign_service.show(
+        request.app[DATABASE],
+        await calendar_of(request),
+        request.match_info["name"],
+        query_year(request, now),
+        enabled_channels=enabled_channels(request),
+        quiet_hours=request.app[SETTINGS].quiet_hours,
+        now=now,
+    )
     return reply(
-        await campaign_service.show(
-            request.app[DATABASE],
-            await calendar_of(request),
-            request.match_info["name"],
-            query_year(request, now),
-            enabled_channels=enabled_channels(request),
-            quiet_hours=request.app[SETTINGS].quiet_hours,
-            now=now,
-        )
+        shown | await approval.approved(request.app[DATABASE], shown["name"], shown["year"])
     )
 
 

@@ -4,6 +4,7 @@ benkadi campaigns list [--year 2026]           every campaign, its state, its ne
 benkadi campaigns show NAME [--year 2026]      every message: day, audience, SMS per language
 benkadi campaigns validate [FILE …]            check files (all of the directory by default)
 benkadi campaigns enable|disable NAME --year 2026
+benkadi campaigns approve NAME --year 2026     the year's texts, as `show` prints them
 benkadi campaigns export NAME --year 2026 [--output FILE]   the file, the year as edited
 """
 
@@ -17,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from broadcasts.campaigns import approval, year_editor
 from broadcasts.campaigns import export as campaign_export
 from broadcasts.campaigns import service as campaign_service
-from broadcasts.campaigns import year_editor
 from broadcasts.campaigns.calendar import FIRST_YEAR, LAST_YEAR
 from broadcasts.campaigns.service import Calendar
 from broadcasts.file_parser import FileError
@@ -140,6 +141,13 @@ def show_text(result: dict[str, Any]) -> list[str]:
         if result["enabled"]
         else f"disabled (benkadi campaigns enable {result['name']} --year {year})"
     )
+    if result.get("approved_by"):
+        state += f"; texts approved by {result['approved_by']} at {result['approved_at'][:16]}"
+    else:
+        state += (
+            "; texts not approved, nothing goes out "
+            f"(benkadi campaigns approve {result['name']} --year {year})"
+        )
     theme = result["theme"]
     lines = [
         f"{result['name']}: {result['title']}",
@@ -203,6 +211,7 @@ async def show(database: Database, args: argparse.Namespace, settings: Settings)
         quiet_hours=settings.quiet_hours,
         now=now,
     )
+    result |= await approval.approved(database, result["name"], result["year"])
     return answer(args.json, result, show_text(result), note)
 
 
@@ -218,6 +227,25 @@ async def _switch(
         now = "enabled" if enabled else "disabled"
         already = " (it already was)" if result["was"] == enabled else ""
         print(f"Campaign {result['campaign']} is {now} for {result['year']}{already}.")
+        state = await approval.approved(database, result["campaign"], result["year"])
+        if enabled and not state["approved_by"]:
+            print(
+                f"Its texts for {result['year']} are not approved yet: nothing goes out until "
+                f"they are (benkadi campaigns approve {result['campaign']} --year "
+                f"{result['year']}, or in the console)."
+            )
+    return 0
+
+
+async def approve(database: Database, args: argparse.Namespace, settings: Settings) -> int:
+    """The year's texts approved as they are now (`show` prints them): audited."""
+    result = await approval.approve(
+        database, _calendar(settings), args.name, args.year, actor(), _now()
+    )
+    if args.json:
+        emit_json(result)
+    else:
+        print(f"Campaign {result['campaign']}: the texts for {result['year']} are approved.")
     return 0
 
 
@@ -270,6 +298,7 @@ def register(commands: Commands) -> None:
     for name, action, meaning in (
         ("enable", enable, "send the campaign's messages in that year"),
         ("disable", disable, "send none of them in that year (those made stay made)"),
+        ("approve", approve, "approve the year's texts as they are (nothing goes out before)"),
     ):
         command = verbs.add_parser(name, parents=[as_json], help=meaning)
         names(command, "name", metavar="NAME")

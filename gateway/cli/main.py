@@ -29,6 +29,7 @@ from gateway.cli import (
     organisations,
     polls,
     privacy,
+    recurring,
     reports,
     runner,
     tokens,
@@ -41,8 +42,19 @@ from storage.database import Database
 from storage.migrate import current_revision, upgrade
 
 NOUNS = (
-    broadcasts, members, organisations, campaigns, polls, reports, tokens, accounts, gateways,
-    privacy, i18n, whatsapp,
+    broadcasts,
+    members,
+    organisations,
+    campaigns,
+    polls,
+    recurring,
+    reports,
+    tokens,
+    accounts,
+    gateways,
+    privacy,
+    i18n,
+    whatsapp,
 )
 COMMANDS = (backup,)  # verbs of their own, no noun
 # The spellings before the nouns above, kept so that scripts do not break; in no help.

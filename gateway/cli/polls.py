@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.vocabulary.errors import FieldError, NotFound
 from broadcasts.polls import charts, export, results
+from broadcasts.polls import editing as poll_editing
 from broadcasts.polls import service as poll_service
 from broadcasts.polls.parse import load_poll_file, shipped_polls
 from gateway.cli.arguments import Commands, json_flag, names, noun
@@ -86,6 +87,18 @@ async def launch(database: Database, args: argparse.Namespace, settings: Setting
     print(
         f"Poll {args.slug} launched: {launched['invited']} invited (broadcast {launched['broadcast']})."
     )
+    return 0
+
+
+async def schedule(database: Database, args: argparse.Namespace, settings: Settings) -> int:
+    """Open by itself on its opening date (the scheduler of `benkadi serve`), or not any more."""
+    on = args.verb == "schedule"
+    await poll_editing.schedule(database, args.slug, on, actor(), _now())
+    if on:
+        row = await poll_service.poll_row(database, args.slug)
+        print(f"Poll {args.slug} opens by itself at {row.opens_at.isoformat()} (Bamako time).")
+    else:
+        print(f"Poll {args.slug} no longer opens by itself: launch it by hand.")
     return 0
 
 
@@ -156,6 +169,8 @@ def register(commands: Commands) -> None:
     command.set_defaults(action=list_polls)
     for name, action, meaning in (
         ("launch", launch, "invite the poll's audience now"),
+        ("schedule", schedule, "open it by itself on its opening date (the scheduler)"),
+        ("unschedule", schedule, "no longer open it by itself"),
         ("close", close, "close the poll now"),
     ):
         command = verbs.add_parser(name, help=meaning)

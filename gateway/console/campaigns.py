@@ -45,6 +45,10 @@ KINDS = {
     "french": C_("Le texte en français est obligatoire."),
     "french_theme": C_("Le thème en français est obligatoire quand un thème est donné."),
     "too_long": C_("Ce texte dépasse {segments} SMS : raccourcissez-le."),
+    "placeholder": C_(
+        "{name} n'est pas remplacé dans un texte modifié (il part tel quel) : écrivez l'année "
+        "ou le thème en toutes lettres."
+    ),
     "theme_too_long": C_(
         "Avec ce thème, le texte du message « {key} » dépasse {segments} SMS : "
         "raccourcissez le thème ou ce texte."

@@ -217,6 +217,8 @@ def conflict_text(error: Conflict) -> str:
         )
     if isinstance(error, poll_service.PollClosed):
         return C_("Ce sondage est clos.")
+    if isinstance(error, poll_service.PollNotLaunched):
+        return C_("Ce sondage n'est pas lancé : il n'y a rien à clore.")
     if isinstance(error, PollChanged):
         return CHANGED
     return C_("L'état du sondage ne le permet pas.")

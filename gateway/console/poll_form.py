@@ -164,9 +164,14 @@ def _questions(form: Mapping[str, Any], errors: dict[str, str]) -> list[dict[str
             values = [v.strip() for v in _text(form, f"{p}_if_in").split(",") if v.strip()]
             earlier = next((q for q in questions if q["key"] == target), None)
             if earlier is not None and earlier["kind"] == "number":
-                try:
-                    question["ask_if"] = {"question": target, "at_least": _number(values[0])}
-                except (ValueError, IndexError):
+                least = re.sub(
+                    r"^\s*(au\s+moins|>=|≥)\s*", "", _text(form, f"{p}_if_in"), flags=re.I
+                )
+                try:  # "3", "au moins 3", ">= 3" or "2,5": the label says « au moins » un nombre
+                    question["ask_if"] = {"question": target, "at_least": _number(least.strip())}
+                    if question["ask_if"]["at_least"] is None:
+                        raise ValueError(least)
+                except ValueError:
                     errors[f"{p}_if"] = C_("Pour un nombre : « au moins » suivi d'un nombre.")
             else:
                 question["ask_if"] = {"question": target, "in": values}

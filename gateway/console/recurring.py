@@ -27,10 +27,19 @@ FIELD_TEXTS = {
 
 
 async def _render(
-    request: web.Request, errors: dict[str, str], status: int = 200
+    request: web.Request,
+    errors: dict[str, str],
+    status: int = 200,
+    typed: dict[str, dict[str, str]] | None = None,
 ) -> web.StreamResponse:
+    """The page; `typed`: what was typed in a refused form (key → day, time), shown again."""
     schedules = await recurring.overview(request.config_dict[DATABASE], datetime.now(UTC))
-    context = {"schedules": schedules, "errors": errors, "languages": choices()["languages"]}
+    context = {
+        "schedules": schedules,
+        "errors": errors,
+        "typed": typed or {},
+        "languages": choices()["languages"],
+    }
     return aiohttp_jinja2.render_template("recurring.html", request, context, status=status)
 
 
@@ -57,8 +66,9 @@ async def change(request: web.Request, who: Who) -> web.StreamResponse:
             )  # fmt: skip
     except FieldError as error:
         field = error.field or "day"
+        typed = {key: {name: str(posted.get(name, "")) for name in ("day", "time")}}
         return await _render(
-            request, {f"{key}_{field}": FIELD_TEXTS.get(field, error.message)}, 400
+            request, {f"{key}_{field}": FIELD_TEXTS.get(field, error.message)}, 400, typed
         )
     raise web.HTTPFound(f"{PREFIX}/recurring")
 

@@ -81,7 +81,10 @@ class Scheduler:
                 log.exception("campaign calendars: tick failed; trying again")
         try:  # polls scheduled in the console open (invite) on their date
             made += await poll_editing.open_due(
-                self.database, now, enabled_channels=self.enabled_channels
+                self.database,
+                now,
+                enabled_channels=self.enabled_channels,
+                quiet_hours=self.campaigns.quiet_hours if self.campaigns else None,
             )
         except Exception:
             log.exception("scheduled polls: tick failed; trying again")

@@ -83,6 +83,26 @@ async def test_the_secretariat_enables_and_disables(app_harness, tokens):
         ("POST", "/campaigns/8-mars/enable", {"year": 1990}, 400, "year"),
         ("GET", "/campaigns/8-mars?year=26", None, 400, "year"),
         ("GET", "/campaigns?year=abc", None, 400, "year"),
+        # an edited text goes as typed: a placeholder left in would reach members as "{theme}"
+        (
+            "PUT",
+            "/campaigns/8-mars/texts",
+            {"year": YEAR, "message": "jour", "texts": {"fr": "Thème {year} : {theme}"}},
+            400,
+            "texts.fr",
+        ),
+        (
+            "POST",
+            "/campaigns/8-mars/messages",
+            {
+                "year": YEAR,
+                "key": "marche",
+                "day": f"{YEAR}-12-07",
+                "texts": {"fr": "Ok.", "bm": "{theme}"},
+            },
+            400,
+            "texts.bm",
+        ),
     ],
 )
 async def test_errors_name_the_field(app_harness, tokens, method, path, payload, status, field):
@@ -183,6 +203,7 @@ async def test_the_secretariat_edits_a_year_over_the_api(app_harness, tokens):
         ("rappel", False), ("jour", False), ("bilan", True),
     ]  # fmt: skip
     assert body["theme"] == {"fr": "Paix"} and body["revision"] == 2
+    assert (body["approved_by"], body["approved_at"]) == (None, None)  # nothing goes out yet
     async with app_harness.http.get(
         app_harness.url + f"/api/v1{base}/export.toml?year={year}",
         headers={"Authorization": f"Bearer {tokens['viewer']}"},

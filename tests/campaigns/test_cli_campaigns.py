@@ -64,6 +64,12 @@ async def test_validate_names_the_file_and_line_of_an_error(benkadi, tmp_path):
     }
 
 
+NOT_APPROVED = (
+    "Its texts for 2026 are not approved yet: nothing goes out until they are "
+    "(benkadi campaigns approve 16-jours --year 2026, or in the console).\n"
+)
+
+
 async def test_list_enable_show_disable(benkadi, sqlite_database):
     code, out, _ = await benkadi("campaigns", "list", "--year", "2026")
     assert code == 0 and "(2026)" in out
@@ -72,18 +78,23 @@ async def test_list_enable_show_disable(benkadi, sqlite_database):
     assert "16-jours                    disabled  16 messages  2026-11-25 → 2026-12-10" in out
 
     code, out, _ = await benkadi("campaigns", "enable", "16-jours", "--year", "2026")
-    assert (code, out) == (0, "Campaign 16-jours is enabled for 2026.\n")
+    assert (code, out) == (0, "Campaign 16-jours is enabled for 2026.\n" + NOT_APPROVED)
+    code, out, _ = await benkadi("campaigns", "show", "16-jours", "--year", "2026")
+    assert "  2026: enabled; texts not approved, nothing goes out (benkadi campaigns approve" in out
+    code, out, _ = await benkadi("campaigns", "approve", "16-jours", "--year", "2026")
+    assert (code, out) == (0, "Campaign 16-jours: the texts for 2026 are approved.\n")
     code, out, _ = await benkadi("campaigns", "enable", "16-jours", "--year", "2026")
-    assert out == "Campaign 16-jours is enabled for 2026 (it already was).\n"
+    assert out == "Campaign 16-jours is enabled for 2026 (it already was).\n"  # approved: no note
 
     code, out, _ = await benkadi("campaigns", "show", "16-jours", "--year", "2026")
     assert code == 0
-    assert "  2026: enabled" in out
+    assert "  2026: enabled; texts approved by cli:" in out
     assert "2026-11-25 09:00  jour-01" in out and "2026-12-10 09:00  jour-16" in out
     assert "  bm  2 SMS (GSM-7 in the GSM-friendly spelling" in out
     code, out, _ = await benkadi("campaigns", "show", "16-jours", "--year", "2026", "--json")
     shown = json.loads(out)
     assert len(shown["messages"]) == 16 and shown["enabled"] is True
+    assert shown["approved_by"].startswith("cli:") and shown["approved_at"]
     assert all(
         text["sms"]["segments"] <= 2 for m in shown["messages"] for text in m["texts"].values()
     )
@@ -96,6 +107,7 @@ async def test_list_enable_show_disable(benkadi, sqlite_database):
     assert actions == [
         ("campaign.disable", "campaign:16-jours", {"year": 2026, "was": True}),
         ("campaign.enable", "campaign:16-jours", {"year": 2026, "was": True}),
+        ("campaign.approve", "campaign:16-jours:2026", {}),
         ("campaign.enable", "campaign:16-jours", {"year": 2026, "was": False}),
     ]
     assert all(e["actor"].startswith("cli:") for e in await audit.entries(sqlite_database))

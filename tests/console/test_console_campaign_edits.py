@@ -125,3 +125,21 @@ async def test_viewers_read_but_do_not_edit(console):
             data={"csrf": csrf_of(html), "year": str(YEAR), "verb": "theme", "theme_fr": "X"},
         ) as response:
             assert response.status == 403
+
+
+async def test_a_placeholder_left_in_an_edited_text_is_refused_in_french(console):
+    await account(console, "awa", "secretariat")
+    page_url = console.url + f"/console/campaigns/8-mars?year={YEAR}"
+    session, *_ = await sign_in(console, "Awa")
+    async with session:
+        _, html, _ = await get_page(session, page_url)
+        typed = "Le 8 mars : thème {theme}, venez nombreuses."
+        data = {"csrf": csrf_of(html), "year": str(YEAR), "revision": revision_of(html),
+                "verb": "texts", "message": "jour", "text_fr": typed}  # fmt: skip
+        async with session.post(console.url + "/console/campaigns/8-mars", data=data) as response:
+            status, answer = response.status, await response.text()
+        assert status == 400
+        assert "{theme} n&#39;est pas remplacé dans un texte modifié" in answer
+        assert typed in answer  # what was typed is kept
+        _, html, _ = await get_page(session, page_url)
+        assert typed not in html  # nothing saved

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from broadcasts.polls import editing
@@ -84,6 +85,10 @@ async def test_build_preview_save_edit_conflict_export_import_duplicate(console)
         assert "1/3 Avez-vous envoyé un rapport ?" in html
         assert "[Oui]" in html and "(texte français)" in html  # ff falls back to French
         assert "1/3 Aw ye rapɔrɔ ci wa ?" in html or "1/3 Aw ye rapòrò ci wa ?" in html
+        assert "Posée seulement si la question 1 (rapport) a reçu : Oui." in html
+        with_bm = form | {"q2_text_bm": "Fɛɛrɛ jumɛn ?"}  # a choice left without Bambara
+        status, html, _ = await post(session, console.url + NEW, with_bm)
+        assert status == 200 and "(choix en français : sms)" in html
         assert await polls_count(console) == 0  # a preview saves nothing
         status, _, location = await post(session, console.url + NEW, form | {"action": "save"})
         assert status == 302 and location.endswith("/polls/rapport-2027/edit?saved=1")
@@ -179,3 +184,16 @@ async def test_scheduled_poll_opens_once_on_its_date_and_closes_early(console):
         )  # fmt: skip
         assert status == 302
         assert (await poll_service.poll_row(console.database, "rapport-2027")).closes_at is not None
+
+
+@pytest.mark.parametrize("typed", ["3", "au moins 3", "Au moins 3", ">= 3"])
+async def test_a_condition_on_a_number_reads_au_moins(console, typed):
+    await account(console, "awa", "secretariat")
+    session, *_ = await sign_in(console, "Awa")
+    async with session:
+        _, html, _ = await get_page(session, console.url + NEW)
+        form = three_questions(csrf_of(html), q2_if="combien", q2_if_in=typed)
+        status, _, _ = await post(session, console.url + NEW, form)
+        assert status == 302
+    row = await poll_service.poll_row(console.database, "rapport-2027")
+    assert row.definition["questions"][2]["ask_if"]["at_least"] == 3

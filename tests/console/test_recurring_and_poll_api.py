@@ -33,11 +33,12 @@ async def test_recurring_page_switches_the_reminder_on_and_off(console):
         assert "activé" in html and 'id="rapport-mensuel-disable"' in html
         async with session.post(
             console.url + "/console/recurring/rapport-mensuel",
-            data={"csrf": csrf_of(html), "verb": "move", "day": "32", "time": "09:00"},
+            data={"csrf": csrf_of(html), "verb": "move", "day": "32", "time": "07:15"},
         ) as response:
             assert response.status == 400
             html = await response.text()
         assert 'id="error-rapport-mensuel-day"' in html and "ne partirait jamais" in html
+        assert 'name="day" value="32"' in html and 'name="time" value="07:15"' in html  # kept
         _, html, _ = await get_page(viewer, console.url + "/console/recurring")
         assert 'id="rapport-mensuel-disable"' not in html  # a viewer reads only
     async with console.database.sessions() as s:

@@ -35,3 +35,31 @@ def test_preview_numbers_the_question_and_falls_back_to_french():
     assert fr["sms"].startswith(f"1/{len(poll.questions)} ")
     assert fr["segments"] == 1 and fr["buttons"] == ["Oui", "Non"]
     assert not fr["fallback"]
+
+
+def test_preview_says_which_choices_fall_back_and_the_condition():
+    from broadcasts.polls.model import Condition, Option, Question
+
+    poll = replace(
+        capacity_poll(),
+        questions=(
+            Question("forme", "single", {"fr": "Formée ?", "bm": "Kalan ?"}, options=(
+                Option("deja", {"fr": "Déjà", "bm": "Kaban"}), Option("pas", {"fr": "Pas encore"}),
+            )),
+            Question("nombre", "number", {"fr": "Combien ?"}, minimum=0, maximum=9,
+                     ask_if=Condition("forme", ("deja",))),
+            Question("plus", "yes_no", {"fr": "Plus ?"}, ask_if=Condition("nombre", at_least=2)),
+        ),
+    )  # fmt: skip
+    first, second, third = preview(poll)
+    by_language = {item["language"]: item for item in first["languages"]}
+    assert by_language["bm"]["choices_fallback"] == ["pas"] and not by_language["bm"]["fallback"]
+    assert by_language["fr"]["choices_fallback"] == []
+    assert first["ask_if"] is None
+    assert second["ask_if"] == {
+        "question": "forme",
+        "position": 1,
+        "values": ["Déjà"],
+        "at_least": None,
+    }
+    assert third["ask_if"] == {"question": "nombre", "position": 2, "values": [], "at_least": "2"}

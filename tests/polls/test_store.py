@@ -102,3 +102,34 @@ async def test_reminder_sms_wait_for_the_end_of_quiet_hours(database):
         )
     assert rows["telegram"] == night
     assert rows["sms"] == datetime.combine(night.date() + timedelta(days=1), time(8, 0), UTC)
+
+
+async def test_a_poll_opened_by_the_scheduler_at_night_holds_its_sms_till_morning(database):
+    from dataclasses import replace
+
+    from broadcasts.polls import editing
+
+    org = {"region": "gao", "organisation": "Réseau Gao", "kind": "reseau"}
+    await add_member(database, "Awa", channel="sms", address="+22376000003", language="fr", **org)
+    await add_member(database, "Ali", channel="telegram", address="9003", language="fr", **org)
+    night = datetime.combine(utcnow().date() + timedelta(days=2), time(2, 0), UTC)
+    poll = replace(capacity_poll(), opens_at=night, closes_at=night + timedelta(days=20))
+    await poll_service.save(database, poll, "test", utcnow())
+    await editing.schedule(database, "capacites-osc", True, "test", utcnow())
+    quiet = parse_quiet_hours("21:00-08:00")
+    [made] = await editing.open_due(
+        database, night, enabled_channels=ALL_CHANNELS, quiet_hours=quiet
+    )
+    outbox = OutboxMessage.__table__
+    async with database.sessions() as session:
+        rows = dict(
+            (
+                await session.execute(
+                    select(outbox.c.channel, outbox.c.next_attempt_at).where(
+                        outbox.c.broadcast_id == made
+                    )
+                )
+            ).all()
+        )
+    assert rows["telegram"] == night  # Telegram is not held back
+    assert rows["sms"] == datetime.combine(night.date(), time(8, 0), UTC)
