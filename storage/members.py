@@ -177,15 +177,19 @@ async def erase_member(connection: AsyncConnection, member_id: int, now: datetim
         )
         .values(text=None)
     )
-    photos = await _forget_photos(connection, member_id, now)
+    photos = await _forget_report_texts_and_photos(connection, member_id, now)
     if organisation_id is not None:
         await _drop_if_only_theirs(connection, organisation_id, member_id)
     return Erased(address_ids, [(row.channel, row.address) for row in rows], photos, suppressed)
 
 
-async def _forget_photos(connection: AsyncConnection, member_id: int, now: datetime) -> list[str]:
-    """Their report photos: the files (removed by the caller once this commits) and, for a photo
-    a provider still holds (a WhatsApp photo not fetched yet), its deletion there."""
+async def _forget_report_texts_and_photos(
+    connection: AsyncConnection, member_id: int, now: datetime
+) -> list[str]:
+    """What their reports carry beyond the figures, as the report_text purge leaves them: the
+    free text (it may name the people the activity served), the photo files (removed by the
+    caller once this commits) and, for a photo a provider still holds (a WhatsApp photo not
+    fetched yet), its deletion there."""
     theirs = reports.c.member_id == member_id
     paths = await connection.scalars(
         select(reports.c.media_path).where(theirs, reports.c.media_path.is_not(None))
@@ -201,6 +205,11 @@ async def _forget_photos(connection: AsyncConnection, member_id: int, now: datet
         update(reports)
         .where(theirs, reports.c.media_kind.is_not(None))
         .values(media_kind=None, media_ref=None, media_path=None, media_error=None)
+    )
+    await connection.execute(
+        update(reports)
+        .where(theirs, reports.c.text_purged_at.is_(None))
+        .values(description="", text_purged_at=now)
     )
     return found
 

@@ -277,7 +277,8 @@ async def test_reports_made_by_sms_are_what_the_exports_and_totals_say(h):
 
 async def test_oublier_deletes_the_stored_photo_and_the_one_still_at_twilio(h):
     """One WhatsApp photo fetched (a file), one Twilio would not serve yet (still at Twilio):
-    OUBLIER removes the file and has Twilio delete the other."""
+    OUBLIER removes the file and has Twilio delete the other, and the reports' free text goes
+    (it can name the people served); their figures stay."""
     await register(h, "whatsapp", AWA)
     line = "RAPPORT plaidoyer bi Kayes F1 H2 FI3 G4 Plaidoyer mairie"
     first = await post_whatsapp_photo(h, AWA, line, JPEG)
@@ -311,7 +312,10 @@ async def test_oublier_deletes_the_stored_photo_and_the_one_still_at_twilio(h):
 
     await wait_for(forgotten)
     assert len(h.twilio.media_deleted) == 2
-    assert all(r.media_ref is None and r.media_path is None for r in await reports(h))
+    kept = await reports(h)
+    assert all(r.media_ref is None and r.media_path is None for r in kept)
+    assert [r.description for r in kept] == ["", ""] and all(r.text_purged_at for r in kept)
+    assert [(r.women, r.men, r.girls, r.boys) for r in kept] == [(1, 2, 3, 4)] * 2
     assert first["MediaUrl0"] != second["MediaUrl0"]
 
 
