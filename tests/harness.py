@@ -31,9 +31,19 @@ BENKADI_NUMBER = "+22320000000"
 
 
 def free_port() -> int:
+    """A port free now, for a server in another process (which binds it itself: a small race
+    with any other test process taking it first). In-process servers use listening_socket()."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def listening_socket() -> socket.socket:
+    """A socket bound to a free port and kept bound until a web.SockSite serves on it: no other
+    test process (they run side by side) can take the port in between."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @dataclass

@@ -17,7 +17,7 @@ from gateway.settings import Settings
 from storage.models import Address, Member, Organisation
 from storage.tokens import create_token
 from tests.conftest import BACKENDS, database_url_for
-from tests.harness import free_port
+from tests.harness import listening_socket
 
 # Every dangerous first character of the OWASP guidance, in the places a member can type.
 INJECTIONS = ['=HYPERLINK("http://x","clic")', "+SUM(1,2)", "-2+3", "@cmd", "\tx", "\rx", "\0x"]
@@ -119,7 +119,8 @@ async def console(request, tmp_path) -> AsyncIterator[Console]:
 
 
 async def _console(url: str, tmp_path, **overrides) -> AsyncIterator[Console]:
-    port = free_port()
+    listening = listening_socket()
+    port = listening.getsockname()[1]
     settings = Settings.from_env(
         {
             "BENKADI_DATABASE_URL": url,
@@ -135,7 +136,7 @@ async def _console(url: str, tmp_path, **overrides) -> AsyncIterator[Console]:
     app = create_app(settings)
     runner = web.AppRunner(app)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.SockSite(runner, listening).start()
     async with aiohttp.ClientSession() as http:
         yield Console(f"http://127.0.0.1:{port}", app, http)
     await runner.cleanup()

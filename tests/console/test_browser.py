@@ -42,7 +42,7 @@ from storage import reports as report_store
 from storage import translations as translation_store
 from storage.models import Address, Member, PollSession
 from tests.console.conftest import seed_people
-from tests.harness import free_port
+from tests.harness import listening_socket
 from tests.polls.conftest import capacity_poll
 
 CHROMIUM = os.environ.get("BENKADI_CHROMIUM", "/usr/bin/chromium")
@@ -56,7 +56,8 @@ class Server:
     """The app on a loop of its own in a thread, so the sync Playwright API can drive it."""
 
     def __init__(self, folder: Path) -> None:
-        self.port = free_port()
+        self.listening = listening_socket()
+        self.port = self.listening.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.settings = Settings.from_env(
             {
@@ -85,7 +86,7 @@ class Server:
         app = create_app(self.settings)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+        await web.SockSite(self.runner, self.listening).start()
         database = self.database = app[DATABASE]
         await seed_people(database)
         await seed_members(database, 400, telegram_share=0.4)

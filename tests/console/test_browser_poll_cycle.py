@@ -67,7 +67,7 @@ class ClockedServer(Server):
         app = create_app(self.settings, clock=self.clock)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+        await web.SockSite(self.runner, self.listening).start()
         self.app = app
         self.database = app[DATABASE]
         await accounts.create_account(self.database, "awa", "Awa", "secretariat", PASSWORD, "test")

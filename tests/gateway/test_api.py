@@ -31,7 +31,8 @@ async def app_harness(tmp_path):
     telegram, twilio = FakeTelegramAPI(h.TOKEN), FakeTwilioAPI(h.ACCOUNT_SID, h.AUTH_TOKEN)
     await telegram.start()
     await twilio.start()
-    port = h.free_port()
+    listening = h.listening_socket()
+    port = listening.getsockname()[1]
     copy_migrated_sqlite(tmp_path / "benkadi.db")  # the app finds it at head
     settings = Settings.from_env(
         {
@@ -51,7 +52,7 @@ async def app_harness(tmp_path):
     app = create_app(settings)
     runner = web.AppRunner(app)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.SockSite(runner, listening).start()
     running = h.Harness(
         f"http://127.0.0.1:{port}", settings, app, telegram, twilio, aiohttp.ClientSession()
     )

@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.vocabulary.errors import Conflict, DomainError, FieldError, FieldErrors, Invalid, NotFound
 from gateway.api.errors import error_middleware
-from tests.harness import free_port
+from tests.harness import listening_socket
 
 pytestmark = pytest.mark.unit  # pure logic: the fast layer (pytest -m unit)
 
@@ -22,8 +22,9 @@ async def _serve(handler, path: str = "/") -> tuple[web.AppRunner, str]:
     app.router.add_get(path, handler)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    listening = listening_socket()
+    port = listening.getsockname()[1]
+    await web.SockSite(runner, listening).start()
     return runner, f"http://127.0.0.1:{port}"
 
 

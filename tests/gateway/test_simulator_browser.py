@@ -16,14 +16,15 @@ from playwright.sync_api import Page, expect
 from gateway.app import create_app
 from gateway.settings import Settings
 from tests.console.test_browser import browser  # noqa: F401 - the module's Chromium
-from tests.harness import free_port
+from tests.harness import listening_socket
 
 
 class Simulator:
     """`benkadi serve` with no credentials, on a loop of its own in a thread."""
 
     def __init__(self, folder: Path) -> None:
-        self.port = free_port()
+        self.listening = listening_socket()
+        self.port = self.listening.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.settings = Settings.from_env(
             {
@@ -43,7 +44,7 @@ class Simulator:
         asyncio.set_event_loop(self.loop)
         self.runner = web.AppRunner(create_app(self.settings))
         self.loop.run_until_complete(self.runner.setup())
-        site = web.TCPSite(self.runner, "127.0.0.1", self.port)
+        site = web.SockSite(self.runner, self.listening)
         self.loop.run_until_complete(site.start())
         self.ready.set()
         self.loop.run_forever()
