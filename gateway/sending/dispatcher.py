@@ -179,8 +179,9 @@ class Dispatcher:
                 if inflight:
                     if len(inflight) >= PIPELINE_DEPTH:
                         await self._finish_or_replies(name, inflight, wake)
-                    else:
+                    elif await self._finished_or_woken(inflight[0], wake):
                         await _finish(inflight.popleft())
+                    # else woken (something queued): claimed now, beside the batch in flight
                     continue
                 # Idle: sleep until the next row comes due (a retry, a lease ending) or a wake,
                 # not a tight poll: an idle dispatcher costs next to nothing.
@@ -195,18 +196,27 @@ class Dispatcher:
             for task in inflight:
                 await _finish(task)
 
+    @staticmethod
+    async def _finished_or_woken(batch: asyncio.Task[None], wake: asyncio.Event) -> bool:
+        """Wait for the batch in flight, or a wake: True when the batch is done. A broadcast's
+        last batch on slow routes lasts minutes; a reply queued meanwhile must not wait for it."""
+        waking = asyncio.ensure_future(wake.wait())
+        try:
+            await asyncio.wait([batch, waking], return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # the loop is cancelled: so is its batch, as if awaited
+            batch.cancel()
+            raise
+        finally:
+            waking.cancel()
+        return batch.done()
+
     async def _finish_or_replies(
         self, name: str, inflight: deque[asyncio.Task], wake: asyncio.Event
     ) -> None:
         """The pipeline is full (a broadcast on slow routes: Android SIMs at a few SMS a minute
         hold a batch for minutes): wait for its first batch, but a wake (something queued) claims
         the replies due meanwhile at once, so a member is not answered after the broadcast."""
-        waking = asyncio.ensure_future(wake.wait())
-        try:
-            await asyncio.wait([inflight[0], waking], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waking.cancel()
-        if inflight[0].done():
+        if await self._finished_or_woken(inflight[0], wake):
             await _finish(inflight.popleft())
             return
         wake.clear()
