@@ -312,6 +312,25 @@ async def test_a_reply_during_a_broadcast_does_not_wait_behind_it(slow_phones):
     assert left > 30  # the broadcast was still going out
 
 
+async def test_a_reply_does_not_wait_for_a_broadcasts_last_batch(slow_phones):
+    """The broadcast's last batch in flight and nothing more to claim: a reply queued meanwhile
+    is claimed at once, not after that batch (minutes on SIMs at a few SMS a minute)."""
+    phones = slow_phones
+    await seed(phones.harness.database, orange=10, moov=0)  # one batch: 5 turns of 2 s per SIM
+    await broadcast(phones)
+    await phones.b.wait_for(1, timeout=20)
+    asked = time.monotonic()
+    await phones.b.text(AWA, "AIDE")  # texts B's Orange SIM, busy with the broadcast
+    [reply] = await phones.b.wait_for(1, to=AWA, timeout=30)
+    assert reply.at - asked < 4.5  # a turn or two of B's SIM, not the rest of the batch (≥ 8 s)
+    async with phones.harness.database.sessions() as session:
+        left = await session.scalar(
+            select(func.count()).select_from(OutboxMessage)
+            .where(OutboxMessage.status == "queued", OutboxMessage.broadcast_id.is_not(None))
+        )  # fmt: skip
+    assert left >= 2  # the broadcast's batch was still going out
+
+
 # --- a phone failing --------------------------------------------------------------------------
 def router(phones: Phones):
     from gateway.keys import CHANNELS
