@@ -141,7 +141,12 @@ async def test_bad_signature_stale_timestamp_unknown_gateway_malformed_unknown_e
     assert await post(phones, "phone-a", *signed("key-a", body)) == 400
     other = {**received("e2"), "event": "mms:received"}
     assert await post(phones, "phone-a", *signed("key-a", other)) == 200
+    for n, sender in enumerate(("Orange", "36050")):  # the operator's own SMS: not a member's
+        operator = received(f"op{n}", "Votre solde est de 100 F", sender=sender)
+        assert await post(phones, "phone-a", *signed("key-a", operator)) == 200
     assert await inbound_count(phones) == 0
+    await phones.harness.settle()
+    assert await phones.harness.outbox() == []  # nothing answered, to anyone
 
 
 async def test_the_same_event_twice_is_handled_once_though_messageid_repeats(phones):
