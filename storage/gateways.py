@@ -97,6 +97,8 @@ def check_url(url: object) -> str:
         raise FieldError(
             "url", "must be http://<phone>:8080 (local) or https://…/3rdparty/v1 (cloud)"
         )
+    if "@" in parsed.netloc:  # it would be shown back (list, console, register, audit)
+        raise FieldError("url", "must carry no user or password: give them as --login, --password")
     return str(url).rstrip("/")
 
 

@@ -75,6 +75,7 @@ async def test_add_list_status_remove_never_showing_secrets(benkadi, database):
     [
         (["Bad Name", "--url", "http://p:8080", "--sim", "1:+22376000001:orange"], "name"),
         (["p1", "--url", "ftp://p", "--sim", "1:+22376000001:orange"], "url"),
+        (["p1", "--url", "http://sms:pw@p:8080", "--sim", "1:+22376000001:orange"], "url"),
         (["p1", "--url", "http://p:8080"], "sim"),
         (["p1", "--url", "http://p:8080", "--sim", "4:+22376000001:orange"], "sim"),
         (["p1", "--url", "http://p:8080", "--sim", "1:12:orange"], "sim"),
