@@ -290,9 +290,15 @@ class Dispatcher:
         try:
             # Tasks made here, in order: rows take their pacing slots in (priority, id) order.
             sends = [asyncio.ensure_future(self._send(row, states)) for row in rows]
-            for sending in asyncio.as_completed(sends):
-                done.append(await sending)
-                if time.monotonic() - flushed >= RECORD_EVERY:
+            pending = set(sends)
+            while pending:
+                # Woken by a send done or by RECORD_EVERY: on SIMs at a few SMS a minute the
+                # next send can be a turn away, and what went out must not wait for it.
+                finished, pending = await asyncio.wait(
+                    pending, timeout=RECORD_EVERY, return_when=asyncio.FIRST_COMPLETED
+                )
+                done.extend(sending.result() for sending in finished)
+                if done and time.monotonic() - flushed >= RECORD_EVERY:
                     flushed = time.monotonic()
                     await self._record(done)
                     unrecorded.difference_update(result.row.id for result in done)

@@ -336,6 +336,29 @@ async def test_a_reply_does_not_wait_for_a_broadcasts_last_batch(slow_phones):
     assert left >= 2  # the broadcast's batch was still going out
 
 
+async def test_what_a_slow_batch_has_sent_is_recorded_within_seconds(tmp_path):
+    """SIMs at 6 SMS a minute: the batch's first sends are recorded (provider id, sent time)
+    within about RECORD_EVERY, not when its next send completes a turn later: a crash then
+    could send them again from another phone."""
+    phones = await start_phones(f"sqlite:///{tmp_path / 'benkadi.db'}", per_minute=6.0)
+    try:
+        await seed(phones.harness.database, orange=3, moov=0)  # 2 at once, the 3rd 10 s later
+        await broadcast(phones)
+        await phones.a.wait_for(1, timeout=20)
+        await phones.b.wait_for(1, timeout=20)
+        sent_at = time.monotonic()
+        async with asyncio.timeout(5):
+            while True:
+                rows = await phones.harness.outbox()
+                if sum(row.provider_id is not None for row in rows) >= 2:
+                    break
+                await asyncio.sleep(0.1)
+        assert time.monotonic() - sent_at < 4.0
+        assert sum(row.provider_id is None for row in rows) == 1  # the third waits its turn
+    finally:
+        await phones.stop()
+
+
 # --- a phone failing --------------------------------------------------------------------------
 def router(phones: Phones):
     from gateway.keys import CHANNELS
