@@ -169,6 +169,20 @@ async def test_ping_brings_a_down_phone_back(phones):
     assert not b["up"]
 
 
+async def test_a_phone_back_after_a_ping_needs_three_failures_again_to_be_down(phones):
+    routes = router(phones)
+    await routes.refresh()
+    [b_id] = [g.id for g in routes.gateways.values() if g.name == "phone-b"]
+    for _ in range(routes.failures_to_down):
+        await routes._observe(b_id, False, "503: Service Unavailable")
+    assert not routes.up(b_id)
+    await phones.b.ping()  # back: the webhook says so, the next refresh sees it
+    await routes.refresh()
+    assert routes.up(b_id)
+    await routes._observe(b_id, False, "503: Service Unavailable")  # one failure, not three
+    assert routes.up(b_id)
+
+
 async def test_a_number_the_phone_rejects_fails_and_is_marked_invalid(phones):
     phones.a.fail_number(AWA, "RESULT_INVALID_ARGUMENTS")
     await phones.a.text(AWA, "AIDE", sim=1)
