@@ -290,14 +290,22 @@ class Dispatcher:
         try:
             # Tasks made here, in order: rows take their pacing slots in (priority, id) order.
             sends = [asyncio.ensure_future(self._send(row, states)) for row in rows]
-            pending = set(sends)
-            while pending:
-                # Woken by a send done or by RECORD_EVERY: on SIMs at a few SMS a minute the
-                # next send can be a turn away, and what went out must not wait for it.
-                finished, pending = await asyncio.wait(
-                    pending, timeout=RECORD_EVERY, return_when=asyncio.FIRST_COMPLETED
-                )
-                done.extend(sending.result() for sending in finished)
+            finished: asyncio.Queue[asyncio.Future[Result]] = asyncio.Queue()
+            for sending in sends:
+                sending.add_done_callback(finished.put_nowait)
+            left = len(sends)
+            while left:
+                # A send done, or the time to record what is done: on SIMs at a few SMS a
+                # minute the next send can be a turn away, and what went out must not wait.
+                due = flushed + RECORD_EVERY - time.monotonic() if done else None
+                try:
+                    async with asyncio.timeout(None if due is None else max(due, 0.0)):
+                        completed = await finished.get()
+                except TimeoutError:
+                    pass
+                else:
+                    left -= 1
+                    done.append(completed.result())
                 if done and time.monotonic() - flushed >= RECORD_EVERY:
                     flushed = time.monotonic()
                     await self._record(done)
