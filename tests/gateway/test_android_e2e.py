@@ -19,15 +19,21 @@ from storage import gateways as store
 from storage.models import Address, InboundMessage, Member, OutboxMessage
 from storage.types import utcnow
 from tests.android import MOOV_A, ORANGE_A, ORANGE_B, Phones, busiest_second, start_phones
+from tests.conftest import BACKENDS, database_url_for
 
 AWA = "+22376123456"  # an Orange number, texting the Moov SIM
 
 
-@pytest.fixture
-async def phones(tmp_path):
-    running = await start_phones(f"sqlite:///{tmp_path / 'benkadi.db'}")
-    yield running
-    await running.stop()
+@pytest.fixture(params=BACKENDS)
+async def phones(request, tmp_path):
+    """Two fake phones and the app, on every configured backend (PostgreSQL with
+    BENKADI_TEST_DATABASE_URL)."""
+    async for url in database_url_for(request.param, tmp_path, migrated=True):
+        running = await start_phones(url)
+        try:
+            yield running
+        finally:
+            await running.stop()
 
 
 async def converse(phones: Phones, sender: str, lines: list[str], sim: int = 2) -> list[str]:
@@ -245,16 +251,16 @@ async def all_sent(phones: Phones, count: int, timeout: float) -> None:
             await asyncio.sleep(0.1)
 
 
-@pytest.fixture
-async def fast_phones(tmp_path):
+@pytest.fixture(params=BACKENDS)
+async def fast_phones(request, tmp_path):
     """Phones at 9,000 SMS a minute per SIM (150/s), no delivery reports: a big send stays quick."""
-    running = await start_phones(
-        f"sqlite:///{tmp_path / 'benkadi.db'}", per_minute=9000.0, auto_report=False,
-        sms_rate=2000.0,
-    )  # fmt: skip
-    running.harness.dispatcher.retry_base = 0.05
-    yield running
-    await running.stop()
+    async for url in database_url_for(request.param, tmp_path, migrated=True):
+        running = await start_phones(url, per_minute=9000.0, auto_report=False, sms_rate=2000.0)
+        running.harness.dispatcher.retry_base = 0.05
+        try:
+            yield running
+        finally:
+            await running.stop()
 
 
 def check_once_and_on_net(phones: Phones, numbers: list[str]) -> float:
