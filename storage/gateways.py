@@ -97,6 +97,8 @@ def check_url(url: object) -> str:
         raise FieldError(
             "url", "must be http://<phone>:8080 (local) or https://…/3rdparty/v1 (cloud)"
         )
+    if "@" in parsed.netloc:  # it would be shown back (list, console, register, audit)
+        raise FieldError("url", "must carry no user or password: give them as --login, --password")
     return str(url).rstrip("/")
 
 
@@ -236,6 +238,46 @@ async def set_sim_rate(
             connection, actor, "gateway.rate", f"gateway:{name}",
             {"slot": slot, "per_minute": per_minute},
         )  # fmt: skip
+
+
+async def set_connection(
+    database: Database,
+    name: str,
+    *,
+    base_url: object = None,
+    password: str | None = None,
+    signing_key: str | None = None,
+    actor: str = "cli",
+) -> list[str]:
+    """A phone's new address (its IP changed), password or signing key (the app reinstalled),
+    keeping its SIMs and so every member's sticky route; the fields changed (never a value)."""
+    values: dict[str, Any] = {}
+    if base_url is not None:
+        values["base_url"] = check_url(base_url)
+    if password is not None:
+        if not password:
+            raise FieldError("password", "is required (the app's password, or the cloud token)")
+        values["password"] = password
+    if signing_key is not None:
+        if not signing_key:
+            raise FieldError(
+                "signing_key", "is required (the app's Settings → Webhooks signing key)"
+            )
+        values["signing_key"] = signing_key
+    if not values:
+        raise FieldError("url", "nothing to change: give --url, --password or --signing-key")
+    async with database.transaction() as connection:
+        result = await connection.execute(
+            update(gateways).where(gateways.c.name == name).values(values)
+        )
+        if not result.rowcount:
+            raise NotFound(f"no gateway {name!r}", field="name")
+        changed = sorted("url" if key == "base_url" else key for key in values)
+        details: dict[str, Any] = {"changed": changed}
+        if "base_url" in values:
+            details["url"] = values["base_url"]
+        await audit.record(connection, actor, "gateway.connection", f"gateway:{name}", details)
+    return changed
 
 
 async def set_hours(database: Database, name: str, value: str, actor: str = "cli") -> str | None:

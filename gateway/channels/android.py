@@ -255,8 +255,12 @@ def _received(event_id: str, payload: Mapping[str, Any]) -> AndroidEvent:
     sender, text = payload.get("phoneNumber") or payload.get("sender"), payload.get("message")
     if not isinstance(sender, str) or not isinstance(text, str):
         raise Malformed("phoneNumber and message are required")
+    address = normalise_phone(sender)
+    if address is None:
+        # An operator's own SMS (alphanumeric "Orange", a short code such as 36050): no member
+        # sent it, and a reply to a short code could subscribe the SIM to a paid service.
+        return AndroidEvent("sms:received", event_id, known=False)
     slot = payload.get("simNumber")
-    address = normalise_phone(sender) or sender
     # The event id, not messageId: the app derives messageId from the content (not unique).
     received = Received("sms", address, f"android:{event_id}"[:64], Inbound("sms", text))
     return AndroidEvent("sms:received", event_id, received, slot if isinstance(slot, int) else None)

@@ -1,4 +1,4 @@
-"""`benkadi gateways add|list|remove|set-rate|set-hours|status|register-webhooks`: Android phones with Malian SIMs
+"""`benkadi gateways add|list|remove|set-rate|set-hours|set-connection|status|register-webhooks`: Android phones with Malian SIMs
 (SMS Gateway for Android), straight on the database. Their password and signing key are asked
 for (or read from BENKADI_GATEWAY_PASSWORD / BENKADI_GATEWAY_SIGNING_KEY) and never shown back."""
 
@@ -115,6 +115,27 @@ async def set_hours(database: Database, args: argparse.Namespace, settings: Sett
     return answer(args.json, {"name": args.name, "working_hours": hours}, [f"{args.name} {said}."])
 
 
+async def set_connection(database: Database, args: argparse.Namespace, settings: Settings) -> int:
+    password = key = None
+    if args.password is not None:  # --password alone: BENKADI_GATEWAY_PASSWORD, or asked
+        password = _secret(
+            args.password, "BENKADI_GATEWAY_PASSWORD", "password", "Password (or cloud token): "
+        )
+    if args.signing_key is not None:
+        key = _secret(
+            args.signing_key, "BENKADI_GATEWAY_SIGNING_KEY", "signing_key", "Webhook signing key: "
+        )
+    changed = await store.set_connection(
+        database, args.name, base_url=args.url, password=password, signing_key=key,
+        actor=actor(),
+    )  # fmt: skip
+    return answer(
+        args.json,
+        {"name": args.name, "changed": changed},
+        [f"{args.name}: {', '.join(changed)} changed (its SIMs and members' routes kept)."],
+    )
+
+
 async def status(database: Database, args: argparse.Namespace, settings: Settings) -> int:
     rows = await store.status(database)
     if args.json:
@@ -215,6 +236,19 @@ def register(commands: Commands) -> None:
     names(command, "name", metavar="NAME")
     command.add_argument("hours", metavar="HOURS")
     command.set_defaults(action=set_hours)
+    command = verbs.add_parser(
+        "set-connection", parents=[as_json],
+        help="a new URL, password or signing key, keeping the SIMs and members' routes",
+    )  # fmt: skip
+    names(command, "name", metavar="NAME")
+    command.add_argument("--url", help="the phone's new address (or the cloud's)")
+    command.add_argument(
+        "--password", nargs="?", const="", help="alone: BENKADI_GATEWAY_PASSWORD, or asked"
+    )
+    command.add_argument(
+        "--signing-key", nargs="?", const="", help="alone: BENKADI_GATEWAY_SIGNING_KEY, or asked"
+    )
+    command.set_defaults(action=set_connection)
     command = verbs.add_parser("status", parents=[as_json], help="up or down, sent, failed, queue")
     command.set_defaults(action=status)
     command = verbs.add_parser(

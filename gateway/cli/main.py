@@ -170,15 +170,18 @@ async def _db(settings: Settings, action: str) -> int:
 
 async def _dispatch(settings: Settings, wake_stdin: bool) -> int:
     from gateway.app import build_channels, supervised_dispatcher
+    from gateway.channels.base import enabled
     from gateway.sending.process import database_heartbeat, heartbeat, wake_from_stdin
     from gateway.sending.routes import with_routes
 
     database = Database(settings.database_url)
     channels = await with_routes(database, build_channels(settings), settings)
-    if not channels:
-        await database.dispose()
-        print("benkadi: no channel is configured: nothing to send with", file=sys.stderr)
-        return 2
+    if not enabled(channels):  # the SMS route layer is always there, waiting for a route
+        print(
+            "benkadi dispatch: nothing to send with yet (no Telegram, no Twilio, no Android "
+            "phone): waiting; a phone added with `benkadi gateways add` is used without a restart",
+            file=sys.stderr,
+        )
     stop = stop_event()
     try:
         async with supervised_dispatcher(database, channels, settings) as running:

@@ -87,6 +87,7 @@ ACTIONS = {
     "gateway.remove": C_("passerelle SMS retirée"),
     "gateway.rate": C_("débit d'une passerelle SMS"),
     "gateway.hours": C_("heures d'envoi d'une passerelle SMS"),
+    "gateway.connection": C_("adresse ou secrets d'une passerelle SMS modifiés"),
     "members.import": C_("import de l'annuaire"),
     "organisations.change": C_("organisation modifiée"),
     "organisations.merge": C_("organisations fusionnées"),

@@ -179,8 +179,9 @@ class Dispatcher:
                 if inflight:
                     if len(inflight) >= PIPELINE_DEPTH:
                         await self._finish_or_replies(name, inflight, wake)
-                    else:
+                    elif await self._finished_or_woken(inflight[0], wake):
                         await _finish(inflight.popleft())
+                    # else woken (something queued): claimed now, beside the batch in flight
                     continue
                 # Idle: sleep until the next row comes due (a retry, a lease ending) or a wake,
                 # not a tight poll: an idle dispatcher costs next to nothing.
@@ -195,18 +196,27 @@ class Dispatcher:
             for task in inflight:
                 await _finish(task)
 
+    @staticmethod
+    async def _finished_or_woken(batch: asyncio.Task[None], wake: asyncio.Event) -> bool:
+        """Wait for the batch in flight, or a wake: True when the batch is done. A broadcast's
+        last batch on slow routes lasts minutes; a reply queued meanwhile must not wait for it."""
+        waking = asyncio.ensure_future(wake.wait())
+        try:
+            await asyncio.wait([batch, waking], return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # the loop is cancelled: so is its batch, as if awaited
+            batch.cancel()
+            raise
+        finally:
+            waking.cancel()
+        return batch.done()
+
     async def _finish_or_replies(
         self, name: str, inflight: deque[asyncio.Task], wake: asyncio.Event
     ) -> None:
         """The pipeline is full (a broadcast on slow routes: Android SIMs at a few SMS a minute
         hold a batch for minutes): wait for its first batch, but a wake (something queued) claims
         the replies due meanwhile at once, so a member is not answered after the broadcast."""
-        waking = asyncio.ensure_future(wake.wait())
-        try:
-            await asyncio.wait([inflight[0], waking], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waking.cancel()
-        if inflight[0].done():
+        if await self._finished_or_woken(inflight[0], wake):
             await _finish(inflight.popleft())
             return
         wake.clear()
@@ -280,9 +290,23 @@ class Dispatcher:
         try:
             # Tasks made here, in order: rows take their pacing slots in (priority, id) order.
             sends = [asyncio.ensure_future(self._send(row, states)) for row in rows]
-            for sending in asyncio.as_completed(sends):
-                done.append(await sending)
-                if time.monotonic() - flushed >= RECORD_EVERY:
+            finished: asyncio.Queue[asyncio.Future[Result]] = asyncio.Queue()
+            for sending in sends:
+                sending.add_done_callback(finished.put_nowait)
+            left = len(sends)
+            while left:
+                # A send done, or the time to record what is done: on SIMs at a few SMS a
+                # minute the next send can be a turn away, and what went out must not wait.
+                due = flushed + RECORD_EVERY - time.monotonic() if done else None
+                try:
+                    async with asyncio.timeout(None if due is None else max(due, 0.0)):
+                        completed = await finished.get()
+                except TimeoutError:
+                    pass
+                else:
+                    left -= 1
+                    done.append(completed.result())
+                if done and time.monotonic() - flushed >= RECORD_EVERY:
                     flushed = time.monotonic()
                     await self._record(done)
                     unrecorded.difference_update(result.row.id for result in done)

@@ -157,7 +157,9 @@ class SmsRouter:
             else:
                 self.senders[gateway_id].gateway = gateway
             if gateway.down_at is None:
-                self._down.discard(gateway_id)  # back (a ping, a check in another process)
+                if gateway_id in self._down:  # back (a ping, a check in another process):
+                    self._down.discard(gateway_id)
+                    self._failures.pop(gateway_id, None)  # 3 failures in a row again to be down
             else:
                 self._down.add(gateway_id)
         self.gateways = loaded

@@ -55,6 +55,14 @@ def test_received_is_keyed_on_the_event_id_and_keeps_the_sim():
     assert received.inbound.text == "Inscription"
 
 
+@pytest.mark.parametrize("sender", ["Orange", "OrangeMoney", "36050", "7777"])
+def test_an_sms_from_an_operator_name_or_short_code_is_ignored(sender):
+    body = event("sms:received", {"messageId": "abc", "message": "Votre solde est de 100 F",
+                                  "phoneNumber": sender, "simNumber": 1})  # fmt: skip
+    parsed = android.parse(body, "phone-a")
+    assert not parsed.known and parsed.received is None
+
+
 def test_reports_find_their_row_by_our_message_id():
     sent = android.parse(event("sms:sent", {"messageId": "bk-42", "phoneNumber": "+1"}), "p")
     assert sent.report is not None
@@ -139,5 +147,6 @@ def test_operators_from_phonenumbers_carrier_data_match_malis_ranges():
     assert [operator_of(f"+223{p}123456") for p in ("60", "66", "69", "89", "95", "99")] == [
         "moov"
     ] * 6
-    assert operator_of("+22350123456") == "telecel"
+    assert {operator_of(f"+223{p}123456") for p in ("50", "51", "52", "53")} == {"telecel"}
+    assert operator_of("+22380123456") is None  # 80: valid, no operator in the data: any SIM
     assert operator_of("+33612345678") is None and operator_of("garbage") is None

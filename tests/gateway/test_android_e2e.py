@@ -19,15 +19,21 @@ from storage import gateways as store
 from storage.models import Address, InboundMessage, Member, OutboxMessage
 from storage.types import utcnow
 from tests.android import MOOV_A, ORANGE_A, ORANGE_B, Phones, busiest_second, start_phones
+from tests.conftest import BACKENDS, database_url_for
 
 AWA = "+22376123456"  # an Orange number, texting the Moov SIM
 
 
-@pytest.fixture
-async def phones(tmp_path):
-    running = await start_phones(f"sqlite:///{tmp_path / 'benkadi.db'}")
-    yield running
-    await running.stop()
+@pytest.fixture(params=BACKENDS)
+async def phones(request, tmp_path):
+    """Two fake phones and the app, on every configured backend (PostgreSQL with
+    BENKADI_TEST_DATABASE_URL)."""
+    async for url in database_url_for(request.param, tmp_path, migrated=True):
+        running = await start_phones(url)
+        try:
+            yield running
+        finally:
+            await running.stop()
 
 
 async def converse(phones: Phones, sender: str, lines: list[str], sim: int = 2) -> list[str]:
@@ -141,7 +147,12 @@ async def test_bad_signature_stale_timestamp_unknown_gateway_malformed_unknown_e
     assert await post(phones, "phone-a", *signed("key-a", body)) == 400
     other = {**received("e2"), "event": "mms:received"}
     assert await post(phones, "phone-a", *signed("key-a", other)) == 200
+    for n, sender in enumerate(("Orange", "36050")):  # the operator's own SMS: not a member's
+        operator = received(f"op{n}", "Votre solde est de 100 F", sender=sender)
+        assert await post(phones, "phone-a", *signed("key-a", operator)) == 200
     assert await inbound_count(phones) == 0
+    await phones.harness.settle()
+    assert await phones.harness.outbox() == []  # nothing answered, to anyone
 
 
 async def test_the_same_event_twice_is_handled_once_though_messageid_repeats(phones):
@@ -162,6 +173,20 @@ async def test_ping_brings_a_down_phone_back(phones):
     [a, b] = await store.status(phones.harness.database)
     assert a["up"] and a["last_seen"] is not None
     assert not b["up"]
+
+
+async def test_a_phone_back_after_a_ping_needs_three_failures_again_to_be_down(phones):
+    routes = router(phones)
+    await routes.refresh()
+    [b_id] = [g.id for g in routes.gateways.values() if g.name == "phone-b"]
+    for _ in range(routes.failures_to_down):
+        await routes._observe(b_id, False, "503: Service Unavailable")
+    assert not routes.up(b_id)
+    await phones.b.ping()  # back: the webhook says so, the next refresh sees it
+    await routes.refresh()
+    assert routes.up(b_id)
+    await routes._observe(b_id, False, "503: Service Unavailable")  # one failure, not three
+    assert routes.up(b_id)
 
 
 async def test_a_number_the_phone_rejects_fails_and_is_marked_invalid(phones):
@@ -226,16 +251,16 @@ async def all_sent(phones: Phones, count: int, timeout: float) -> None:
             await asyncio.sleep(0.1)
 
 
-@pytest.fixture
-async def fast_phones(tmp_path):
+@pytest.fixture(params=BACKENDS)
+async def fast_phones(request, tmp_path):
     """Phones at 9,000 SMS a minute per SIM (150/s), no delivery reports: a big send stays quick."""
-    running = await start_phones(
-        f"sqlite:///{tmp_path / 'benkadi.db'}", per_minute=9000.0, auto_report=False,
-        sms_rate=2000.0,
-    )  # fmt: skip
-    running.harness.dispatcher.retry_base = 0.05
-    yield running
-    await running.stop()
+    async for url in database_url_for(request.param, tmp_path, migrated=True):
+        running = await start_phones(url, per_minute=9000.0, auto_report=False, sms_rate=2000.0)
+        running.harness.dispatcher.retry_base = 0.05
+        try:
+            yield running
+        finally:
+            await running.stop()
 
 
 def check_once_and_on_net(phones: Phones, numbers: list[str]) -> float:
@@ -310,6 +335,48 @@ async def test_a_reply_during_a_broadcast_does_not_wait_behind_it(slow_phones):
             .where(OutboxMessage.status == "queued", OutboxMessage.broadcast_id.is_not(None))
         )  # fmt: skip
     assert left > 30  # the broadcast was still going out
+
+
+async def test_a_reply_does_not_wait_for_a_broadcasts_last_batch(slow_phones):
+    """The broadcast's last batch in flight and nothing more to claim: a reply queued meanwhile
+    is claimed at once, not after that batch (minutes on SIMs at a few SMS a minute)."""
+    phones = slow_phones
+    await seed(phones.harness.database, orange=10, moov=0)  # one batch: 5 turns of 2 s per SIM
+    await broadcast(phones)
+    await phones.b.wait_for(1, timeout=20)
+    asked = time.monotonic()
+    await phones.b.text(AWA, "AIDE")  # texts B's Orange SIM, busy with the broadcast
+    [reply] = await phones.b.wait_for(1, to=AWA, timeout=30)
+    assert reply.at - asked < 4.5  # a turn or two of B's SIM, not the rest of the batch (≥ 8 s)
+    async with phones.harness.database.sessions() as session:
+        left = await session.scalar(
+            select(func.count()).select_from(OutboxMessage)
+            .where(OutboxMessage.status == "queued", OutboxMessage.broadcast_id.is_not(None))
+        )  # fmt: skip
+    assert left >= 2  # the broadcast's batch was still going out
+
+
+async def test_what_a_slow_batch_has_sent_is_recorded_within_seconds(tmp_path):
+    """SIMs at 6 SMS a minute: the batch's first sends are recorded (provider id, sent time)
+    within about RECORD_EVERY, not when its next send completes a turn later: a crash then
+    could send them again from another phone."""
+    phones = await start_phones(f"sqlite:///{tmp_path / 'benkadi.db'}", per_minute=6.0)
+    try:
+        await seed(phones.harness.database, orange=3, moov=0)  # 2 at once, the 3rd 10 s later
+        await broadcast(phones)
+        await phones.a.wait_for(1, timeout=20)
+        await phones.b.wait_for(1, timeout=20)
+        sent_at = time.monotonic()
+        async with asyncio.timeout(5):
+            while True:
+                rows = await phones.harness.outbox()
+                if sum(row.provider_id is not None for row in rows) >= 2:
+                    break
+                await asyncio.sleep(0.1)
+        assert time.monotonic() - sent_at < 4.0
+        assert sum(row.provider_id is None for row in rows) == 1  # the third waits its turn
+    finally:
+        await phones.stop()
 
 
 # --- a phone failing --------------------------------------------------------------------------

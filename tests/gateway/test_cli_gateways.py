@@ -11,6 +11,7 @@ from gateway.fakes.android_api import FakeAndroidGateway
 from gateway.settings import Settings
 from storage import audit
 from storage import gateways as store
+from storage.types import utcnow
 from tests import cli
 
 SECRET, KEY = "pa55-word-s3cret", "signing-k3y-s3cret"
@@ -74,6 +75,7 @@ async def test_add_list_status_remove_never_showing_secrets(benkadi, database):
     [
         (["Bad Name", "--url", "http://p:8080", "--sim", "1:+22376000001:orange"], "name"),
         (["p1", "--url", "ftp://p", "--sim", "1:+22376000001:orange"], "url"),
+        (["p1", "--url", "http://sms:pw@p:8080", "--sim", "1:+22376000001:orange"], "url"),
         (["p1", "--url", "http://p:8080"], "sim"),
         (["p1", "--url", "http://p:8080", "--sim", "4:+22376000001:orange"], "sim"),
         (["p1", "--url", "http://p:8080", "--sim", "1:12:orange"], "sim"),
@@ -175,3 +177,35 @@ async def test_a_cli_broadcast_reaches_sms_members_over_phones_alone(benkadi, da
     assert await enabled_channels(settings, database) == (["telegram"], None)
     await add_phone(benkadi)
     assert await enabled_channels(settings, database) == (["sms", "telegram"], None)
+
+
+async def test_set_connection_changes_url_and_secrets_keeping_sims_and_sticky_routes(
+    benkadi, database, monkeypatch
+):
+    await add_phone(benkadi)
+    [gateway] = await store.load_gateways(database)
+    async with database.transaction() as connection:
+        await store.set_sticky(connection, "+22366123456", gateway.sims[1].id, utcnow())
+    monkeypatch.setenv("BENKADI_GATEWAY_PASSWORD", "new-pa55")
+    code, out, err = await benkadi(
+        "gateways", "set-connection", "bamako-1", "--url", "http://192.168.1.31:8080",
+        "--password", "--signing-key", "new-k3y",
+    )  # fmt: skip
+    assert code == 0 and "password, signing_key, url changed" in out
+    assert "new-pa55" not in out + err and "new-k3y" not in out + err
+    [changed] = await store.load_gateways(database)
+    assert (changed.base_url, changed.password) == ("http://192.168.1.31:8080", "new-pa55")
+    async with database.read_engine.connect() as connection:
+        assert await store.webhook_key(connection, "bamako-1") == (gateway.id, "new-k3y")
+    assert [s.id for s in changed.sims] == [s.id for s in gateway.sims]
+    async with database.read_engine.connect() as connection:
+        sticky = await store.sticky_sims(connection, ["+22366123456"])
+    assert sticky == {"+22366123456": gateway.sims[1].id}  # the member keeps her number
+    entry = (await audit.entries(database))[0]  # the newest
+    assert entry["action"] == "gateway.connection" and "new-pa55" not in json.dumps(entry)
+    code, _, err = await benkadi("gateways", "set-connection", "bamako-1")
+    assert code == 2 and "url" in err and "nothing to change" in err
+    code, _, err = await benkadi("gateways", "set-connection", "bamako-1", "--url", "ftp://x")
+    assert code == 2 and "url" in err
+    code, _, err = await benkadi("gateways", "set-connection", "nowhere", "--url", "http://a:1")
+    assert code != 0 and "nowhere" in err
