@@ -154,7 +154,9 @@ class ConversationService:
         return batch
 
     @staticmethod
-    async def _provider_media(connection: AsyncConnection, pending: _Pending) -> None:
+    async def _provider_media(
+        connection: AsyncConnection, pending: _Pending, address_id: int
+    ) -> None:
         """What a provider (Twilio) holds of this message's attachments goes there: the first
         (a report's photo) once fetched, or `UNCLAIMED_HOLD` on if no report takes it; the
         others, that no report keeps, at once."""
@@ -162,7 +164,9 @@ class ConversationService:
         kind = inbound.traits.media_kind
         if inbound.media:
             at = now + media_store.UNCLAIMED_HOLD
-            await media_store.to_delete(connection, [(kind, inbound.media)], now, at=at)
+            await media_store.to_delete(
+                connection, [(kind, inbound.media)], now, at=at, address_id=address_id
+            )
         if inbound.other_media:
             await media_store.to_delete(connection, [(kind, u) for u in inbound.other_media], now)
 
@@ -193,7 +197,7 @@ class ConversationService:
                 connection, [(addresses[p.received.key].id, p.now) for p in new]
             )
             for p in new:
-                await self._provider_media(connection, p)
+                await self._provider_media(connection, p, addresses[p.received.key].id)
             dialogues = await message_store.load_dialogues(
                 connection, [addresses[p.received.key].id for p in new]
             )

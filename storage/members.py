@@ -178,6 +178,7 @@ async def erase_member(connection: AsyncConnection, member_id: int, now: datetim
         .values(text=None)
     )
     photos = await _forget_report_texts_and_photos(connection, member_id, now)
+    await provider_media.sent_by_erased(connection, address_ids, now)  # a draft's photo too
     if organisation_id is not None:
         await _drop_if_only_theirs(connection, organisation_id, member_id)
     return Erased(address_ids, [(row.channel, row.address) for row in rows], photos, suppressed)

@@ -400,6 +400,9 @@ class ProviderMedia(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # twilio
     ref: Mapped[str] = mapped_column(Text, unique=True)  # the MediaUrl (sids only, no content)
+    # Who sent it, until it is deleted: their erasure deletes it at once, even the photo of a
+    # report they never confirmed (not an FK: the address goes with the erasure, the row stays).
+    address_id: Mapped[int | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(index=True)
     error: Mapped[str | None] = mapped_column(Text)

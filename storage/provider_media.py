@@ -8,7 +8,8 @@ there: it was saved on disk (cleaned), refused (not an image, too large), or for
 erasure or a purge before it was fetched. A photo a report still waits for (its fetch due or
 being retried) is never deleted at the provider. `gateway/inbound/media.py` deletes them at the provider; failures
 wait longer each time (30 s … 6 h) and the error stays on the row until it succeeds. A row holds
-the provider's media address only (sids, no content, no phone number).
+the provider's media address (sids, no content, no phone number) and, until it is deleted
+there, the id of the address it came from: that person's erasure makes it due at once.
 """
 
 from __future__ import annotations
@@ -29,17 +30,39 @@ RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=6)
 
 
+async def sent_by_erased(
+    connection: AsyncConnection, address_ids: list[int], now: datetime
+) -> None:
+    """Their senders erased themselves: whatever the provider still holds of theirs goes now, and
+    the rows no longer say whose it was."""
+    if address_ids:
+        await connection.execute(
+            update(provider_media)
+            .where(provider_media.c.address_id.in_(address_ids))
+            .values(address_id=None, next_attempt_at=now)
+        )
+
+
 async def to_delete(
     connection: AsyncConnection,
     refs: Iterable[tuple[str | None, str | None]],
     now: datetime,
     at: datetime | None = None,
+    address_id: int | None = None,
 ) -> int:
     """Ask for these (kind, ref) to be deleted at their provider at `at` (now by default), or
-    sooner if already asked for sooner; other kinds are skipped; a ref is one row."""
+    sooner if already asked for sooner; other kinds are skipped; a ref is one row. `address_id`:
+    the sender, whose erasure makes it due at once (sent_by_erased)."""
     when = at or now
     rows = [
-        {"kind": kind, "ref": ref, "attempts": 0, "next_attempt_at": when, "created_at": now}
+        {
+            "kind": kind,
+            "ref": ref,
+            "attempts": 0,
+            "next_attempt_at": when,
+            "created_at": now,
+            "address_id": address_id,
+        }
         for kind, ref in refs
         if kind in DELETABLE and ref
     ]

@@ -319,6 +319,25 @@ async def test_oublier_deletes_the_stored_photo_and_the_one_still_at_twilio(h):
     assert first["MediaUrl0"] != second["MediaUrl0"]
 
 
+async def test_oublier_in_the_middle_of_a_report_deletes_its_photo_at_twilio_at_once(h):
+    """A photo in a report never confirmed: the member erases themselves instead. Twilio's copy
+    goes now, not three days on (when a photo no report took goes)."""
+    await register(h, "whatsapp", AWA)
+    await post_whatsapp_photo(h, AWA, "RAPPORT plaidoyer bi Kayes F1 H2 FI3 G4 Plaidoyer", JPEG)
+    await h.twilio.wait_for_messages(1, to="whatsapp:" + AWA)  # "confirm?": never answered
+    assert len(h.twilio.media_held()) == 1 and await reports(h) == []
+    await h.sms(AWA, "OUBLIER", whatsapp=True)
+    await h.twilio.wait_for_messages(2, to="whatsapp:" + AWA)
+    await h.sms(AWA, "1", whatsapp=True)
+
+    async def gone() -> bool:
+        return h.twilio.media_held() == []
+
+    await wait_for(gone)
+    async with h.database.transaction() as connection:
+        assert await provider_media.pending(connection) == []
+
+
 async def test_a_photo_no_report_takes_is_deleted_at_twilio_three_days_later(h):
     """A WhatsApp photo sent with a greeting (no report): Twilio keeps it until Benkadi says;
     it is not fetched, and three days on it is deleted there."""
