@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 
 from aiohttp import web
 from sqlalchemy import text
@@ -73,16 +74,16 @@ async def _database(app: web.Application) -> tuple[bool, dict]:
         async with database.read_engine.connect() as connection:
             return await claims.oldest_due(connection, utcnow())
 
-    if _probing:  # the last probe still waits on a lock: not ready, and no second one queues
+    if database in _probing:  # its last probe still waits on a lock: not ready, no second one
         return False, {}
     # Not wait_for: cancelling a write that waits on SQLite's lock waits for that wait to end
     # (the busy timeout, 10 s). The probe is left to finish on its own; the answer comes now.
     task = asyncio.ensure_future(probe())
     done, _ = await asyncio.wait({task}, timeout=DATABASE_TIMEOUT)
     if not done:
-        _probing.add(task)
-        task.add_done_callback(_forget_probe)
-        log.warning("readiness: the database is not writable (locked)")
+        _probing[database] = task
+        task.add_done_callback(lambda done: _forget_probe(database, done))
+        log.warning("readiness: the database took no write within %s s", DATABASE_TIMEOUT)
         return False, {}
     try:
         return True, task.result()
@@ -91,11 +92,12 @@ async def _database(app: web.Application) -> tuple[bool, dict]:
         return False, {}
 
 
-_probing: set[asyncio.Future[dict]] = set()
+# Per database (tests run several apps in one process), dropped with it.
+_probing: weakref.WeakKeyDictionary[object, asyncio.Future[dict]] = weakref.WeakKeyDictionary()
 
 
-def _forget_probe(task: asyncio.Future[dict]) -> None:
-    _probing.discard(task)
+def _forget_probe(database: object, task: asyncio.Future[dict]) -> None:
+    _probing.pop(database, None)
     if not task.cancelled():
         task.exception()  # retrieved: its outcome no longer matters
 
