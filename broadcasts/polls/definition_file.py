@@ -5,9 +5,9 @@ same fields as JSON (the API's). Pure. `parse_poll(to_toml(p)) == p` and
 
 from __future__ import annotations
 
-import json
-from datetime import date, datetime
 from typing import Any
+
+import tomli_w
 
 from broadcasts.polls.model import Poll, Question
 
@@ -71,50 +71,13 @@ def file_form(poll: Poll) -> dict[str, Any]:
 
 
 # --- TOML ----------------------------------------------------------------------------------
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
-    if isinstance(value, list):
-        return "[" + ", ".join(_value(item) for item in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"no TOML for {type(value).__name__}")
-
-
-def _key(key: str) -> str:
-    return key if key.replace("-", "").replace("_", "").isalnum() and key.isascii() else _value(key)
-
-
-def _table(data: dict[str, Any]) -> list[str]:
-    return [f"{_key(key)} = {_value(value)}" for key, value in data.items()]
-
-
 def to_toml(poll: Poll) -> str:
-    """The poll as a TOML file, in the order and shape of the shipped ones."""
+    """The poll as a TOML file (tomli-w, as the campaign export): questions and their choices as
+    arrays of tables, dates as TOML date-times."""
     data = file_form(poll)
     if poll.opens_at is not None:
         data["opens"] = poll.opens_at  # a TOML date-time, not a string
     if poll.closes_at is not None:
         data["closes"] = poll.closes_at
-    questions = data.pop("questions")
-    tables = {key: data.pop(key) for key in ("review", "invitation", "reminder") if key in data}
-    lines = [f'# Poll {poll.slug}: exported by Benkadi (see "Polls" in README.md)', ""]
-    lines += _table(data)
-    for name, table in tables.items():
-        lines += ["", f"[{name}]", *_table(table)]
-    for question in questions:
-        options = question.pop("options", None)
-        inline = options if isinstance(options, dict) else None
-        if inline is not None:
-            question["options"] = inline
-        lines += ["", "[[questions]]", *_table(question)]
-        if isinstance(options, list):
-            for option in options:
-                lines += ["", "[[questions.options]]", *_table(option)]
-    return "\n".join(lines) + "\n"
+    header = f'# Poll {poll.slug}: exported by Benkadi (see "Polls" in README.md)\n\n'
+    return header + tomli_w.dumps(data, multiline_strings=True)
