@@ -82,6 +82,9 @@ class SmsRouter:
         # Broadcast rows queue per SIM, taking a turn only when it is due: a reply takes the
         # next turn at once, never behind turns handed out to a broadcast.
         self._bulk_queue: dict[int, asyncio.Lock] = {}
+        # One reload at a time (the periodic round, the console, a new phone's first webhooks):
+        # a reload awaits between reading the gateways and storing their clients.
+        self._refreshing = asyncio.Lock()
         self._bulk_waiting: dict[int, int] = {}  # SIM id → broadcast rows queued on it
         # As the phone counts: a send occupies its SIM's window from going out until a window
         # after its answer, so bunched arrivals (a stall, a slow answer) never exceed the rate.
@@ -138,6 +141,10 @@ class SmsRouter:
     async def refresh(self) -> None:
         """Reload the gateways: new ones get a client, removed ones lose theirs; health as
         recorded (a ping or a check in another process brings a phone back)."""
+        async with self._refreshing:
+            await self._refresh()
+
+    async def _refresh(self) -> None:
         loaded = {g.id: g for g in await store.load_gateways(self.database)}
         redact_also(secret for g in loaded.values() for secret in _secrets(g))
         for gateway_id in set(self.senders) - set(loaded):
