@@ -60,7 +60,7 @@ class CampaignFieldError(FieldError):
 
 
 def check_year(value: Any) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise CampaignFieldError("year", "must be a year, e.g. 2026")

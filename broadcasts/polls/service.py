@@ -87,7 +87,13 @@ async def save(database: Database, poll: Poll, actor: str, now: datetime) -> int
             )
         else:
             poll_id = row.id
-            await connection.execute(update(polls).where(polls.c.id == poll_id).values(**values))
+            # A new revision: a console editor who opened the draft before this save is told
+            # "modifié entre-temps" rather than saving over it (broadcasts/polls/editing.py).
+            await connection.execute(
+                update(polls)
+                .where(polls.c.id == poll_id)
+                .values(**values, revision=polls.c.revision + 1, updated_at=now, updated_by=actor)
+            )
         await audit.record(
             connection, actor, "poll.save", target(poll.slug), {"questions": len(poll.questions)}
         )

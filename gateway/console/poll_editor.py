@@ -173,7 +173,9 @@ async def save(request: web.Request, who: Who) -> web.StreamResponse:
         return _render(request, form, editing_slug=slug, row=row, errors=errors | {"form": first})
     if action == "preview":
         return _render(request, form, editing_slug=slug, row=row, preview=preview(poll))
-    revision = int(str(posted.get("revision"))) if slug and posted.get("revision") else None
+    typed = str(posted.get("revision") or "")
+    # A revision that is not a number matches none: refused as "modifié entre-temps", not a 500.
+    revision = (int(typed) if typed.isdecimal() else -1) if slug and typed else None
     try:
         saved = await editing.save_draft(database, poll, who.actor, _now(request), revision)
     except PollNotDraft as error:  # launched meanwhile: nothing saved

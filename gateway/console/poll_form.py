@@ -10,6 +10,7 @@ option m: `q{n}_o{m}_key`, `q{n}_o{m}_text_{lang}`, `q{n}_o{m}_score`. Blank row
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -46,6 +47,8 @@ def _number(value: str) -> float | int | None:
     if not value:
         return None
     number = float(value.replace(",", "."))
+    if not math.isfinite(number):  # "inf", "1e999": not a number a question can take
+        raise ValueError(value)
     return int(number) if number == int(number) else number
 
 
@@ -102,7 +105,7 @@ def read(form: MultiDictProxy[Any] | Mapping[str, Any]) -> tuple[dict[str, Any],
         errors["closes"] = C_("La clôture doit venir après l'ouverture.")
     days = _text(form, "reminder_days")
     if days:
-        if not days.isdigit() or int(days) < 1:
+        if not days.isdecimal() or int(days) < 1:  # isdigit() takes "²", which int() refuses
             errors["reminder_days"] = C_("Un nombre de jours, 1 ou plus.")
         elif not data.get("reminder"):
             errors["reminder_fr"] = C_("Un rappel demande son texte.")

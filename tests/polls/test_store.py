@@ -133,3 +133,20 @@ async def test_a_poll_opened_by_the_scheduler_at_night_holds_its_sms_till_mornin
         )
     assert rows["telegram"] == night  # Telegram is not held back
     assert rows["sms"] == datetime.combine(night.date(), time(8, 0), UTC)
+
+
+async def test_a_cli_or_api_save_makes_a_console_editors_older_revision_stale(database):
+    """The CLI and the API save a draft by its file; a console editor who opened the draft
+    before is then told "modifié entre-temps" instead of saving over that change."""
+    import pytest
+
+    from broadcasts.polls import editing
+    from storage.poll_drafts import PollChanged
+
+    now = utcnow()
+    opened = await editing.save_draft(database, capacity_poll(), "awa", now, None)
+    await poll_service.save(database, capacity_poll(description="Par la CLI."), "cli:ops", now)
+    with pytest.raises(PollChanged):
+        await editing.save_draft(database, capacity_poll(), "awa", now, opened["revision"])
+    row = await poll_service.poll_row(database, capacity_poll().slug)
+    assert row.definition["description"] == "Par la CLI." and row.updated_by == "cli:ops"
