@@ -19,6 +19,8 @@ from broadcasts.routing import SimRoute, format_duration, plan
 from storage import gateways as gateway_store
 from storage.audience import reachable
 
+CHUNK = 5_000  # address ids per query (SQLite's limit on values is 32,766)
+
 
 async def sms_routes(
     connection: AsyncConnection,
@@ -63,10 +65,14 @@ async def fallback_routes(
         return None
     sticky = gateway_store.sticky
     ids = [address_id for _, _, address_id in fallbacks]
-    found = await connection.execute(
-        select(sticky.c.address_id, sticky.c.sim_id).where(sticky.c.address_id.in_(ids))
-    )
-    stuck: dict[int, int] = {address_id: sim_id for address_id, sim_id in found}
+    stuck: dict[int, int] = {}
+    for start in range(0, len(ids), CHUNK):  # SQLite takes at most 32,766 values in one query
+        found = await connection.execute(
+            select(sticky.c.address_id, sticky.c.sim_id).where(
+                sticky.c.address_id.in_(ids[start : start + CHUNK])
+            )
+        )
+        stuck.update({address_id: sim_id for address_id, sim_id in found})
     recipients = [
         (operator_of(recipient), segments_by_language.get(language, 1), stuck.get(address_id))
         for language, recipient, address_id in fallbacks

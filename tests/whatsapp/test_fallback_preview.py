@@ -57,3 +57,19 @@ async def test_without_gateways_the_fallback_sms_costs_twilio_price(database):
     fallback = preview["whatsapp"]["fallback_sms"]
     assert fallback["members"] == 1 and "by_route" not in fallback
     assert fallback["estimated_cost"] == pytest.approx(0.05)
+
+
+async def test_a_fallback_plan_for_more_addresses_than_sqlite_takes_in_one_query(database):
+    """40,000 fallback addresses (a national directory on WhatsApp): priced, not a 500 for
+    "too many SQL variables"."""
+    from broadcasts.route_preview import fallback_routes
+
+    await gateway_store.add_gateway(
+        database, name="phone-a", base_url="http://127.0.0.1:9", login="sms",
+        password="pa55", signing_key="key", sims_=[SimSpec(1, "+22370000001", "orange", 0.01)],
+    )  # fmt: skip
+    fallbacks = [("bm", f"+2237{n:07d}", n) for n in range(40_000)]
+    async with database.transaction() as connection:
+        plan = await fallback_routes(connection, fallbacks, {"bm": 1}, twilio_price=None)
+    assert plan is not None
+    assert sum(route["members"] for route in plan["routes"]) == 40_000
