@@ -19,7 +19,7 @@ from broadcasts.routing import SimRoute, format_duration, plan
 from storage import gateways as gateway_store
 from storage.audience import reachable
 
-CHUNK = 5_000  # address ids per query (SQLite's limit on values is 32,766)
+CHUNK = 5_000  # address ids per query (asyncpg takes at most 32,767 arguments, old SQLite 32,766)
 
 
 async def sms_routes(
@@ -66,7 +66,7 @@ async def fallback_routes(
     sticky = gateway_store.sticky
     ids = [address_id for _, _, address_id in fallbacks]
     stuck: dict[int, int] = {}
-    for start in range(0, len(ids), CHUNK):  # SQLite takes at most 32,766 values in one query
+    for start in range(0, len(ids), CHUNK):
         found = await connection.execute(
             select(sticky.c.address_id, sticky.c.sim_id).where(
                 sticky.c.address_id.in_(ids[start : start + CHUNK])

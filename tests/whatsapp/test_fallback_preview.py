@@ -60,8 +60,8 @@ async def test_without_gateways_the_fallback_sms_costs_twilio_price(database):
 
 
 async def test_a_fallback_plan_for_more_addresses_than_sqlite_takes_in_one_query(database):
-    """40,000 fallback addresses (a national directory on WhatsApp): priced, not a 500 for
-    "too many SQL variables"."""
+    """40,000 fallback addresses (a national directory on WhatsApp): priced, not a 500 (asyncpg
+    refuses a query of over 32,767 arguments)."""
     from broadcasts.route_preview import fallback_routes
 
     await gateway_store.add_gateway(
