@@ -205,7 +205,13 @@ async def _forget_report_texts_and_photos(
     await connection.execute(
         update(reports)
         .where(theirs, reports.c.media_kind.is_not(None))
-        .values(media_kind=None, media_ref=None, media_path=None, media_error=None)
+        .values(
+            media_kind=None,
+            media_ref=None,
+            media_path=None,
+            media_error=None,
+            media_next_attempt_at=None,
+        )
     )
     await connection.execute(
         update(reports)

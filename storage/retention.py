@@ -65,6 +65,9 @@ suppressions = ErasureSuppression.__table__
 log = logging.getLogger(__name__)
 
 BATCH = 500  # rows per transaction: a few milliseconds of SQLite's write lock
+# A departed member is erased as OUBLIER erases (about twenty statements each): fewer per
+# transaction, so that one batch holds the writer about as long as the others.
+MEMBER_BATCH = 25
 PURGE_ACTION = "privacy.purge"
 PURGE_EVERY = timedelta(days=1)
 
@@ -252,10 +255,12 @@ async def _apply(
     elif kind == "poll_texts":
         await connection.execute(update(responses).where(responses.c.id.in_(ids)).values(text=None))
     elif kind == "departed_members":
+        departed_addresses: list[int] = []
         for member_id in ids:
             erased = await member_store.erase_member(connection, member_id, now)
-            await _keep_only_stops(connection, erased.address_ids)
+            departed_addresses += erased.address_ids
             files += erased.photos  # removed once the batch commits, like report photos
+        await _keep_only_stops(connection, departed_addresses)  # the batch's, in one go
     elif kind == "stranger_addresses":
         # The replies they got name their number (the rows stay: counts of messages); the
         # rows lose it with the address, as an erased member's do.
@@ -363,14 +368,15 @@ async def purge(
         if cut is None:
             continue
         column, where = selector(cut)
+        size = min(batch, MEMBER_BATCH) if kind == "departed_members" else batch
         while True:
             async with database.transaction() as connection:
-                ids = list(await connection.scalars(select(column).where(where).limit(batch)))
+                ids = list(await connection.scalars(select(column).where(where).limit(size)))
                 if ids:
                     await _apply(connection, kind, ids, now, files)
             done[kind] += len(ids)
             await asyncio.sleep(0)  # whoever waits for the writer goes before our next batch
-            if len(ids) < batch:
+            if len(ids) < size:
                 break
     done["photo_files"] = remove_files(files, media_dir)
     async with database.transaction() as connection:
