@@ -209,13 +209,14 @@ async def plan(
     refused += sorted({p.line for p in parsed.problems if p.refused})
     all_keys = set().union(*(person.keys() for person in people)) if people else set()
     erased_people = await _erased_people(connection, erasure_key, people, all_keys)
-    erased_lines: list[int] = []
-    for number in sorted(erased_people):
-        for entry in people[number].entries:
-            field_ = "telephone" if entry.phones else "telegram"
-            problems = [p for p in problems if p.line != entry.line]  # nothing else of the line
-            problems.append(Problem(entry.line, field_, ERASED, refused=True))
-            erased_lines.append(entry.line)
+    said = [
+        Problem(entry.line, "telephone" if entry.phones else "telegram", ERASED, refused=True)
+        for number in sorted(erased_people)
+        for entry in people[number].entries
+    ]
+    erased_lines = [problem.line for problem in said]
+    hidden = set(erased_lines)  # nothing else of such a line is said
+    problems = [p for p in problems if p.line not in hidden] + said
     refused += erased_lines
     people = [person for number, person in enumerate(people) if number not in erased_people]
     all_keys = set().union(*(person.keys() for person in people)) if people else set()

@@ -17,7 +17,7 @@ from broadcasts.model import Audience
 from storage import audit
 from storage.audience import reachable
 from storage.models import Broadcast, Member, RecurringOccurrence, RecurringSchedule, Report
-from storage.upsert import insert_ignore
+from storage.upsert import insert_ignore, upsert
 
 schedules, occurrences = RecurringSchedule.__table__, RecurringOccurrence.__table__
 members, reports = Member.__table__, Report.__table__
@@ -50,11 +50,10 @@ async def change(
         values["day"] = day
     if time is not None:
         values["time"] = time
-    done = await connection.execute(
-        update(schedules).where(schedules.c.key == key).values(**values)
+    # One statement: two first changes at once (two processes) cannot both insert.
+    await connection.execute(
+        upsert(connection, schedules, ("key",), tuple(values)), {"key": key, **values}
     )
-    if not done.rowcount:
-        await connection.execute(schedules.insert().values(key=key, **values))
     details = {k: v for k, v in values.items() if k in ("enabled", "day", "time")}
     await audit.record(connection, actor, "recurring.change", target(key), details)
 

@@ -220,8 +220,7 @@ async def start_harness(
     await twilio.start()
     # The socket stays bound from here on: another test process (they run side by side) cannot
     # take the port between choosing it and serving on it.
-    listening = socket.socket()
-    listening.bind(("127.0.0.1", 0))
+    listening = listening_socket()
     port = listening.getsockname()[1]
     settings = Settings.from_env(
         {

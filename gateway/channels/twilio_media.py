@@ -78,8 +78,8 @@ class TwilioMedia:
             raise MediaRefused("media of another Twilio account")
         return sids
 
-    async def download(self, ref: str, target: Path) -> str:
-        """Write the media at `ref` to `target`; its content type. Raises MediaRefused when
+    async def download(self, ref: str, target: Path) -> None:
+        """Write the media at `ref` to `target`. Raises MediaRefused when
         trying again would not help, anything else (network, 5xx, 401, 429) when it might."""
         assert self._session is not None, "start() first"
         sids = self._sids(ref)
@@ -106,7 +106,6 @@ class TwilioMedia:
                         await asyncio.to_thread(target.unlink, True)
                         raise MediaRefused(f"too large (over {MAX_BYTES} bytes)")
                     await asyncio.to_thread(out.write, chunk)
-        return kind
 
     async def delete(self, ref: str) -> None:
         """Delete the media at Twilio; done too if Twilio no longer has it (404)."""

@@ -11,9 +11,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from broadcasts.model import CHANNELS
+from gateway.sending.routes import sms_route_exists
 from gateway.settings import Settings
 from storage.database import Database
-from storage.gateways import load_gateways
 
 
 def counted(n: int, singular: str, plural: str) -> str:
@@ -57,14 +57,14 @@ def when(value: str | None) -> str:
     return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-async def enabled_channels(
-    settings: Settings, database: Database
-) -> tuple[list[str], str | None]:
+async def enabled_channels(settings: Settings, database: Database) -> tuple[list[str], str | None]:
     """The channels with credentials, and a note when there are none (all three are counted).
     SMS counts as enabled with Android gateways alone: they are its routes (sending/routes.py)."""
-    sms = settings.twilio_enabled or bool(await load_gateways(database))
-    channels = (["telegram"] if settings.telegram_enabled else []) + (["sms"] if sms else []) + (
-        ["whatsapp"] if settings.twilio_enabled else []
+    sms = await sms_route_exists(database, settings)
+    channels = (
+        (["telegram"] if settings.telegram_enabled else [])
+        + (["sms"] if sms else [])
+        + (["whatsapp"] if settings.twilio_enabled else [])
     )
     if channels:
         return sorted(channels), None

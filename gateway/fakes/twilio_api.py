@@ -283,19 +283,6 @@ class FakeTwilioAPI:
             params[f"MediaContentType{index}"] = content_type
         return params
 
-    async def post_inbound(
-        self, url: str, number: str, body: str, to: str, media: tuple[tuple[bytes, str], ...] = ()
-    ) -> int:
-        """A member's WhatsApp message, posted and signed as Twilio does; the window opens."""
-        self.declare_inbound(number)
-        params = self.inbound_params(number, body, to, media)
-        signature = RequestValidator(self.auth_token).compute_signature(url, params)
-        self._session = self._session or aiohttp.ClientSession()
-        headers = {"X-Twilio-Signature": signature}
-        async with self._session.post(url, data=params, headers=headers) as resp:
-            await resp.read()
-            return resp.status
-
     def inside_window(self, to: str) -> bool:
         last = self._last_inbound.get(_whatsapp(to))
         return last is not None and self.clock() - last < WHATSAPP_WINDOW
