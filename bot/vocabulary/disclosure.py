@@ -7,7 +7,7 @@ the exports all suppress the same way."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from bot.vocabulary.small_cells import HIDDEN, THRESHOLD, option_counts, shown
@@ -22,42 +22,26 @@ NOTE = (
 )
 
 
-def suppress_small_cells(count: int | None, threshold: int = SMALL_CELL) -> int | str | None:
-    """The count, or "< 5" if it counts 1 to threshold-1 people."""
-    if threshold == THRESHOLD:
-        return shown(count)  # type: ignore[return-value]  # counts here are whole numbers
-    if count is None or count == 0 or count >= threshold:
-        return count
-    return SUPPRESSED
+def suppress_small_cells(count: int | None) -> int | str | None:
+    """The count, or "< 5" if it counts 1 to 4 people."""
+    return shown(count)  # type: ignore[return-value]  # counts here are whole numbers
 
 
-def is_small(count: Any, threshold: int = SMALL_CELL) -> bool:
-    return isinstance(count, int) and not isinstance(count, bool) and 0 < count < threshold
-
-
-def suppress_counts(counts: Mapping[str, int], threshold: int = SMALL_CELL) -> dict[str, Any]:
-    """A breakdown {group: count}, its small counts suppressed. (Primary suppression only: a
-    small cell may still be worked out from a total and the other cells; see README.)"""
-    return {key: suppress_small_cells(n, threshold) for key, n in counts.items()}
+def is_small(count: Any) -> bool:
+    return isinstance(count, int) and not isinstance(count, bool) and 0 < count < SMALL_CELL
 
 
 def suppress_options(
-    answered: int,
-    options: Sequence[dict[str, Any]],
-    threshold: int = SMALL_CELL,
-    exclusive: bool = False,
+    answered: int, options: Sequence[dict[str, Any]], exclusive: bool = False
 ) -> tuple[Any, list[dict[str, Any]]]:
     """One group of a poll breakdown: (answered, options with count and percent). A group of
-    fewer than `threshold` respondents shows none of its counts; otherwise its small counts
-    are suppressed, with their percentages, and, when the options add up to `answered`
+    fewer than 5 respondents shows none of its counts; otherwise its small counts are
+    suppressed, with their percentages, and, when the options add up to `answered`
     (`exclusive`: one choice, yes/no), a lone small one takes the next smallest with it
     (small_cells.option_counts)."""
-    if is_small(answered, threshold):
+    if is_small(answered):
         return SUPPRESSED, [{**o, "count": SUPPRESSED, "percent": None} for o in options]
-    if threshold == THRESHOLD:
-        marks = option_counts(answered, [o["count"] for o in options], exclusive)
-    else:
-        marks = [SUPPRESSED if is_small(o["count"], threshold) else o["count"] for o in options]
+    marks = option_counts(answered, [o["count"] for o in options], exclusive)
     result = []
     for option, mark in zip(options, marks, strict=True):
         hidden = isinstance(mark, str)

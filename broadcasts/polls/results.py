@@ -293,11 +293,6 @@ def shareable(result: dict[str, Any]) -> dict[str, Any]:
     questions = []
     for question in result["questions"]:
         if "options" in question:
-            answered, options = suppress_options(
-                question["answered"],
-                question["options"],
-                exclusive=question.get("kind") in EXCLUSIVE_KINDS,
-            )
-            question = {**question, "answered": answered, "options": options}
+            question = _suppressed(question, question.get("kind", ""))
         questions.append(question)
     return {**result, "questions": questions}
