@@ -120,7 +120,7 @@ async def year_rows(
         )
     )  # fmt: skip
     for name, year, message, texts in rows:
-        if (name, year) in found:  # texts saved before the year had a row: the runner's own
+        if (name, year) in found:  # an approved year always has its row (campaign_years)
             found[(name, year)]["texts"][message] = dict(texts)
     return {key: YearRows(**value) for key, value in found.items()}
 

@@ -61,10 +61,7 @@ async def create_broadcast(
         slot = next((s for s in schedule.schedule(fresh, year) if s.key == key), None)
         if slot is None or not slot.send_at <= now < slot.until:
             return None
-        occurrence = schedule.occurrence(slot)
-        edited = (await campaign_texts.overrides(connection, name, year)).get(key)
-        if edited:  # the console's texts for this year, over the file's
-            occurrence = replace(occurrence, texts={**occurrence.texts, **edited})
+        occurrence = schedule.occurrence(slot)  # the year's edited texts over the file's
         claim_id = await campaign_rows.claim(connection, occurrence.ident, now)
         if claim_id is None:
             return None  # made already: by another process, or before a restart
