@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,15 +54,46 @@ def _po_path(language: str, locales: Path = LOCALES_DIR) -> Path:
 
 
 def shipped_catalog(language: str, locales: Path = LOCALES_DIR) -> Catalog:
+    """The shipped .po, read afresh: the caller may change it (export_po)."""
     with _po_path(language, locales).open("rb") as handle:
         return read_po(handle, locale=language)
 
 
+# The shipped files change only with a deployment: read again when their mtime moves, not on
+# every page (the dashboard counts every language's texts on each view).
+_read: dict[tuple[Path, str | None], tuple[int, Any]] = {}
+
+
+def _cached(path: Path, locale: str | None, read: Callable[[Catalog], Any]) -> Any:
+    stamp = path.stat().st_mtime_ns
+    hit = _read.get((path, locale))
+    if hit is None or hit[0] != stamp:
+        with path.open("rb") as handle:
+            hit = (stamp, read(read_po(handle, locale=locale)))
+        _read[(path, locale)] = hit
+    return hit[1]
+
+
+def _shipped_texts(language: str, locales: Path) -> dict[str, tuple[str, bool]]:
+    """msgid → (its shipped text, "" when fuzzy or missing; reviewed) — read-only, cached."""
+
+    def texts(catalog: Catalog) -> dict[str, tuple[str, bool]]:
+        found = {}
+        for message in catalog:
+            if isinstance(message.id, str) and message.id:
+                text = message.string if not message.fuzzy else ""
+                text = text if isinstance(text, str) else ""
+                found[message.id] = (text, bool(text) and REVIEW_MARK not in message.user_comments)
+        return found
+
+    return _cached(_po_path(language, locales), language, texts)
+
+
 def template_ids(locales: Path = LOCALES_DIR) -> list[str]:
-    with (locales / f"{i18n.DOMAIN}.pot").open("rb") as handle:
-        return sorted(
-            message.id for message in read_po(handle) if isinstance(message.id, str) and message.id
-        )
+    def ids(catalog: Catalog) -> tuple[str, ...]:
+        return tuple(sorted(m.id for m in catalog if isinstance(m.id, str) and m.id))
+
+    return list(_cached(locales / f"{i18n.DOMAIN}.pot", None, ids))
 
 
 def anchor(msgid: str) -> str:
@@ -109,12 +141,11 @@ async def overrides(database: Database, language: str | None = None) -> dict[str
 async def entries(database: Database, language: str, locales: Path = LOCALES_DIR) -> list[Entry]:
     """Every member-facing text of `language`, in msgid order, as members get it now."""
     check_language(language)
-    catalog = shipped_catalog(language, locales)
+    shipped = _shipped_texts(language, locales)
     saved = await overrides(database, language)
     result = []
     for msgid in template_ids(locales):
-        message = catalog.get(msgid)
-        text = message.string if message is not None and not message.fuzzy else ""
+        text, reviewed = shipped.get(msgid, ("", False))
         if msgid in saved:
             row = saved[msgid]
             result.append(
@@ -125,12 +156,11 @@ async def entries(database: Database, language: str, locales: Path = LOCALES_DIR
                     True,
                     row["updated_by"],
                     row["updated_at"],
-                    text if isinstance(text, str) else "",
+                    text,
                 )
             )
             continue
-        reviewed = bool(text) and REVIEW_MARK not in (message.user_comments if message else [])
-        result.append(Entry(msgid, text if isinstance(text, str) else "", reviewed, False))
+        result.append(Entry(msgid, text, reviewed, False))
     return result
 
 
