@@ -103,6 +103,21 @@ async def sqlite_database(tmp_path) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
+def benkadi(sqlite_database, capsys):
+    """The `benkadi` command, run in this process on `sqlite_database`: (code, stdout, stderr)."""
+    from gateway.settings import Settings
+    from tests import cli
+
+    async def run(*argv: str) -> tuple[int, str, str]:
+        settings = Settings.from_env({"BENKADI_DATABASE_URL": sqlite_database.url})
+        code = await cli.run(settings, *argv)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
 async def harness(tmp_path):
     from tests.harness import start_harness, stop_harness
 

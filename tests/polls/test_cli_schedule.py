@@ -6,25 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from broadcasts.polls import editing
 from broadcasts.polls import service as poll_service
-from gateway.settings import Settings
 from storage import audit
-from tests import cli
 from tests.polls.conftest import capacity_poll
-
-
-@pytest.fixture
-def benkadi(sqlite_database, capsys):
-    async def run(*argv: str) -> tuple[int, str, str]:
-        settings = Settings.from_env({"BENKADI_DATABASE_URL": sqlite_database.url})
-        code = await cli.run(settings, *argv)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 async def test_schedule_and_unschedule_a_poll_from_the_cli(benkadi, sqlite_database):

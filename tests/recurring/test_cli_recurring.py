@@ -5,22 +5,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from gateway.settings import Settings
 from storage import audit
-from tests import cli
-
-
-@pytest.fixture
-def benkadi(sqlite_database, capsys):
-    async def run(*argv: str) -> tuple[int, str, str]:
-        settings = Settings.from_env({"BENKADI_DATABASE_URL": sqlite_database.url})
-        code = await cli.run(settings, *argv)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 async def test_the_monthly_reminder_from_the_cli(benkadi, sqlite_database):

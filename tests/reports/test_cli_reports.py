@@ -8,31 +8,17 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 from telegram import Bot
 
 from gateway.fakes import FakeTelegramAPI
 from gateway.inbound.media import MediaFetcher
-from gateway.settings import Settings
 from storage import audit
 from storage.models import Report
-from tests import cli
 from tests.harness import TOKEN
 from tests.reports.test_api_reports import TOTALS_SHOWN, seed
 from tests.reports.test_photos import phone_photo
-
-
-@pytest.fixture
-def benkadi(sqlite_database, capsys):
-    async def run(*argv: str) -> tuple[int, str, str]:
-        settings = Settings.from_env({"BENKADI_DATABASE_URL": sqlite_database.url})
-        code = await cli.run(settings, *argv)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 async def test_list_validate_summary_export(benkadi, sqlite_database, tmp_path):
