@@ -4,6 +4,8 @@ is never lost, and whatever Twilio still holds is deleted there in the end."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,6 +49,21 @@ async def _due_now(database) -> None:
         await connection.execute(update(ProviderMedia.__table__).values(next_attempt_at=now))
 
 
+@contextlib.asynccontextmanager
+async def fetching(
+    database, tmp_path, **clock
+) -> AsyncIterator[tuple[FakeTwilioAPI, MediaFetcher]]:
+    """A fake Twilio and the fetcher `benkadi serve` runs, its Twilio client closed however the
+    test ends."""
+    async with FakeTwilioAPI(ACCOUNT_SID, AUTH_TOKEN) as twilio:
+        media = TwilioMedia(ACCOUNT_SID, AUTH_TOKEN, twilio.base_url)
+        await media.start()
+        try:
+            yield twilio, MediaFetcher(database, None, tmp_path / "media", 0.05, media, **clock)
+        finally:
+            await media.stop()
+
+
 async def _pending(database) -> list:
     async with database.transaction() as connection:
         return await provider_media.pending(connection)
@@ -54,10 +71,7 @@ async def _pending(database) -> list:
 
 async def test_twilio_down_is_retried_then_the_photo_is_kept_and_deleted(sqlite_database, tmp_path):
     await seed(sqlite_database)
-    async with FakeTwilioAPI(ACCOUNT_SID, AUTH_TOKEN) as twilio:
-        media = TwilioMedia(ACCOUNT_SID, AUTH_TOKEN, twilio.base_url)
-        await media.start()
-        fetcher = MediaFetcher(sqlite_database, None, tmp_path / "media", 0.05, media)
+    async with fetching(sqlite_database, tmp_path) as (twilio, fetcher):
         url = await _report_with_media(sqlite_database, twilio, phone_photo(40, 30), "image/jpeg")
         twilio.fail_next_media(1, 503)
         assert await fetcher.fetch_due() == 0
@@ -78,15 +92,11 @@ async def test_twilio_down_is_retried_then_the_photo_is_kept_and_deleted(sqlite_
         await _due_now(sqlite_database)
         assert await fetcher.delete_due() == 1
         assert twilio.media_held() == [] and await _pending(sqlite_database) == []
-        await media.stop()
 
 
 async def test_what_is_not_a_photo_is_not_kept_and_deleted_at_twilio(sqlite_database, tmp_path):
     await seed(sqlite_database)
-    async with FakeTwilioAPI(ACCOUNT_SID, AUTH_TOKEN) as twilio:
-        media = TwilioMedia(ACCOUNT_SID, AUTH_TOKEN, twilio.base_url)
-        await media.start()
-        fetcher = MediaFetcher(sqlite_database, None, tmp_path / "media", 0.05, media)
+    async with fetching(sqlite_database, tmp_path) as (twilio, fetcher):
         for content, kind, reason in (
             (b"%PDF-1.4 a list of names", "application/pdf", "not an image"),
             (b"\xff\xd8 not really a jpeg", "image/jpeg", "not an image"),
@@ -117,7 +127,6 @@ async def test_what_is_not_a_photo_is_not_kept_and_deleted_at_twilio(sqlite_data
             )
         assert await fetcher.fetch_due() == 0
         assert "not a Twilio media URL" in (await _report(sqlite_database)).media_error
-        await media.stop()
 
 
 async def test_too_large_is_refused(sqlite_database, tmp_path, monkeypatch):
@@ -125,17 +134,13 @@ async def test_too_large_is_refused(sqlite_database, tmp_path, monkeypatch):
 
     monkeypatch.setattr(twilio_media, "MAX_BYTES", 1000)
     await seed(sqlite_database)
-    async with FakeTwilioAPI(ACCOUNT_SID, AUTH_TOKEN) as twilio:
-        media = TwilioMedia(ACCOUNT_SID, AUTH_TOKEN, twilio.base_url)
-        await media.start()
-        fetcher = MediaFetcher(sqlite_database, None, tmp_path / "media", 0.05, media)
+    async with fetching(sqlite_database, tmp_path) as (twilio, fetcher):
         await _report_with_media(sqlite_database, twilio, phone_photo(400, 300), "image/jpeg")
         assert await fetcher.fetch_due() == 0
         assert "too large" in (await _report(sqlite_database)).media_error
         assert await fetcher.delete_due() == 1 and twilio.media_held() == []
         async with sqlite_database.sessions() as session:
             assert await session.scalar(select(Report.media_path).where(Report.id == 1)) is None
-        await media.stop()
 
 
 async def test_a_purge_before_the_fetch_has_twilio_delete_the_photo(sqlite_database, tmp_path):
@@ -144,13 +149,8 @@ async def test_a_purge_before_the_fetch_has_twilio_delete_the_photo(sqlite_datab
     from storage import retention
 
     await seed(sqlite_database)
-    async with FakeTwilioAPI(ACCOUNT_SID, AUTH_TOKEN) as twilio:
-        media = TwilioMedia(ACCOUNT_SID, AUTH_TOKEN, twilio.base_url)
-        await media.start()
-        later = datetime.now(UTC) + timedelta(days=800)  # past every report's two years
-        fetcher = MediaFetcher(
-            sqlite_database, None, tmp_path / "media", 0.05, media, clock=lambda: later
-        )
+    later = datetime.now(UTC) + timedelta(days=800)  # past every report's two years
+    async with fetching(sqlite_database, tmp_path, clock=lambda: later) as (twilio, fetcher):
         url = await _report_with_media(sqlite_database, twilio, phone_photo(8, 8), "image/jpeg")
         done = await retention.purge(sqlite_database, retention.Schedule(), later, "test")
         assert done["report_texts"] >= 1
@@ -158,17 +158,13 @@ async def test_a_purge_before_the_fetch_has_twilio_delete_the_photo(sqlite_datab
         assert await fetcher.fetch_due() == 0  # nothing left to fetch: the report forgot it
         assert await fetcher.delete_due() == 1 and twilio.media_held() == []
         assert (await _report(sqlite_database)).media_ref is None
-        await media.stop()
 
 
 async def test_a_photo_a_report_waits_for_is_not_deleted_at_twilio(sqlite_database, tmp_path):
     """Three days after it came in, a photo whose fetch is still being retried stays at
     Twilio; once it is fetched, it goes."""
     await seed(sqlite_database)
-    async with FakeTwilioAPI(ACCOUNT_SID, AUTH_TOKEN) as twilio:
-        media = TwilioMedia(ACCOUNT_SID, AUTH_TOKEN, twilio.base_url)
-        await media.start()
-        fetcher = MediaFetcher(sqlite_database, None, tmp_path / "media", 0.05, media)
+    async with fetching(sqlite_database, tmp_path) as (twilio, fetcher):
         url = await _report_with_media(sqlite_database, twilio, phone_photo(8, 8), "image/jpeg")
         now = datetime.now(UTC)
         async with sqlite_database.transaction() as connection:  # as when it came in, 3 days ago
@@ -179,7 +175,6 @@ async def test_a_photo_a_report_waits_for_is_not_deleted_at_twilio(sqlite_databa
         await _due_now(sqlite_database)
         assert await fetcher.fetch_due() == 1 and await fetcher.delete_due() == 1
         assert twilio.media_held() == [] and (await _report(sqlite_database)).media_path
-        await media.stop()
 
 
 async def test_migration_0022_has_older_whatsapp_photos_fetched(tmp_path):
