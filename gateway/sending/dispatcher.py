@@ -438,18 +438,15 @@ class Dispatcher:
             for verdict in verdicts
             if (reason := policy.fall_back_reason(verdict)) is not None
         }
+        usable = enabled(self.channels)
         async with self.database.transaction() as connection:
             await claims.record(connection, [policy.row_update(v) for v in verdicts], now)
             # In the same transaction: a row that fails here is never left failed by a crash
             # between the two, and never moved without its failure recorded.
-            moved = (
-                await fallback.fall_back(connection, reasons, enabled(self.channels), now)
-                if reasons
-                else 0
-            )
+            moved = await fallback.fall_back(connection, reasons, usable, now) if reasons else 0
             # A report that failed a row before its send was recorded asked for the move.
             sent = [v.row.id for v in verdicts if isinstance(v, policy.Sent) and v.row.bulk]
-            moved += await fallback.after_recording(connection, sent, enabled(self.channels), now)
+            moved += await fallback.after_recording(connection, sent, usable, now)
             # A phone's radio failed an SMS before its send was recorded: another route now.
             sms = [
                 v.row.id for v in verdicts if isinstance(v, policy.Sent) and v.row.channel == "sms"
